@@ -1,0 +1,30 @@
+//! Logs go to stderr (stdout is for data): text for people, JSON for log pipelines. The AWS SDK's
+//! own logs stay quiet unless asked for with -vvv or RUST_LOG.
+
+use crate::cli::LogFormat;
+use tracing_subscriber::EnvFilter;
+
+pub fn init(verbose: u8, quiet: u8, format: LogFormat, color: bool) {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.is_empty() => EnvFilter::new(spec),
+        _ => EnvFilter::new(match (quiet, verbose) {
+            (q, _) if q > 0 => "error",
+            (_, 0) => "warn",
+            (_, 1) => "warn,sm_recreate=info",
+            (_, 2) => "warn,sm_recreate=debug",
+            _ => "trace,hyper=debug,h2=debug,rustls=debug",
+        }),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // Ignore the error of a second init (tests run several commands in one process).
+    let _ = match format {
+        LogFormat::Json => builder.json().with_current_span(false).try_init(),
+        LogFormat::Text => builder
+            .with_ansi(color)
+            .with_target(verbose >= 2)
+            .without_time()
+            .try_init(),
+    };
+}

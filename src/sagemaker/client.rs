@@ -1,0 +1,86 @@
+//! The one place that turns the global AWS flags into an SDK configuration: the standard
+//! credential chain (env, profiles, SSO, web identity, IMDS), region and endpoint resolution, and
+//! adaptive retries.
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_sagemaker::config::Credentials;
+use std::time::Duration;
+
+/// How the tool reaches AWS (or an emulator standing in for it).
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    pub profile: Option<String>,
+    /// Overrides the endpoint for every service (SageMaker and STS); `AWS_ENDPOINT_URL` does the
+    /// same through the standard chain.
+    pub endpoint_url: Option<String>,
+    /// The first region asked for, used as the configuration's default region.
+    pub region: Option<String>,
+    /// Use fixed dummy credentials (the sandbox emulator accepts any).
+    pub dummy_credentials: bool,
+    pub max_attempts: u32,
+}
+
+/// Attempts per call: adaptive mode also rate-limits the client itself once it sees throttling,
+/// so a bulk run slows down instead of failing.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 8;
+
+pub async fn load_sdk_config(options: &AwsOptions) -> SdkConfig {
+    let max_attempts = if options.max_attempts == 0 {
+        DEFAULT_MAX_ATTEMPTS
+    } else {
+        options.max_attempts
+    };
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    // The standard AWS_MAX_ATTEMPTS / AWS_RETRY_MODE settings win when given; otherwise adaptive.
+    let retry_set_by_env = ["AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()));
+    if !retry_set_by_env {
+        loader = loader.retry_config(
+            RetryConfig::adaptive()
+                .with_max_attempts(max_attempts)
+                .with_initial_backoff(Duration::from_millis(100)),
+        );
+    }
+    loader = loader.timeout_config(
+        TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .operation_attempt_timeout(Duration::from_secs(60))
+            .build(),
+    );
+    if let Some(profile) = &options.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &options.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(url) = &options.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    if options.dummy_credentials {
+        loader = loader.credentials_provider(Credentials::new(
+            "AKIDSANDBOX",
+            "sandbox-secret-key",
+            None,
+            None,
+            "sm-recreate-sandbox",
+        ));
+    }
+    loader.load().await
+}
+
+/// The caller's account id, from STS `GetCallerIdentity`.
+pub async fn caller_account_id(config: &SdkConfig) -> Result<String, super::AwsError> {
+    let sts = aws_sdk_sts::Client::new(config);
+    let identity = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| super::AwsError::from_sdk("GetCallerIdentity", e))?;
+    identity
+        .account()
+        .map(str::to_owned)
+        .ok_or_else(|| super::AwsError::local("GetCallerIdentity", "the response named no account"))
+}

@@ -1,0 +1,297 @@
+//! The adapter over `aws-sdk-sagemaker`: every call the tool makes, for any kind, with definitions
+//! and schedule configurations as raw JSON (see `raw`) and errors classified (see `error`).
+
+pub mod client;
+pub mod error;
+pub mod raw;
+
+pub use client::{AwsOptions, caller_account_id, load_sdk_config};
+pub use error::{AwsError, ErrorClass};
+
+use crate::kinds::Kind;
+use aws_config::Region;
+use aws_config::SdkConfig;
+use aws_sdk_sagemaker::Client;
+use bytes::Bytes;
+use raw::{CaptureBody, replace_body};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One listed job definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefinitionSummary {
+    pub name: String,
+    pub arn: String,
+}
+
+/// One `{Key, Value}` tag.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Tag {
+    #[serde(rename = "Key")]
+    pub key: String,
+    #[serde(rename = "Value")]
+    pub value: String,
+}
+
+/// One listed monitoring schedule, with the definition it references (if by name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleSummary {
+    pub name: String,
+    pub arn: String,
+    pub status: String,
+    pub definition_name: Option<String>,
+    pub monitoring_type: Option<String>,
+}
+
+/// A described monitoring schedule: the raw JSON plus the fields the tool decides on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleDescription {
+    pub raw: Value,
+    pub name: String,
+    pub status: String,
+    pub definition_name: Option<String>,
+    pub monitoring_type: Option<String>,
+    /// `MonitoringExecutionStatus` of the last execution, e.g. `InProgress`.
+    pub last_execution_status: Option<String>,
+}
+
+impl ScheduleDescription {
+    pub fn from_raw(raw: Value) -> ScheduleDescription {
+        let text = |v: &Value| v.as_str().map(str::to_owned);
+        let config = &raw["MonitoringScheduleConfig"];
+        ScheduleDescription {
+            name: text(&raw["MonitoringScheduleName"]).unwrap_or_default(),
+            status: text(&raw["MonitoringScheduleStatus"]).unwrap_or_default(),
+            definition_name: text(&config["MonitoringJobDefinitionName"]),
+            monitoring_type: text(&config["MonitoringType"])
+                .or_else(|| text(&raw["MonitoringType"])),
+            last_execution_status: text(
+                &raw["LastMonitoringExecutionSummary"]["MonitoringExecutionStatus"],
+            ),
+            raw,
+        }
+    }
+
+    /// The schedule's configuration, as `UpdateMonitoringSchedule` takes it.
+    pub fn config(&self) -> &Value {
+        &self.raw["MonitoringScheduleConfig"]
+    }
+}
+
+/// A SageMaker client bound to one region.
+#[derive(Debug, Clone)]
+pub struct SageMaker {
+    client: Client,
+    region: String,
+}
+
+/// Runs `$body` with `$op` bound to the builder of the kind's operation: the four kinds share
+/// request and response shapes for list/describe/create/delete, only the operation names differ.
+macro_rules! per_kind {
+    ($kind:expr, $client:expr, $op:ident => $body:expr,
+     [$dq:ident, $me:ident, $mq:ident, $mb:ident]) => {
+        match $kind {
+            Kind::DataQuality => {
+                let $op = $client.$dq();
+                $body
+            }
+            Kind::ModelExplainability => {
+                let $op = $client.$me();
+                $body
+            }
+            Kind::ModelQuality => {
+                let $op = $client.$mq();
+                $body
+            }
+            Kind::ModelBias => {
+                let $op = $client.$mb();
+                $body
+            }
+        }
+    };
+}
+
+fn op_name(verb: &str, kind: Kind) -> String {
+    format!("{verb}{}", kind.api_noun())
+}
+
+fn parse_body(operation: &str, body: Option<Bytes>) -> Result<Value, AwsError> {
+    let body =
+        body.ok_or_else(|| AwsError::local(operation, "the response body was not captured"))?;
+    serde_json::from_slice(&body)
+        .map_err(|e| AwsError::local(operation, format!("the response is not JSON: {e}")))
+}
+
+impl SageMaker {
+    /// A client for `region`, sharing the configuration's credentials, endpoint and retries.
+    pub fn new(config: &SdkConfig, region: &str) -> SageMaker {
+        let sagemaker_config = aws_sdk_sagemaker::config::Builder::from(config)
+            .region(Region::new(region.to_owned()))
+            .build();
+        SageMaker {
+            client: Client::from_conf(sagemaker_config),
+            region: region.to_owned(),
+        }
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// Every definition of `kind` in the region, across all pages.
+    pub async fn list_definitions(&self, kind: Kind) -> Result<Vec<DefinitionSummary>, AwsError> {
+        // The list operations are plural: `ListDataQualityJobDefinitions`.
+        let operation = format!("{}s", op_name("List", kind));
+        let mut summaries = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let token = next_token.take();
+            let (page, next) = per_kind!(kind, self.client, op => {
+                let output = op.max_results(100).set_next_token(token).send().await
+                    .map_err(|e| AwsError::from_sdk(&operation, e))?;
+                let page: Vec<DefinitionSummary> = output.job_definition_summaries().iter().map(|s| DefinitionSummary {
+                    name: s.monitoring_job_definition_name().unwrap_or_default().to_owned(),
+                    arn: s.monitoring_job_definition_arn().unwrap_or_default().to_owned(),
+                }).collect();
+                (page, output.next_token().map(str::to_owned))
+            }, [list_data_quality_job_definitions, list_model_explainability_job_definitions,
+                list_model_quality_job_definitions, list_model_bias_job_definitions]);
+            summaries.extend(page);
+            match next {
+                Some(token) if !token.is_empty() => next_token = Some(token),
+                _ => return Ok(summaries),
+            }
+        }
+    }
+
+    /// The exact JSON `Describe<Noun>` returned.
+    pub async fn describe_definition(&self, kind: Kind, name: &str) -> Result<Value, AwsError> {
+        let operation = op_name("Describe", kind);
+        let capture = CaptureBody::default();
+        per_kind!(kind, self.client, op => {
+            op.job_definition_name(name).customize().interceptor(capture.clone()).send().await
+                .map_err(|e| AwsError::from_sdk(&operation, e))?;
+        }, [describe_data_quality_job_definition, describe_model_explainability_job_definition,
+            describe_model_quality_job_definition, describe_model_bias_job_definition]);
+        parse_body(&operation, capture.take())
+    }
+
+    /// Sends `request` as the exact body of `Create<Noun>`; returns the new ARN.
+    pub async fn create_definition(&self, kind: Kind, request: &Value) -> Result<String, AwsError> {
+        let operation = op_name("Create", kind);
+        let body = Bytes::from(serde_json::to_vec(request).expect("a JSON value serializes"));
+        let arn = per_kind!(kind, self.client, op => {
+            let output = op.customize().mutate_request(replace_body(body)).send().await
+                .map_err(|e| AwsError::from_sdk(&operation, e))?;
+            output.job_definition_arn().unwrap_or_default().to_owned()
+        }, [create_data_quality_job_definition, create_model_explainability_job_definition,
+            create_model_quality_job_definition, create_model_bias_job_definition]);
+        Ok(arn)
+    }
+
+    pub async fn delete_definition(&self, kind: Kind, name: &str) -> Result<(), AwsError> {
+        let operation = op_name("Delete", kind);
+        per_kind!(kind, self.client, op => {
+            op.job_definition_name(name).send().await.map_err(|e| AwsError::from_sdk(&operation, e))?;
+        }, [delete_data_quality_job_definition, delete_model_explainability_job_definition,
+            delete_model_quality_job_definition, delete_model_bias_job_definition]);
+        Ok(())
+    }
+
+    /// Every tag on `arn`, across all pages, in the order AWS returns them.
+    pub async fn list_tags(&self, arn: &str) -> Result<Vec<Tag>, AwsError> {
+        let mut tags = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let output = self
+                .client
+                .list_tags()
+                .resource_arn(arn)
+                .max_results(50)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("ListTags", e))?;
+            tags.extend(output.tags().iter().map(|t| Tag {
+                key: t.key().unwrap_or_default().to_owned(),
+                value: t.value().unwrap_or_default().to_owned(),
+            }));
+            match output.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => return Ok(tags),
+            }
+        }
+    }
+
+    /// Every monitoring schedule in the region, across all pages. Optionally only those that
+    /// reference `definition_name`.
+    pub async fn list_schedules(
+        &self,
+        definition_name: Option<&str>,
+    ) -> Result<Vec<ScheduleSummary>, AwsError> {
+        let mut schedules = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let output = self
+                .client
+                .list_monitoring_schedules()
+                .set_monitoring_job_definition_name(definition_name.map(str::to_owned))
+                .max_results(100)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("ListMonitoringSchedules", e))?;
+            schedules.extend(output.monitoring_schedule_summaries().iter().map(|s| {
+                ScheduleSummary {
+                    name: s.monitoring_schedule_name().unwrap_or_default().to_owned(),
+                    arn: s.monitoring_schedule_arn().unwrap_or_default().to_owned(),
+                    status: s
+                        .monitoring_schedule_status()
+                        .map(|v| v.as_str().to_owned())
+                        .unwrap_or_default(),
+                    definition_name: s.monitoring_job_definition_name().map(str::to_owned),
+                    monitoring_type: s.monitoring_type().map(|t| t.as_str().to_owned()),
+                }
+            }));
+            match output.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => return Ok(schedules),
+            }
+        }
+    }
+
+    pub async fn describe_schedule(&self, name: &str) -> Result<ScheduleDescription, AwsError> {
+        let operation = "DescribeMonitoringSchedule";
+        let capture = CaptureBody::default();
+        self.client
+            .describe_monitoring_schedule()
+            .monitoring_schedule_name(name)
+            .customize()
+            .interceptor(capture.clone())
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(operation, e))?;
+        Ok(ScheduleDescription::from_raw(parse_body(
+            operation,
+            capture.take(),
+        )?))
+    }
+
+    /// Replaces the schedule's configuration with `config`, sent byte-for-byte.
+    pub async fn update_schedule(&self, name: &str, config: &Value) -> Result<(), AwsError> {
+        let body = serde_json::json!({
+            "MonitoringScheduleName": name,
+            "MonitoringScheduleConfig": config,
+        });
+        let body = Bytes::from(serde_json::to_vec(&body).expect("a JSON value serializes"));
+        self.client
+            .update_monitoring_schedule()
+            .monitoring_schedule_name(name)
+            .customize()
+            .mutate_request(replace_body(body))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("UpdateMonitoringSchedule", e))?;
+        Ok(())
+    }
+}
