@@ -1,0 +1,279 @@
+//! The runtime side of `Behaviour`: the token bucket and the per-rule counters that decide, call by
+//! call, whether a fault fires.
+
+use std::time::{Duration, Instant};
+
+use super::config::{Behaviour, FaultRule};
+use super::protocol::ApiError;
+
+/// The operation name STS calls carry; `*` rules leave it alone so a fault plan aimed at
+/// SageMaker does not break the caller-identity check every run starts with.
+pub(crate) const STS_OPERATION: &str = "GetCallerIdentity";
+
+/// What the fault rules decided for one call.
+#[derive(Debug, Default)]
+pub(crate) struct FaultDecision {
+    /// The sum of the `delay_ms` of every rule that fired.
+    pub delay: Duration,
+    pub outcome: Option<FaultOutcome>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FaultOutcome {
+    Error { error: ApiError, after: bool },
+    DropConnection { after: bool },
+}
+
+impl FaultOutcome {
+    /// Whether the operation runs before the fault is delivered.
+    pub(crate) fn after(&self) -> bool {
+        match self {
+            FaultOutcome::Error { after, .. } | FaultOutcome::DropConnection { after } => *after,
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct RuleCounter {
+    matched: u32,
+    fired: u32,
+}
+
+#[derive(Debug)]
+struct TokenBucket {
+    tokens: f64,
+    refilled_at: Instant,
+}
+
+/// `Behaviour` plus the state its rules accumulate. Replacing the behaviour resets the state.
+#[derive(Debug)]
+pub(crate) struct BehaviourState {
+    behaviour: Behaviour,
+    counters: Vec<RuleCounter>,
+    bucket: Option<TokenBucket>,
+}
+
+impl BehaviourState {
+    pub(crate) fn new(behaviour: Behaviour) -> BehaviourState {
+        let counters = vec![RuleCounter::default(); behaviour.faults.len()];
+        let bucket = behaviour.throttle.as_ref().map(|throttle| TokenBucket {
+            tokens: f64::from(throttle.burst),
+            refilled_at: Instant::now(),
+        });
+        BehaviourState {
+            behaviour,
+            counters,
+            bucket,
+        }
+    }
+
+    pub(crate) fn behaviour(&self) -> &Behaviour {
+        &self.behaviour
+    }
+
+    /// Takes a token from the bucket; `false` means the call is throttled.
+    pub(crate) fn admit(&mut self, now: Instant) -> bool {
+        let (Some(bucket), Some(throttle)) = (&mut self.bucket, &self.behaviour.throttle) else {
+            return true;
+        };
+        let elapsed = now.saturating_duration_since(bucket.refilled_at);
+        bucket.tokens = (bucket.tokens + elapsed.as_secs_f64() * throttle.rate_per_second)
+            .min(f64::from(throttle.burst));
+        bucket.refilled_at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Counts the call against every matching rule and decides its fate: delays accumulate from
+    /// each rule that fires, up to and including the first one with an error or a drop.
+    pub(crate) fn decide(&mut self, operation: &str, name: Option<&str>) -> FaultDecision {
+        let mut decision = FaultDecision::default();
+        for (rule, counter) in self.behaviour.faults.iter().zip(&mut self.counters) {
+            if !rule_matches(rule, operation, name) {
+                continue;
+            }
+            counter.matched = counter.matched.saturating_add(1);
+            if decision.outcome.is_some() || !should_fire(rule, counter) {
+                continue;
+            }
+            counter.fired = counter.fired.saturating_add(1);
+            decision.delay += Duration::from_millis(rule.delay_ms.unwrap_or(0));
+            decision.outcome = if rule.drop_connection {
+                Some(FaultOutcome::DropConnection { after: rule.after })
+            } else {
+                rule.error.as_ref().map(|error| FaultOutcome::Error {
+                    error: ApiError {
+                        status: error.status,
+                        code: error.code.clone(),
+                        message: error.message.clone(),
+                    },
+                    after: rule.after,
+                })
+            };
+        }
+        decision
+    }
+}
+
+fn rule_matches(rule: &FaultRule, operation: &str, name: Option<&str>) -> bool {
+    let operation_matches = if rule.operation == "*" {
+        operation != STS_OPERATION
+    } else {
+        rule.operation == operation
+    };
+    let name_matches = match (&rule.name, name) {
+        (None, _) => true,
+        (Some(pattern), Some(name)) => glob_matches(pattern, name),
+        (Some(_), None) => false,
+    };
+    operation_matches && name_matches
+}
+
+fn should_fire(rule: &FaultRule, counter: &RuleCounter) -> bool {
+    let nth_allows = rule.nth.is_none_or(|nth| counter.matched == nth);
+    let times_allows = rule.times.is_none_or(|times| counter.fired < times);
+    // Draw only when everything else allows, so probability 0/1 never consumes randomness
+    // that would change which later calls fire.
+    nth_allows
+        && times_allows
+        && rule
+            .probability
+            .is_none_or(|probability| rand::random::<f64>() < probability)
+}
+
+/// Matches `*` (any run, including empty) and `?` (one character); everything else literally.
+pub(crate) fn glob_matches(pattern: &str, text: &str) -> bool {
+    let pattern: Vec<char> = pattern.chars().collect();
+    let text: Vec<char> = text.chars().collect();
+    let (mut p, mut t) = (0, 0);
+    // Where the last `*` was and how much text it has swallowed so far, for backtracking.
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == text[t]) {
+            p += 1;
+            t += 1;
+        } else if p < pattern.len() && pattern[p] == '*' {
+            star = Some((p, t));
+            p += 1;
+        } else if let Some((star_p, star_t)) = star {
+            p = star_p + 1;
+            t = star_t + 1;
+            star = Some((star_p, star_t + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|c| *c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emulator::config::{FaultError, Throttle};
+
+    fn state(faults: Vec<FaultRule>) -> BehaviourState {
+        BehaviourState::new(Behaviour {
+            faults,
+            ..Behaviour::default()
+        })
+    }
+
+    fn error_rule(operation: &str) -> FaultRule {
+        FaultRule {
+            operation: operation.to_owned(),
+            error: Some(FaultError::new("InternalFailure")),
+            ..FaultRule::default()
+        }
+    }
+
+    #[test]
+    fn globs_match_like_shells() {
+        assert!(glob_matches("churn-*", "churn-data-quality"));
+        assert!(glob_matches("*", ""));
+        assert!(glob_matches("a?c", "abc"));
+        assert!(glob_matches("*-bias", "fraud-model-bias"));
+        assert!(glob_matches("a*b*c", "axxbyyc"));
+        assert!(!glob_matches("a*b*c", "axxbyy"));
+        assert!(!glob_matches("churn", "churn-x"));
+    }
+
+    #[test]
+    fn nth_fires_on_exactly_that_matching_call() {
+        let mut state = state(vec![FaultRule {
+            nth: Some(2),
+            name: Some("x*".to_owned()),
+            ..error_rule("DeleteModelBiasJobDefinition")
+        }]);
+        let op = "DeleteModelBiasJobDefinition";
+        assert!(state.decide(op, Some("y")).outcome.is_none());
+        assert!(state.decide(op, Some("x1")).outcome.is_none());
+        assert!(state.decide("ListTags", Some("x1")).outcome.is_none());
+        assert!(state.decide(op, Some("x2")).outcome.is_some());
+        assert!(state.decide(op, Some("x3")).outcome.is_none());
+    }
+
+    #[test]
+    fn times_caps_fires_and_the_first_terminal_rule_wins() {
+        let delay_only = FaultRule {
+            operation: "*".to_owned(),
+            delay_ms: Some(7),
+            ..FaultRule::default()
+        };
+        let mut state = state(vec![
+            delay_only,
+            FaultRule {
+                times: Some(1),
+                ..error_rule("*")
+            },
+            FaultRule {
+                drop_connection: true,
+                ..FaultRule::default()
+            },
+        ]);
+        state.behaviour.faults[2].operation = "*".to_owned();
+        let first = state.decide("ListTags", None);
+        assert_eq!(first.delay, Duration::from_millis(7));
+        assert!(matches!(first.outcome, Some(FaultOutcome::Error { .. })));
+        let second = state.decide("ListTags", None);
+        assert_eq!(
+            second.outcome,
+            Some(FaultOutcome::DropConnection { after: false })
+        );
+        assert!(state.decide(STS_OPERATION, None).outcome.is_none());
+    }
+
+    #[test]
+    fn probability_zero_never_fires_and_one_always_does() {
+        let mut never = state(vec![FaultRule {
+            probability: Some(0.0),
+            ..error_rule("*")
+        }]);
+        let mut always = state(vec![FaultRule {
+            probability: Some(1.0),
+            ..error_rule("*")
+        }]);
+        for _ in 0..50 {
+            assert!(never.decide("ListTags", None).outcome.is_none());
+            assert!(always.decide("ListTags", None).outcome.is_some());
+        }
+    }
+
+    #[test]
+    fn the_bucket_admits_a_burst_then_refills() {
+        let mut state = BehaviourState::new(Behaviour {
+            throttle: Some(Throttle {
+                rate_per_second: 10.0,
+                burst: 3,
+            }),
+            ..Behaviour::default()
+        });
+        let start = Instant::now();
+        assert!((0..3).all(|_| state.admit(start)));
+        assert!(!state.admit(start));
+        assert!(state.admit(start + Duration::from_millis(150)));
+    }
+}

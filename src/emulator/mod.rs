@@ -1,0 +1,301 @@
+//! The sandbox: a SageMaker-compatible HTTP server (AWS JSON 1.1) for the model-monitor job
+//! definitions and monitoring schedules this tool touches, plus STS `GetCallerIdentity`.
+//!
+//! It behaves like the real service where that matters to the tool (validation, `ResourceInUse`,
+//! `ResourceNotFound`, schedule status transitions, pagination), stores definitions as JSON so any
+//! member round-trips, and injects latency, throttling and faults on demand. It backs `--sandbox`,
+//! `sandbox serve` and the test suite.
+
+mod config;
+mod faults;
+mod listing;
+mod protocol;
+mod server;
+mod store;
+mod validation;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde::Serialize;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use config::{
+    Behaviour, DEFAULT_ACCOUNT_ID, DEFAULT_REGION, EmulatorConfig, FaultError, FaultRule, Seed,
+    SeedDefinition, SeedSchedule, SeedScheduleStatus, Throttle,
+};
+
+use crate::kinds::Kind;
+use faults::BehaviourState;
+use server::{Shared, lock};
+use store::{Store, Timings};
+
+/// Every operation that changes state, by its API name.
+pub const MUTATING_OPERATIONS: &[&str] = &[
+    "CreateDataQualityJobDefinition",
+    "DeleteDataQualityJobDefinition",
+    "CreateModelExplainabilityJobDefinition",
+    "DeleteModelExplainabilityJobDefinition",
+    "CreateModelQualityJobDefinition",
+    "DeleteModelQualityJobDefinition",
+    "CreateModelBiasJobDefinition",
+    "DeleteModelBiasJobDefinition",
+    "AddTags",
+    "CreateMonitoringSchedule",
+    "UpdateMonitoringSchedule",
+    "DeleteMonitoringSchedule",
+    "StopMonitoringSchedule",
+    "StartMonitoringSchedule",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    #[error("sandbox emulator cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read {}: {source}", path.display())]
+    ReadFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `message` is serde's, which names the offending field and its line and column.
+    #[error("invalid {}: {message}", path.display())]
+    ParseFile {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("seed entry {entry} rejected: {message}")]
+    InvalidSeed { entry: String, message: String },
+    #[error("invalid sandbox behaviour{}: {message}", path.as_ref().map(|p| format!(" in {}", p.display())).unwrap_or_default())]
+    InvalidBehaviour {
+        path: Option<PathBuf>,
+        message: String,
+    },
+}
+
+/// One request the emulator received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordedCall {
+    /// The API operation, e.g. `DeleteModelBiasJobDefinition` or `GetCallerIdentity`.
+    pub operation: String,
+    /// The definition or schedule the request named, if any.
+    pub name: Option<String>,
+    pub region: String,
+    /// `ok`, the error code answered, `dropped`, or `in-flight` while still being handled.
+    pub outcome: String,
+}
+
+/// A running emulator. Dropping it leaves the server running until the runtime stops; call
+/// `shutdown` to stop it gracefully.
+#[derive(Debug)]
+pub struct Emulator {
+    shared: Arc<Shared>,
+    local_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    server: JoinHandle<()>,
+}
+
+/// Seeds the state, binds `addr` (port 0 picks a free port) and serves in a spawned task.
+pub async fn start(config: EmulatorConfig, addr: SocketAddr) -> Result<Emulator, EmulatorError> {
+    config
+        .behaviour
+        .validate()
+        .map_err(|message| EmulatorError::InvalidBehaviour {
+            path: None,
+            message,
+        })?;
+    let mut store = Store::new(
+        &config.seed.account_id,
+        Instant::now(),
+        timings(&config.behaviour),
+    );
+    store.seed(&config.seed)?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| EmulatorError::Bind { addr, source })?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|source| EmulatorError::Bind { addr, source })?;
+    let shared = Arc::new(Shared {
+        account_id: config.seed.account_id.clone(),
+        store: Mutex::new(store),
+        behaviour: Mutex::new(BehaviourState::new(config.behaviour)),
+        calls: Mutex::new(Vec::new()),
+    });
+    let (shutdown, shutdown_requested) = watch::channel(false);
+    let server = tokio::spawn(server::serve(
+        listener,
+        Arc::clone(&shared),
+        shutdown_requested,
+    ));
+    tracing::debug!(%local_addr, "sandbox emulator listening");
+    Ok(Emulator {
+        shared,
+        local_addr,
+        shutdown,
+        server,
+    })
+}
+
+fn timings(behaviour: &Behaviour) -> Timings {
+    Timings {
+        schedule_transition: behaviour.schedule_transition,
+        execution_duration: behaviour.execution_duration,
+    }
+}
+
+impl Emulator {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The URL clients use: a wildcard bind address is reached through loopback.
+    pub fn endpoint_url(&self) -> String {
+        let mut reachable = self.local_addr;
+        if reachable.ip().is_unspecified() {
+            reachable.set_ip(match reachable.ip() {
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            });
+        }
+        format!("http://{reachable}")
+    }
+
+    pub fn account_id(&self) -> String {
+        self.shared.account_id.clone()
+    }
+
+    /// Replaces latency, throttle, faults and timings, resetting fault counters and the token
+    /// bucket. Schedules already `Pending`, and seeded executions, keep the timing they started
+    /// with.
+    pub fn set_behaviour(&self, behaviour: Behaviour) {
+        lock(&self.shared.store).set_timings(timings(&behaviour));
+        *lock(&self.shared.behaviour) = BehaviourState::new(behaviour);
+    }
+
+    /// Every request received so far, in arrival order.
+    pub fn calls(&self) -> Vec<RecordedCall> {
+        lock(&self.shared.calls).clone()
+    }
+
+    /// The stored describe JSON of a definition (name matched case-insensitively).
+    pub fn definition(&self, region: &str, kind: Kind, name: &str) -> Option<Value> {
+        lock(&self.shared.store).definition(region, kind, name)
+    }
+
+    /// The describe JSON of a schedule, with any due status transition applied.
+    pub fn schedule(&self, region: &str, name: &str) -> Option<Value> {
+        lock(&self.shared.store).schedule(region, name, Instant::now())
+    }
+
+    /// The names of a region's definitions of one kind, alphabetically (case-insensitive).
+    pub fn definition_names(&self, region: &str, kind: Kind) -> Vec<String> {
+        lock(&self.shared.store).definition_names(region, kind)
+    }
+
+    /// Stores a definition exactly as given, bypassing validation (tests use it to inject members
+    /// the service might add). `JobDefinitionArn` and `CreationTime` are filled in when absent.
+    ///
+    /// # Panics
+    /// If `describe_json` is not an object with a string `JobDefinitionName`: a bug in the test.
+    pub fn put_definition_raw(
+        &self,
+        region: &str,
+        kind: Kind,
+        describe_json: Value,
+        tags: Vec<(String, String)>,
+    ) {
+        let Value::Object(describe) = describe_json else {
+            panic!("put_definition_raw needs a JSON object, got {describe_json}");
+        };
+        if let Err(problem) =
+            lock(&self.shared.store).put_definition_raw(region, kind, describe, tags)
+        {
+            panic!("put_definition_raw: {problem}");
+        }
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish (up to a few seconds), and
+    /// waits for the server task.
+    pub async fn shutdown(self) {
+        // An error means the server task already ended, which is the goal anyway.
+        let _ = self.shutdown.send(true);
+        if let Err(error) = self.server.await {
+            tracing::warn!(%error, "sandbox emulator task ended abnormally");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::Members;
+    use std::path::Path;
+
+    fn fixture(relative: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(relative)
+    }
+
+    #[test]
+    fn the_demo_account_seeds_cleanly() {
+        let seed = Seed::demo();
+        assert!(seed.definitions.len() >= 12);
+        let kinds: std::collections::BTreeSet<Kind> =
+            seed.definitions.iter().map(|d| d.kind).collect();
+        assert_eq!(kinds.len(), 4, "every kind appears in the demo account");
+        let mut store = Store::new(
+            &seed.account_id,
+            Instant::now(),
+            timings(&Behaviour::default()),
+        );
+        store.seed(&seed).expect("the demo account is valid");
+        let from_file = Seed::from_path(&fixture("demo-account.json")).expect("parses");
+        assert_eq!(from_file.definitions.len(), seed.definitions.len());
+    }
+
+    #[test]
+    fn every_maximal_fixture_is_accepted_and_round_trips() {
+        for kind in Kind::ALL {
+            let path = fixture(&format!("maximal/{}.json", kind.cli_name()));
+            let text = std::fs::read_to_string(&path).expect("fixture exists");
+            let request: Value = serde_json::from_str(&text).expect("fixture is JSON");
+            let body = request.as_object().expect("fixture is an object");
+            let mut store = Store::new(
+                DEFAULT_ACCOUNT_ID,
+                Instant::now(),
+                timings(&Behaviour::default()),
+            );
+            store
+                .handle(
+                    protocol::Operation::CreateDefinition(kind),
+                    DEFAULT_REGION,
+                    Members(body),
+                    Instant::now(),
+                )
+                .unwrap_or_else(|error| panic!("{}: {error:?}", path.display()));
+            let name = body["JobDefinitionName"].as_str().expect("name");
+            let stored = store
+                .definition(DEFAULT_REGION, kind, name)
+                .expect("stored");
+            let mut expected = body.clone();
+            expected.remove("Tags");
+            let mut stored = stored.as_object().expect("object").clone();
+            assert!(stored.remove("JobDefinitionArn").is_some());
+            assert!(stored.remove("CreationTime").is_some());
+            assert_eq!(stored, expected, "{}", path.display());
+        }
+    }
+}

@@ -1,0 +1,428 @@
+//! The HTTP side: hyper 1 directly (not a framework) so that a fault can abort a connection with
+//! no response at all, which is what a lost response looks like to an SDK.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::{Map, Value};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::RecordedCall;
+use super::faults::{BehaviourState, FaultOutcome, STS_OPERATION};
+use super::protocol::{self, ApiError, Members, Operation};
+use super::store::Store;
+
+/// Larger than any real request of these operations; stops a runaway client from exhausting memory.
+const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// How long shutdown waits for in-flight requests before abandoning them.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+const OUTCOME_OK: &str = "ok";
+const OUTCOME_DROPPED: &str = "dropped";
+const OUTCOME_IN_FLIGHT: &str = "in-flight";
+
+/// State shared by every connection and the `Emulator` handle.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub account_id: String,
+    pub store: Mutex<Store>,
+    pub behaviour: Mutex<BehaviourState>,
+    pub calls: Mutex<Vec<RecordedCall>>,
+}
+
+/// Locks a mutex, recovering the data if a panicking request poisoned it: every critical section
+/// leaves the data consistent, so a poisoned lock carries no torn state.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The error a service future returns to make hyper abort the connection without answering.
+#[derive(Debug)]
+struct DroppedConnection;
+
+impl fmt::Display for DroppedConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("connection dropped by a sandbox fault rule")
+    }
+}
+
+impl std::error::Error for DroppedConnection {}
+
+/// Accepts connections until `shutdown` flips, then lets in-flight requests finish.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let shared = Arc::clone(&shared);
+                    let shutdown = shutdown.clone();
+                    connections.spawn(serve_connection(stream, shared, shutdown, peer));
+                }
+                // Accept errors (e.g. too many open files) are transient; keep serving.
+                Err(error) => tracing::warn!(%error, "sandbox emulator: accept failed"),
+            },
+            _ = shutdown.changed() => break,
+        }
+        // Reap finished connections so the set does not grow with every connection ever served.
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        connections.abort_all();
+    }
+}
+
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+    peer: std::net::SocketAddr,
+) {
+    let service = service_fn(move |request| respond(Arc::clone(&shared), request));
+    let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        _ = shutdown.changed() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(error) = result {
+        tracing::debug!(%peer, %error, "sandbox emulator: connection closed with an error");
+    }
+}
+
+/// What a request asks for, once classified.
+enum Call {
+    SageMaker(Operation, Map<String, Value>),
+    CallerIdentity,
+    /// Not an operation we implement; answered with this error.
+    Rejected(ApiError),
+    StsRejected(String),
+}
+
+async fn respond(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, DroppedConnection> {
+    let request_id = protocol::request_id();
+    let region = protocol::region_from_authorization(
+        request
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|value| value.to_str().ok()),
+    );
+    let target = request
+        .headers()
+        .get("x-amz-target")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let is_post = request.method() == Method::POST;
+    let body = match Limited::new(request.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) => {
+            let error =
+                ApiError::serialization(format!("Could not read the request body: {error}"));
+            return Ok(json_error(&error, &request_id));
+        }
+    };
+
+    let (operation_name, call) = classify(is_post, target.as_deref(), &body);
+    let name = match &call {
+        Call::SageMaker(_, body) => resource_name(body),
+        _ => None,
+    };
+    let index = record(&shared, &operation_name, name.clone(), &region);
+    let is_sts = matches!(call, Call::CallerIdentity | Call::StsRejected(_));
+
+    let latency = lock(&shared.behaviour).behaviour().latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    // STS is another service with its own limits: the throttle models SageMaker's.
+    let admitted = is_sts || lock(&shared.behaviour).admit(Instant::now());
+    if !admitted {
+        let error = ApiError::throttling();
+        set_outcome(&shared, index, &error.code);
+        return Ok(json_error(&error, &request_id));
+    }
+    let decision = lock(&shared.behaviour).decide(&operation_name, name.as_deref());
+    if !decision.delay.is_zero() {
+        tokio::time::sleep(decision.delay).await;
+    }
+    let fault = decision.outcome;
+    if let Some(fault) = fault.as_ref().filter(|fault| !fault.after()) {
+        return deliver_fault(&shared, index, fault, is_sts, &request_id);
+    }
+
+    let (response, outcome) = match call {
+        Call::SageMaker(operation, body) => {
+            let result =
+                lock(&shared.store).handle(operation, &region, Members(&body), Instant::now());
+            match result {
+                Ok(value) => (json_ok(&value, &request_id), OUTCOME_OK.to_owned()),
+                Err(error) => (json_error(&error, &request_id), error.code),
+            }
+        }
+        Call::CallerIdentity => (
+            caller_identity(&shared.account_id, &request_id),
+            OUTCOME_OK.to_owned(),
+        ),
+        Call::Rejected(error) => (json_error(&error, &request_id), error.code),
+        Call::StsRejected(action) => {
+            let error = ApiError::new(
+                400,
+                "InvalidAction",
+                format!("Could not find operation {action}"),
+            );
+            (sts_error(&error, &request_id), error.code)
+        }
+    };
+    if let Some(fault) = &fault {
+        return deliver_fault(&shared, index, fault, is_sts, &request_id);
+    }
+    set_outcome(&shared, index, &outcome);
+    Ok(response)
+}
+
+fn deliver_fault(
+    shared: &Shared,
+    index: usize,
+    fault: &FaultOutcome,
+    is_sts: bool,
+    request_id: &str,
+) -> Result<Response<Full<Bytes>>, DroppedConnection> {
+    match fault {
+        FaultOutcome::DropConnection { .. } => {
+            set_outcome(shared, index, OUTCOME_DROPPED);
+            Err(DroppedConnection)
+        }
+        FaultOutcome::Error { error, .. } => {
+            set_outcome(shared, index, &error.code);
+            Ok(if is_sts {
+                sts_error(error, request_id)
+            } else {
+                json_error(error, request_id)
+            })
+        }
+    }
+}
+
+/// Works out the operation: SageMaker's from `X-Amz-Target`, STS's from an awsQuery form body.
+fn classify(is_post: bool, target: Option<&str>, body: &[u8]) -> (String, Call) {
+    if !is_post {
+        let name = target.unwrap_or_default().to_owned();
+        return (
+            name,
+            Call::Rejected(ApiError::unknown_operation("non-POST request")),
+        );
+    }
+    let Some(target) = target else {
+        let action = protocol::form_fields(body)
+            .into_iter()
+            .find(|(key, _)| key == "Action")
+            .map(|(_, value)| value);
+        return match action.as_deref() {
+            Some(STS_OPERATION) => (STS_OPERATION.to_owned(), Call::CallerIdentity),
+            Some(action) => (action.to_owned(), Call::StsRejected(action.to_owned())),
+            None => (
+                String::new(),
+                Call::Rejected(ApiError::unknown_operation("missing X-Amz-Target")),
+            ),
+        };
+    };
+    let operation_name = target.strip_prefix("SageMaker.").unwrap_or(target);
+    let Some(operation) = target.strip_prefix("SageMaker.").and_then(Operation::parse) else {
+        return (
+            operation_name.to_owned(),
+            Call::Rejected(ApiError::unknown_operation(target)),
+        );
+    };
+    // The SDKs send `{}` for an empty input; accept a missing body the same way.
+    let parsed = if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(Value::Object(Map::new()))
+    } else {
+        serde_json::from_slice::<Value>(body)
+    };
+    let call = match parsed {
+        Ok(Value::Object(members)) => Call::SageMaker(operation, members),
+        Ok(_) => Call::Rejected(ApiError::serialization(
+            "The request body must be a JSON object",
+        )),
+        Err(error) => Call::Rejected(ApiError::serialization(format!(
+            "The request body is not valid JSON: {error}"
+        ))),
+    };
+    (operation.name(), call)
+}
+
+/// The definition or schedule a request is about, for fault matching and the call log.
+fn resource_name(body: &Map<String, Value>) -> Option<String> {
+    let direct = ["JobDefinitionName", "MonitoringScheduleName"]
+        .into_iter()
+        .find_map(|member| body.get(member).and_then(Value::as_str));
+    let from_arn = || {
+        body.get("ResourceArn")
+            .and_then(Value::as_str)
+            .and_then(|arn| arn.rsplit_once('/'))
+            .map(|(_, name)| name)
+    };
+    direct.or_else(from_arn).map(str::to_owned)
+}
+
+fn record(shared: &Shared, operation: &str, name: Option<String>, region: &str) -> usize {
+    let mut calls = lock(&shared.calls);
+    calls.push(RecordedCall {
+        operation: operation.to_owned(),
+        name,
+        region: region.to_owned(),
+        outcome: OUTCOME_IN_FLIGHT.to_owned(),
+    });
+    calls.len() - 1
+}
+
+fn set_outcome(shared: &Shared, index: usize, outcome: &str) {
+    if let Some(call) = lock(&shared.calls).get_mut(index) {
+        outcome.clone_into(&mut call.outcome);
+    }
+}
+
+fn response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: Vec<u8>,
+    request_id: &str,
+) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        headers.insert("x-amzn-requestid", value);
+    }
+    response
+}
+
+fn json_ok(body: &Value, request_id: &str) -> Response<Full<Bytes>> {
+    response(
+        StatusCode::OK,
+        JSON_CONTENT_TYPE,
+        body.to_string().into_bytes(),
+        request_id,
+    )
+}
+
+fn json_error(error: &ApiError, request_id: &str) -> Response<Full<Bytes>> {
+    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = response(
+        status,
+        JSON_CONTENT_TYPE,
+        error.body().to_string().into_bytes(),
+        request_id,
+    );
+    if let Ok(value) = HeaderValue::from_str(&error.code) {
+        response.headers_mut().insert("x-amzn-errortype", value);
+    }
+    response
+}
+
+fn caller_identity(account_id: &str, request_id: &str) -> Response<Full<Bytes>> {
+    let account = xml_escape(account_id);
+    let body = format!(
+        "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+         <GetCallerIdentityResult>\
+         <Arn>arn:aws:iam::{account}:user/sandbox</Arn>\
+         <UserId>AIDASANDBOX</UserId>\
+         <Account>{account}</Account>\
+         </GetCallerIdentityResult>\
+         <ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>\
+         </GetCallerIdentityResponse>"
+    );
+    response(StatusCode::OK, "text/xml", body.into_bytes(), request_id)
+}
+
+fn sts_error(error: &ApiError, request_id: &str) -> Response<Full<Bytes>> {
+    let kind = if error.status >= 500 {
+        "Receiver"
+    } else {
+        "Sender"
+    };
+    let body = format!(
+        "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+         <Error><Type>{kind}</Type><Code>{}</Code><Message>{}</Message></Error>\
+         <RequestId>{request_id}</RequestId>\
+         </ErrorResponse>",
+        xml_escape(&error.code),
+        xml_escape(&error.message)
+    );
+    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response(status, "text/xml", body.into_bytes(), request_id)
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn requests_are_classified_by_target_or_sts_action() {
+        let (name, call) = classify(true, Some("SageMaker.ListTags"), br#"{"ResourceArn": "x"}"#);
+        assert_eq!(name, "ListTags");
+        assert!(matches!(call, Call::SageMaker(Operation::ListTags, _)));
+        let (name, call) = classify(true, Some("SageMaker.CreateTrainingJob"), b"{}");
+        assert_eq!(name, "CreateTrainingJob");
+        assert!(matches!(call, Call::Rejected(error) if error.code == "UnknownOperationException"));
+        let (_, call) = classify(true, Some("SageMaker.ListTags"), b"[1]");
+        assert!(matches!(call, Call::Rejected(error) if error.code == "SerializationException"));
+        let (name, call) = classify(true, None, b"Action=GetCallerIdentity&Version=2011-06-15");
+        assert_eq!(name, "GetCallerIdentity");
+        assert!(matches!(call, Call::CallerIdentity));
+    }
+
+    #[test]
+    fn resource_names_come_from_names_or_arns() {
+        let body =
+            json!({"ResourceArn": "arn:aws:sagemaker:us-east-1:1:monitoring-schedule/nightly"});
+        assert_eq!(
+            resource_name(body.as_object().expect("object")).as_deref(),
+            Some("nightly")
+        );
+        let body = json!({"JobDefinitionName": "churn"});
+        assert_eq!(
+            resource_name(body.as_object().expect("object")).as_deref(),
+            Some("churn")
+        );
+    }
+}
