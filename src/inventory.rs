@@ -1,0 +1,328 @@
+//! Reads what is there: per region, every definition of the kinds asked for (raw describe JSON and
+//! tags) and which monitoring schedules reference it. Calls overlap under one concurrency bound;
+//! a region or kind that fails is reported without hiding the rest.
+
+use crate::kinds::Kind;
+use crate::sagemaker::{AwsError, ErrorClass, SageMaker, ScheduleSummary, Tag};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+/// A schedule that references a definition by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ScheduleRef {
+    pub name: String,
+    pub status: String,
+}
+
+/// One definition as it is now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Definition {
+    pub region: String,
+    pub kind: Kind,
+    pub name: String,
+    pub arn: String,
+    /// The exact JSON `Describe<Noun>` returned.
+    pub raw: Value,
+    pub tags: Vec<Tag>,
+    pub schedules: Vec<ScheduleRef>,
+}
+
+/// Something the inventory could not read; the rest of the inventory stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub region: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Kind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Inventory {
+    /// Sorted by region, kind, name.
+    pub definitions: Vec<Definition>,
+    pub problems: Vec<Problem>,
+    /// Names of definitions (per region and kind) that exist, including ones filtered out: the
+    /// planner needs them to pick temporary names that are free.
+    pub existing_names: BTreeSet<DefinitionId>,
+}
+
+/// A test on (region, kind, name).
+pub type NameFilter = Arc<dyn Fn(&str, Kind, &str) -> bool + Send + Sync>;
+
+/// (region, kind, name): a definition's identity across regions.
+pub type DefinitionId = (String, Kind, String);
+
+/// Which definitions to read.
+#[derive(Clone)]
+pub struct Scope {
+    pub kinds: Vec<Kind>,
+    /// Read only definitions whose name passes this test (listing is still complete).
+    pub name_filter: NameFilter,
+}
+
+impl Scope {
+    pub fn everything() -> Scope {
+        Scope {
+            kinds: Kind::ALL.to_vec(),
+            name_filter: Arc::new(|_, _, _| true),
+        }
+    }
+}
+
+/// A bounded pool for API calls: every call takes a permit, so `concurrency` bounds the calls in
+/// flight across regions and kinds together.
+#[derive(Clone)]
+struct CallPool(Arc<Semaphore>);
+
+impl CallPool {
+    async fn run<T>(&self, call: impl Future<Output = T>) -> T {
+        let _permit = self
+            .0
+            .acquire()
+            .await
+            .expect("the call pool is never closed");
+        call.await
+    }
+}
+
+enum Fetched {
+    Listed {
+        region: String,
+        kind: Kind,
+        result: Result<Vec<crate::sagemaker::DefinitionSummary>, AwsError>,
+    },
+    Schedules {
+        region: String,
+        result: Result<Vec<ScheduleSummary>, AwsError>,
+    },
+    Described {
+        region: String,
+        kind: Kind,
+        name: String,
+        arn: String,
+        result: Result<Value, AwsError>,
+    },
+    Tagged {
+        region: String,
+        kind: Kind,
+        name: String,
+        result: Result<Vec<Tag>, AwsError>,
+    },
+}
+
+type Key = DefinitionId;
+
+/// Reads every region in `clients` (one client per region) within `scope`.
+pub async fn collect(clients: &[SageMaker], scope: &Scope, concurrency: usize) -> Inventory {
+    let pool = CallPool(Arc::new(Semaphore::new(concurrency.max(1))));
+    let mut tasks: JoinSet<Fetched> = JoinSet::new();
+    let by_region: HashMap<String, SageMaker> = clients
+        .iter()
+        .map(|c| (c.region().to_owned(), c.clone()))
+        .collect();
+
+    for client in clients {
+        let region = client.region().to_owned();
+        for &kind in &scope.kinds {
+            let (client, pool, region) = (client.clone(), pool.clone(), region.clone());
+            tasks.spawn(async move {
+                let result = pool.run(client.list_definitions(kind)).await;
+                Fetched::Listed {
+                    region,
+                    kind,
+                    result,
+                }
+            });
+        }
+        let (client, pool) = (client.clone(), pool.clone());
+        tasks.spawn(async move {
+            let result = pool.run(client.list_schedules(None)).await;
+            Fetched::Schedules { region, result }
+        });
+    }
+
+    let mut inventory = Inventory::default();
+    let mut raws: HashMap<Key, (String, Value)> = HashMap::new();
+    let mut tags: HashMap<Key, Vec<Tag>> = HashMap::new();
+    let mut schedules: HashMap<String, Vec<ScheduleSummary>> = HashMap::new();
+    let mut failed: BTreeSet<Key> = BTreeSet::new();
+
+    while let Some(joined) = tasks.join_next().await {
+        let fetched = match joined {
+            Ok(fetched) => fetched,
+            Err(err) => std::panic::resume_unwind(err.into_panic()),
+        };
+        match fetched {
+            Fetched::Listed {
+                region,
+                kind,
+                result: Ok(summaries),
+            } => {
+                tracing::debug!(%region, %kind, count = summaries.len(), "listed definitions");
+                let client = &by_region[&region];
+                for summary in summaries {
+                    inventory
+                        .existing_names
+                        .insert((region.clone(), kind, summary.name.clone()));
+                    if !(scope.name_filter)(&region, kind, &summary.name) {
+                        continue;
+                    }
+                    // Describe and ListTags need only the listed name and ARN, so they overlap.
+                    let (describe_client, describe_pool) = (client.clone(), pool.clone());
+                    let (region2, name, arn) =
+                        (region.clone(), summary.name.clone(), summary.arn.clone());
+                    tasks.spawn(async move {
+                        let result = describe_pool
+                            .run(describe_client.describe_definition(kind, &name))
+                            .await;
+                        Fetched::Described {
+                            region: region2,
+                            kind,
+                            name,
+                            arn,
+                            result,
+                        }
+                    });
+                    let (tags_client, tags_pool) = (client.clone(), pool.clone());
+                    let region2 = region.clone();
+                    tasks.spawn(async move {
+                        let result = tags_pool.run(tags_client.list_tags(&summary.arn)).await;
+                        Fetched::Tagged {
+                            region: region2,
+                            kind,
+                            name: summary.name,
+                            result,
+                        }
+                    });
+                }
+            }
+            Fetched::Listed {
+                region,
+                kind,
+                result: Err(err),
+            } => inventory.problems.push(Problem {
+                region,
+                kind: Some(kind),
+                name: None,
+                message: format!("could not list {kind} job definitions: {err}"),
+            }),
+            Fetched::Schedules {
+                region,
+                result: Ok(list),
+            } => {
+                schedules.insert(region, list);
+            }
+            Fetched::Schedules {
+                region,
+                result: Err(err),
+            } => inventory.problems.push(Problem {
+                region,
+                kind: None,
+                name: None,
+                message: format!(
+                    "could not list monitoring schedules, so references are unknown: {err}"
+                ),
+            }),
+            Fetched::Described {
+                region,
+                kind,
+                name,
+                arn,
+                result,
+            } => match result {
+                Ok(raw) => {
+                    raws.insert((region, kind, name), (arn, raw));
+                }
+                Err(err) => {
+                    let message = if err.is(ErrorClass::NotFound) {
+                        "deleted between list and describe".to_owned()
+                    } else {
+                        format!("could not describe: {err}")
+                    };
+                    failed.insert((region.clone(), kind, name.clone()));
+                    inventory.problems.push(Problem {
+                        region,
+                        kind: Some(kind),
+                        name: Some(name),
+                        message,
+                    });
+                }
+            },
+            Fetched::Tagged {
+                region,
+                kind,
+                name,
+                result,
+            } => match result {
+                Ok(list) => {
+                    tags.insert((region, kind, name), list);
+                }
+                Err(err) => {
+                    // A definition whose tags are unknown cannot be recreated faithfully.
+                    let message = if err.is(ErrorClass::NotFound) {
+                        "deleted between list and describe".to_owned()
+                    } else {
+                        format!("could not list tags: {err}")
+                    };
+                    if failed.insert((region.clone(), kind, name.clone())) {
+                        inventory.problems.push(Problem {
+                            region,
+                            kind: Some(kind),
+                            name: Some(name),
+                            message,
+                        });
+                    }
+                }
+            },
+        }
+    }
+
+    for (key, (arn, raw)) in raws {
+        if failed.contains(&key) {
+            continue;
+        }
+        let (region, kind, name) = key.clone();
+        let references = schedules
+            .get(&region)
+            .map(|list| references_to(list, kind, &name))
+            .unwrap_or_default();
+        inventory.definitions.push(Definition {
+            tags: tags.remove(&key).unwrap_or_default(),
+            region,
+            kind,
+            name,
+            arn,
+            raw,
+            schedules: references,
+        });
+    }
+    inventory
+        .definitions
+        .sort_by(|a, b| (&a.region, a.kind, &a.name).cmp(&(&b.region, b.kind, &b.name)));
+    inventory.problems.sort_by(|a, b| {
+        (&a.region, a.kind, &a.name, &a.message).cmp(&(&b.region, b.kind, &b.name, &b.message))
+    });
+    inventory
+}
+
+/// The schedules in `list` that reference the definition `name` of `kind`.
+pub fn references_to(list: &[ScheduleSummary], kind: Kind, name: &str) -> Vec<ScheduleRef> {
+    list.iter()
+        .filter(|s| {
+            s.definition_name.as_deref() == Some(name)
+                && s.monitoring_type
+                    .as_deref()
+                    .is_none_or(|t| t == kind.monitoring_type())
+        })
+        .map(|s| ScheduleRef {
+            name: s.name.clone(),
+            status: s.status.clone(),
+        })
+        .collect()
+}

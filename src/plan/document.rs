@@ -1,0 +1,126 @@
+//! The plan file: a reviewable, secret-free JSON document that `apply PLAN_FILE` applies exactly,
+//! or refuses. Its format is documented in docs/plan-format.md.
+
+use super::{Action, Plan, Summary};
+use crate::compliance::Evaluation;
+use crate::inventory::{Problem, ScheduleRef};
+use crate::kinds::Kind;
+use crate::render::redact;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// Bumped on any change a reader of an older version would misread.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanDocument {
+    pub format_version: u32,
+    pub tool_version: String,
+    pub account_id: String,
+    pub regions: Vec<String>,
+    pub evaluation: Evaluation,
+    pub summary: Summary,
+    pub items: Vec<DocumentItem>,
+    #[serde(default)]
+    pub problems: Vec<DocumentProblem>,
+    /// SHA-256 of the document with this field empty: an edited file is refused.
+    #[serde(default)]
+    pub checksum: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentItem {
+    pub region: String,
+    pub kind: Kind,
+    pub control: String,
+    pub name: String,
+    pub arn: String,
+    pub action: Action,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub rule: String,
+    pub explanation: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temporary_name: Option<String>,
+    #[serde(default)]
+    pub schedules: Vec<ScheduleRef>,
+    #[serde(default)]
+    pub dropped_tags: Vec<String>,
+    /// SHA-256 of the exact describe JSON and tags the plan was made from.
+    pub snapshot_sha256: String,
+    /// The definition as it is and as it will be, `Environment` values redacted.
+    pub before: Value,
+    pub after: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentProblem {
+    pub region: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Kind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub message: String,
+}
+
+impl From<&Problem> for DocumentProblem {
+    fn from(problem: &Problem) -> DocumentProblem {
+        DocumentProblem {
+            region: problem.region.clone(),
+            kind: problem.kind,
+            name: problem.name.clone(),
+            message: problem.message.clone(),
+        }
+    }
+}
+
+impl PlanDocument {
+    pub fn from_plan(plan: &Plan, account_id: &str) -> PlanDocument {
+        let items = plan
+            .items
+            .iter()
+            .map(|item| DocumentItem {
+                region: item.definition.region.clone(),
+                kind: item.definition.kind,
+                control: item.verdict.control.to_owned(),
+                name: item.definition.name.clone(),
+                arn: item.definition.arn.clone(),
+                action: item.action,
+                reason: item.reason.clone(),
+                rule: item.verdict.rule.clone(),
+                explanation: item.verdict.explanation.clone(),
+                temporary_name: item.temporary_name.clone(),
+                schedules: item.definition.schedules.clone(),
+                dropped_tags: item.dropped_tags.iter().map(|t| t.key.clone()).collect(),
+                snapshot_sha256: item.snapshot_sha256.clone(),
+                before: redact(&item.before_view()),
+                after: redact(&item.after_view()),
+            })
+            .collect();
+        let mut document = PlanDocument {
+            format_version: FORMAT_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+            account_id: account_id.to_owned(),
+            regions: plan.regions.clone(),
+            evaluation: plan.evaluation,
+            summary: plan.summary(),
+            items,
+            problems: plan.problems.iter().map(DocumentProblem::from).collect(),
+            checksum: String::new(),
+        };
+        document.checksum = document.compute_checksum();
+        document
+    }
+
+    pub fn compute_checksum(&self) -> String {
+        let mut unsigned = self.clone();
+        unsigned.checksum = String::new();
+        let bytes = serde_json::to_vec(&unsigned).expect("a plan document serializes");
+        super::request::hex(&Sha256::digest(&bytes))
+    }
+
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a plan document serializes")
+    }
+}

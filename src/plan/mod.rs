@@ -1,0 +1,389 @@
+//! The planner: pure functions from an inventory to a plan. No I/O, so every decision is
+//! unit-testable without AWS.
+
+pub mod document;
+pub mod request;
+pub mod selection;
+
+use crate::compliance::{self, Evaluation, Verdict};
+use crate::inventory::{Definition, Inventory, Problem};
+use crate::sagemaker::Tag;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// What the plan does with one definition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Recreate,
+    Compliant,
+    Skip,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Recreate => "recreate",
+            Action::Compliant => "compliant",
+            Action::Skip => "skip",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlanOptions {
+    pub evaluation: Evaluation,
+    pub include_managed: bool,
+}
+
+/// One definition's entry in the plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanItem {
+    pub definition: Definition,
+    pub verdict: Verdict,
+    pub action: Action,
+    /// Why a definition is skipped.
+    pub reason: Option<String>,
+    /// The CloudFormation stack that owns the definition, if any.
+    pub stack: Option<String>,
+    /// For `Recreate`: the free name the staged recreate will use for the compliant copy.
+    pub temporary_name: Option<String>,
+    /// For `Recreate`: the exact `Create<Noun>` request for the original name.
+    pub create_request: Option<Value>,
+    /// `aws:` tags AWS will not let the tool set again.
+    pub dropped_tags: Vec<Tag>,
+    pub snapshot_sha256: String,
+}
+
+impl PlanItem {
+    /// The definition as it is, in describe shape, with its tags as a `Tags` member.
+    pub fn before_view(&self) -> Value {
+        with_tags(&self.definition.raw, &self.definition.tags)
+    }
+
+    /// The definition as it will be: the same, the flag on, reserved tags gone.
+    pub fn after_view(&self) -> Value {
+        match self.action {
+            Action::Recreate => {
+                let kept: Vec<Tag> = self
+                    .definition
+                    .tags
+                    .iter()
+                    .filter(|t| !request::is_reserved_tag(t))
+                    .cloned()
+                    .collect();
+                with_tags(&request::with_encryption(&self.definition.raw), &kept)
+            }
+            Action::Compliant | Action::Skip => self.before_view(),
+        }
+    }
+}
+
+fn with_tags(describe: &Value, tags: &[Tag]) -> Value {
+    let mut view = describe.clone();
+    if let Value::Object(members) = &mut view {
+        members.insert(
+            "Tags".to_owned(),
+            serde_json::to_value(tags).expect("tags serialize"),
+        );
+    }
+    view
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub recreate: usize,
+    pub compliant: usize,
+    pub skip: usize,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} to recreate, {} compliant, {} skipped",
+            self.recreate, self.compliant, self.skip
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub evaluation: Evaluation,
+    pub regions: Vec<String>,
+    pub items: Vec<PlanItem>,
+    /// What the inventory could not read.
+    pub problems: Vec<Problem>,
+}
+
+impl Plan {
+    pub fn summary(&self) -> Summary {
+        let mut summary = Summary::default();
+        for item in &self.items {
+            match item.action {
+                Action::Recreate => summary.recreate += 1,
+                Action::Compliant => summary.compliant += 1,
+                Action::Skip => summary.skip += 1,
+            }
+        }
+        summary
+    }
+
+    pub fn to_recreate(&self) -> impl Iterator<Item = &PlanItem> {
+        self.items.iter().filter(|i| i.action == Action::Recreate)
+    }
+}
+
+const STACK_NAME_TAG: &str = "aws:cloudformation:stack-name";
+
+/// The stack that owns a definition: any `aws:cloudformation:*` tag marks it as managed.
+pub fn managing_stack(tags: &[Tag]) -> Option<String> {
+    if let Some(tag) = tags.iter().find(|t| t.key == STACK_NAME_TAG) {
+        return Some(tag.value.clone());
+    }
+    tags.iter()
+        .find(|t| t.key.starts_with("aws:cloudformation:"))
+        .map(|t| t.value.clone())
+}
+
+/// Plans every definition in the inventory.
+pub fn build(inventory: &Inventory, options: PlanOptions, regions: &[String]) -> Plan {
+    let mut taken: BTreeSet<crate::inventory::DefinitionId> = inventory.existing_names.clone();
+    let items = inventory
+        .definitions
+        .iter()
+        .map(|definition| plan_one(definition, options, &mut taken))
+        .collect();
+    Plan {
+        evaluation: options.evaluation,
+        regions: regions.to_vec(),
+        items,
+        problems: inventory.problems.clone(),
+    }
+}
+
+fn plan_one(
+    definition: &Definition,
+    options: PlanOptions,
+    taken: &mut BTreeSet<crate::inventory::DefinitionId>,
+) -> PlanItem {
+    let verdict = compliance::evaluate(definition.kind, &definition.raw, options.evaluation);
+    let stack = managing_stack(&definition.tags);
+    let snapshot_sha256 = request::snapshot_hash(&definition.raw, &definition.tags);
+    let mut item = PlanItem {
+        definition: definition.clone(),
+        verdict,
+        action: Action::Compliant,
+        reason: None,
+        stack: stack.clone(),
+        temporary_name: None,
+        create_request: None,
+        dropped_tags: Vec::new(),
+        snapshot_sha256,
+    };
+    if item.verdict.compliant {
+        return item;
+    }
+    if let Some(stack) = stack
+        && !options.include_managed
+    {
+        item.action = Action::Skip;
+        item.reason = Some(format!(
+            "managed by CloudFormation stack `{stack}`: set EnableInterContainerTrafficEncryption \
+             in its template and update the stack (or pass --include-managed)"
+        ));
+        return item;
+    }
+    if definition
+        .raw
+        .get("JobDefinitionName")
+        .and_then(Value::as_str)
+        != Some(&definition.name)
+    {
+        item.action = Action::Skip;
+        item.reason = Some("the describe response does not name this definition".to_owned());
+        return item;
+    }
+    let (create_request, dropped) = request::create_request(&definition.raw, &definition.tags);
+    item.action = Action::Recreate;
+    item.create_request = Some(create_request);
+    item.dropped_tags = dropped;
+    item.temporary_name = Some(free_temporary_name(definition, taken));
+    item
+}
+
+fn free_temporary_name(
+    definition: &Definition,
+    taken: &mut BTreeSet<crate::inventory::DefinitionId>,
+) -> String {
+    let mut attempt = 0;
+    loop {
+        let candidate = request::temporary_name(&definition.name, attempt);
+        let key = (
+            definition.region.clone(),
+            definition.kind,
+            candidate.to_ascii_lowercase(),
+        );
+        let clash = taken
+            .iter()
+            .any(|(r, k, n)| r == &key.0 && *k == key.1 && n.eq_ignore_ascii_case(&candidate));
+        if !clash {
+            taken.insert(key);
+            return candidate;
+        }
+        attempt += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::ScheduleRef;
+    use crate::kinds::Kind;
+    use serde_json::json;
+
+    fn definition(name: &str, flag: Option<bool>, tags: &[(&str, &str)]) -> Definition {
+        let mut raw = json!({
+            "JobDefinitionArn": format!("arn:aws:sagemaker:us-east-1:123456789012:data-quality-job-definition/{name}"),
+            "JobDefinitionName": name,
+            "CreationTime": 1_700_000_000.0,
+            "JobResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 20}},
+        });
+        if let Some(flag) = flag {
+            raw["NetworkConfig"] = json!({"EnableInterContainerTrafficEncryption": flag});
+        }
+        Definition {
+            region: "us-east-1".into(),
+            kind: Kind::DataQuality,
+            name: name.into(),
+            arn: raw["JobDefinitionArn"].as_str().unwrap().into(),
+            raw,
+            tags: tags
+                .iter()
+                .map(|(k, v)| Tag {
+                    key: (*k).into(),
+                    value: (*v).into(),
+                })
+                .collect(),
+            schedules: vec![ScheduleRef {
+                name: "s".into(),
+                status: "Scheduled".into(),
+            }],
+        }
+    }
+
+    fn inventory(definitions: Vec<Definition>) -> Inventory {
+        let existing_names = definitions
+            .iter()
+            .map(|d| (d.region.clone(), d.kind, d.name.clone()))
+            .collect();
+        Inventory {
+            definitions,
+            problems: vec![],
+            existing_names,
+        }
+    }
+
+    #[test]
+    fn each_definition_gets_the_right_action() {
+        let plan = build(
+            &inventory(vec![
+                definition("ok", Some(true), &[]),
+                definition("off", Some(false), &[("team", "ml")]),
+                definition("absent", None, &[]),
+                definition(
+                    "managed",
+                    Some(false),
+                    &[("aws:cloudformation:stack-name", "ml-stack")],
+                ),
+            ]),
+            PlanOptions::default(),
+            &["us-east-1".into()],
+        );
+        let actions: Vec<(&str, Action)> = plan
+            .items
+            .iter()
+            .map(|i| (i.definition.name.as_str(), i.action))
+            .collect();
+        assert_eq!(
+            actions,
+            vec![
+                ("ok", Action::Compliant),
+                ("off", Action::Recreate),
+                ("absent", Action::Recreate),
+                ("managed", Action::Skip),
+            ]
+        );
+        assert!(
+            plan.items[3]
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("ml-stack")
+        );
+        assert_eq!(
+            plan.summary(),
+            Summary {
+                recreate: 2,
+                compliant: 1,
+                skip: 1
+            }
+        );
+        assert_eq!(
+            plan.summary().to_string(),
+            "2 to recreate, 1 compliant, 1 skipped"
+        );
+    }
+
+    #[test]
+    fn include_managed_recreates_and_drops_reserved_tags() {
+        let plan = build(
+            &inventory(vec![definition(
+                "managed",
+                Some(false),
+                &[("aws:cloudformation:stack-name", "s"), ("team", "ml")],
+            )]),
+            PlanOptions {
+                include_managed: true,
+                ..PlanOptions::default()
+            },
+            &[],
+        );
+        let item = &plan.items[0];
+        assert_eq!(item.action, Action::Recreate);
+        assert_eq!(item.dropped_tags.len(), 1);
+        assert_eq!(
+            item.create_request.as_ref().unwrap()["Tags"],
+            json!([{"Key": "team", "Value": "ml"}])
+        );
+        assert_eq!(
+            item.after_view()["Tags"],
+            json!([{"Key": "team", "Value": "ml"}])
+        );
+        assert_eq!(
+            item.after_view()["NetworkConfig"]["EnableInterContainerTrafficEncryption"],
+            json!(true)
+        );
+        assert_eq!(
+            item.before_view()["NetworkConfig"]["EnableInterContainerTrafficEncryption"],
+            json!(false)
+        );
+    }
+
+    #[test]
+    fn temporary_names_avoid_existing_definitions() {
+        let taken = request::temporary_name("a", 0);
+        let plan = build(
+            &inventory(vec![
+                definition("a", Some(false), &[]),
+                definition(&taken, Some(true), &[]),
+            ]),
+            PlanOptions::default(),
+            &[],
+        );
+        let temp = plan.items[0].temporary_name.clone().unwrap();
+        assert_ne!(temp, taken);
+        assert_eq!(temp, request::temporary_name("a", 1));
+    }
+}

@@ -1,0 +1,293 @@
+//! The one transform at the heart of the tool: from the exact describe JSON to the exact create
+//! request, identical but for the encryption flag. Pure functions, no I/O.
+
+use crate::kinds;
+use crate::sagemaker::Tag;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// Members `Describe` returns that `Create` does not accept.
+pub const READ_ONLY_MEMBERS: [&str; 2] = ["JobDefinitionArn", "CreationTime"];
+
+/// The prefix of tag keys only AWS may set.
+pub const RESERVED_TAG_PREFIX: &str = "aws:";
+
+pub fn is_reserved_tag(tag: &Tag) -> bool {
+    tag.key
+        .to_ascii_lowercase()
+        .starts_with(RESERVED_TAG_PREFIX)
+}
+
+/// The describe JSON with the encryption flag forced on (creating `NetworkConfig` when absent).
+/// Everything else, including members this build has never heard of, is kept as it was.
+pub fn with_encryption(describe: &Value) -> Value {
+    let mut value = describe.clone();
+    if let Value::Object(members) = &mut value {
+        let network = members
+            .entry("NetworkConfig")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !network.is_object() {
+            *network = Value::Object(Map::new());
+        }
+        network
+            .as_object_mut()
+            .expect("made an object above")
+            .insert(
+                "EnableInterContainerTrafficEncryption".to_owned(),
+                Value::Bool(true),
+            );
+    }
+    value
+}
+
+/// The create request for a definition: the describe JSON minus read-only members, the flag
+/// forced on, and the tags AWS lets users set. Returns the request and the tags it had to drop.
+pub fn create_request(describe: &Value, tags: &[Tag]) -> (Value, Vec<Tag>) {
+    let mut request = with_encryption(describe);
+    if let Value::Object(members) = &mut request {
+        for member in READ_ONLY_MEMBERS {
+            members.remove(member);
+        }
+    }
+    let (reserved, settable): (Vec<Tag>, Vec<Tag>) =
+        tags.iter().cloned().partition(is_reserved_tag);
+    if !settable.is_empty()
+        && let Value::Object(members) = &mut request
+    {
+        members.insert(
+            "Tags".to_owned(),
+            serde_json::to_value(&settable).expect("tags serialize"),
+        );
+    }
+    (request, reserved)
+}
+
+/// The same request under another name (the temporary copy of the staged recreate).
+pub fn renamed(request: &Value, name: &str) -> Value {
+    let mut request = request.clone();
+    if let Value::Object(members) = &mut request {
+        members.insert(
+            "JobDefinitionName".to_owned(),
+            Value::String(name.to_owned()),
+        );
+    }
+    request
+}
+
+/// The create request that puts a definition back exactly as the snapshot recorded it (rollback
+/// and `restore`): no flag change, all user-settable tags.
+pub fn restore_request(describe: &Value, tags: &[Tag]) -> Value {
+    let mut request = describe.clone();
+    if let Value::Object(members) = &mut request {
+        for member in READ_ONLY_MEMBERS {
+            members.remove(member);
+        }
+        let settable: Vec<&Tag> = tags.iter().filter(|t| !is_reserved_tag(t)).collect();
+        if !settable.is_empty() {
+            members.insert(
+                "Tags".to_owned(),
+                serde_json::to_value(&settable).expect("tags serialize"),
+            );
+        }
+    }
+    request
+}
+
+/// SHA-256 over the exact describe JSON and the tags: equal hashes mean the live definition is
+/// the one that was planned, so the create request (a pure function of both) is too.
+pub fn snapshot_hash(describe: &Value, tags: &[Tag]) -> String {
+    let canonical = serde_json::json!({ "describe": describe, "tags": tags });
+    let bytes = serde_json::to_vec(&canonical).expect("JSON serializes");
+    hex(&Sha256::digest(&bytes))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The temporary name for the staged recreate: derived from the original (so a person can tell
+/// whose copy it is) with a short hash suffix, within 63 characters and the name pattern. `attempt`
+/// varies the suffix when the first choice is taken.
+pub fn temporary_name(name: &str, attempt: u32) -> String {
+    let digest = Sha256::digest(format!("{name}#{attempt}").as_bytes());
+    let suffix = format!("-smr{}", &hex(&digest)[..6]);
+    let keep = 63 - suffix.len();
+    let mut stem: String = name.chars().take(keep).collect();
+    // The pattern forbids a trailing hyphen only at the very end, and the suffix ends in hex,
+    // so a stem ending in `-` is fine; an empty or non-alphanumeric start is not possible because
+    // `name` itself matches the pattern.
+    if stem.is_empty() {
+        stem.push('t');
+    }
+    let candidate = format!("{stem}{suffix}");
+    debug_assert!(kinds::is_valid_name(&candidate), "{candidate}");
+    candidate
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn tag(key: &str, value: &str) -> Tag {
+        Tag {
+            key: key.to_owned(),
+            value: value.to_owned(),
+        }
+    }
+
+    #[test]
+    fn the_request_is_the_describe_minus_read_only_plus_tags_with_the_flag_on() {
+        let describe = json!({
+            "JobDefinitionArn": "arn:aws:sagemaker:us-east-1:1:data-quality-job-definition/a",
+            "JobDefinitionName": "a",
+            "CreationTime": 1.7e9,
+            "NetworkConfig": {"EnableInterContainerTrafficEncryption": false, "EnableNetworkIsolation": true},
+            "FutureMember": {"nested": [1, 2]},
+        });
+        let tags = [tag("team", "ml"), tag("aws:cloudformation:stack-name", "s")];
+        let (request, dropped) = create_request(&describe, &tags);
+        assert_eq!(
+            request,
+            json!({
+                "JobDefinitionName": "a",
+                "NetworkConfig": {"EnableInterContainerTrafficEncryption": true, "EnableNetworkIsolation": true},
+                "FutureMember": {"nested": [1, 2]},
+                "Tags": [{"Key": "team", "Value": "ml"}],
+            })
+        );
+        assert_eq!(dropped, vec![tag("aws:cloudformation:stack-name", "s")]);
+    }
+
+    #[test]
+    fn a_missing_network_config_is_created() {
+        let (request, _) = create_request(&json!({"JobDefinitionName": "a"}), &[]);
+        assert_eq!(
+            request,
+            json!({"JobDefinitionName": "a", "NetworkConfig": {"EnableInterContainerTrafficEncryption": true}})
+        );
+    }
+
+    #[test]
+    fn restore_keeps_the_flag_as_it_was() {
+        let describe = json!({"JobDefinitionName": "a", "CreationTime": 1, "NetworkConfig": {"EnableInterContainerTrafficEncryption": false}});
+        let request = restore_request(&describe, &[tag("k", "v")]);
+        assert_eq!(
+            request,
+            json!({"JobDefinitionName": "a", "NetworkConfig": {"EnableInterContainerTrafficEncryption": false}, "Tags": [{"Key": "k", "Value": "v"}]})
+        );
+    }
+
+    #[test]
+    fn hashes_change_with_any_member_or_tag() {
+        let a = json!({"JobDefinitionName": "a", "X": 1});
+        let b = json!({"JobDefinitionName": "a", "X": 2});
+        assert_ne!(snapshot_hash(&a, &[]), snapshot_hash(&b, &[]));
+        assert_ne!(snapshot_hash(&a, &[]), snapshot_hash(&a, &[tag("k", "v")]));
+        assert_eq!(
+            snapshot_hash(&a, &[tag("k", "v")]),
+            snapshot_hash(&a.clone(), &[tag("k", "v")])
+        );
+    }
+
+    fn json_leaf() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            "[a-zA-Z0-9 :/._-]{0,20}".prop_map(Value::String),
+        ]
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        json_leaf().prop_recursive(3, 32, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[A-Za-z]{1,12}", inner, 0..5)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn describe_json() -> impl Strategy<Value = Value> {
+        (
+            prop::collection::btree_map("[A-Z][A-Za-z]{0,15}", json_value(), 0..8),
+            prop::option::of(json_value()),
+            "[a-zA-Z0-9]{1,20}",
+        )
+            .prop_map(|(members, network, name)| {
+                let mut object: Map<String, Value> = members.into_iter().collect();
+                object.insert("JobDefinitionName".into(), Value::String(name));
+                object.insert(
+                    "JobDefinitionArn".into(),
+                    json!("arn:aws:sagemaker:r:1:x/y"),
+                );
+                object.insert("CreationTime".into(), json!(1_700_000_000.5));
+                object.remove("Tags");
+                match network {
+                    Some(Value::Object(_)) | None => {
+                        if let Some(n) = network {
+                            object.insert("NetworkConfig".into(), n);
+                        } else {
+                            object.remove("NetworkConfig");
+                        }
+                    }
+                    Some(_) => {
+                        object.remove("NetworkConfig");
+                    }
+                }
+                Value::Object(object)
+            })
+    }
+
+    fn tags() -> impl Strategy<Value = Vec<Tag>> {
+        prop::collection::vec(
+            ("(aws:)?[a-z]{1,8}", "[a-z0-9]{0,8}").prop_map(|(k, v)| Tag { key: k, value: v }),
+            0..6,
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn the_request_differs_from_the_describe_only_where_it_must(describe in describe_json(), tags in tags()) {
+            let (request, dropped) = create_request(&describe, &tags);
+            let request = request.as_object().unwrap().clone();
+            let input = describe.as_object().unwrap();
+            // Every member but the read-only ones, NetworkConfig and Tags is byte-for-byte the same.
+            for (key, value) in input {
+                if READ_ONLY_MEMBERS.contains(&key.as_str()) {
+                    prop_assert!(!request.contains_key(key));
+                } else if key != "NetworkConfig" {
+                    prop_assert_eq!(request.get(key), Some(value));
+                }
+            }
+            // NetworkConfig: same members, the flag true.
+            let mut expected_network = input.get("NetworkConfig").cloned().unwrap_or_else(|| json!({}));
+            expected_network["EnableInterContainerTrafficEncryption"] = json!(true);
+            prop_assert_eq!(request.get("NetworkConfig"), Some(&expected_network));
+            // Tags: exactly the user-settable ones, in order; the rest reported.
+            let settable: Vec<Tag> = tags.iter().filter(|t| !t.key.starts_with("aws:")).cloned().collect();
+            let reserved: Vec<Tag> = tags.iter().filter(|t| t.key.starts_with("aws:")).cloned().collect();
+            if settable.is_empty() {
+                prop_assert!(!request.contains_key("Tags"));
+            } else {
+                prop_assert_eq!(request.get("Tags"), Some(&serde_json::to_value(&settable).unwrap()));
+            }
+            prop_assert_eq!(dropped, reserved);
+            // Nothing else appeared.
+            for key in request.keys() {
+                prop_assert!(input.contains_key(key) || key == "NetworkConfig" || key == "Tags");
+            }
+        }
+
+        #[test]
+        fn temporary_names_are_valid_and_distinct(name in "[a-zA-Z0-9](-?[a-zA-Z0-9]){0,62}", attempt in 0u32..4) {
+            prop_assume!(name.len() <= 63);
+            let temp = temporary_name(&name, attempt);
+            prop_assert!(kinds::is_valid_name(&temp), "{}", temp);
+            prop_assert_ne!(&temp, &name);
+            prop_assert_ne!(temp, temporary_name(&name, attempt + 1));
+        }
+    }
+}

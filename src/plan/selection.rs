@@ -1,0 +1,273 @@
+//! Which definitions a command acts on: kinds, controls, name globs, and Security Hub findings.
+
+use crate::exit::UsageError;
+use crate::inventory::DefinitionId;
+use crate::kinds::{DefinitionArn, Kind};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// A validated selection.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Empty means all four kinds.
+    pub kinds: BTreeSet<Kind>,
+    /// Empty means every name.
+    pub name_globs: Vec<String>,
+    /// From `--from-findings`: exactly these definitions (region, kind, name); `None` means no
+    /// findings file was given.
+    pub findings: Option<BTreeSet<DefinitionId>>,
+    /// Account ids the findings name (a findings file from another account is refused).
+    pub findings_accounts: BTreeSet<String>,
+    pub include_managed: bool,
+}
+
+impl Selection {
+    pub fn kinds(&self) -> Vec<Kind> {
+        if self.kinds.is_empty() {
+            Kind::ALL.to_vec()
+        } else {
+            self.kinds.iter().copied().collect()
+        }
+    }
+
+    /// Regions the findings name, in order; empty without findings.
+    pub fn findings_regions(&self) -> Vec<String> {
+        let regions: BTreeSet<&String> = self
+            .findings
+            .iter()
+            .flatten()
+            .map(|(region, _, _)| region)
+            .collect();
+        regions.into_iter().cloned().collect()
+    }
+
+    /// Does the definition fall inside the selection (before compliance is judged)?
+    pub fn matches(&self, region: &str, kind: Kind, name: &str) -> bool {
+        (self.kinds.is_empty() || self.kinds.contains(&kind))
+            && (self.name_globs.is_empty() || self.name_globs.iter().any(|g| glob_match(g, name)))
+            && self
+                .findings
+                .as_ref()
+                .is_none_or(|set| set.contains(&(region.to_owned(), kind, name.to_owned())))
+    }
+}
+
+/// Parses `--kind` and `--control` values into kinds.
+pub fn parse_kinds(kinds: &[String], controls: &[String]) -> Result<BTreeSet<Kind>, UsageError> {
+    let mut set = BTreeSet::new();
+    for kind in kinds {
+        set.insert(Kind::from_cli_name(kind).ok_or_else(|| {
+            UsageError::new(format!("unknown kind `{kind}`")).with_hint(
+                "kinds are data-quality, model-explainability, model-quality and model-bias",
+            )
+        })?);
+    }
+    for control in controls {
+        set.insert(Kind::from_control(control).ok_or_else(|| {
+            UsageError::new(format!("`{control}` is not a control this tool fixes")).with_hint(
+                "controls are SageMaker.9 (data quality), SageMaker.10 (model explainability), \
+                 SageMaker.13 (model quality) and SageMaker.15 (model bias)",
+            )
+        })?);
+    }
+    Ok(set)
+}
+
+/// Checks a `--name` glob: `*` and `?` wildcards over the characters names may hold.
+pub fn check_glob(glob: &str) -> Result<(), UsageError> {
+    if glob.is_empty()
+        || !glob
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'*' | b'?'))
+    {
+        return Err(UsageError::new(format!("`{glob}` is not a name pattern"))
+            .with_hint("names hold letters, digits and hyphens; use `*` and `?` as wildcards, e.g. --name 'churn-*'"));
+    }
+    Ok(())
+}
+
+/// `*` matches any run of characters, `?` one character; case-sensitive like the names.
+pub fn glob_match(glob: &str, name: &str) -> bool {
+    let (glob, name) = (glob.as_bytes(), name.as_bytes());
+    let (mut g, mut n) = (0, 0);
+    let mut backtrack: Option<(usize, usize)> = None;
+    while n < name.len() {
+        if g < glob.len() && (glob[g] == b'?' || glob[g] == name[n]) {
+            g += 1;
+            n += 1;
+        } else if g < glob.len() && glob[g] == b'*' {
+            backtrack = Some((g, n));
+            g += 1;
+        } else if let Some((star, matched)) = backtrack {
+            g = star + 1;
+            n = matched + 1;
+            backtrack = Some((star, matched + 1));
+        } else {
+            return false;
+        }
+    }
+    glob[g..].iter().all(|&b| b == b'*')
+}
+
+/// Reads a Security Hub findings export (`aws securityhub get-findings` output, or a bare array of
+/// ASFF findings) and returns the definitions its failing SageMaker.9/.10/.13/.15 findings name.
+pub fn read_findings(
+    path: &Path,
+) -> Result<(BTreeSet<DefinitionId>, BTreeSet<String>), UsageError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        UsageError::new(format!("cannot read findings file {}: {e}", path.display()))
+    })?;
+    let document: Value = serde_json::from_str(&text).map_err(|e| {
+        UsageError::new(format!("findings file {} is not JSON: {e}", path.display())).with_hint(
+            "export findings with `aws securityhub get-findings --output json > findings.json`",
+        )
+    })?;
+    parse_findings(&document).map_err(|message| {
+        UsageError::new(format!("findings file {}: {message}", path.display()))
+            .with_hint("export findings with `aws securityhub get-findings --filters '{\"ComplianceSecurityControlId\":[{\"Value\":\"SageMaker.9\",\"Comparison\":\"EQUALS\"}]}' > findings.json`")
+    })
+}
+
+/// The pure part of `read_findings`.
+pub fn parse_findings(
+    document: &Value,
+) -> Result<(BTreeSet<DefinitionId>, BTreeSet<String>), String> {
+    let findings = match document {
+        Value::Object(map) => map
+            .get("Findings")
+            .and_then(Value::as_array)
+            .ok_or("expected an object with a `Findings` array (ASFF)")?,
+        Value::Array(list) => list,
+        _ => return Err("expected an object with a `Findings` array (ASFF)".to_owned()),
+    };
+    let mut definitions = BTreeSet::new();
+    let mut accounts = BTreeSet::new();
+    let mut relevant = 0usize;
+    for (index, finding) in findings.iter().enumerate() {
+        if !finding.is_object() {
+            return Err(format!("finding #{index} is not an object"));
+        }
+        let control = finding
+            .pointer("/Compliance/SecurityControlId")
+            .or_else(|| finding.pointer("/ProductFields/ControlId"))
+            .and_then(Value::as_str);
+        let Some(kind) = control.and_then(Kind::from_control) else {
+            continue;
+        };
+        relevant += 1;
+        let status = finding
+            .pointer("/Compliance/Status")
+            .and_then(Value::as_str);
+        let record_state = finding.get("RecordState").and_then(Value::as_str);
+        if status != Some("FAILED") || record_state == Some("ARCHIVED") {
+            continue;
+        }
+        let resources = finding
+            .get("Resources")
+            .and_then(Value::as_array)
+            .ok_or_else(|| {
+                format!(
+                    "finding #{index} ({}) has no `Resources` array",
+                    kind.control()
+                )
+            })?;
+        for resource in resources {
+            let Some(id) = resource.get("Id").and_then(Value::as_str) else {
+                continue;
+            };
+            let Some(arn) = DefinitionArn::parse(id) else {
+                continue;
+            };
+            if arn.kind != kind {
+                return Err(format!(
+                    "finding #{index} is for {} but names a {} ARN: {id}",
+                    kind.control(),
+                    arn.kind
+                ));
+            }
+            accounts.insert(arn.account_id.clone());
+            definitions.insert((arn.region, arn.kind, arn.name));
+        }
+    }
+    if relevant == 0 {
+        return Err(format!(
+            "none of its {} findings is for SageMaker.9, .10, .13 or .15",
+            findings.len()
+        ));
+    }
+    Ok((definitions, accounts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn globs_match_like_a_shell() {
+        assert!(glob_match("churn-*", "churn-data-quality"));
+        assert!(glob_match("*-bias", "fraud-model-bias"));
+        assert!(glob_match("a?c", "abc"));
+        assert!(glob_match("*", ""));
+        assert!(glob_match("*a*b*", "xxaxxbxx"));
+        assert!(!glob_match("churn-*", "fraud-churn"));
+        assert!(!glob_match("a?c", "ac"));
+        assert!(!glob_match("abc", "abcd"));
+    }
+
+    #[test]
+    fn bad_globs_and_kinds_are_usage_errors() {
+        assert!(check_glob("churn_*").is_err());
+        assert!(check_glob("").is_err());
+        assert!(check_glob("churn-*").is_ok());
+        assert!(parse_kinds(&["data-qualty".into()], &[]).is_err());
+        assert!(parse_kinds(&[], &["SageMaker.11".into()]).is_err());
+        let set = parse_kinds(&["model-bias".into()], &["SageMaker.9".into()]).unwrap();
+        assert_eq!(
+            set.into_iter().collect::<Vec<_>>(),
+            vec![Kind::DataQuality, Kind::ModelBias]
+        );
+    }
+
+    #[test]
+    fn failing_findings_name_definitions_across_regions() {
+        let document = json!({"Findings": [
+            {"Compliance": {"Status": "FAILED", "SecurityControlId": "SageMaker.9"},
+             "Resources": [{"Type": "Other", "Id": "arn:aws:sagemaker:us-east-1:123456789012:data-quality-job-definition/a"}]},
+            {"Compliance": {"Status": "FAILED", "SecurityControlId": "SageMaker.15"},
+             "Resources": [{"Id": "arn:aws:sagemaker:eu-west-1:123456789012:model-bias-job-definition/b"}]},
+            {"Compliance": {"Status": "PASSED", "SecurityControlId": "SageMaker.13"},
+             "Resources": [{"Id": "arn:aws:sagemaker:us-east-1:123456789012:model-quality-job-definition/c"}]},
+            {"Compliance": {"Status": "FAILED", "SecurityControlId": "S3.1"}, "Resources": [{"Id": "arn:aws:s3:::bucket"}]},
+        ]});
+        let (definitions, accounts) = parse_findings(&document).unwrap();
+        assert_eq!(
+            definitions.into_iter().collect::<Vec<_>>(),
+            vec![
+                ("eu-west-1".to_owned(), Kind::ModelBias, "b".to_owned()),
+                ("us-east-1".to_owned(), Kind::DataQuality, "a".to_owned()),
+            ]
+        );
+        assert_eq!(
+            accounts.into_iter().collect::<Vec<_>>(),
+            vec!["123456789012".to_owned()]
+        );
+    }
+
+    #[test]
+    fn unrelated_or_malformed_findings_are_errors() {
+        assert!(parse_findings(&json!({"Findings": []})).is_err());
+        assert!(parse_findings(&json!({"NotFindings": 1})).is_err());
+        assert!(parse_findings(&json!("text")).is_err());
+        assert!(
+            parse_findings(&json!({"Findings": [{"Compliance": {"Status": "FAILED", "SecurityControlId": "S3.1"}}]}))
+                .is_err()
+        );
+        assert!(
+            parse_findings(&json!({"Findings": [{"Compliance": {"Status": "FAILED", "SecurityControlId": "SageMaker.9"},
+                "Resources": [{"Id": "arn:aws:sagemaker:us-east-1:1:model-bias-job-definition/x"}]}]}))
+                .is_err()
+        );
+    }
+}
