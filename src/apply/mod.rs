@@ -1,0 +1,395 @@
+//! The executor: recreates planned definitions concurrently (bounded), each through the staged
+//! protocol, with a journal and snapshots on disk; `resume` and `restore` live here too.
+
+pub mod ops;
+pub mod protocol;
+pub mod report;
+
+use crate::inventory;
+use crate::journal::{Event, ItemKey, PlannedItem, Run, ScheduleSnapshot, Snapshot};
+use crate::plan::request;
+use crate::sagemaker::{AwsError, SageMaker};
+use ops::{Ops, Timings};
+use protocol::{Job, snapshot_of};
+use report::Reporter;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// Create a compliant copy under a temporary name first, move schedules to it, then replace
+    /// the original. Never leaves the schedules without a definition.
+    #[default]
+    Staged,
+    /// Delete and create under the same name, rolling back from the snapshot. For accounts that
+    /// forbid extra names; refuses definitions that schedules reference.
+    Direct,
+}
+
+impl Strategy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Staged => "staged",
+            Strategy::Direct => "direct",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Strategy> {
+        match text {
+            "staged" => Some(Strategy::Staged),
+            "direct" => Some(Strategy::Direct),
+            _ => None,
+        }
+    }
+}
+
+/// How one definition ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Recreated compliant and verified.
+    Recreated { warnings: Vec<String> },
+    /// Not touched: the live definition differs from the plan.
+    Changed { message: String },
+    /// Not touched: the strategy cannot handle it.
+    Refused { message: String },
+    /// Failed. `rolled_back`: everything was put back as it was (or never touched).
+    Failed { message: String, rolled_back: bool },
+    /// Gone before the run reached it.
+    Missing { message: String },
+    /// A rollback did not complete: `manual` is the exact command to run.
+    RollbackIncomplete { message: String, manual: String },
+    /// The run was interrupted before this definition started.
+    NotStarted,
+}
+
+impl Outcome {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Recreated { warnings } if warnings.is_empty() => "recreated",
+            Outcome::Recreated { .. } => "recreated-with-leftovers",
+            Outcome::Changed { .. } => "changed-since-plan",
+            Outcome::Refused { .. } => "refused",
+            Outcome::Failed {
+                rolled_back: true, ..
+            } => "rolled-back",
+            Outcome::Failed { .. } => "failed",
+            Outcome::Missing { .. } => "missing",
+            Outcome::RollbackIncomplete { .. } => "rollback-incomplete",
+            Outcome::NotStarted => "not-started",
+        }
+    }
+
+    pub fn is_success(&self) -> bool {
+        matches!(self, Outcome::Recreated { .. })
+    }
+}
+
+/// A definition to recreate: who it is and what the plan saw.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub key: ItemKey,
+    pub planned_sha256: String,
+    pub temporary_name: Option<String>,
+}
+
+impl From<&Target> for PlannedItem {
+    fn from(target: &Target) -> PlannedItem {
+        PlannedItem {
+            item: target.key.clone(),
+            temporary_name: target.temporary_name.clone(),
+            snapshot_sha256: target.planned_sha256.clone(),
+        }
+    }
+}
+
+/// Shared by every definition of a run.
+pub struct Executor {
+    pub clients: HashMap<String, SageMaker>,
+    pub run: Arc<Run>,
+    pub account_id: String,
+    pub strategy: Strategy,
+    pub timings: Timings,
+    pub concurrency: usize,
+    /// Set on Ctrl-C: definitions in flight finish or roll back; no new one starts.
+    pub stop: Arc<AtomicBool>,
+}
+
+/// One unit of work for the executor.
+#[derive(Debug, Clone)]
+pub enum Work {
+    /// A definition not yet started: the whole protocol.
+    Fresh(Target),
+    /// A definition an interrupted run started: re-enter the protocol from the live state.
+    InFlight(Box<Snapshot>, std::path::PathBuf),
+}
+
+impl Work {
+    pub fn key(&self) -> ItemKey {
+        match self {
+            Work::Fresh(target) => target.key.clone(),
+            Work::InFlight(snapshot, _) => snapshot.key(),
+        }
+    }
+}
+
+impl Executor {
+    /// Runs every piece of work under the concurrency bound, reporting each as it finishes;
+    /// returns the outcomes in input order. After Ctrl-C no new work starts.
+    pub async fn run_all(
+        self: &Arc<Self>,
+        work: Vec<Work>,
+        reporter: &Reporter,
+    ) -> Vec<(ItemKey, Outcome)> {
+        let permits = Arc::new(Semaphore::new(self.concurrency.max(1)));
+        let mut tasks = JoinSet::new();
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; work.len()];
+        let keys: Vec<ItemKey> = work.iter().map(Work::key).collect();
+        let collect = |done: Result<(usize, Outcome), tokio::task::JoinError>,
+                       outcomes: &mut Vec<Option<Outcome>>| {
+            let (i, outcome) = done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+            reporter.finished(&keys[i], &outcome);
+            outcomes[i] = Some(outcome);
+        };
+        for (index, unit) in work.into_iter().enumerate() {
+            let permit = permits
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed");
+            while let Some(done) = tasks.try_join_next() {
+                collect(done, &mut outcomes);
+            }
+            if self.stop.load(Ordering::SeqCst) {
+                break;
+            }
+            let executor = self.clone();
+            tasks.spawn(async move {
+                let outcome = match unit {
+                    Work::Fresh(target) => executor.recreate(&target).await,
+                    Work::InFlight(snapshot, path) => executor.reconcile(*snapshot, path).await,
+                };
+                drop(permit);
+                (index, outcome)
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            collect(done, &mut outcomes);
+        }
+        keys.iter()
+            .zip(outcomes)
+            .map(|(key, outcome)| {
+                let outcome = outcome.unwrap_or_else(|| {
+                    reporter.finished(key, &Outcome::NotStarted);
+                    Outcome::NotStarted
+                });
+                (key.clone(), outcome)
+            })
+            .collect()
+    }
+
+    fn client(&self, region: &str) -> &SageMaker {
+        &self.clients[region]
+    }
+
+    /// One definition, start to end: check it is still as planned, snapshot it, run the protocol.
+    pub async fn recreate(&self, target: &Target) -> Outcome {
+        let outcome = match self.prepare(target).await {
+            Ok(Prepared::Ready(job)) => {
+                let job = *job;
+                let outcome = match self.strategy {
+                    Strategy::Staged => job.staged().await,
+                    Strategy::Direct => job.direct().await,
+                };
+                self.finished(&target.key, &outcome);
+                return outcome;
+            }
+            Ok(Prepared::Stop(outcome)) => outcome,
+            Err(err) => Outcome::Failed {
+                message: err.to_string(),
+                rolled_back: true,
+            },
+        };
+        self.finished(&target.key, &outcome);
+        outcome
+    }
+
+    fn finished(&self, key: &ItemKey, outcome: &Outcome) {
+        let message = match outcome {
+            Outcome::Recreated { warnings } if !warnings.is_empty() => Some(warnings.join("; ")),
+            Outcome::Changed { message }
+            | Outcome::Refused { message }
+            | Outcome::Failed { message, .. }
+            | Outcome::Missing { message }
+            | Outcome::RollbackIncomplete { message, .. } => Some(message.clone()),
+            _ => None,
+        };
+        if let Err(err) = self.run.record(Event::ItemFinished {
+            item: key.clone(),
+            outcome: outcome.label().to_owned(),
+            message,
+        }) {
+            tracing::error!(item = %key, "could not journal the outcome: {err}");
+        }
+    }
+
+    /// Step 0 and 1: describe again, compare with the plan, read the schedules, pick a free
+    /// temporary name, write the snapshot.
+    async fn prepare(&self, target: &Target) -> Result<Prepared<'_>, AwsError> {
+        let key = &target.key;
+        let client = self.client(&key.region);
+        let ops = Ops {
+            client,
+            kind: key.kind,
+            timings: self.timings,
+        };
+        let Some(describe) = ops.find(&key.name).await? else {
+            return Ok(Prepared::Stop(Outcome::Missing {
+                message: "the definition no longer exists; nothing to do".to_owned(),
+            }));
+        };
+        let arn = describe["JobDefinitionArn"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let tags = client.list_tags(&arn).await?;
+        if request::snapshot_hash(&describe, &tags) != target.planned_sha256 {
+            return Ok(Prepared::Stop(Outcome::Changed {
+                message: "changed since plan: the live definition or its tags differ from what \
+                          was planned; left alone (plan again)"
+                    .to_owned(),
+            }));
+        }
+        let listed = client.list_schedules(Some(&key.name)).await?;
+        let references = inventory::references_to(&listed, key.kind, &key.name);
+        let mut schedules = Vec::with_capacity(references.len());
+        for reference in references {
+            let described = client.describe_schedule(&reference.name).await?;
+            schedules.push(ScheduleSnapshot {
+                name: reference.name,
+                describe: described.raw,
+            });
+        }
+        let temporary_name = match (self.strategy, &target.temporary_name) {
+            (Strategy::Direct, _) => None,
+            (Strategy::Staged, planned) => {
+                Some(self.free_temporary_name(&ops, key, planned).await?)
+            }
+        };
+        let snapshot = snapshot_of(
+            &self.run,
+            &self.account_id,
+            key,
+            &arn,
+            describe,
+            tags,
+            schedules,
+            temporary_name,
+        );
+        let (target_request, _dropped) =
+            request::create_request(&snapshot.describe, &snapshot.tags);
+        let expected_tags = snapshot.tags.clone();
+        let snapshot_path = self
+            .run
+            .write_snapshot(&snapshot)
+            .map_err(|e| AwsError::local("snapshot", e.to_string()))?;
+        self.run
+            .record(Event::ItemStarted {
+                item: key.clone(),
+                snapshot: snapshot_path.clone(),
+            })
+            .map_err(|e| AwsError::local("journal", e.to_string()))?;
+        Ok(Prepared::Ready(Box::new(Job {
+            run: &self.run,
+            client,
+            snapshot,
+            snapshot_path,
+            target_request,
+            expected_tags,
+            timings: self.timings,
+        })))
+    }
+
+    async fn free_temporary_name(
+        &self,
+        ops: &Ops<'_>,
+        key: &ItemKey,
+        planned: &Option<String>,
+    ) -> Result<String, AwsError> {
+        let candidates = planned
+            .iter()
+            .cloned()
+            .chain((0..8).map(|attempt| request::temporary_name(&key.name, attempt)));
+        for candidate in candidates {
+            if ops.find(&candidate).await?.is_none() {
+                return Ok(candidate);
+            }
+        }
+        Err(AwsError::local(
+            "temporary name",
+            "no free temporary name found (eight candidates are taken)",
+        ))
+    }
+
+    /// For `resume`: re-enters the protocol for an item the run started and did not finish.
+    pub async fn reconcile(
+        &self,
+        snapshot: Snapshot,
+        snapshot_path: std::path::PathBuf,
+    ) -> Outcome {
+        let key = snapshot.key();
+        let Some(client) = self.clients.get(&key.region) else {
+            return Outcome::Failed {
+                message: format!("no client for region {}", key.region),
+                rolled_back: false,
+            };
+        };
+        let (target_request, _) = request::create_request(&snapshot.describe, &snapshot.tags);
+        let expected_tags = snapshot.tags.clone();
+        let job = Job {
+            run: &self.run,
+            client,
+            snapshot,
+            snapshot_path,
+            target_request,
+            expected_tags,
+            timings: self.timings,
+        };
+        let outcome = job.reconcile(self.strategy).await;
+        self.finished(&key, &outcome);
+        outcome
+    }
+}
+
+enum Prepared<'a> {
+    Ready(Box<Job<'a>>),
+    Stop(Outcome),
+}
+
+/// The exit status a set of outcomes calls for.
+pub fn exit_status(outcomes: &[(ItemKey, Outcome)]) -> crate::exit::ExitStatus {
+    use crate::exit::ExitStatus;
+    if outcomes
+        .iter()
+        .any(|(_, o)| matches!(o, Outcome::RollbackIncomplete { .. }))
+    {
+        ExitStatus::RollbackIncomplete
+    } else if outcomes
+        .iter()
+        .any(|(_, o)| !matches!(o, Outcome::Recreated { .. } | Outcome::Missing { .. }))
+    {
+        ExitStatus::Failed
+    } else {
+        ExitStatus::Success
+    }
+}
+
+/// Reads a snapshot for `restore`; kept here so restore and resume share the checks.
+pub fn read_snapshot(path: &std::path::Path) -> Result<Snapshot, crate::journal::JournalError> {
+    Snapshot::read(path)
+}

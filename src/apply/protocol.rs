@@ -1,0 +1,524 @@
+//! The staged recreate (DESIGN.md, "The staged recreate") and the direct strategy, one definition
+//! at a time. Every step is journaled before and after; every step is idempotent, so `resume`
+//! can re-enter the protocol from what it finds live.
+
+use super::ops::{Ops, Timings, config_pointing_at, holds};
+use super::{Outcome, Strategy};
+use crate::journal::{Event, ItemKey, Phase, Run, ScheduleSnapshot, Snapshot};
+use crate::plan::request::{self, is_reserved_tag};
+use crate::sagemaker::{AwsError, SageMaker, Tag};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+/// One definition's recreate, with everything the steps need.
+pub struct Job<'a> {
+    pub run: &'a Run,
+    pub client: &'a SageMaker,
+    pub snapshot: Snapshot,
+    pub snapshot_path: PathBuf,
+    /// The request that creates the definition as it should end up (compliant, or for `restore`
+    /// the snapshot itself).
+    pub target_request: Value,
+    /// The tags the definition should end with.
+    pub expected_tags: Vec<Tag>,
+    pub timings: Timings,
+}
+
+impl Job<'_> {
+    pub fn key(&self) -> ItemKey {
+        self.snapshot.key()
+    }
+
+    fn ops(&self) -> Ops<'_> {
+        Ops {
+            client: self.client,
+            kind: self.snapshot.kind,
+            timings: self.timings,
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.snapshot.name
+    }
+
+    fn temp(&self) -> Option<&str> {
+        self.snapshot.temporary_name.as_deref()
+    }
+
+    /// Journals a step's start and outcome around `work`. A journal write failure stops the step:
+    /// acting without a record would make a crash unrecoverable.
+    async fn step<T>(
+        &self,
+        step: &str,
+        work: impl Future<Output = Result<T, AwsError>>,
+    ) -> Result<T, StepError> {
+        self.record(step, Phase::Start, None)?;
+        tracing::debug!(item = %self.key(), step, "step started");
+        match work.await {
+            Ok(value) => {
+                self.record(step, Phase::Done, None)?;
+                Ok(value)
+            }
+            Err(err) => {
+                self.record(step, Phase::Failed, Some(err.to_string()))?;
+                tracing::debug!(item = %self.key(), step, error = %err, "step failed");
+                Err(StepError::Aws(err))
+            }
+        }
+    }
+
+    fn record(&self, step: &str, phase: Phase, detail: Option<String>) -> Result<(), StepError> {
+        self.run
+            .record(Event::Step {
+                item: self.key(),
+                step: step.to_owned(),
+                phase,
+                detail,
+            })
+            .map_err(|e| StepError::Journal(e.to_string()))
+    }
+
+    fn original_configs(&self) -> impl Iterator<Item = &ScheduleSnapshot> {
+        self.snapshot.schedules.iter()
+    }
+
+    /// The staged recreate from the top (step 2 on; the snapshot is already on disk).
+    pub async fn staged(&self) -> Outcome {
+        let Some(temp) = self.temp().map(str::to_owned) else {
+            return Outcome::Failed {
+                message: "no temporary name was planned".to_owned(),
+                rolled_back: false,
+            };
+        };
+        // 2. Create the compliant copy: proves AWS accepts the request before anything is touched.
+        let temp_request = request::renamed(&self.target_request, &temp);
+        if let Err(err) = self
+            .step(
+                "create-temporary",
+                self.ops().create(&temp, &temp_request, None),
+            )
+            .await
+        {
+            return self.undo_before_delete(&err, &[]).await;
+        }
+        // 3. Move the schedules to the copy.
+        let mut moved: Vec<&ScheduleSnapshot> = Vec::new();
+        for schedule in self.original_configs() {
+            moved.push(schedule);
+            let config = config_pointing_at(schedule.config(), &temp);
+            let step = format!("repoint-schedule-to-temporary:{}", schedule.name);
+            if let Err(err) = self
+                .step(&step, self.ops().repoint_schedule(&schedule.name, &config))
+                .await
+            {
+                return self.undo_before_delete(&err, &moved).await;
+            }
+        }
+        // 4. Delete the original.
+        if let Err(err) = self
+            .step("delete-original", self.ops().delete(self.name()))
+            .await
+        {
+            return self.undo_before_delete(&err, &moved).await;
+        }
+        self.finish_from_deleted().await
+    }
+
+    /// Steps 5–8, from the state "original deleted, copy holds the schedules" (also where
+    /// `resume` re-enters when it finds the original gone).
+    pub async fn finish_from_deleted(&self) -> Outcome {
+        // 5. Create the original name, compliant.
+        if let Err(err) = self
+            .step(
+                "create-original",
+                self.ops().create(
+                    self.name(),
+                    &self.target_request,
+                    Some(&self.snapshot.describe),
+                ),
+            )
+            .await
+        {
+            return self.roll_back_after_delete(&err).await;
+        }
+        self.finish_from_recreated().await
+    }
+
+    /// Steps 6–8, from the state "original recreated".
+    pub async fn finish_from_recreated(&self) -> Outcome {
+        let mut warnings = Vec::new();
+        // 6. Schedules back to the original name.
+        let mut left_on_temporary = false;
+        for schedule in self.original_configs() {
+            let step = format!("repoint-schedule-to-original:{}", schedule.name);
+            if let Err(err) = self
+                .step(
+                    &step,
+                    self.ops()
+                        .repoint_schedule(&schedule.name, schedule.config()),
+                )
+                .await
+            {
+                left_on_temporary = true;
+                warnings.push(format!(
+                    "schedule {} stays on the compliant copy {}: {err}",
+                    schedule.name,
+                    self.temp().unwrap_or("?")
+                ));
+            }
+        }
+        // 7. Delete the copy (unless a schedule still needs it).
+        if let Some(temp) = self.temp() {
+            if left_on_temporary {
+                warnings.push(format!(
+                    "temporary copy {temp} kept for the schedules above; `sm-recreate resume {}` \
+                     moves them back and deletes it",
+                    self.run.run_id
+                ));
+            } else if let Err(err) = self
+                .step("delete-temporary", self.delete_temporary(temp))
+                .await
+            {
+                warnings.push(format!(
+                    "temporary copy {temp} could not be deleted ({err}); `sm-recreate resume {}` \
+                     deletes it",
+                    self.run.run_id
+                ));
+            }
+        }
+        // 8. Verify.
+        match self.step("verify", self.verify()).await {
+            Ok(None) => Outcome::Recreated { warnings },
+            Ok(Some(difference)) => Outcome::Failed {
+                message: format!("verification failed: {difference}"),
+                rolled_back: false,
+            },
+            Err(err) => Outcome::Failed {
+                message: format!("could not verify: {err}"),
+                rolled_back: false,
+            },
+        }
+    }
+
+    /// Describes the definition and its tags and compares them with the target. `Some(diff)` when
+    /// they differ.
+    async fn verify(&self) -> Result<Option<String>, AwsError> {
+        let ops = self.ops();
+        let Some(live) = ops.find(self.name()).await? else {
+            return Ok(Some("the definition does not exist".to_owned()));
+        };
+        if !holds(&live, &self.target_request) {
+            return Ok(Some(describe_difference(&live, &self.target_request)));
+        }
+        let arn = live["JobDefinitionArn"]
+            .as_str()
+            .unwrap_or(&self.snapshot.arn)
+            .to_owned();
+        let live_tags: BTreeSet<Tag> = self.client.list_tags(&arn).await?.into_iter().collect();
+        let expected: BTreeSet<Tag> = self
+            .expected_tags
+            .iter()
+            .filter(|t| !is_reserved_tag(t))
+            .cloned()
+            .collect();
+        if live_tags != expected {
+            return Ok(Some(format!(
+                "tags differ: expected {:?}, found {:?}",
+                expected.iter().map(|t| &t.key).collect::<Vec<_>>(),
+                live_tags.iter().map(|t| &t.key).collect::<Vec<_>>()
+            )));
+        }
+        Ok(None)
+    }
+
+    /// A step before the delete failed: put the schedules back and remove the copy. Nothing of
+    /// the original was changed.
+    async fn undo_before_delete(&self, cause: &StepError, moved: &[&ScheduleSnapshot]) -> Outcome {
+        let message = cause.to_string();
+        if let StepError::Journal(_) = cause {
+            return Outcome::RollbackIncomplete {
+                message: format!("{message}; the journal cannot be written, so nothing was undone"),
+                manual: self.resume_hint(),
+            };
+        }
+        let mut failures = Vec::new();
+        for schedule in moved.iter().rev() {
+            let step = format!("rollback-schedule:{}", schedule.name);
+            if let Err(err) = self
+                .step(
+                    &step,
+                    self.ops()
+                        .repoint_schedule(&schedule.name, schedule.config()),
+                )
+                .await
+            {
+                failures.push(format!("schedule {}: {err}", schedule.name));
+            }
+        }
+        if let Some(temp) = self.temp()
+            && failures.is_empty()
+            && let Err(err) = self
+                .step("rollback-delete-temporary", self.delete_temporary(temp))
+                .await
+        {
+            failures.push(format!("temporary copy {temp}: {err}"));
+        }
+        if failures.is_empty() {
+            Outcome::Failed {
+                message,
+                rolled_back: true,
+            }
+        } else {
+            Outcome::RollbackIncomplete {
+                message: format!("{message}; then undoing failed: {}", failures.join("; ")),
+                manual: self.resume_hint(),
+            }
+        }
+    }
+
+    /// The original is gone and could not be recreated compliant: recreate it from the snapshot,
+    /// move the schedules back, remove the copy.
+    async fn roll_back_after_delete(&self, cause: &StepError) -> Outcome {
+        let message = cause.to_string();
+        let restore = request::restore_request(&self.snapshot.describe, &self.snapshot.tags);
+        if let Err(err) = self
+            .step(
+                "rollback-create-original-from-snapshot",
+                self.ops()
+                    .create(self.name(), &restore, Some(&self.snapshot.describe)),
+            )
+            .await
+        {
+            return Outcome::RollbackIncomplete {
+                message: format!(
+                    "{message}; restoring from the snapshot failed too: {err}{}",
+                    self.temp()
+                        .map(|t| format!(". The schedules run on the compliant copy {t} meanwhile"))
+                        .unwrap_or_default()
+                ),
+                manual: self.restore_hint(),
+            };
+        }
+        let mut failures = Vec::new();
+        for schedule in self.original_configs() {
+            let step = format!("rollback-schedule:{}", schedule.name);
+            if let Err(err) = self
+                .step(
+                    &step,
+                    self.ops()
+                        .repoint_schedule(&schedule.name, schedule.config()),
+                )
+                .await
+            {
+                failures.push(format!("schedule {}: {err}", schedule.name));
+            }
+        }
+        if let Some(temp) = self.temp()
+            && failures.is_empty()
+            && let Err(err) = self
+                .step("rollback-delete-temporary", self.delete_temporary(temp))
+                .await
+        {
+            failures.push(format!("temporary copy {temp}: {err}"));
+        }
+        if failures.is_empty() {
+            Outcome::Failed {
+                message,
+                rolled_back: true,
+            }
+        } else {
+            Outcome::RollbackIncomplete {
+                message: format!(
+                    "{message}; restored from the snapshot, but: {}",
+                    failures.join("; ")
+                ),
+                manual: self.resume_hint(),
+            }
+        }
+    }
+
+    /// The direct strategy: delete, create, roll back from the snapshot. No temporary name, so it
+    /// refuses definitions that schedules reference.
+    pub async fn direct(&self) -> Outcome {
+        if !self.snapshot.schedules.is_empty() {
+            let names: Vec<&str> = self
+                .snapshot
+                .schedules
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect();
+            return Outcome::Refused {
+                message: format!(
+                    "--strategy direct cannot recreate a definition that schedules reference ({}); \
+                     use --strategy staged",
+                    names.join(", ")
+                ),
+            };
+        }
+        if let Err(err) = self
+            .step("delete-original", self.ops().delete(self.name()))
+            .await
+        {
+            return Outcome::Failed {
+                message: err.to_string(),
+                rolled_back: true,
+            };
+        }
+        self.finish_from_deleted().await
+    }
+
+    /// Re-enters the protocol from what is live (for `resume`).
+    pub async fn reconcile(&self, strategy: Strategy) -> Outcome {
+        let ops = self.ops();
+        let live = match ops.find(self.name()).await {
+            Ok(live) => live,
+            Err(err) => {
+                return Outcome::Failed {
+                    message: format!("cannot inspect the definition: {err}"),
+                    rolled_back: false,
+                };
+            }
+        };
+        match live {
+            None => {
+                tracing::info!(item = %self.key(), "original missing: finishing forward");
+                self.finish_from_deleted().await
+            }
+            Some(live) if holds(&live, &self.target_request) => {
+                tracing::info!(item = %self.key(), "original already recreated: finishing");
+                self.finish_from_recreated().await
+            }
+            Some(live) if holds(&live, &self.snapshot.describe) => {
+                tracing::info!(item = %self.key(), "original untouched: undoing, then starting over");
+                let moved: Vec<&ScheduleSnapshot> = self.original_configs().collect();
+                match self
+                    .undo_before_delete(
+                        &StepError::Aws(AwsError::local("resume", "interrupted")),
+                        &moved,
+                    )
+                    .await
+                {
+                    Outcome::Failed {
+                        rolled_back: true, ..
+                    } => match strategy {
+                        Strategy::Staged => self.staged().await,
+                        Strategy::Direct => self.direct().await,
+                    },
+                    other => other,
+                }
+            }
+            Some(_) => {
+                let moved: Vec<&ScheduleSnapshot> = self.original_configs().collect();
+                let cleanup = self
+                    .undo_before_delete(
+                        &StepError::Aws(AwsError::local(
+                            "resume",
+                            "the definition was changed outside sm-recreate during the run; left as found",
+                        )),
+                        &moved,
+                    )
+                    .await;
+                match cleanup {
+                    Outcome::Failed { message, .. } => Outcome::Failed {
+                        message,
+                        rolled_back: false,
+                    },
+                    other => other,
+                }
+            }
+        }
+    }
+
+    /// Deletes the temporary copy, but only if it is ours: a definition under that name holding
+    /// anything else was not made by this run and is left alone.
+    async fn delete_temporary(&self, temp: &str) -> Result<(), AwsError> {
+        let ops = self.ops();
+        match ops.find(temp).await? {
+            None => Ok(()),
+            Some(live)
+                if holds(&live, &self.target_request)
+                    || holds(
+                        &live,
+                        &request::create_request(&self.snapshot.describe, &self.snapshot.tags).0,
+                    ) =>
+            {
+                ops.delete(temp).await
+            }
+            Some(_) => {
+                tracing::warn!(item = %self.key(), temp, "a definition named like the temporary copy is not ours; left alone");
+                Ok(())
+            }
+        }
+    }
+
+    fn restore_hint(&self) -> String {
+        format!(
+            "sm-recreate --region {} restore {}",
+            self.snapshot.region,
+            self.snapshot_path.display()
+        )
+    }
+
+    fn resume_hint(&self) -> String {
+        format!("sm-recreate resume {}", self.run.run_id)
+    }
+}
+
+/// Why a step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error("{0}")]
+    Aws(AwsError),
+    #[error("journal: {0}")]
+    Journal(String),
+}
+
+/// A short description of how a live definition differs from the request.
+fn describe_difference(live: &Value, request: &Value) -> String {
+    let live = super::ops::comparable(live);
+    let wanted = super::ops::comparable(request);
+    let (Value::Object(live), Value::Object(wanted)) = (&live, &wanted) else {
+        return "the definition is not a JSON object".to_owned();
+    };
+    let mut differing: Vec<&str> = wanted
+        .iter()
+        .filter(|(k, v)| live.get(*k) != Some(v))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    differing.extend(
+        live.keys()
+            .filter(|k| !wanted.contains_key(*k))
+            .map(String::as_str),
+    );
+    format!("members differ from the snapshot: {}", differing.join(", "))
+}
+
+/// Builds the snapshot for a definition about to be recreated.
+#[allow(clippy::too_many_arguments)]
+pub fn snapshot_of(
+    run: &Run,
+    account_id: &str,
+    key: &ItemKey,
+    arn: &str,
+    describe: Value,
+    tags: Vec<Tag>,
+    schedules: Vec<ScheduleSnapshot>,
+    temporary_name: Option<String>,
+) -> Snapshot {
+    Snapshot {
+        format_version: crate::journal::SNAPSHOT_FORMAT_VERSION,
+        run_id: run.run_id.clone(),
+        account_id: account_id.to_owned(),
+        region: key.region.clone(),
+        kind: key.kind,
+        name: key.name.clone(),
+        arn: arn.to_owned(),
+        snapshot_sha256: request::snapshot_hash(&describe, &tags),
+        describe,
+        tags,
+        schedules,
+        temporary_name,
+        taken_at: crate::journal::timestamp(),
+    }
+}

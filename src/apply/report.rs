@@ -1,0 +1,155 @@
+//! What `apply`, `resume` and `restore` tell the user: one line per definition as it finishes, a
+//! progress bar on a terminal, a summary, or one JSON document for scripts.
+
+use super::Outcome;
+use crate::journal::ItemKey;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use std::io::Write;
+use std::sync::Mutex;
+
+pub struct Reporter {
+    json: bool,
+    color: bool,
+    progress: Option<ProgressBar>,
+    lines: Mutex<()>,
+}
+
+impl Reporter {
+    /// `progress` only on a terminal (stderr), so logs and pipes stay clean.
+    pub fn new(total: usize, json: bool, color: bool, progress: bool) -> Reporter {
+        let progress = progress.then(|| {
+            let bar = ProgressBar::new(total as u64);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
+                )
+                .expect("a valid progress template"),
+            );
+            bar.enable_steady_tick(std::time::Duration::from_millis(200));
+            bar
+        });
+        Reporter {
+            json,
+            color,
+            progress,
+            lines: Mutex::new(()),
+        }
+    }
+
+    pub fn finished(&self, key: &ItemKey, outcome: &Outcome) {
+        if let Some(bar) = &self.progress {
+            bar.inc(1);
+        }
+        if self.json {
+            return;
+        }
+        let line = self.line(key, outcome);
+        let _guard = self.lines.lock().expect("report lock");
+        let print = || {
+            let mut stdout = std::io::stdout().lock();
+            // A closed stdout must not abort a run that is deleting things.
+            let _ = writeln!(stdout, "{line}");
+            let _ = stdout.flush();
+        };
+        match &self.progress {
+            Some(bar) => bar.suspend(print),
+            None => print(),
+        }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn line(&self, key: &ItemKey, outcome: &Outcome) -> String {
+        match outcome {
+            Outcome::Recreated { warnings } => {
+                let mut line = format!("{} {key}", self.paint("32", "recreated"));
+                for warning in warnings {
+                    line.push_str(&format!("\n  {} {warning}", self.paint("33", "warning:")));
+                }
+                line
+            }
+            Outcome::Changed { message } | Outcome::Refused { message } => {
+                format!("{} {key}: {message}", self.paint("33", "skipped"))
+            }
+            Outcome::Missing { message } => {
+                format!("{} {key}: {message}", self.paint("33", "skipped"))
+            }
+            Outcome::Failed {
+                message,
+                rolled_back: true,
+            } => format!("{} {key}: {message}", self.paint("31", "rolled back")),
+            Outcome::Failed {
+                message,
+                rolled_back: false,
+            } => format!("{} {key}: {message}", self.paint("31", "failed")),
+            Outcome::RollbackIncomplete { message, manual } => format!(
+                "{} {key}: {message}\n  manual action: {manual}",
+                self.paint("1;31", "ROLLBACK INCOMPLETE")
+            ),
+            Outcome::NotStarted => format!(
+                "{} {key}: the run was interrupted",
+                self.paint("33", "not started")
+            ),
+        }
+    }
+
+    /// The summary line (text) or the whole JSON report, on stdout.
+    pub fn summary(&self, run_id: &str, outcomes: &[(ItemKey, Outcome)]) -> std::io::Result<()> {
+        if let Some(bar) = &self.progress {
+            bar.finish_and_clear();
+        }
+        let mut counts: Vec<(&'static str, usize)> = Vec::new();
+        for (_, outcome) in outcomes {
+            let label = outcome.label();
+            match counts.iter_mut().find(|(l, _)| *l == label) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((label, 1)),
+            }
+        }
+        let mut stdout = std::io::stdout().lock();
+        if self.json {
+            #[derive(Serialize)]
+            struct Entry<'a> {
+                #[serde(flatten)]
+                key: &'a ItemKey,
+                #[serde(flatten)]
+                outcome: &'a Outcome,
+            }
+            #[derive(Serialize)]
+            struct Document<'a> {
+                run_id: &'a str,
+                summary: std::collections::BTreeMap<&'static str, usize>,
+                definitions: Vec<Entry<'a>>,
+            }
+            let document = Document {
+                run_id,
+                summary: counts.iter().copied().collect(),
+                definitions: outcomes
+                    .iter()
+                    .map(|(key, outcome)| Entry { key, outcome })
+                    .collect(),
+            };
+            serde_json::to_writer_pretty(&mut stdout, &document)?;
+            writeln!(stdout)?;
+        } else {
+            let text: Vec<String> = counts.iter().map(|(l, n)| format!("{n} {l}")).collect();
+            writeln!(
+                stdout,
+                "\nRun {run_id}: {}.",
+                if text.is_empty() {
+                    "nothing to do".to_owned()
+                } else {
+                    text.join(", ")
+                }
+            )?;
+        }
+        stdout.flush()
+    }
+}
