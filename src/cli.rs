@@ -1,0 +1,337 @@
+//! Command-line definitions (clap derive) and nothing else: parsing turns into validated settings
+//! in `settings`, and each command lives in its own module.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sm-recreate",
+    version,
+    about = "Fix Security Hub SageMaker.9/.10/.13/.15: recreate model-monitor job definitions with \
+             inter-container traffic encryption enabled, safely.",
+    long_about = "Fix Security Hub controls SageMaker.9, .10, .13 and .15.\n\n\
+        SageMaker model-monitor job definitions (data quality, model explainability, model quality, \
+        model bias) cannot be updated: the only way to enable \
+        NetworkConfig.EnableInterContainerTrafficEncryption is to delete and recreate them. \
+        sm-recreate does that safely: it snapshots each failing definition, recreates it identical \
+        but for the flag (tags and monitoring schedules included), rolls back from the snapshot on \
+        any failure, and verifies the result.\n\n\
+        Try it without an AWS account: `sm-recreate --sandbox plan`.",
+    after_help = "Credentials and region come from the standard AWS chain (environment, profiles, SSO, \
+        web identity, instance metadata). Exit codes: 0 success or nothing to do; 1 some definitions \
+        failed and were rolled back; 2 usage or input error (nothing touched); 3 with \
+        --detailed-exitcode, non-compliant definitions exist; 4 a rollback did not complete."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command shares.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// AWS region to work in; repeat for several. Default: the region of the AWS configuration.
+    #[arg(long = "region", value_name = "REGION", global = true)]
+    pub regions: Vec<String>,
+
+    /// Named profile from ~/.aws/config (as AWS_PROFILE).
+    #[arg(long, value_name = "PROFILE", global = true)]
+    pub profile: Option<String>,
+
+    /// Send every AWS call to this endpoint instead of AWS's (as AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL", global = true)]
+    pub endpoint_url: Option<String>,
+
+    /// Run against a built-in SageMaker emulator on 127.0.0.1 instead of AWS, seeded with a demo
+    /// account, or with FILE (`--sandbox=FILE`). Needs no AWS account or credentials.
+    #[arg(
+        long,
+        value_name = "FILE",
+        global = true,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = ""
+    )]
+    pub sandbox: Option<String>,
+
+    /// Where snapshots, journals and the lock live.
+    #[arg(
+        long,
+        value_name = "DIR",
+        global = true,
+        default_value = ".sm-recreate"
+    )]
+    pub state_dir: PathBuf,
+
+    /// More logging on stderr (-v info, -vv debug, -vvv trace including the AWS SDK).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Less output on stderr: errors only.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub quiet: u8,
+
+    /// Log format on stderr: `json` for scripts and log pipelines.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    /// Colour in output; `auto` colours a terminal unless NO_COLOR is set.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Report every job definition and whether it complies. Read-only.
+    ///
+    /// Lists the four kinds in every region asked for, describes each definition, and judges it.
+    /// Examples: `sm-recreate scan`, `sm-recreate scan --region us-east-1 --region eu-west-1
+    /// --format json`, `sm-recreate scan --detailed-exitcode` (exit 3 when something fails).
+    Scan(ScanArgs),
+
+    /// Show exactly what `apply` would change, as diffs; optionally save it for review. Read-only.
+    ///
+    /// For each non-compliant definition: the diff of the definition as it is against as it will
+    /// be (the encryption flag, plus any AWS-reserved tags that cannot be set again), the
+    /// schedules that will be repointed, and the temporary name the staged recreate uses.
+    /// `--out plan.json` saves a secret-free plan file for a change ticket; `apply plan.json`
+    /// later applies exactly that, or refuses.
+    Plan(PlanArgs),
+
+    /// Recreate non-compliant definitions: plan, confirm, then the staged recreate with rollback.
+    ///
+    /// Without PLAN_FILE it plans now (same selection flags as `plan`), shows the diffs, lets you
+    /// untick definitions and asks for confirmation (default no). With PLAN_FILE (from
+    /// `plan --out`) it applies exactly what was reviewed: it refuses a file from another account
+    /// or format version, or one that was edited, and skips any definition that changed since.
+    /// Each definition: snapshot to disk, create a compliant copy under a temporary name, move its
+    /// schedules to the copy, delete and recreate the original, move the schedules back, delete
+    /// the copy, verify. Any failure rolls back from the snapshot. Without a terminal it needs
+    /// --yes. Interrupted? `sm-recreate resume` finishes or rolls back.
+    Apply(ApplyArgs),
+
+    /// Finish or roll back an interrupted apply, from its journal and the live state.
+    ///
+    /// For each definition the run left in flight it looks at what exists (the original, the
+    /// temporary copy, where the schedules point) and completes the recreate or rolls it back;
+    /// then it does the definitions the run never started. Running it twice is harmless.
+    Resume(ResumeArgs),
+
+    /// Recreate a definition exactly as a snapshot recorded it (tags and schedules included).
+    ///
+    /// Snapshots are in STATE_DIR/runs/RUN_ID/snapshots/. If the definition exists, --replace
+    /// replaces it (staged, so its schedules keep running).
+    Restore(RestoreArgs),
+
+    /// Run the SageMaker emulator for other tools (aws CLI, boto3, tests).
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+}
+
+/// Which definitions to act on (shared by scan, plan and apply).
+#[derive(Debug, Clone, Args, Default)]
+pub struct SelectionArgs {
+    /// Only this kind; repeatable: data-quality, model-explainability, model-quality, model-bias.
+    #[arg(long = "kind", value_name = "KIND")]
+    pub kinds: Vec<String>,
+
+    /// Only the kind this Security Hub control checks; repeatable: SageMaker.9, .10, .13, .15.
+    #[arg(long = "control", value_name = "CONTROL")]
+    pub controls: Vec<String>,
+
+    /// Only definitions whose name matches; `*` and `?` wildcards; repeatable (any may match).
+    #[arg(long = "name", value_name = "GLOB")]
+    pub names: Vec<String>,
+
+    /// How to judge compliance: `strict` (the flag must be true) or `config-rule` (as the AWS
+    /// Config rules: only jobs on two or more instances need it).
+    #[arg(long, value_enum, default_value_t = crate::compliance::Evaluation::Strict)]
+    pub evaluation: crate::compliance::Evaluation,
+
+    /// Act on the definitions that this Security Hub findings export (ASFF JSON, as
+    /// `aws securityhub get-findings` writes it) reports as failing, across its regions.
+    #[arg(long, value_name = "ASFF_JSON")]
+    pub from_findings: Option<PathBuf>,
+
+    /// Also recreate definitions owned by a CloudFormation stack (normally skipped: fix the
+    /// template instead, or the next stack update reverts the fix).
+    #[arg(long)]
+    pub include_managed: bool,
+
+    /// API calls in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+
+    /// Output format; default text.
+    #[arg(long, value_enum, default_value_t = crate::render::Format::Text)]
+    pub format: crate::render::Format,
+
+    /// Exit 3 when any definition is non-compliant (0 when all comply).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+
+    /// Output format on stdout; default text.
+    #[arg(long, value_enum, default_value_t = crate::render::Format::Text)]
+    pub format: crate::render::Format,
+
+    /// Also write the plan file (JSON, no secrets) for review and `apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Exit 3 when something is to be recreated (0 when nothing is).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+
+    /// Show `Environment` values in diffs instead of redacting them (never in the plan file).
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan file from `plan --out`: apply exactly what it lists, or refuse.
+    #[arg(value_name = "PLAN_FILE")]
+    pub plan_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+
+    /// Do not ask: recreate everything planned (needed without a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// `staged` (default) never leaves schedules without a definition; `direct` deletes and
+    /// recreates under the same name and refuses definitions that schedules reference.
+    #[arg(long, value_enum, default_value_t = crate::apply::Strategy::Staged)]
+    pub strategy: crate::apply::Strategy,
+
+    /// Longest wait, in seconds, for a schedule to settle or finish a running execution.
+    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+    pub schedule_timeout: u64,
+
+    /// Report format on stdout: text lines as definitions finish, or one JSON document.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+
+    /// Show `Environment` values in the diffs instead of redacting them.
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The run to resume (a folder name under STATE_DIR/runs); default: the latest unfinished.
+    #[arg(value_name = "RUN_ID")]
+    pub run_id: Option<String>,
+
+    /// Definitions worked on at once.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+
+    /// Longest wait, in seconds, for a schedule to settle.
+    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+    pub schedule_timeout: u64,
+
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// A snapshot file written by `apply`.
+    #[arg(value_name = "SNAPSHOT")]
+    pub snapshot: PathBuf,
+
+    /// Replace the definition if it exists (its current state is snapshotted first).
+    #[arg(long)]
+    pub replace: bool,
+
+    /// Longest wait, in seconds, for a schedule to settle.
+    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+    pub schedule_timeout: u64,
+
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Serve the emulator on 127.0.0.1 until Ctrl-C; prints its endpoint URL on stdout.
+    ///
+    /// Point any AWS client at it, e.g.
+    /// `aws --endpoint-url http://127.0.0.1:PORT sagemaker list-data-quality-job-definitions`
+    /// (any credentials are accepted).
+    Serve(SandboxServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxServeArgs {
+    /// Seed file (JSON; see fixtures/README.md). Default: the built-in demo account.
+    #[arg(long, value_name = "FILE")]
+    pub seed: Option<PathBuf>,
+
+    /// TCP port on 127.0.0.1; 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+
+    /// Behaviour file (JSON): latency, throttle and fault injection (see fixtures/README.md).
+    #[arg(long, value_name = "FILE")]
+    pub faults: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sandbox_takes_a_value_only_with_equals() {
+        let cli = Cli::try_parse_from(["sm-recreate", "--sandbox", "sandbox", "serve"]).unwrap();
+        assert_eq!(cli.global.sandbox.as_deref(), Some(""));
+        let cli = Cli::try_parse_from(["sm-recreate", "--sandbox=seed.json", "sandbox", "serve"])
+            .unwrap();
+        assert_eq!(cli.global.sandbox.as_deref(), Some("seed.json"));
+        let cli = Cli::try_parse_from(["sm-recreate", "sandbox", "serve"]).unwrap();
+        assert_eq!(cli.global.sandbox, None);
+    }
+}

@@ -1,0 +1,338 @@
+//! `apply`: plan (or read a reviewed plan file), confirm, recreate, report.
+
+use super::common;
+use crate::apply::ops::Timings;
+use crate::apply::report::Reporter;
+use crate::apply::{self, Executor, Strategy, Target, Work};
+use crate::cli::{ApplyArgs, GlobalArgs, ReportFormat, SelectionArgs};
+use crate::confirm;
+use crate::exit::{ExitStatus, UsageError};
+use crate::journal::{Event, ItemKey, JournalError, PlannedItem, Run, StateDir};
+use crate::plan::document::{FORMAT_VERSION, PlanDocument};
+use crate::plan::{self, Action, PlanOptions};
+use crate::render::{self, Style};
+use crate::settings::Session;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+pub async fn run(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<ExitStatus> {
+    // Everything that can be refused is refused before the first AWS call.
+    let document = match &args.plan_file {
+        Some(path) => {
+            refuse_selection_with_plan_file(&args.selection)?;
+            if !global.regions.is_empty() {
+                return Err(
+                    UsageError::new("--region cannot be combined with a plan file")
+                        .with_hint("a plan file applies to the regions it was made for")
+                        .into(),
+                );
+            }
+            Some(read_plan_file(path)?)
+        }
+        None => None,
+    };
+    let selection = common::resolve_selection(&args.selection)?;
+    if !args.yes && !confirm::can_prompt() {
+        return Err(UsageError::new("apply needs confirmation, and there is no terminal to ask on")
+            .with_hint("review with `sm-recreate plan`, then run `sm-recreate apply --yes` (or apply a reviewed plan file with --yes)")
+            .into());
+    }
+    let state = open_state_dir(&global.state_dir, "apply")?;
+
+    let (session, targets, account_id) = match &document {
+        Some(document) => {
+            let session = Session::connect(global, &document.regions).await?;
+            let account_id = session.account_id().await?;
+            if account_id != document.account_id {
+                return Err(UsageError::new(format!(
+                    "the plan is for account {}, but the credentials are for account {account_id}",
+                    document.account_id
+                ))
+                .with_hint("use the profile of the planned account (--profile), or plan again")
+                .into());
+            }
+            let targets: Vec<Target> = document
+                .items
+                .iter()
+                .filter(|item| item.action == Action::Recreate)
+                .map(|item| Target {
+                    key: ItemKey {
+                        region: item.region.clone(),
+                        kind: item.kind,
+                        name: item.name.clone(),
+                    },
+                    planned_sha256: item.snapshot_sha256.clone(),
+                    temporary_name: item.temporary_name.clone(),
+                })
+                .collect();
+            eprintln!(
+                "Plan file: account {}, {} ({} evaluation): {}.",
+                document.account_id,
+                document.regions.join(", "),
+                document.evaluation.as_str(),
+                document.summary
+            );
+            (session, targets, account_id)
+        }
+        None => {
+            let (session, inventory) = common::connect_and_read(
+                global,
+                &selection,
+                usize::from(args.selection.concurrency),
+            )
+            .await?;
+            let account_id = session.account_id().await?;
+            let plan = plan::build(
+                &inventory,
+                PlanOptions {
+                    evaluation: args.selection.evaluation,
+                    include_managed: selection.include_managed,
+                },
+                &session.regions,
+            );
+            if args.format == ReportFormat::Text {
+                let style = Style {
+                    color: session.color,
+                    show_secrets: args.show_secrets,
+                };
+                common::print(&render::plan_text(&plan, style))?;
+            }
+            let targets = plan
+                .to_recreate()
+                .map(|item| Target {
+                    key: ItemKey {
+                        region: item.definition.region.clone(),
+                        kind: item.definition.kind,
+                        name: item.definition.name.clone(),
+                    },
+                    planned_sha256: item.snapshot_sha256.clone(),
+                    temporary_name: item.temporary_name.clone(),
+                })
+                .collect();
+            (session, targets, account_id)
+        }
+    };
+    if targets.is_empty() {
+        if document.is_some() || args.format == ReportFormat::Json {
+            common::print(if args.format == ReportFormat::Json {
+                "{\"run_id\": null, \"summary\": {}, \"definitions\": []}\n"
+            } else {
+                "Nothing to recreate.\n"
+            })?;
+        }
+        return Ok(ExitStatus::Success);
+    }
+    let targets = if args.yes {
+        targets
+    } else {
+        match ask(&targets, &account_id, &session.regions)? {
+            Some(chosen) => chosen,
+            None => {
+                eprintln!("Nothing was changed.");
+                return Ok(ExitStatus::Success);
+            }
+        }
+    };
+
+    let run = Arc::new(state.new_run()?);
+    run.record(Event::RunStarted {
+        run_id: run.run_id.clone(),
+        account_id: account_id.clone(),
+        strategy: args.strategy.as_str().to_owned(),
+        items: targets.iter().map(PlannedItem::from).collect(),
+    })?;
+    eprintln!(
+        "Run {}: recreating {} definition(s) in account {account_id} ({} strategy); journal and snapshots in {}.",
+        run.run_id,
+        targets.len(),
+        args.strategy.as_str(),
+        run.dir().display()
+    );
+    let executor = executor(
+        &session,
+        run.clone(),
+        account_id,
+        args.strategy,
+        args.schedule_timeout,
+        usize::from(args.selection.concurrency),
+    );
+    let work = targets.into_iter().map(Work::Fresh).collect();
+    let outcomes = execute(&executor, &run, work, args.format, session.color).await?;
+    Ok(apply::exit_status(&outcomes))
+}
+
+/// Runs the targets with a progress bar and the Ctrl-C handler, then journals the run's end.
+pub async fn execute(
+    executor: &Arc<Executor>,
+    run: &Run,
+    work: Vec<Work>,
+    format: ReportFormat,
+    color: bool,
+) -> anyhow::Result<Vec<(ItemKey, apply::Outcome)>> {
+    let reporter = Reporter::new(
+        work.len(),
+        format == ReportFormat::Json,
+        color,
+        std::io::stderr().is_terminal(),
+    );
+    let interrupt = watch_ctrl_c(executor.stop.clone(), run.run_id.clone());
+    let outcomes = executor.run_all(work, &reporter).await;
+    interrupt.abort();
+    let interrupted = executor.stop.load(Ordering::SeqCst);
+    run.record(if interrupted {
+        Event::RunInterrupted
+    } else {
+        Event::RunFinished
+    })?;
+    reporter.summary(&run.run_id, &outcomes)?;
+    print_manual_actions(&outcomes, &run.run_id, interrupted);
+    Ok(outcomes)
+}
+
+fn print_manual_actions(outcomes: &[(ItemKey, apply::Outcome)], run_id: &str, interrupted: bool) {
+    for (key, outcome) in outcomes {
+        if let apply::Outcome::RollbackIncomplete { manual, .. } = outcome {
+            eprintln!("error: {key} needs manual action: {manual}");
+        }
+    }
+    if interrupted {
+        eprintln!(
+            "Interrupted: definitions not started were left as they are; `sm-recreate resume {run_id}` continues."
+        );
+    }
+}
+
+/// First Ctrl-C: finish or roll back what is in flight, start nothing new. Second: stop at
+/// once; the journal lets `resume` pick up.
+fn watch_ctrl_c(stop: Arc<AtomicBool>, run_id: String) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        stop.store(true, Ordering::SeqCst);
+        eprintln!(
+            "\nInterrupted: finishing (or rolling back) the definitions in flight; press Ctrl-C again to stop at once."
+        );
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("Stopped. Run `sm-recreate resume {run_id}` to finish or roll back.");
+            std::process::exit(130);
+        }
+    })
+}
+
+pub fn executor(
+    session: &Session,
+    run: Arc<Run>,
+    account_id: String,
+    strategy: Strategy,
+    schedule_timeout: u64,
+    concurrency: usize,
+) -> Arc<Executor> {
+    Arc::new(Executor {
+        clients: session
+            .regions
+            .iter()
+            .map(|r| (r.clone(), session.sagemaker(r)))
+            .collect(),
+        run,
+        account_id,
+        strategy,
+        timings: Timings {
+            schedule_timeout: Duration::from_secs(schedule_timeout),
+            ..Timings::default()
+        },
+        concurrency,
+        stop: Arc::new(AtomicBool::new(false)),
+    })
+}
+
+pub fn open_state_dir(path: &Path, purpose: &str) -> Result<StateDir, UsageError> {
+    StateDir::open(path, purpose).map_err(|err| {
+        let hint = match &err {
+            JournalError::Locked { .. } => {
+                "only one apply, resume or restore at a time per state directory"
+            }
+            JournalError::NotPrivate { .. } => {
+                "snapshots hold secrets; `chmod 700` the directory or choose another --state-dir"
+            }
+            _ => "choose a writable --state-dir whose parent exists",
+        };
+        UsageError::new(err.to_string()).with_hint(hint)
+    })
+}
+
+fn refuse_selection_with_plan_file(selection: &SelectionArgs) -> Result<(), UsageError> {
+    if !selection.kinds.is_empty()
+        || !selection.controls.is_empty()
+        || !selection.names.is_empty()
+        || selection.from_findings.is_some()
+        || selection.include_managed
+    {
+        return Err(UsageError::new("selection flags cannot be combined with a plan file")
+            .with_hint("a plan file applies exactly what was reviewed; make a new plan to change the selection"));
+    }
+    Ok(())
+}
+
+/// Reads and checks a plan file: JSON of our format version whose checksum matches its content.
+pub fn read_plan_file(path: &Path) -> Result<PlanDocument, UsageError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UsageError::new(format!("cannot read plan file {}: {e}", path.display())))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        UsageError::new(format!(
+            "plan file {} is not valid JSON ({e}): truncated or corrupt",
+            path.display()
+        ))
+        .with_hint("make a new plan with `sm-recreate plan --out FILE`")
+    })?;
+    let version = value
+        .get("format_version")
+        .and_then(serde_json::Value::as_u64);
+    if version != Some(u64::from(FORMAT_VERSION)) {
+        return Err(UsageError::new(format!(
+            "plan file {} has format version {}, this sm-recreate reads version {FORMAT_VERSION}",
+            path.display(),
+            version.map_or("none".to_owned(), |v| v.to_string())
+        ))
+        .with_hint("make a new plan with this version of sm-recreate"));
+    }
+    let document: PlanDocument = serde_json::from_value(value)
+        .map_err(|e| UsageError::new(format!("plan file {} is not a plan: {e}", path.display())))?;
+    if document.checksum != document.compute_checksum() {
+        return Err(UsageError::new(format!(
+            "plan file {} was edited after it was made (its checksum does not match its content)",
+            path.display()
+        ))
+        .with_hint("apply only reviewed, unmodified plans; make a new plan to change it"));
+    }
+    Ok(document)
+}
+
+/// The checklist and the final question. `None` when the user declines.
+fn ask(
+    targets: &[Target],
+    account_id: &str,
+    regions: &[String],
+) -> anyhow::Result<Option<Vec<Target>>> {
+    let labels: Vec<String> = targets.iter().map(|t| t.key.to_string()).collect();
+    let Some(chosen) = confirm::choose(&labels)? else {
+        return Ok(None);
+    };
+    if chosen.is_empty() {
+        return Ok(None);
+    }
+    let question = format!(
+        "Recreate {} definition(s) in account {account_id} ({})?",
+        chosen.len(),
+        regions.join(", ")
+    );
+    if !confirm::confirm(&question)? {
+        return Ok(None);
+    }
+    Ok(Some(
+        chosen.into_iter().map(|i| targets[i].clone()).collect(),
+    ))
+}

@@ -1,0 +1,90 @@
+//! What scan, plan and apply share: validating the selection before any call, connecting, and
+//! reading the inventory.
+
+use crate::cli::{GlobalArgs, SelectionArgs};
+use crate::exit::UsageError;
+use crate::inventory::{self, Inventory, Scope};
+use crate::plan::selection::{self, Selection};
+use crate::settings::Session;
+use std::io::Write;
+use std::sync::Arc;
+
+/// Validates the selection flags (and reads a findings file) before anything touches AWS.
+pub fn resolve_selection(args: &SelectionArgs) -> Result<Selection, UsageError> {
+    let kinds = selection::parse_kinds(&args.kinds, &args.controls)?;
+    for glob in &args.names {
+        selection::check_glob(glob)?;
+    }
+    let (findings, findings_accounts) = match &args.from_findings {
+        Some(path) => {
+            let (set, accounts) = selection::read_findings(path)?;
+            (Some(set), accounts)
+        }
+        None => (None, Default::default()),
+    };
+    Ok(Selection {
+        kinds,
+        name_globs: args.names.clone(),
+        findings,
+        findings_accounts,
+        include_managed: args.include_managed,
+    })
+}
+
+/// Connects, checks a findings file is for the caller's account, and reads the inventory.
+pub async fn connect_and_read(
+    global: &GlobalArgs,
+    selection: &Selection,
+    concurrency: usize,
+) -> anyhow::Result<(Session, Inventory)> {
+    let session = Session::connect(global, &selection.findings_regions()).await?;
+    if !selection.findings_accounts.is_empty() {
+        let account = session.account_id().await?;
+        if let Some(other) = selection.findings_accounts.iter().find(|a| **a != account) {
+            return Err(UsageError::new(format!(
+                "the findings name account {other}, but the credentials are for account {account}"
+            ))
+            .with_hint("use the profile of the account the findings came from (--profile)")
+            .into());
+        }
+    }
+    let filter = selection.clone();
+    let scope = Scope {
+        kinds: selection.kinds(),
+        name_filter: Arc::new(move |region, kind, name| filter.matches(region, kind, name)),
+    };
+    let inventory = inventory::collect(&session.clients(), &scope, concurrency).await;
+    for problem in &inventory.problems {
+        let what = match (&problem.kind, &problem.name) {
+            (Some(kind), Some(name)) => format!("{kind} {name} ({})", problem.region),
+            (Some(kind), None) => format!("{kind} ({})", problem.region),
+            _ => problem.region.clone(),
+        };
+        tracing::warn!("{what}: {}", problem.message);
+    }
+    if let Some(wanted) = &selection.findings {
+        for (region, kind, name) in wanted {
+            let found = inventory
+                .definitions
+                .iter()
+                .any(|d| &d.region == region && d.kind == *kind && &d.name == name);
+            let reported = inventory
+                .problems
+                .iter()
+                .any(|p| p.name.as_deref() == Some(name));
+            if !found && !reported && session.regions.contains(region) {
+                tracing::warn!(
+                    "{kind} {name} ({region}) is named by a finding but no longer exists"
+                );
+            }
+        }
+    }
+    Ok((session, inventory))
+}
+
+/// Writes data to stdout; a closed pipe ends quietly (see main).
+pub fn print(text: &str) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()
+}

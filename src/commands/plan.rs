@@ -1,0 +1,96 @@
+//! `plan`: what `apply` would change, as diffs; optionally saved as a plan file. Read-only.
+
+use super::common;
+use crate::cli::{GlobalArgs, PlanArgs};
+use crate::exit::{ExitStatus, UsageError};
+use crate::plan::document::PlanDocument;
+use crate::plan::{self, PlanOptions};
+use crate::render::{self, Format, Style};
+
+pub async fn run(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<ExitStatus> {
+    let selection = common::resolve_selection(&args.selection)?;
+    if let Some(out) = &args.out {
+        check_writable(out)?;
+    }
+    let (session, inventory) =
+        common::connect_and_read(global, &selection, usize::from(args.selection.concurrency))
+            .await?;
+    let account_id = session.account_id().await?;
+    let plan = plan::build(
+        &inventory,
+        PlanOptions {
+            evaluation: args.selection.evaluation,
+            include_managed: selection.include_managed,
+        },
+        &session.regions,
+    );
+    let document = PlanDocument::from_plan(&plan, &account_id);
+    if let Some(out) = &args.out {
+        std::fs::write(out, render::plan_json(&document)).map_err(|e| {
+            UsageError::new(format!("cannot write the plan file {}: {e}", out.display()))
+        })?;
+        tracing::info!(path = %out.display(), "plan file written");
+    }
+    let style = Style {
+        color: session.color,
+        show_secrets: args.show_secrets,
+    };
+    if args.show_secrets && args.format != Format::Text {
+        tracing::warn!(
+            "--show-secrets applies to the text format only; {} output stays redacted",
+            if args.format == Format::Markdown {
+                "markdown"
+            } else {
+                "JSON"
+            }
+        );
+    }
+    let text = match args.format {
+        Format::Text => render::plan_text(&plan, style),
+        // Markdown goes into change tickets, like the plan file: never with secrets.
+        Format::Markdown => render::plan_markdown(
+            &plan,
+            &account_id,
+            Style {
+                show_secrets: false,
+                ..style
+            },
+        ),
+        Format::Json => render::plan_json(&document),
+    };
+    common::print(&text)?;
+    if let Some(out) = &args.out {
+        eprintln!(
+            "Plan saved to {}; apply exactly this with `sm-recreate apply {}`.",
+            out.display(),
+            out.display()
+        );
+    }
+    Ok(if args.detailed_exitcode && plan.summary().recreate > 0 {
+        ExitStatus::NonCompliant
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// Fails before any AWS call when the plan file cannot be written.
+fn check_writable(path: &std::path::Path) -> Result<(), UsageError> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    if !parent.is_dir() {
+        return Err(UsageError::new(format!(
+            "cannot write the plan file {}: directory {} does not exist",
+            path.display(),
+            parent.display()
+        )));
+    }
+    if path.is_dir() {
+        return Err(UsageError::new(format!(
+            "cannot write the plan file {}: it is a directory",
+            path.display()
+        )));
+    }
+    Ok(())
+}

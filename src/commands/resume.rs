@@ -1,0 +1,126 @@
+//! `resume`: finish or roll back what an interrupted apply left, then do what it never started.
+
+use super::apply::{execute, executor, open_state_dir};
+use crate::apply::{self, Strategy, Target, Work};
+use crate::cli::{GlobalArgs, ResumeArgs};
+use crate::exit::{ExitStatus, UsageError};
+use crate::journal::{RunSummary, Snapshot};
+use crate::settings::Session;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+pub async fn run(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<ExitStatus> {
+    let state = open_state_dir(&global.state_dir, "resume")?;
+    let run_id = match &args.run_id {
+        Some(id) => id.clone(),
+        None => {
+            let mut latest = None;
+            for id in state.run_ids()?.into_iter().rev() {
+                let run = state.existing_run(&id)?;
+                if !RunSummary::from_records(&run.records()?).is_complete() {
+                    latest = Some(id);
+                    break;
+                }
+            }
+            match latest {
+                Some(id) => id,
+                None => {
+                    println!(
+                        "Nothing to resume: every run in {} is complete.",
+                        global.state_dir.display()
+                    );
+                    return Ok(ExitStatus::Success);
+                }
+            }
+        }
+    };
+    let run = Arc::new(state.existing_run(&run_id).map_err(|e| {
+        UsageError::new(e.to_string()).with_hint(format!(
+            "runs are the folders in {}",
+            state.root().join("runs").display()
+        ))
+    })?);
+    let summary = RunSummary::from_records(&run.records()?);
+    let unfinished: Vec<_> = summary.unfinished().into_iter().cloned().collect();
+    if unfinished.is_empty() {
+        println!("Nothing to resume: run {run_id} is complete.");
+        return Ok(ExitStatus::Success);
+    }
+    // Read every snapshot before any call: a damaged one is an input error, nothing touched.
+    let mut in_flight = Vec::new();
+    let mut fresh = Vec::new();
+    for item in &unfinished {
+        match summary.snapshot_of(&item.item) {
+            Some(path) => {
+                let snapshot = Snapshot::read(path).map_err(|e| {
+                    UsageError::new(e.to_string()).with_hint(
+                        "the journal names this snapshot; restore it by hand if it is damaged",
+                    )
+                })?;
+                in_flight.push((snapshot, path.clone()));
+            }
+            None => fresh.push(Target {
+                key: item.item.clone(),
+                planned_sha256: item.snapshot_sha256.clone(),
+                temporary_name: item.temporary_name.clone(),
+            }),
+        }
+    }
+    let regions: Vec<String> = unfinished
+        .iter()
+        .map(|p| p.item.region.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let session = Session::connect(global, &regions).await?;
+    let account_id = session.account_id().await?;
+    if summary.account_id.as_deref() != Some(account_id.as_str()) {
+        return Err(UsageError::new(format!(
+            "run {run_id} was for account {}, but the credentials are for account {account_id}",
+            summary.account_id.as_deref().unwrap_or("unknown")
+        ))
+        .with_hint("use the profile of that account (--profile)")
+        .into());
+    }
+    let missing: Vec<&String> = regions
+        .iter()
+        .filter(|r| !session.regions.contains(r))
+        .collect();
+    if !missing.is_empty() {
+        return Err(UsageError::new(format!(
+            "run {run_id} has definitions in {}, which --region leaves out",
+            missing
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .into());
+    }
+    let strategy = summary
+        .strategy
+        .as_deref()
+        .and_then(Strategy::parse)
+        .unwrap_or_default();
+    eprintln!(
+        "Resuming run {run_id}: {} in flight, {} not started.",
+        in_flight.len(),
+        fresh.len()
+    );
+    let executor = executor(
+        &session,
+        run.clone(),
+        account_id,
+        strategy,
+        args.schedule_timeout,
+        usize::from(args.concurrency),
+    );
+    // In-flight definitions first (their schedules may be on a temporary copy), then the rest.
+    let work: Vec<Work> = in_flight
+        .into_iter()
+        .map(|(snapshot, path)| Work::InFlight(Box::new(snapshot), path))
+        .chain(fresh.into_iter().map(Work::Fresh))
+        .collect();
+    let outcomes = execute(&executor, &run, work, args.format, session.color).await?;
+    Ok(apply::exit_status(&outcomes))
+}

@@ -1,0 +1,45 @@
+//! `sandbox serve`: the emulator as a long-running server for other tools.
+
+use crate::cli::{GlobalArgs, SandboxServeArgs};
+use crate::emulator::{self, Behaviour, EmulatorConfig, Seed};
+use crate::exit::{ExitStatus, UsageError};
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr};
+
+pub async fn serve(global: &GlobalArgs, args: SandboxServeArgs) -> anyhow::Result<ExitStatus> {
+    if global.sandbox.is_some() {
+        return Err(UsageError::new("`sandbox serve` does not take --sandbox")
+            .with_hint("use --seed FILE to choose what the served emulator holds")
+            .into());
+    }
+    let seed = match &args.seed {
+        None => Seed::demo(),
+        Some(path) => Seed::from_path(path)
+            .map_err(|e| UsageError::new(format!("cannot use seed {}: {e}", path.display())))?,
+    };
+    let behaviour = match &args.faults {
+        None => Behaviour::default(),
+        Some(path) => Behaviour::from_path(path)
+            .map_err(|e| UsageError::new(format!("cannot use faults {}: {e}", path.display())))?,
+    };
+    let emulator = emulator::start(
+        EmulatorConfig { seed, behaviour },
+        SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)),
+    )
+    .await
+    .map_err(|e| UsageError::new(format!("cannot start the emulator: {e}")))?;
+    // The URL is the data a caller needs, so it goes to stdout (and is flushed: callers read it
+    // from a pipe before we exit).
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{}", emulator.endpoint_url())?;
+    stdout.flush()?;
+    drop(stdout);
+    eprintln!(
+        "SageMaker emulator listening on {} (account {}); any credentials work. Ctrl-C stops it.",
+        emulator.endpoint_url(),
+        emulator.account_id()
+    );
+    tokio::signal::ctrl_c().await?;
+    emulator.shutdown().await;
+    Ok(ExitStatus::Success)
+}

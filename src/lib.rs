@@ -1,0 +1,18 @@
+//! sm-recreate: recreate SageMaker model-monitor job definitions with inter-container traffic
+//! encryption enabled, safely. The binary in `main.rs` is a thin dispatcher over this library.
+
+pub mod apply;
+pub mod cli;
+pub mod commands;
+pub mod compliance;
+pub mod confirm;
+pub mod emulator;
+pub mod exit;
+pub mod inventory;
+pub mod journal;
+pub mod kinds;
+pub mod logging;
+pub mod plan;
+pub mod render;
+pub mod sagemaker;
+pub mod settings;

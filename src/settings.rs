@@ -1,0 +1,171 @@
+//! Turns parsed global flags into what commands work with: the AWS configuration (or a sandbox
+//! emulator standing in for AWS), the regions, and output preferences. Everything here is
+//! validated before any command does work.
+
+use crate::cli::{ColorChoice, GlobalArgs};
+use crate::emulator::{self, Emulator, EmulatorConfig, Seed};
+use crate::exit::UsageError;
+use crate::kinds;
+use crate::sagemaker::{AwsOptions, SageMaker, load_sdk_config};
+use aws_config::SdkConfig;
+use std::io::IsTerminal;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+/// `auto` colours a terminal unless `NO_COLOR` is set (https://no-color.org).
+pub fn color_enabled(choice: ColorChoice, stream: &impl IsTerminal) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            stream.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+/// A connection to AWS (or the sandbox) for the regions asked for.
+pub struct Session {
+    pub sdk_config: SdkConfig,
+    pub regions: Vec<String>,
+    pub state_dir: PathBuf,
+    /// Colour on stdout.
+    pub color: bool,
+    /// Kept alive for the session when `--sandbox` started one in-process.
+    pub sandbox: Option<Emulator>,
+}
+
+impl Session {
+    /// Connects for `global`'s regions, or `fallback_regions` (e.g. those a findings file names)
+    /// when no `--region` was given.
+    pub async fn connect(
+        global: &GlobalArgs,
+        fallback_regions: &[String],
+    ) -> anyhow::Result<Session> {
+        for region in &global.regions {
+            if !is_plausible_region(region) {
+                return Err(
+                    UsageError::new(format!("`{region}` is not an AWS region name"))
+                        .with_hint("regions look like `us-east-1` or `eu-west-2`")
+                        .into(),
+                );
+            }
+        }
+        let mut options = AwsOptions {
+            profile: global.profile.clone(),
+            endpoint_url: global.endpoint_url.clone(),
+            region: global.regions.first().or(fallback_regions.first()).cloned(),
+            ..AwsOptions::default()
+        };
+        let sandbox = match &global.sandbox {
+            None => None,
+            Some(seed_path) => {
+                if global.endpoint_url.is_some() {
+                    return Err(
+                        UsageError::new("--sandbox and --endpoint-url cannot be combined")
+                            .with_hint("--sandbox starts its own endpoint; drop one of the two")
+                            .into(),
+                    );
+                }
+                let seed = if seed_path.is_empty() {
+                    Seed::demo()
+                } else {
+                    Seed::from_path(std::path::Path::new(seed_path)).map_err(|e| {
+                        UsageError::new(format!("cannot use sandbox seed {seed_path}: {e}"))
+                    })?
+                };
+                let emulator = emulator::start(
+                    EmulatorConfig {
+                        seed,
+                        ..EmulatorConfig::default()
+                    },
+                    SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+                )
+                .await?;
+                tracing::info!(endpoint = %emulator.endpoint_url(), "sandbox emulator started");
+                options.endpoint_url = Some(emulator.endpoint_url());
+                options.dummy_credentials = true;
+                options.profile = None;
+                if options.region.is_none() {
+                    options.region = Some("us-east-1".to_owned());
+                }
+                Some(emulator)
+            }
+        };
+        let sdk_config = load_sdk_config(&options).await;
+        let regions = if global.regions.is_empty() && !fallback_regions.is_empty() {
+            fallback_regions.to_vec()
+        } else if global.regions.is_empty() {
+            match sdk_config.region() {
+                Some(region) => vec![region.to_string()],
+                None => {
+                    return Err(UsageError::new("no AWS region is configured")
+                        .with_hint(
+                            "pass --region REGION, set AWS_REGION, or set `region` in your AWS profile",
+                        )
+                        .into());
+                }
+            }
+        } else {
+            let mut regions = global.regions.clone();
+            regions.dedup();
+            regions
+        };
+        Ok(Session {
+            sdk_config,
+            regions,
+            state_dir: global.state_dir.clone(),
+            color: color_enabled(global.color, &std::io::stdout()),
+            sandbox,
+        })
+    }
+
+    pub fn sagemaker(&self, region: &str) -> SageMaker {
+        SageMaker::new(&self.sdk_config, region)
+    }
+
+    /// One client per region.
+    pub fn clients(&self) -> Vec<SageMaker> {
+        self.regions.iter().map(|r| self.sagemaker(r)).collect()
+    }
+
+    /// The caller's account (STS `GetCallerIdentity`; the sandbox answers it too).
+    pub async fn account_id(&self) -> anyhow::Result<String> {
+        crate::sagemaker::caller_account_id(&self.sdk_config)
+            .await
+            .map_err(|e| {
+                UsageError::new(format!("cannot identify the AWS account: {e}")).with_hint(
+                    "check your credentials: `aws sts get-caller-identity` should work with the same profile and region",
+                )
+                .into()
+            })
+    }
+}
+
+/// A shape check only (`xx-word-N`, any partition): the real list changes and lives in the SDK's
+/// endpoint rules; this only catches typos like a missing `--region` value eating a command.
+fn is_plausible_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    parts.len() >= 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        && kinds::is_valid_name(region)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_names_are_checked_for_shape() {
+        assert!(is_plausible_region("us-east-1"));
+        assert!(is_plausible_region("us-gov-west-1"));
+        assert!(is_plausible_region("ap-southeast-2"));
+        assert!(!is_plausible_region("plan"));
+        assert!(!is_plausible_region("us_east_1"));
+        assert!(!is_plausible_region("us-east"));
+    }
+}
