@@ -40,6 +40,9 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub message: String,
+    /// True when definitions may be missing from the inventory because of this (a listing or a
+    /// describe failed); false for what only informs (a definition deleted meanwhile).
+    pub incomplete: bool,
 }
 
 #[derive(Debug, Default)]
@@ -211,6 +214,7 @@ pub async fn collect(clients: &[SageMaker], scope: &Scope, concurrency: usize) -
                 kind: Some(kind),
                 name: None,
                 message: format!("could not list {kind} job definitions: {err}"),
+                incomplete: true,
             }),
             Fetched::Schedules {
                 region,
@@ -226,8 +230,10 @@ pub async fn collect(clients: &[SageMaker], scope: &Scope, concurrency: usize) -
                 kind: None,
                 name: None,
                 message: format!(
-                    "could not list monitoring schedules, so references are unknown: {err}"
+                    "could not list monitoring schedules, so references are unknown \
+                     (apply lists them again before touching anything): {err}"
                 ),
+                incomplete: false,
             }),
             Fetched::Described {
                 region,
@@ -240,18 +246,21 @@ pub async fn collect(clients: &[SageMaker], scope: &Scope, concurrency: usize) -
                     raws.insert((region, kind, name), (arn, raw));
                 }
                 Err(err) => {
-                    let message = if err.is(ErrorClass::NotFound) {
+                    let gone = err.is(ErrorClass::NotFound);
+                    let message = if gone {
                         "deleted between list and describe".to_owned()
                     } else {
                         format!("could not describe: {err}")
                     };
-                    failed.insert((region.clone(), kind, name.clone()));
-                    inventory.problems.push(Problem {
-                        region,
-                        kind: Some(kind),
-                        name: Some(name),
-                        message,
-                    });
+                    if failed.insert((region.clone(), kind, name.clone())) {
+                        inventory.problems.push(Problem {
+                            region,
+                            kind: Some(kind),
+                            name: Some(name),
+                            message,
+                            incomplete: !gone,
+                        });
+                    }
                 }
             },
             Fetched::Tagged {
@@ -265,7 +274,8 @@ pub async fn collect(clients: &[SageMaker], scope: &Scope, concurrency: usize) -
                 }
                 Err(err) => {
                     // A definition whose tags are unknown cannot be recreated faithfully.
-                    let message = if err.is(ErrorClass::NotFound) {
+                    let gone = err.is(ErrorClass::NotFound);
+                    let message = if gone {
                         "deleted between list and describe".to_owned()
                     } else {
                         format!("could not list tags: {err}")
@@ -276,6 +286,7 @@ pub async fn collect(clients: &[SageMaker], scope: &Scope, concurrency: usize) -
                             kind: Some(kind),
                             name: Some(name),
                             message,
+                            incomplete: !gone,
                         });
                     }
                 }
@@ -309,6 +320,13 @@ pub async fn collect(clients: &[SageMaker], scope: &Scope, concurrency: usize) -
         (&a.region, a.kind, &a.name, &a.message).cmp(&(&b.region, b.kind, &b.name, &b.message))
     });
     inventory
+}
+
+impl Inventory {
+    /// Could some definitions be missing because a call failed?
+    pub fn is_incomplete(&self) -> bool {
+        self.problems.iter().any(|p| p.incomplete)
+    }
 }
 
 /// The schedules in `list` that reference the definition `name` of `kind`.

@@ -95,7 +95,7 @@ impl Session {
         let regions = if global.regions.is_empty() && !fallback_regions.is_empty() {
             fallback_regions.to_vec()
         } else if global.regions.is_empty() {
-            match sdk_config.region() {
+            match sdk_config.region().filter(|r| !r.as_ref().is_empty()) {
                 Some(region) => vec![region.to_string()],
                 None => {
                     return Err(UsageError::new("no AWS region is configured")

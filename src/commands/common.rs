@@ -2,7 +2,7 @@
 //! reading the inventory.
 
 use crate::cli::{GlobalArgs, SelectionArgs};
-use crate::exit::UsageError;
+use crate::exit::{ExitStatus, UsageError};
 use crate::inventory::{self, Inventory, Scope};
 use crate::plan::selection::{self, Selection};
 use crate::settings::Session;
@@ -54,6 +54,22 @@ pub async fn connect_and_read(
         name_filter: Arc::new(move |region, kind, name| filter.matches(region, kind, name)),
     };
     let inventory = inventory::collect(&session.clients(), &scope, concurrency).await;
+    let listings = session.regions.len() * scope.kinds.len();
+    let failed_listings = inventory
+        .problems
+        .iter()
+        .filter(|p| p.kind.is_some() && p.name.is_none())
+        .count();
+    if listings > 0 && failed_listings == listings {
+        let first = inventory
+            .problems
+            .iter()
+            .find(|p| p.kind.is_some() && p.name.is_none())
+            .map_or("", |p| p.message.as_str());
+        return Err(UsageError::new(format!("could not read any job definitions: {first}"))
+            .with_hint("check credentials, region and endpoint: `aws sagemaker list-data-quality-job-definitions` should work with the same settings")
+            .into());
+    }
     for problem in &inventory.problems {
         let what = match (&problem.kind, &problem.name) {
             (Some(kind), Some(name)) => format!("{kind} {name} ({})", problem.region),
@@ -80,6 +96,19 @@ pub async fn connect_and_read(
         }
     }
     Ok((session, inventory))
+}
+
+/// The exit status when the output is otherwise a success: 1 when the inventory is incomplete
+/// (the output is then not the whole truth), else `otherwise`.
+pub fn status_for(inventory: &Inventory, otherwise: ExitStatus) -> ExitStatus {
+    if inventory.is_incomplete() {
+        tracing::error!(
+            "some definitions could not be read (see the warnings above); the result is incomplete"
+        );
+        ExitStatus::Failed
+    } else {
+        otherwise
+    }
 }
 
 /// Writes data to stdout; a closed pipe ends quietly (see main).

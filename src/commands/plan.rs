@@ -66,11 +66,12 @@ pub async fn run(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<ExitStat
             out.display()
         );
     }
-    Ok(if args.detailed_exitcode && plan.summary().recreate > 0 {
+    let status = if args.detailed_exitcode && plan.summary().recreate > 0 {
         ExitStatus::NonCompliant
     } else {
         ExitStatus::Success
-    })
+    };
+    Ok(common::status_for(&inventory, status))
 }
 
 /// Fails before any AWS call when the plan file cannot be written.

@@ -39,11 +39,10 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStat
         }
     };
     common::print(&text)?;
-    Ok(
-        if args.detailed_exitcode && report.summary.non_compliant > 0 {
-            ExitStatus::NonCompliant
-        } else {
-            ExitStatus::Success
-        },
-    )
+    let status = if args.detailed_exitcode && report.summary.non_compliant > 0 {
+        ExitStatus::NonCompliant
+    } else {
+        ExitStatus::Success
+    };
+    Ok(common::status_for(&inventory, status))
 }

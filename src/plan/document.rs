@@ -62,6 +62,8 @@ pub struct DocumentProblem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub message: String,
+    #[serde(default)]
+    pub incomplete: bool,
 }
 
 impl From<&Problem> for DocumentProblem {
@@ -71,6 +73,7 @@ impl From<&Problem> for DocumentProblem {
             kind: problem.kind,
             name: problem.name.clone(),
             message: problem.message.clone(),
+            incomplete: problem.incomplete,
         }
     }
 }
