@@ -211,7 +211,8 @@ pub struct PlanArgs {
     #[arg(long)]
     pub detailed_exitcode: bool,
 
-    /// Show `Environment` values in diffs instead of redacting them (never in the plan file).
+    /// Show `Environment` values in text diffs instead of redacting them (text format only;
+    /// never in markdown, JSON or the plan file, which end up in tickets).
     #[arg(long)]
     pub show_secrets: bool,
 }
@@ -242,7 +243,7 @@ pub struct ApplyArgs {
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
 
-    /// Show `Environment` values in the diffs instead of redacting them.
+    /// Show `Environment` values in the text diffs instead of redacting them.
     #[arg(long)]
     pub show_secrets: bool,
 }

@@ -196,12 +196,10 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
                     item.reason.as_deref().unwrap_or("")
                 )
                 .expect("write to String");
+                out.push('\n');
             }
             Action::Compliant => {}
         }
-    }
-    if summary.skip > 0 {
-        out.push('\n');
     }
     writeln!(out, "{} {summary}.", paint.bold("Plan:")).expect("write to String");
     out
@@ -276,25 +274,32 @@ pub fn plan_markdown(plan: &Plan, account_id: &str, style: Style) -> String {
 }
 
 /// What the inventory could not read, for a change ticket: without it a reviewer would take an
-/// incomplete plan or scan for the whole account.
+/// incomplete plan or scan for the whole account. Problems that leave nothing out (a definition
+/// deleted meanwhile, unknown schedule references) are listed apart as notes.
 fn write_problems_markdown(w: &mut String, problems: &[Problem]) {
-    if problems.is_empty() {
-        return;
+    let (missing, notes): (Vec<&Problem>, Vec<&Problem>) =
+        problems.iter().partition(|p| p.incomplete);
+    for (heading, list) in [
+        (
+            "**Incomplete: not covered, because it could not be read:**",
+            missing,
+        ),
+        ("**Notes:**", notes),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        writeln!(w, "{heading}\n").expect("write");
+        for problem in list {
+            let what = match (&problem.kind, &problem.name) {
+                (Some(kind), Some(name)) => format!("{kind} `{name}` ({})", problem.region),
+                (Some(kind), None) => format!("{kind} ({})", problem.region),
+                _ => problem.region.clone(),
+            };
+            writeln!(w, "- {what}: {}", problem.message).expect("write");
+        }
+        w.push('\n');
     }
-    writeln!(
-        w,
-        "**Incomplete: not covered, because it could not be read:**\n"
-    )
-    .expect("write");
-    for problem in problems {
-        let what = match (&problem.kind, &problem.name) {
-            (Some(kind), Some(name)) => format!("{kind} `{name}` ({})", problem.region),
-            (Some(kind), None) => format!("{kind} ({})", problem.region),
-            _ => problem.region.clone(),
-        };
-        writeln!(w, "- {what}: {}", problem.message).expect("write");
-    }
-    w.push('\n');
 }
 
 pub fn plan_json(document: &PlanDocument) -> String {

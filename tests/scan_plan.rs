@@ -1,0 +1,1326 @@
+//! `scan` and `plan` end to end: the real binary, over HTTP, against the emulator started in this
+//! process. Every test asserts on what the binary prints (stdout data, stderr warnings, exit code)
+//! and on what the emulator saw.
+
+mod support;
+
+use serde_json::{Value, json};
+use sm_recreate::emulator::{Behaviour, FaultError, FaultRule, Seed};
+use sm_recreate::kinds::Kind;
+use sm_recreate::plan::document::PlanDocument;
+use sm_recreate::plan::request::snapshot_hash;
+use std::collections::BTreeMap;
+use support::{
+    ACCOUNT, DEMO_SECRET, Flag, Sandbox, actions, definition_request, seed, seed_definition,
+    seed_schedule, stderr_text, stdout_json, stdout_text, verdicts,
+};
+
+const US: &str = "us-east-1";
+const EU: &str = "eu-west-1";
+
+/// The demo account's us-east-1 definitions and their strict verdicts (fixtures/README.md).
+const DEMO_US_STRICT: [(&str, bool); 13] = [
+    ("churn-data-quality", false),
+    ("churn-model-bias", false),
+    ("churn-model-explainability", false),
+    ("churn-model-quality", true),
+    ("fraud-data-quality", true),
+    ("fraud-model-bias", false),
+    ("fraud-model-explainability", true),
+    ("fraud-model-quality", false),
+    ("pricing-data-quality", false),
+    ("pricing-model-quality", false),
+    ("recsys-data-quality", true),
+    ("recsys-model-bias", true),
+    ("recsys-model-explainability", false),
+];
+
+fn sorted(pairs: &[(&str, bool)]) -> Vec<(String, bool)> {
+    let mut pairs: Vec<(String, bool)> = pairs.iter().map(|(n, c)| ((*n).to_owned(), *c)).collect();
+    pairs.sort();
+    pairs
+}
+
+fn fault(operation: &str, name: Option<&str>, code: &str) -> FaultRule {
+    FaultRule {
+        operation: operation.to_owned(),
+        name: name.map(str::to_owned),
+        error: Some(FaultError::new(code)),
+        ..FaultRule::default()
+    }
+}
+
+fn with_faults(faults: Vec<FaultRule>) -> Behaviour {
+    Behaviour {
+        faults,
+        ..Behaviour::default()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// scan: completeness and verdicts
+// ---------------------------------------------------------------------------------------------
+
+/// How the large seed sets up definition `i` of a kind.
+fn pattern(i: usize) -> (Flag, u64) {
+    let flag = [Flag::On, Flag::Off, Flag::NoNetworkConfig][i % 3];
+    (flag, 1 + (i % 2) as u64)
+}
+
+/// More data-quality definitions than one List page holds (the adapter asks for 100), and more
+/// than the service's default page (10) of every other kind.
+fn large_seed() -> (Seed, BTreeMap<String, (Flag, u64)>) {
+    let counts = [
+        (Kind::DataQuality, 120),
+        (Kind::ModelExplainability, 11),
+        (Kind::ModelQuality, 12),
+        (Kind::ModelBias, 13),
+    ];
+    let mut expected = BTreeMap::new();
+    let mut definitions = Vec::new();
+    for (kind, count) in counts {
+        for i in 0..count {
+            let name = format!("{}-{i:03}", kind.cli_name());
+            let (flag, instances) = pattern(i);
+            let tags: &[(&str, &str)] = if i % 4 == 0 { &[("team", "ml")] } else { &[] };
+            definitions.push(seed_definition(
+                US,
+                kind,
+                definition_request(kind, &name, flag, instances, tags),
+            ));
+            expected.insert(name, (flag, instances));
+        }
+    }
+    (seed(definitions), expected)
+}
+
+#[test]
+fn scan_finds_every_definition_across_pages_and_kinds_and_judges_each_in_both_modes() {
+    let (seed, expected) = large_seed();
+    let sandbox = Sandbox::start(seed);
+
+    for (mode, rule) in [
+        (
+            "strict",
+            (|f: Flag, _n: u64| f == Flag::On) as fn(Flag, u64) -> bool,
+        ),
+        ("config-rule", |f: Flag, n: u64| f == Flag::On || n < 2),
+    ] {
+        let output = sandbox
+            .cmd()
+            .args(["scan", "--format", "json", "--evaluation", mode])
+            .output()
+            .expect("run scan");
+        assert_eq!(output.status.code(), Some(0), "{}", stderr_text(&output));
+        let report = stdout_json(&output);
+        assert_eq!(report["evaluation"], json!(mode));
+        assert_eq!(report["summary"]["total"], json!(156));
+        assert_eq!(report["problems"], json!([]));
+        let want: Vec<(String, bool)> = expected
+            .iter()
+            .map(|(name, (flag, instances))| (name.clone(), rule(*flag, *instances)))
+            .collect();
+        assert_eq!(verdicts(&report), want, "{mode} verdicts");
+        // Every entry names its kind's control and the rule that judged it.
+        for entry in report["definitions"].as_array().expect("array") {
+            let kind = Kind::from_cli_name(entry["kind"].as_str().expect("kind")).expect("kind");
+            assert_eq!(entry["control"], json!(kind.control()));
+            assert_eq!(entry["region"], json!(US));
+            let name = entry["name"].as_str().expect("name");
+            assert_eq!(
+                entry["arn"],
+                json!(format!(
+                    "arn:aws:sagemaker:{US}:{ACCOUNT}:{}/{name}",
+                    kind.arn_type()
+                ))
+            );
+            let rule = if mode == "strict" {
+                "strict".to_owned()
+            } else {
+                kind.info().config_rule.to_owned()
+            };
+            assert_eq!(entry["rule"], json!(rule));
+        }
+    }
+    // 120 data-quality definitions at 100 a page take two List calls per scan.
+    assert_eq!(sandbox.count("ListDataQualityJobDefinitions"), 4);
+    assert_eq!(sandbox.count("DescribeDataQualityJobDefinition"), 240);
+}
+
+#[test]
+fn scan_judges_the_demo_account_in_both_modes() {
+    let sandbox = Sandbox::start(Seed::demo());
+    let output = sandbox
+        .cmd()
+        .args(["scan", "--format", "json"])
+        .output()
+        .expect("scan");
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(verdicts(&stdout_json(&output)), sorted(&DEMO_US_STRICT));
+
+    let output = sandbox
+        .cmd()
+        .args(["scan", "--format", "json", "--evaluation", "config-rule"])
+        .output()
+        .expect("scan");
+    let report = stdout_json(&output);
+    let non_compliant: Vec<String> = verdicts(&report)
+        .into_iter()
+        .filter(|(_, compliant)| !compliant)
+        .map(|(name, _)| name)
+        .collect();
+    // Only the two multi-instance definitions without the flag fail the Config rules.
+    assert_eq!(non_compliant, ["fraud-model-bias", "fraud-model-quality"]);
+    let bias = report["definitions"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|d| d["name"] == "fraud-model-bias")
+        .expect("fraud-model-bias");
+    assert_eq!(bias["rule"], "sagemaker-model-bias-job-encrypt-in-transit");
+    assert_eq!(bias["control"], "SageMaker.15");
+    assert_eq!(bias["instance_count"], 2);
+    assert_eq!(bias["schedules"], json!(["fraud-model-bias-daily"]));
+}
+
+#[test]
+fn detailed_exitcode_is_3_when_something_fails_and_0_when_all_comply() {
+    let demo = Sandbox::start(Seed::demo());
+    demo.cmd()
+        .args(["scan", "--detailed-exitcode"])
+        .assert()
+        .code(3);
+    demo.cmd()
+        .args(["plan", "--detailed-exitcode"])
+        .assert()
+        .code(3);
+    // Without the flag, non-compliance is not an error.
+    demo.cmd().arg("scan").assert().code(0);
+    demo.cmd().arg("plan").assert().code(0);
+
+    // Non-compliant only under strict: single-instance definitions without the flag.
+    let single_instance = Sandbox::start(seed(vec![
+        seed_definition(
+            US,
+            Kind::DataQuality,
+            definition_request(Kind::DataQuality, "a", Flag::Off, 1, &[]),
+        ),
+        seed_definition(
+            US,
+            Kind::ModelBias,
+            definition_request(Kind::ModelBias, "b", Flag::On, 3, &[]),
+        ),
+    ]));
+    single_instance
+        .cmd()
+        .args(["scan", "--detailed-exitcode"])
+        .assert()
+        .code(3);
+    single_instance
+        .cmd()
+        .args(["scan", "--detailed-exitcode", "--evaluation", "config-rule"])
+        .assert()
+        .code(0);
+    single_instance
+        .cmd()
+        .args(["plan", "--detailed-exitcode", "--evaluation", "config-rule"])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn scan_reports_both_regions_of_a_multi_region_run() {
+    let sandbox = Sandbox::start(Seed::demo());
+    let output = sandbox
+        .cmd()
+        .args(["--region", US, "--region", EU, "scan", "--format", "json"])
+        .output()
+        .expect("scan");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_text(&output));
+    let report = stdout_json(&output);
+    assert_eq!(report["regions"], json!([US, EU]));
+    assert_eq!(report["summary"]["total"], 14);
+    let forecast = report["definitions"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|d| d["name"] == "forecast-batch-data-quality")
+        .expect("the eu-west-1 definition is reported");
+    assert_eq!(forecast["region"], EU);
+    assert_eq!(forecast["compliant"], false);
+    assert_eq!(
+        forecast["arn"],
+        json!(format!(
+            "arn:aws:sagemaker:{EU}:{ACCOUNT}:data-quality-job-definition/forecast-batch-data-quality"
+        ))
+    );
+    // Each region was listed with requests signed for it.
+    for region in [US, EU] {
+        assert!(
+            sandbox
+                .calls()
+                .iter()
+                .any(|c| c.operation == "ListModelBiasJobDefinitions" && c.region == region),
+            "no ListModelBiasJobDefinitions signed for {region}"
+        );
+    }
+
+    let output = sandbox
+        .cmd()
+        .args(["--region", EU, "scan", "--format", "json"])
+        .output()
+        .expect("scan");
+    assert_eq!(
+        verdicts(&stdout_json(&output)),
+        [("forecast-batch-data-quality".to_owned(), false)]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// failures while reading
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_definition_deleted_between_list_and_describe_is_reported_not_fatal() {
+    let sandbox = Sandbox::with_behaviour(
+        Seed::demo(),
+        with_faults(vec![fault(
+            "DescribeModelBiasJobDefinition",
+            Some("churn-model-bias"),
+            "ResourceNotFound",
+        )]),
+    );
+    let output = sandbox
+        .cmd()
+        .args(["scan", "--format", "json"])
+        .output()
+        .expect("scan");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_text(&output));
+    let stderr = stderr_text(&output);
+    assert!(
+        stderr.contains("churn-model-bias") && stderr.contains("deleted between list and describe"),
+        "stderr: {stderr}"
+    );
+    let report = stdout_json(&output);
+    assert_eq!(
+        report["problems"],
+        json!([{
+            "region": US, "kind": "model-bias", "name": "churn-model-bias",
+            "message": "deleted between list and describe",
+            "incomplete": false,
+        }])
+    );
+    let want: Vec<(&str, bool)> = DEMO_US_STRICT
+        .iter()
+        .copied()
+        .filter(|(name, _)| *name != "churn-model-bias")
+        .collect();
+    assert_eq!(verdicts(&report), sorted(&want));
+
+    // The plan carries the problem too, and plans everything else.
+    let output = sandbox
+        .cmd()
+        .args(["plan", "--format", "json"])
+        .output()
+        .expect("plan");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_text(&output));
+    let document = stdout_json(&output);
+    assert_eq!(document["problems"][0]["name"], "churn-model-bias");
+    assert_eq!(document["items"].as_array().expect("items").len(), 12);
+    assert!(
+        !actions(&document)
+            .iter()
+            .any(|(name, _)| name == "churn-model-bias")
+    );
+
+    // In a change ticket it is a note, not a gap: nothing that exists was left out.
+    let output = sandbox
+        .cmd()
+        .args(["plan", "--format", "markdown"])
+        .output()
+        .expect("plan");
+    let markdown = stdout_text(&output);
+    assert!(
+        markdown.contains(
+            "**Notes:**\n\n- model-bias `churn-model-bias` (us-east-1): deleted between list and describe\n"
+        ) && !markdown.contains("Incomplete"),
+        "{markdown}"
+    );
+}
+
+#[test]
+fn a_kind_that_cannot_be_listed_is_reported_without_hiding_the_rest() {
+    let sandbox = Sandbox::with_behaviour(
+        Seed::demo(),
+        with_faults(vec![fault(
+            "ListModelBiasJobDefinitions",
+            None,
+            "AccessDeniedException",
+        )]),
+    );
+    let output = sandbox
+        .cmd()
+        .args(["scan", "--format", "json"])
+        .output()
+        .expect("scan");
+    let stderr = stderr_text(&output);
+    assert!(
+        stderr.contains("could not list model-bias job definitions: ListModelBiasJobDefinitions failed: AccessDeniedException"),
+        "stderr: {stderr}"
+    );
+    // The report stands, but the run is not a success: the output is not the whole truth.
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("the result is incomplete"), "{stderr}");
+    let report = stdout_json(&output);
+    let problems = report["problems"].as_array().expect("problems");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0]["kind"], "model-bias");
+    assert_eq!(problems[0]["region"], US);
+    assert_eq!(problems[0]["incomplete"], true);
+    let want: Vec<(&str, bool)> = DEMO_US_STRICT
+        .iter()
+        .copied()
+        .filter(|(name, _)| !name.ends_with("model-bias"))
+        .collect();
+    assert_eq!(verdicts(&report), sorted(&want));
+
+    // The text rendering still lists the other kinds; the warning is on stderr, not in the data.
+    let output = sandbox.cmd().arg("scan").output().expect("scan");
+    let stdout = stdout_text(&output);
+    assert!(stdout.contains("churn-data-quality"), "{stdout}");
+    assert!(!stdout.contains("churn-model-bias"), "{stdout}");
+    assert!(stderr_text(&output).contains("could not list model-bias"));
+
+    let output = sandbox
+        .cmd()
+        .args(["plan", "--format", "json"])
+        .output()
+        .expect("plan");
+    assert_eq!(output.status.code(), Some(1));
+    let document = stdout_json(&output);
+    assert_eq!(document["problems"][0]["kind"], "model-bias");
+    assert_eq!(document["problems"][0]["incomplete"], true);
+    assert_eq!(document["summary"]["recreate"], 5);
+    // Even when asked for the non-compliance exit code, incompleteness wins.
+    sandbox
+        .cmd()
+        .args(["scan", "--detailed-exitcode"])
+        .assert()
+        .code(1);
+
+    // A change ticket (markdown, usually redirected to a file) says the plan is incomplete.
+    for command in ["plan", "scan"] {
+        let output = sandbox
+            .cmd()
+            .args([command, "--format", "markdown"])
+            .output()
+            .expect("run");
+        let markdown = stdout_text(&output);
+        assert!(
+            markdown.contains("**Incomplete: not covered, because it could not be read:**")
+                && markdown.contains(
+                    "- model-bias (us-east-1): could not list model-bias job definitions"
+                ),
+            "{command}:\n{markdown}"
+        );
+    }
+}
+
+#[test]
+fn a_run_that_can_read_nothing_is_an_error_not_an_empty_report() {
+    let sandbox = Sandbox::with_behaviour(
+        Seed::demo(),
+        with_faults(
+            Kind::ALL
+                .iter()
+                .map(|kind| {
+                    fault(
+                        &format!("List{}s", kind.api_noun()),
+                        None,
+                        "AccessDeniedException",
+                    )
+                })
+                .collect(),
+        ),
+    );
+    for command in ["scan", "plan"] {
+        let output = sandbox.cmd().arg(command).output().expect("run");
+        let stderr = stderr_text(&output);
+        assert_eq!(output.status.code(), Some(2), "{command}: {stderr}");
+        assert!(
+            stderr.contains("could not read any job definitions")
+                && stderr.contains("AccessDeniedException"),
+            "{command}: {stderr}"
+        );
+        assert!(
+            output.stdout.is_empty(),
+            "{command} printed a report: {}",
+            stdout_text(&output)
+        );
+    }
+    assert_eq!(sandbox.mutating_calls(), []);
+}
+
+#[test]
+fn a_transient_list_failure_is_retried_and_nothing_is_lost() {
+    let sandbox = Sandbox::with_behaviour(
+        Seed::demo(),
+        with_faults(vec![FaultRule {
+            nth: Some(1),
+            ..fault("ListDataQualityJobDefinitions", None, "InternalFailure")
+        }]),
+    );
+    let output = sandbox
+        .cmd()
+        .args(["scan", "--format", "json"])
+        .output()
+        .expect("scan");
+    assert_eq!(output.status.code(), Some(0));
+    let report = stdout_json(&output);
+    assert_eq!(report["problems"], json!([]));
+    assert_eq!(verdicts(&report), sorted(&DEMO_US_STRICT));
+    assert_eq!(sandbox.count("ListDataQualityJobDefinitions"), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// plan: actions and selection
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn plan_skips_cloudformation_managed_definitions_unless_included() {
+    let sandbox = Sandbox::start(Seed::demo());
+    let output = sandbox
+        .cmd()
+        .args(["plan", "--format", "json"])
+        .output()
+        .expect("plan");
+    assert_eq!(output.status.code(), Some(0));
+    let document = stdout_json(&output);
+    let pricing = document["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["name"] == "pricing-data-quality")
+        .expect("the managed definition is in the plan");
+    assert_eq!(pricing["action"], "skip");
+    let reason = pricing["reason"].as_str().expect("a skip has a reason");
+    assert!(
+        reason.contains("pricing-monitoring"),
+        "names the stack: {reason}"
+    );
+    assert_eq!(
+        document["summary"],
+        json!({"recreate": 7, "compliant": 5, "skip": 1})
+    );
+
+    let text = stdout_text(&sandbox.cmd().arg("plan").output().expect("plan"));
+    assert!(
+        text.contains("pricing-data-quality (us-east-1) · SageMaker.9 · skip: managed by CloudFormation stack `pricing-monitoring`"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("Plan: 7 to recreate, 5 compliant, 1 skipped.\n"),
+        "{text}"
+    );
+
+    // --include-managed recreates it, and says which reserved tags cannot follow.
+    let output = sandbox
+        .cmd()
+        .args(["plan", "--include-managed", "--format", "json"])
+        .output()
+        .expect("plan");
+    let document = stdout_json(&output);
+    let pricing = document["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["name"] == "pricing-data-quality")
+        .expect("present");
+    assert_eq!(pricing["action"], "recreate");
+    let dropped: Vec<&str> = pricing["dropped_tags"]
+        .as_array()
+        .expect("dropped_tags")
+        .iter()
+        .map(|t| t.as_str().expect("key"))
+        .collect();
+    assert!(
+        dropped.contains(&"aws:cloudformation:stack-name"),
+        "{dropped:?}"
+    );
+    assert!(dropped.iter().all(|k| k.starts_with("aws:")), "{dropped:?}");
+    let after_keys: Vec<&str> = pricing["after"]["Tags"]
+        .as_array()
+        .expect("after tags")
+        .iter()
+        .map(|t| t["Key"].as_str().expect("key"))
+        .collect();
+    assert!(
+        after_keys.iter().all(|k| !k.starts_with("aws:")),
+        "{after_keys:?}"
+    );
+    assert_eq!(
+        pricing["after"]["NetworkConfig"]["EnableInterContainerTrafficEncryption"],
+        true
+    );
+
+    let text = stdout_text(
+        &sandbox
+            .cmd()
+            .args(["plan", "--include-managed"])
+            .output()
+            .expect("plan"),
+    );
+    assert!(text.contains("warning: AWS-reserved tags cannot be set again and will be dropped: aws:cloudformation:"), "{text}");
+    assert!(
+        text.contains("-      \"Key\": \"aws:cloudformation:stack-name\","),
+        "the diff shows the dropped tag:\n{text}"
+    );
+    assert!(
+        text.ends_with("Plan: 8 to recreate, 5 compliant, 0 skipped.\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn every_recreate_diff_changes_only_the_flag() {
+    let sandbox = Sandbox::start(Seed::demo());
+    let text = stdout_text(&sandbox.cmd().arg("plan").output().expect("plan"));
+    let changed: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            (l.starts_with('+') || l.starts_with('-'))
+                && !l.starts_with("+++")
+                && !l.starts_with("---")
+        })
+        .collect();
+    for line in &changed {
+        assert!(
+            line.contains("EnableInterContainerTrafficEncryption")
+                || line.contains("\"NetworkConfig\": {")
+                || line.trim_start_matches(['+', '-']).trim() == "},"
+                || line.trim_start_matches(['+', '-']).trim()
+                    == "\"EnableNetworkIsolation\": true,"
+                || line.trim_start_matches(['+', '-']).trim() == "\"EnableNetworkIsolation\": true",
+            "unexpected changed line {line:?} in\n{text}"
+        );
+    }
+    let turned_on = changed
+        .iter()
+        .filter(|l| {
+            l.starts_with('+') && l.contains("\"EnableInterContainerTrafficEncryption\": true")
+        })
+        .count();
+    assert_eq!(turned_on, 7, "one flag per recreated definition:\n{text}");
+    assert!(
+        !changed
+            .iter()
+            .any(|l| l.starts_with('+') && l.contains("Encryption\": false"))
+    );
+}
+
+#[test]
+fn plan_selects_by_kind_control_and_name() {
+    let sandbox = Sandbox::start(Seed::demo());
+    let names = |args: &[&str]| -> Vec<(String, String)> {
+        let output = sandbox
+            .cmd()
+            .arg("plan")
+            .args(args)
+            .args(["--format", "json"])
+            .output()
+            .expect("plan");
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            stderr_text(&output)
+        );
+        actions(&stdout_json(&output))
+    };
+    let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|(n, a)| ((*n).to_owned(), (*a).to_owned()))
+            .collect()
+    };
+
+    assert_eq!(
+        names(&["--kind", "model-bias"]),
+        pairs(&[
+            ("churn-model-bias", "recreate"),
+            ("fraud-model-bias", "recreate"),
+            ("recsys-model-bias", "compliant")
+        ])
+    );
+    assert_eq!(
+        names(&["--control", "SageMaker.13"]),
+        pairs(&[
+            ("churn-model-quality", "compliant"),
+            ("fraud-model-quality", "recreate"),
+            ("pricing-model-quality", "recreate")
+        ])
+    );
+    assert_eq!(
+        names(&["--name", "fraud-*"]),
+        pairs(&[
+            ("fraud-data-quality", "compliant"),
+            ("fraud-model-explainability", "compliant"),
+            ("fraud-model-quality", "recreate"),
+            ("fraud-model-bias", "recreate"),
+        ])
+    );
+    // Repeated flags widen the selection; kinds and names narrow each other.
+    assert_eq!(
+        names(&[
+            "--kind",
+            "data-quality",
+            "--control",
+            "15",
+            "--name",
+            "churn-*",
+            "--name",
+            "*-?ata-quality"
+        ]),
+        pairs(&[
+            ("churn-data-quality", "recreate"),
+            ("fraud-data-quality", "compliant"),
+            ("pricing-data-quality", "skip"),
+            ("recsys-data-quality", "compliant"),
+            ("churn-model-bias", "recreate"),
+        ])
+    );
+
+    // A kind selection lists only that kind; a name selection describes only matching names.
+    let before = sandbox.calls().len();
+    names(&["--kind", "model-bias", "--name", "fraud-*"]);
+    let calls = &sandbox.calls()[before..];
+    let lists: Vec<&str> = calls
+        .iter()
+        .filter(|c| c.operation.starts_with("List") && c.operation.ends_with("JobDefinitions"))
+        .map(|c| c.operation.as_str())
+        .collect();
+    assert_eq!(lists, ["ListModelBiasJobDefinitions"]);
+    let described: Vec<&str> = calls
+        .iter()
+        .filter(|c| c.operation.starts_with("Describe"))
+        .filter_map(|c| c.name.as_deref())
+        .collect();
+    assert_eq!(described, ["fraud-model-bias"]);
+}
+
+fn finding(status: &str, control: &str, arn: &str) -> Value {
+    json!({
+        "SchemaVersion": "2018-10-08",
+        "Id": format!("finding/{control}/{arn}"),
+        "ProductArn": "arn:aws:securityhub:us-east-1::product/aws/securityhub",
+        "GeneratorId": format!("security-control/{control}"),
+        "AwsAccountId": ACCOUNT,
+        "Title": "SageMaker job definitions should enable inter-container traffic encryption",
+        "Compliance": {"Status": status, "SecurityControlId": control},
+        "RecordState": "ACTIVE",
+        "Resources": [{"Type": "Other", "Id": arn, "Partition": "aws", "Region": arn.split(':').nth(3).unwrap_or("")}],
+    })
+}
+
+fn definition_arn(region: &str, kind: Kind, name: &str) -> String {
+    format!(
+        "arn:aws:sagemaker:{region}:{ACCOUNT}:{}/{name}",
+        kind.arn_type()
+    )
+}
+
+#[test]
+fn from_findings_acts_on_the_failing_definitions_in_the_regions_the_findings_name() {
+    let sandbox = Sandbox::start(Seed::demo());
+    let mut archived = finding(
+        "FAILED",
+        "SageMaker.15",
+        &definition_arn(US, Kind::ModelBias, "churn-model-bias"),
+    );
+    archived["RecordState"] = json!("ARCHIVED");
+    let findings = sandbox.workdir.write_json(
+        "findings.json",
+        &json!({"Findings": [
+            finding("FAILED", "SageMaker.9", &definition_arn(US, Kind::DataQuality, "churn-data-quality")),
+            finding("FAILED", "SageMaker.9", &definition_arn(EU, Kind::DataQuality, "forecast-batch-data-quality")),
+            finding("PASSED", "SageMaker.13", &definition_arn(US, Kind::ModelQuality, "fraud-model-quality")),
+            archived,
+            finding("FAILED", "S3.1", "arn:aws:s3:::some-bucket"),
+        ]}),
+    );
+    // No --region: the regions come from the findings, not from AWS_REGION alone.
+    let output = sandbox
+        .cmd()
+        .args(["plan", "--format", "json", "--from-findings"])
+        .arg(&findings)
+        .output()
+        .expect("plan");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_text(&output));
+    let document = stdout_json(&output);
+    assert_eq!(document["regions"], json!([EU, US]));
+    assert_eq!(
+        actions(&document),
+        [
+            (
+                "forecast-batch-data-quality".to_owned(),
+                "recreate".to_owned()
+            ),
+            ("churn-data-quality".to_owned(), "recreate".to_owned()),
+        ]
+    );
+    assert!(sandbox.calls().iter().any(|c| c.region == EU));
+    assert!(sandbox.mutating_calls().is_empty());
+}
+
+#[test]
+fn malformed_or_unrelated_findings_are_usage_errors_before_any_call() {
+    let sandbox = Sandbox::start(Seed::demo());
+    let workdir = &sandbox.workdir;
+    let not_json = workdir.file("not-json.json");
+    std::fs::write(&not_json, "{\"Findings\": [").expect("write");
+    let cases = [
+        (not_json, "is not JSON"),
+        (
+            workdir.write_json("unrelated.json", &json!({"Findings": [finding("FAILED", "S3.1", "arn:aws:s3:::b")]})),
+            "none of its 1 findings is for SageMaker.9, .10, .13 or .15",
+        ),
+        (
+            workdir.write_json("wrong-shape.json", &json!({"findings": []})),
+            "expected an object with a `Findings` array",
+        ),
+        (
+            workdir.write_json(
+                "mismatched.json",
+                &json!({"Findings": [finding("FAILED", "SageMaker.9", &definition_arn(US, Kind::ModelBias, "x"))]}),
+            ),
+            "is for SageMaker.9 but names a model-bias ARN",
+        ),
+        (workdir.file("missing.json"), "cannot read findings file"),
+    ];
+    for (path, message) in cases {
+        for command in ["scan", "plan"] {
+            let output = sandbox
+                .cmd()
+                .args([command, "--from-findings"])
+                .arg(&path)
+                .output()
+                .expect("run");
+            let stderr = stderr_text(&output);
+            assert_eq!(
+                output.status.code(),
+                Some(2),
+                "{}: {stderr}",
+                path.display()
+            );
+            assert!(
+                stderr.contains(message),
+                "{}: expected {message:?} in {stderr}",
+                path.display()
+            );
+            assert!(output.stdout.is_empty(), "no data on a usage error");
+        }
+    }
+    assert_eq!(sandbox.calls(), [], "nothing was called");
+}
+
+#[test]
+fn findings_from_another_account_are_refused_before_any_sagemaker_call() {
+    let sandbox = Sandbox::start(Seed::demo());
+    let foreign =
+        "arn:aws:sagemaker:us-east-1:999999999999:data-quality-job-definition/churn-data-quality";
+    let findings = sandbox.workdir.write_json(
+        "foreign.json",
+        &json!({"Findings": [finding("FAILED", "SageMaker.9", foreign)]}),
+    );
+    let output = sandbox
+        .cmd()
+        .args(["plan", "--from-findings"])
+        .arg(&findings)
+        .output()
+        .expect("plan");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = stderr_text(&output);
+    assert!(
+        stderr.contains("999999999999") && stderr.contains(ACCOUNT),
+        "{stderr}"
+    );
+    let operations: Vec<String> = sandbox.calls().into_iter().map(|c| c.operation).collect();
+    assert_eq!(operations, ["GetCallerIdentity"]);
+}
+
+#[test]
+fn bad_selection_flags_exit_2_before_any_call() {
+    let sandbox = Sandbox::start(Seed::demo());
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["scan", "--kind", "data-qualty"],
+            "unknown kind `data-qualty`",
+        ),
+        (
+            &["plan", "--kind", "model_bias"],
+            "unknown kind `model_bias`",
+        ),
+        (
+            &["scan", "--control", "SageMaker.11"],
+            "`SageMaker.11` is not a control this tool fixes",
+        ),
+        (
+            &["plan", "--name", "churn_*"],
+            "`churn_*` is not a name pattern",
+        ),
+        (
+            &["--region", "useast1", "scan"],
+            "`useast1` is not an AWS region name",
+        ),
+        (
+            &["plan", "--out", "no/such/dir/plan.json"],
+            "directory no/such/dir does not exist",
+        ),
+    ];
+    for (args, message) in cases {
+        let output = sandbox.cmd().args(args).output().expect("run");
+        let stderr = stderr_text(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(message),
+            "{args:?}: expected {message:?} in {stderr}"
+        );
+        assert!(
+            stderr.contains("hint:") || args.contains(&"--out"),
+            "{args:?} gives a hint: {stderr}"
+        );
+    }
+    assert_eq!(sandbox.calls(), [], "nothing was called");
+}
+
+// ---------------------------------------------------------------------------------------------
+// read-only, plan file, secrets
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn scan_and_plan_send_no_mutating_request() {
+    let sandbox = Sandbox::start(Seed::demo());
+    let out = sandbox.workdir.file("plan.json");
+    let regions = ["--region", US, "--region", EU];
+    for format in ["text", "json", "markdown"] {
+        sandbox
+            .cmd()
+            .args(regions)
+            .args(["scan", "--format", format])
+            .assert()
+            .success();
+        sandbox
+            .cmd()
+            .args(regions)
+            .args([
+                "scan",
+                "--format",
+                format,
+                "--evaluation",
+                "config-rule",
+                "--detailed-exitcode",
+            ])
+            .assert()
+            .code(3);
+        sandbox
+            .cmd()
+            .args(regions)
+            .args(["plan", "--format", format, "--out"])
+            .arg(&out)
+            .assert()
+            .success();
+        sandbox
+            .cmd()
+            .args(regions)
+            .args([
+                "plan",
+                "--format",
+                format,
+                "--include-managed",
+                "--show-secrets",
+                "--detailed-exitcode",
+            ])
+            .assert()
+            .code(3);
+    }
+    let calls = sandbox.calls();
+    // The runs did read: every kind, tags, schedules, the caller's account.
+    for operation in [
+        "ListDataQualityJobDefinitions",
+        "DescribeModelExplainabilityJobDefinition",
+        "ListTags",
+        "ListMonitoringSchedules",
+        "GetCallerIdentity",
+    ] {
+        assert!(
+            calls.iter().any(|c| c.operation == operation),
+            "no {operation}"
+        );
+    }
+    assert_eq!(sandbox.mutating_calls(), [], "scan and plan only read");
+}
+
+#[test]
+fn plan_out_writes_a_verifiable_secret_free_plan_file() {
+    let sandbox = Sandbox::start(Seed::demo());
+    let out = sandbox.workdir.file("plan.json");
+    let output = sandbox
+        .cmd()
+        .args([
+            "--region",
+            US,
+            "--region",
+            EU,
+            "plan",
+            "--format",
+            "json",
+            "--show-secrets",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .expect("plan");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_text(&output));
+    assert!(
+        stderr_text(&output).contains("sm-recreate apply"),
+        "says how to apply it"
+    );
+
+    let text = std::fs::read_to_string(&out).expect("plan file written");
+    assert!(!text.contains(DEMO_SECRET), "the plan file holds a secret");
+    let file: Value = serde_json::from_str(&text).expect("the plan file is JSON");
+    assert_eq!(file["format_version"], 1);
+    assert_eq!(file["tool_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(file["account_id"], json!(sandbox.emulator.account_id()));
+    assert_eq!(file["regions"], json!([US, EU]));
+    assert_eq!(file["evaluation"], "strict");
+    assert_eq!(file["items"].as_array().expect("items").len(), 14);
+    // stdout carries the same document.
+    assert_eq!(stdout_json(&output), file);
+
+    let document: PlanDocument = serde_json::from_str(&text).expect("a PlanDocument");
+    assert_eq!(
+        document.checksum,
+        document.compute_checksum(),
+        "the checksum verifies"
+    );
+    let mut edited = document.clone();
+    edited.items.retain(|i| i.name != "churn-data-quality");
+    assert_ne!(
+        edited.compute_checksum(),
+        document.checksum,
+        "an edit changes the checksum"
+    );
+
+    // Each item's hash is of the live describe JSON and tags, as `apply` will recompute it.
+    for item in &document.items {
+        assert_eq!(item.snapshot_sha256.len(), 64);
+        assert!(item.snapshot_sha256.bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+    let client = sandbox.client(US);
+    let item = document
+        .items
+        .iter()
+        .find(|i| i.name == "fraud-model-quality")
+        .expect("the definition with a secret is planned");
+    let (describe, tags) = sandbox.block_on(async {
+        let describe = client
+            .describe_definition(Kind::ModelQuality, &item.name)
+            .await
+            .expect("describe");
+        let tags = client.list_tags(&item.arn).await.expect("tags");
+        (describe, tags)
+    });
+    assert_eq!(item.snapshot_sha256, snapshot_hash(&describe, &tags));
+    assert_eq!(
+        item.before["ModelQualityAppSpecification"]["Environment"]["DB_PASSWORD"],
+        "(redacted)"
+    );
+    assert!(
+        item.temporary_name
+            .as_deref()
+            .is_some_and(|t| t.starts_with("fraud-model-quality-"))
+    );
+    let churn = document
+        .items
+        .iter()
+        .find(|i| i.name == "churn-data-quality")
+        .expect("churn");
+    assert_eq!(churn.schedules.len(), 1);
+    assert_eq!(churn.schedules[0].name, "churn-data-quality-hourly");
+}
+
+/// A data-quality definition whose `Environment` sits right before where the diff inserts
+/// `NetworkConfig`, so a diff shows it whenever it is not redacted.
+fn leaky_definition() -> Value {
+    json!({
+        "JobDefinitionName": "leaky-data-quality",
+        "DataQualityJobInput": {"EndpointInput": {"EndpointName": "leaky", "LocalPath": "/opt/ml/processing/input"}},
+        "DataQualityJobOutputConfig": {"MonitoringOutputs": [{"S3Output": {"S3Uri": "s3://bucket/leaky", "LocalPath": "/opt/ml/processing/output"}}]},
+        "JobResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 20}},
+        "RoleArn": format!("arn:aws:iam::{ACCOUNT}:role/monitor"),
+        "DataQualityAppSpecification": {
+            "ImageUri": "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer",
+            "Environment": {"API_TOKEN": LEAKY_SECRET},
+        },
+    })
+}
+
+const LEAKY_SECRET: &str = "tok-LEAKY-0123456789";
+
+#[test]
+fn environment_values_appear_only_in_text_with_show_secrets() {
+    let mut seed = Seed::demo();
+    seed.definitions
+        .push(seed_definition(US, Kind::DataQuality, leaky_definition()));
+    let sandbox = Sandbox::start(seed);
+    let out = sandbox.workdir.file("plan.json");
+    let run = |args: &[&str]| {
+        let output = sandbox.cmd().args(args).output().expect("run");
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            stderr_text(&output)
+        );
+        for secret in [DEMO_SECRET, LEAKY_SECRET] {
+            assert!(
+                !stderr_text(&output).contains(secret),
+                "{args:?} logs a secret"
+            );
+        }
+        stdout_text(&output)
+    };
+
+    // With --show-secrets the text diff shows the value: proof that the diff reaches it.
+    let shown = run(&["plan", "--show-secrets"]);
+    assert!(
+        shown.contains(&format!("\"API_TOKEN\": \"{LEAKY_SECRET}\"")),
+        "{shown}"
+    );
+
+    let redacted = run(&["plan"]);
+    assert!(
+        redacted.contains("\"API_TOKEN\": \"(redacted)\""),
+        "{redacted}"
+    );
+    for args in [
+        &["plan"][..],
+        &["plan", "--format", "markdown"],
+        &["plan", "--format", "json"],
+        &["plan", "--format", "markdown", "--show-secrets"],
+        &["plan", "--format", "json", "--show-secrets"],
+        &["scan"],
+        &["scan", "--format", "markdown"],
+        &["scan", "--format", "json"],
+    ] {
+        let stdout = run(args);
+        assert!(
+            !stdout.contains(DEMO_SECRET) && !stdout.contains(LEAKY_SECRET),
+            "{args:?} shows a secret:\n{stdout}"
+        );
+    }
+    // The plan file never holds one, even when the text on stdout shows them.
+    let shown = run(&[
+        "plan",
+        "--show-secrets",
+        "--include-managed",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(shown.contains(LEAKY_SECRET));
+    let file = std::fs::read_to_string(&out).expect("plan file");
+    assert!(
+        !file.contains(DEMO_SECRET) && !file.contains(LEAKY_SECRET),
+        "the plan file holds a secret"
+    );
+    assert!(file.contains("(redacted)"));
+}
+
+#[test]
+fn with_nothing_to_fix_plan_prints_one_line_and_exits_0() {
+    let sandbox = Sandbox::start(seed(vec![
+        seed_definition(
+            US,
+            Kind::DataQuality,
+            definition_request(Kind::DataQuality, "dq-ok", Flag::On, 2, &[]),
+        ),
+        seed_definition(
+            US,
+            Kind::ModelQuality,
+            definition_request(Kind::ModelQuality, "mq-ok", Flag::On, 1, &[("team", "ml")]),
+        ),
+        seed_definition(
+            US,
+            Kind::ModelBias,
+            definition_request(Kind::ModelBias, "mb-ok", Flag::On, 1, &[]),
+        ),
+    ]));
+    for extra in [&[][..], &["--detailed-exitcode"]] {
+        let output = sandbox
+            .cmd()
+            .arg("plan")
+            .args(extra)
+            .output()
+            .expect("plan");
+        assert_eq!(output.status.code(), Some(0), "{extra:?}");
+        assert_eq!(
+            stdout_text(&output),
+            "Nothing to recreate: 3 compliant, 0 skipped.\n"
+        );
+    }
+    sandbox
+        .cmd()
+        .args(["scan", "--detailed-exitcode"])
+        .assert()
+        .code(0);
+    let report = stdout_json(
+        &sandbox
+            .cmd()
+            .args(["scan", "--format", "json"])
+            .output()
+            .expect("scan"),
+    );
+    assert_eq!(
+        report["summary"],
+        json!({"total": 3, "compliant": 3, "non_compliant": 0})
+    );
+}
+
+#[test]
+fn color_follows_the_color_flag() {
+    let sandbox = Sandbox::start(Seed::demo());
+    let plain = stdout_text(&sandbox.cmd().arg("plan").output().expect("plan"));
+    assert!(!plain.contains('\u{1b}'), "--color never");
+    let coloured = stdout_text(
+        &sandbox
+            .bare_cmd()
+            .args(["--color", "always", "plan"])
+            .output()
+            .expect("plan"),
+    );
+    assert!(
+        coloured.contains("\u{1b}[31m-    \"EnableInterContainerTrafficEncryption\": false,"),
+        "{coloured}"
+    );
+    assert!(
+        coloured.contains("\u{1b}[32m+    \"EnableInterContainerTrafficEncryption\": true,"),
+        "{coloured}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// renderings pinned by snapshots
+// ---------------------------------------------------------------------------------------------
+
+/// A small account exercising every element of the renderings: a compliant definition, a
+/// recreate with a schedule and tags, a CloudFormation-managed definition, and a recreate whose
+/// diff reaches an `Environment` value.
+fn rendering_seed() -> Seed {
+    let mut explainability = definition_request(
+        Kind::ModelExplainability,
+        "billing-model-explainability",
+        Flag::NoNetworkConfig,
+        1,
+        &[],
+    );
+    let members = explainability.as_object_mut().expect("object");
+    let mut app = members
+        .shift_remove("ModelExplainabilityAppSpecification")
+        .expect("app spec");
+    app["Environment"] = json!({"API_TOKEN": LEAKY_SECRET});
+    members.insert("ModelExplainabilityAppSpecification".to_owned(), app);
+    let mut seed = seed(vec![
+        seed_definition(
+            US,
+            Kind::DataQuality,
+            definition_request(
+                Kind::DataQuality,
+                "billing-data-quality",
+                Flag::Off,
+                2,
+                &[("team", "billing")],
+            ),
+        ),
+        seed_definition(
+            US,
+            Kind::DataQuality,
+            definition_request(
+                Kind::DataQuality,
+                "billing-data-quality-v2",
+                Flag::On,
+                2,
+                &[("team", "billing")],
+            ),
+        ),
+        seed_definition(
+            US,
+            Kind::ModelBias,
+            definition_request(
+                Kind::ModelBias,
+                "billing-model-bias",
+                Flag::Off,
+                1,
+                &[
+                    ("aws:cloudformation:stack-name", "billing-monitoring"),
+                    ("aws:cloudformation:logical-id", "BiasJob"),
+                    ("team", "billing"),
+                ],
+            ),
+        ),
+        seed_definition(US, Kind::ModelExplainability, explainability),
+    ]);
+    seed.schedules.push(seed_schedule(
+        US,
+        "billing-data-quality-hourly",
+        Kind::DataQuality,
+        "billing-data-quality",
+    ));
+    seed
+}
+
+fn rendering_sandbox() -> Sandbox {
+    let seed = rendering_seed();
+    let sandbox = Sandbox::start(seed.clone());
+    sandbox.pin_creation_times(&seed);
+    sandbox
+}
+
+#[test]
+fn snapshot_scan_text() {
+    let sandbox = rendering_sandbox();
+    let output = sandbox.cmd().arg("scan").output().expect("scan");
+    assert_eq!(output.status.code(), Some(0));
+    insta::assert_snapshot!("scan_text", stdout_text(&output));
+}
+
+#[test]
+fn snapshot_plan_text() {
+    let sandbox = rendering_sandbox();
+    let output = sandbox.cmd().arg("plan").output().expect("plan");
+    assert_eq!(output.status.code(), Some(0));
+    insta::assert_snapshot!("plan_text", stdout_text(&output));
+}
+
+#[test]
+fn snapshot_plan_text_include_managed() {
+    let sandbox = rendering_sandbox();
+    let output = sandbox
+        .cmd()
+        .args(["plan", "--include-managed"])
+        .output()
+        .expect("plan");
+    assert_eq!(output.status.code(), Some(0));
+    insta::assert_snapshot!("plan_text_include_managed", stdout_text(&output));
+}
+
+#[test]
+fn snapshot_plan_markdown() {
+    let sandbox = rendering_sandbox();
+    let output = sandbox
+        .cmd()
+        .args(["plan", "--format", "markdown"])
+        .output()
+        .expect("plan");
+    assert_eq!(output.status.code(), Some(0));
+    insta::assert_snapshot!("plan_markdown", stdout_text(&output));
+}

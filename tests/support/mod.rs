@@ -1,0 +1,368 @@
+//! Shared helpers for the scan/plan, adapter and moto tests: an in-process emulator on its own
+//! runtime, the real binary run hermetically against an endpoint, adapter clients, and seeds.
+//!
+//! Every command runs with dummy credentials, empty AWS config files, IMDS disabled and every
+//! inherited `AWS_*` variable removed, so no test can touch a real account or the machine's
+//! AWS configuration.
+
+#![allow(dead_code)] // each test crate uses a different subset
+
+use assert_cmd::Command;
+use serde_json::{Value, json};
+use sm_recreate::emulator::{
+    self, Behaviour, Emulator, EmulatorConfig, MUTATING_OPERATIONS, RecordedCall, Seed,
+    SeedDefinition, SeedSchedule,
+};
+use sm_recreate::kinds::Kind;
+use sm_recreate::sagemaker::{AwsOptions, SageMaker, load_sdk_config};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tempfile::TempDir;
+
+/// The account the emulator's seeds default to.
+pub const ACCOUNT: &str = "123456789012";
+/// The demo account's `Environment` secret (`fraud-model-quality`'s `DB_PASSWORD`).
+pub const DEMO_SECRET: &str = "s3cr3t-Sandbox-Passw0rd";
+/// A fixed `CreationTime` for definitions whose rendering is pinned by snapshots.
+pub const FIXED_CREATION_TIME: f64 = 1_704_067_200.0;
+
+/// A scratch directory standing in for `HOME` and the working directory of the binary, with
+/// empty AWS config and credentials files.
+pub struct Workdir {
+    dir: TempDir,
+}
+
+impl Workdir {
+    pub fn new() -> Workdir {
+        let dir = tempfile::tempdir().expect("create a temp dir");
+        std::fs::write(dir.path().join("aws-config"), "").expect("write empty AWS config");
+        std::fs::write(dir.path().join("aws-credentials"), "")
+            .expect("write empty AWS credentials");
+        Workdir { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A path inside the directory.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes `value` as JSON to `name` and returns its path.
+    pub fn write_json(&self, name: &str, value: &Value) -> PathBuf {
+        let path = self.file(name);
+        std::fs::write(&path, serde_json::to_vec_pretty(value).expect("serialize")).expect("write");
+        path
+    }
+}
+
+impl Default for Workdir {
+    fn default() -> Self {
+        Workdir::new()
+    }
+}
+
+/// The real `sm-recreate` binary, isolated from the machine's AWS setup, aimed at
+/// `endpoint_url`. Add the command and its flags.
+pub fn sm_recreate(endpoint_url: &str, workdir: &Workdir) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sm-recreate"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("AWS_") {
+            command.env_remove(&key);
+        }
+    }
+    command
+        .env_remove("RUST_LOG")
+        .env_remove("NO_COLOR")
+        .current_dir(workdir.path())
+        .env("HOME", workdir.path())
+        .env("AWS_ACCESS_KEY_ID", "AKIDTESTSUITE")
+        .env("AWS_SECRET_ACCESS_KEY", "test-suite-secret-key")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", workdir.file("aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            workdir.file("aws-credentials"),
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args(["--endpoint-url", endpoint_url])
+        .timeout(Duration::from_secs(180));
+    command
+}
+
+/// An emulator running on its own runtime, for tests that drive the binary (synchronously) or the
+/// adapter (through `block_on`).
+pub struct Sandbox {
+    pub emulator: Emulator,
+    pub workdir: Workdir,
+    // Declared last: dropped after the emulator handle, which stops the server with it.
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Sandbox {
+    pub fn start(seed: Seed) -> Sandbox {
+        Sandbox::with_behaviour(seed, Behaviour::default())
+    }
+
+    pub fn with_behaviour(seed: Seed, behaviour: Behaviour) -> Sandbox {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("build a tokio runtime");
+        let emulator = runtime
+            .block_on(emulator::start(
+                EmulatorConfig { seed, behaviour },
+                SocketAddr::from(([127, 0, 0, 1], 0)),
+            ))
+            .expect("start the emulator");
+        Sandbox {
+            emulator,
+            workdir: Workdir::new(),
+            runtime,
+        }
+    }
+
+    pub fn endpoint_url(&self) -> String {
+        self.emulator.endpoint_url()
+    }
+
+    /// The binary aimed at this emulator, `--color never`.
+    pub fn cmd(&self) -> Command {
+        let mut command = self.bare_cmd();
+        command.args(["--color", "never"]);
+        command
+    }
+
+    /// The binary aimed at this emulator, with no colour flag.
+    pub fn bare_cmd(&self) -> Command {
+        sm_recreate(&self.endpoint_url(), &self.workdir)
+    }
+
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// An adapter client for `region`, configured as the tool configures its own.
+    pub fn client(&self, region: &str) -> SageMaker {
+        client_for(&self.runtime, &self.endpoint_url(), region)
+    }
+
+    pub fn calls(&self) -> Vec<RecordedCall> {
+        self.emulator.calls()
+    }
+
+    /// The calls that change state; scan and plan must make none.
+    pub fn mutating_calls(&self) -> Vec<RecordedCall> {
+        self.calls()
+            .into_iter()
+            .filter(|call| MUTATING_OPERATIONS.contains(&call.operation.as_str()))
+            .collect()
+    }
+
+    /// How many calls of `operation` the emulator received.
+    pub fn count(&self, operation: &str) -> usize {
+        self.calls()
+            .iter()
+            .filter(|call| call.operation == operation)
+            .count()
+    }
+
+    /// Gives every seeded definition a fixed `CreationTime` (the emulator stamps the wall clock),
+    /// keeping its describe JSON and tags otherwise, so renderings are reproducible.
+    pub fn pin_creation_times(&self, seed: &Seed) {
+        for entry in &seed.definitions {
+            let name = entry.request["JobDefinitionName"]
+                .as_str()
+                .expect("seed name");
+            let mut describe = self
+                .emulator
+                .definition(&entry.region, entry.kind, name)
+                .expect("seeded definition exists");
+            describe["CreationTime"] = json!(FIXED_CREATION_TIME);
+            self.emulator.put_definition_raw(
+                &entry.region,
+                entry.kind,
+                describe,
+                request_tags(&entry.request),
+            );
+        }
+    }
+}
+
+/// An adapter client built through the tool's own `load_sdk_config` (adaptive retries), with
+/// dummy credentials.
+pub fn client_for(
+    runtime: &tokio::runtime::Runtime,
+    endpoint_url: &str,
+    region: &str,
+) -> SageMaker {
+    let config = runtime.block_on(load_sdk_config(&AwsOptions {
+        endpoint_url: Some(endpoint_url.to_owned()),
+        region: Some(region.to_owned()),
+        dummy_credentials: true,
+        ..AwsOptions::default()
+    }));
+    SageMaker::new(&config, region)
+}
+
+/// The `Tags` of a create request as `(key, value)` pairs.
+pub fn request_tags(request: &Value) -> Vec<(String, String)> {
+    request["Tags"]
+        .as_array()
+        .map(|tags| {
+            tags.iter()
+                .map(|t| {
+                    (
+                        t["Key"].as_str().expect("tag key").to_owned(),
+                        t["Value"].as_str().expect("tag value").to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `fixtures/maximal/<kind>.json`: a create request with every member the model defines.
+pub fn maximal_request(kind: Kind) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/maximal")
+        .join(format!("{}.json", kind.cli_name()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// How a test definition sets the encryption flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flag {
+    On,
+    Off,
+    /// No `NetworkConfig` at all.
+    NoNetworkConfig,
+}
+
+/// A create request for `kind` named `name`: the maximal fixture with the flag, instance count
+/// and tags given.
+pub fn definition_request(
+    kind: Kind,
+    name: &str,
+    flag: Flag,
+    instances: u64,
+    tags: &[(&str, &str)],
+) -> Value {
+    let mut request = maximal_request(kind);
+    request["JobDefinitionName"] = json!(name);
+    request["JobResources"]["ClusterConfig"]["InstanceCount"] = json!(instances);
+    match flag {
+        Flag::On => request["NetworkConfig"]["EnableInterContainerTrafficEncryption"] = json!(true),
+        Flag::Off => {
+            request["NetworkConfig"]["EnableInterContainerTrafficEncryption"] = json!(false);
+        }
+        Flag::NoNetworkConfig => {
+            request
+                .as_object_mut()
+                .expect("object")
+                .shift_remove("NetworkConfig");
+        }
+    }
+    let tags: Vec<Value> = tags
+        .iter()
+        .map(|(k, v)| json!({"Key": k, "Value": v}))
+        .collect();
+    if tags.is_empty() {
+        request
+            .as_object_mut()
+            .expect("object")
+            .shift_remove("Tags");
+    } else {
+        request["Tags"] = Value::Array(tags);
+    }
+    request
+}
+
+pub fn seed_definition(region: &str, kind: Kind, request: Value) -> SeedDefinition {
+    SeedDefinition {
+        kind,
+        region: region.to_owned(),
+        request,
+    }
+}
+
+pub fn seed(definitions: Vec<SeedDefinition>) -> Seed {
+    Seed {
+        definitions,
+        ..Seed::default()
+    }
+}
+
+/// A schedule in `region` that runs `definition` of `kind` hourly.
+pub fn seed_schedule(region: &str, name: &str, kind: Kind, definition: &str) -> SeedSchedule {
+    SeedSchedule {
+        region: region.to_owned(),
+        request: json!({
+            "MonitoringScheduleName": name,
+            "MonitoringScheduleConfig": {
+                "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
+                "MonitoringJobDefinitionName": definition,
+                "MonitoringType": kind.monitoring_type(),
+            },
+        }),
+        status: None,
+        last_monitoring_execution_summary: None,
+    }
+}
+
+/// Parses a command's stdout as JSON, showing the text when it is not.
+pub fn stdout_json(output: &std::process::Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+pub fn stdout_text(output: &std::process::Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8")
+}
+
+pub fn stderr_text(output: &std::process::Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("stderr is UTF-8")
+}
+
+/// `(name, compliant)` for every definition of a scan report, sorted by name.
+pub fn verdicts(report: &Value) -> Vec<(String, bool)> {
+    let mut verdicts: Vec<(String, bool)> = report["definitions"]
+        .as_array()
+        .expect("definitions array")
+        .iter()
+        .map(|d| {
+            (
+                d["name"].as_str().expect("name").to_owned(),
+                d["compliant"].as_bool().expect("compliant"),
+            )
+        })
+        .collect();
+    verdicts.sort();
+    verdicts
+}
+
+/// `(name, action)` for every item of a plan document, in document order.
+pub fn actions(document: &Value) -> Vec<(String, String)> {
+    document["items"]
+        .as_array()
+        .expect("items array")
+        .iter()
+        .map(|i| {
+            (
+                i["name"].as_str().expect("name").to_owned(),
+                i["action"].as_str().expect("action").to_owned(),
+            )
+        })
+        .collect()
+}
