@@ -245,23 +245,13 @@ pub async fn collect(clients: &[SageMaker], scope: &Scope, concurrency: usize) -
                 Ok(raw) => {
                     raws.insert((region, kind, name), (arn, raw));
                 }
-                Err(err) => {
-                    let gone = err.is(ErrorClass::NotFound);
-                    let message = if gone {
-                        "deleted between list and describe".to_owned()
-                    } else {
-                        format!("could not describe: {err}")
-                    };
-                    if failed.insert((region.clone(), kind, name.clone())) {
-                        inventory.problems.push(Problem {
-                            region,
-                            kind: Some(kind),
-                            name: Some(name),
-                            message,
-                            incomplete: !gone,
-                        });
-                    }
-                }
+                Err(err) => record_failure(
+                    &mut inventory,
+                    &mut failed,
+                    (region, kind, name),
+                    "describe",
+                    &err,
+                ),
             },
             Fetched::Tagged {
                 region,
@@ -272,24 +262,14 @@ pub async fn collect(clients: &[SageMaker], scope: &Scope, concurrency: usize) -
                 Ok(list) => {
                     tags.insert((region, kind, name), list);
                 }
-                Err(err) => {
-                    // A definition whose tags are unknown cannot be recreated faithfully.
-                    let gone = err.is(ErrorClass::NotFound);
-                    let message = if gone {
-                        "deleted between list and describe".to_owned()
-                    } else {
-                        format!("could not list tags: {err}")
-                    };
-                    if failed.insert((region.clone(), kind, name.clone())) {
-                        inventory.problems.push(Problem {
-                            region,
-                            kind: Some(kind),
-                            name: Some(name),
-                            message,
-                            incomplete: !gone,
-                        });
-                    }
-                }
+                // A definition whose tags are unknown cannot be recreated faithfully.
+                Err(err) => record_failure(
+                    &mut inventory,
+                    &mut failed,
+                    (region, kind, name),
+                    "list tags",
+                    &err,
+                ),
             },
         }
     }
@@ -320,6 +300,33 @@ pub async fn collect(clients: &[SageMaker], scope: &Scope, concurrency: usize) -
         (&a.region, a.kind, &a.name, &a.message).cmp(&(&b.region, b.kind, &b.name, &b.message))
     });
     inventory
+}
+
+/// Drops a definition whose describe or tags failed, reporting it once. NotFound means it was
+/// deleted meanwhile: worth a note, but nothing is missing from the inventory.
+fn record_failure(
+    inventory: &mut Inventory,
+    failed: &mut BTreeSet<Key>,
+    key: Key,
+    call: &str,
+    err: &AwsError,
+) {
+    if !failed.insert(key.clone()) {
+        return;
+    }
+    let gone = err.is(ErrorClass::NotFound);
+    let (region, kind, name) = key;
+    inventory.problems.push(Problem {
+        region,
+        kind: Some(kind),
+        name: Some(name),
+        message: if gone {
+            "deleted between list and describe".to_owned()
+        } else {
+            format!("could not {call}: {err}")
+        },
+        incomplete: !gone,
+    });
 }
 
 impl Inventory {
