@@ -248,7 +248,22 @@ impl Executor {
             kind: key.kind,
             timings: self.timings,
         };
-        let Some(describe) = ops.find(&key.name).await? else {
+        // Read-only calls that do not depend on each other overlap: the describe, the schedule
+        // listing and the check that the temporary name is free.
+        let temporary = async {
+            match (self.strategy, &target.temporary_name) {
+                (Strategy::Direct, _) => Ok(None),
+                (Strategy::Staged, planned) => {
+                    self.free_temporary_name(&ops, key, planned).await.map(Some)
+                }
+            }
+        };
+        let (found, listed, temporary_name) = tokio::join!(
+            ops.find(&key.name),
+            client.list_schedules(Some(&key.name)),
+            temporary
+        );
+        let Some(describe) = found? else {
             return Ok(Prepared::Stop(Outcome::Missing {
                 message: "the definition no longer exists; nothing to do".to_owned(),
             }));
@@ -265,8 +280,7 @@ impl Executor {
                     .to_owned(),
             }));
         }
-        let listed = client.list_schedules(Some(&key.name)).await?;
-        let references = inventory::references_to(&listed, key.kind, &key.name);
+        let references = inventory::references_to(&listed?, key.kind, &key.name);
         let mut schedules = Vec::with_capacity(references.len());
         for reference in references {
             let described = client.describe_schedule(&reference.name).await?;
@@ -275,12 +289,7 @@ impl Executor {
                 describe: described.raw,
             });
         }
-        let temporary_name = match (self.strategy, &target.temporary_name) {
-            (Strategy::Direct, _) => None,
-            (Strategy::Staged, planned) => {
-                Some(self.free_temporary_name(&ops, key, planned).await?)
-            }
-        };
+        let temporary_name = temporary_name?;
         let snapshot = snapshot_of(
             &self.run,
             &self.account_id,

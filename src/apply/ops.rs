@@ -164,13 +164,24 @@ impl Ops<'_> {
     /// Gives the schedule `config` and waits for it to settle. Waits for a running execution to
     /// finish first rather than interrupting it; a no-op when the schedule already has `config`.
     pub async fn repoint_schedule(&self, name: &str, config: &Value) -> Result<(), AwsError> {
+        let mut current = self.client.describe_schedule(name).await?;
         let mut attempts = 0;
         loop {
-            attempts += 1;
-            let current = self.settle_schedule(name).await?;
-            if current.config() == config {
+            // Already there and not mid-change: nothing to do and nothing to wait for. (Undoing
+            // a step that never moved the schedule must not wait for, and time out on, an
+            // execution running on the unchanged schedule.)
+            let changing = current.status == "Pending" || current.status == "Failed";
+            if current.config() == config && !changing {
                 return Ok(());
             }
+            let busy = changing || current.last_execution_status.as_deref() == Some("InProgress");
+            if busy {
+                current = self.settle_schedule(name).await?;
+                if current.config() == config {
+                    return Ok(());
+                }
+            }
+            attempts += 1;
             match self.client.update_schedule(name, config).await {
                 Ok(()) => {}
                 Err(err)
@@ -178,8 +189,8 @@ impl Ops<'_> {
                         && attempts < 4 => {}
                 Err(err) => return Err(err),
             }
-            let settled = self.settle_schedule(name).await?;
-            if settled.config() == config {
+            current = self.settle_schedule(name).await?;
+            if current.config() == config {
                 return Ok(());
             }
             if attempts >= 4 {

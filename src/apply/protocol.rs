@@ -168,27 +168,33 @@ impl Job<'_> {
                 ));
             }
         }
-        // 7. Delete the copy (unless a schedule still needs it).
-        if let Some(temp) = self.temp() {
+        // 7. Delete the copy (unless a schedule still needs it), and 8. verify: independent of
+        // each other, so they overlap.
+        let delete_copy = async {
+            let temp = self.temp()?;
             if left_on_temporary {
-                warnings.push(format!(
+                return Some(format!(
                     "temporary copy {temp} kept for the schedules above; `sm-recreate resume {}` \
                      moves them back and deletes it",
                     self.run.run_id
                 ));
-            } else if let Err(err) = self
+            }
+            match self
                 .step("delete-temporary", self.delete_temporary(temp))
                 .await
             {
-                warnings.push(format!(
+                Ok(()) => None,
+                Err(err) => Some(format!(
                     "temporary copy {temp} could not be deleted ({err}); `sm-recreate resume {}` \
                      deletes it",
                     self.run.run_id
-                ));
+                )),
             }
-        }
-        // 8. Verify.
-        match self.step("verify", self.verify()).await {
+        };
+        let (copy_warning, verified) =
+            tokio::join!(delete_copy, self.step("verify", self.verify()));
+        warnings.extend(copy_warning);
+        match verified {
             Ok(None) => Outcome::Recreated { warnings },
             Ok(Some(difference)) => Outcome::Failed {
                 message: format!("verification failed: {difference}"),
@@ -205,7 +211,13 @@ impl Job<'_> {
     /// they differ.
     async fn verify(&self) -> Result<Option<String>, AwsError> {
         let ops = self.ops();
-        let Some(live) = ops.find(self.name()).await? else {
+        // The name, and so the ARN, is the snapshot's: list the tags while describing; only if
+        // the live ARN turns out different are they listed again.
+        let (live, tags) = tokio::join!(
+            ops.find(self.name()),
+            self.client.list_tags(&self.snapshot.arn)
+        );
+        let Some(live) = live? else {
             return Ok(Some("the definition does not exist".to_owned()));
         };
         if !holds(&live, &self.target_request) {
@@ -213,9 +225,13 @@ impl Job<'_> {
         }
         let arn = live["JobDefinitionArn"]
             .as_str()
-            .unwrap_or(&self.snapshot.arn)
-            .to_owned();
-        let live_tags: BTreeSet<Tag> = self.client.list_tags(&arn).await?.into_iter().collect();
+            .unwrap_or(&self.snapshot.arn);
+        let tags = if arn == self.snapshot.arn {
+            tags?
+        } else {
+            self.client.list_tags(arn).await?
+        };
+        let live_tags: BTreeSet<Tag> = tags.into_iter().collect();
         let expected: BTreeSet<Tag> = self
             .expected_tags
             .iter()

@@ -119,6 +119,8 @@ impl Reporter {
             struct Entry<'a> {
                 #[serde(flatten)]
                 key: &'a ItemKey,
+                /// The label the summary counts (`rolled-back`, `changed-since-plan`, ...).
+                status: &'static str,
                 #[serde(flatten)]
                 outcome: &'a Outcome,
             }
@@ -133,7 +135,11 @@ impl Reporter {
                 summary: counts.iter().copied().collect(),
                 definitions: outcomes
                     .iter()
-                    .map(|(key, outcome)| Entry { key, outcome })
+                    .map(|(key, outcome)| Entry {
+                        key,
+                        status: outcome.label(),
+                        outcome,
+                    })
                     .collect(),
             };
             serde_json::to_writer_pretty(&mut stdout, &document)?;
