@@ -1,0 +1,281 @@
+//! Crashes: SIGKILL the apply at each step of the staged protocol, then `resume` must reach the
+//! same end state as an uninterrupted run (compliant, verified, the schedule back on the original,
+//! no temporary copy), and a second `resume` must change nothing.
+//!
+//! The apply is held at a chosen call by an emulator fault with a long delay: the request reaches
+//! the emulator and hangs there, the test sees it `in-flight` in `emulator.calls()` and kills the
+//! process. The rules also drop the connection when the delay ends, so the held call is never
+//! performed, even though the killed client cannot cancel it. Two families of cases:
+//! - "during X": held on X itself, before X acts (the journal says X started; AWS did not act);
+//! - "after X": held on the call following X, so X completed and was journaled (or not: the
+//!   process may die between AWS answering and the journal write; resume must not care).
+//!
+//! The emulator has no way to hold a call *after* performing it (its `delay_ms` always runs
+//! before the operation, also with `after: true`), so "performed but the answer never arrived
+//! before the crash" is covered by the fault matrix's lost-response cases instead.
+
+mod apply_support;
+
+use apply_support::*;
+use sm_recreate::emulator::{Behaviour, FaultRule};
+use sm_recreate::kinds::Kind;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+const NAME: &str = "target";
+const TEMP_GLOB: &str = "target-smr*";
+
+struct Hold {
+    label: &'static str,
+    operation: String,
+    name: &'static str,
+    nth: Option<u32>,
+}
+
+/// The calls to hold, in protocol order (schedules settle at once, so the schedule describes
+/// are numbered deterministically: 1 step 0, 2 before the update to the copy, 3 after it,
+/// 4 before the update back, 5 after it).
+fn holds(kind: Kind) -> Vec<Hold> {
+    let hold = |label, operation: String, name, nth| Hold {
+        label,
+        operation,
+        name,
+        nth,
+    };
+    let update = || "UpdateMonitoringSchedule".to_owned();
+    let describe_schedule = || "DescribeMonitoringSchedule".to_owned();
+    vec![
+        hold(
+            "during create-temporary",
+            op("Create", kind),
+            TEMP_GLOB,
+            None,
+        ),
+        hold(
+            "after create-temporary",
+            describe_schedule(),
+            SCHEDULE,
+            Some(2),
+        ),
+        hold(
+            "during update-schedule-to-temporary",
+            update(),
+            SCHEDULE,
+            Some(1),
+        ),
+        hold(
+            "after update-schedule-to-temporary",
+            describe_schedule(),
+            SCHEDULE,
+            Some(3),
+        ),
+        hold("during delete-original", op("Delete", kind), NAME, None),
+        // After delete-original the next call is create-original: "during create-original" is
+        // that state.
+        hold("during create-original", op("Create", kind), NAME, None),
+        hold(
+            "after create-original",
+            describe_schedule(),
+            SCHEDULE,
+            Some(4),
+        ),
+        hold("during update-schedule-back", update(), SCHEDULE, Some(2)),
+        hold(
+            "after update-schedule-back",
+            describe_schedule(),
+            SCHEDULE,
+            Some(5),
+        ),
+        hold(
+            "during delete-temporary",
+            op("Delete", kind),
+            TEMP_GLOB,
+            None,
+        ),
+        // The verify describe (which may overlap the deletion of the copy).
+        hold("during verify", op("Describe", kind), NAME, Some(2)),
+    ]
+}
+
+fn matches(name: Option<&str>, glob: &str) -> bool {
+    match (name, glob.strip_suffix('*')) {
+        (Some(name), Some(prefix)) => name.starts_with(prefix),
+        (Some(name), None) => name == glob,
+        (None, _) => false,
+    }
+}
+
+fn settle_behaviour(faults: Vec<FaultRule>) -> Behaviour {
+    Behaviour {
+        faults,
+        schedule_transition: Duration::ZERO,
+        ..Behaviour::default()
+    }
+}
+
+fn crash_case(index: usize, hold: &Hold, kind: Kind) -> Result<String, String> {
+    let mut env = Env::start(referenced_seed(kind, NAME), settle_behaviour(vec![]));
+    env.max_attempts = Some(2);
+    let before = env.definition(kind, NAME).unwrap();
+    let plan = env.path("plan.json");
+    let output = env.run(&["plan", "--out", plan.to_str().unwrap()]);
+    if code(&output) != 0 {
+        return Err(format!("plan failed: {}", show(&output)));
+    }
+    env.emulator.set_behaviour(settle_behaviour(vec![FaultRule {
+        nth: hold.nth,
+        delay_ms: Some(600_000),
+        drop_connection: true,
+        ..drop_rule(&hold.operation, Some(hold.name))
+    }]));
+    let mut child = env
+        .std_cmd()
+        .args(["apply", plan.to_str().unwrap(), "--yes"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn apply");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let held = loop {
+        let calls = env.calls();
+        if calls.iter().any(|c| {
+            c.operation == hold.operation
+                && matches(c.name.as_deref(), hold.name)
+                && c.outcome == "in-flight"
+        }) {
+            break true;
+        }
+        if Instant::now() > deadline || child.try_wait().ok().flatten().is_some() {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    child.kill().expect("SIGKILL");
+    let status = child.wait().expect("reap");
+    if !held {
+        return Err(format!(
+            "the apply never reached {} (exited {status:?})",
+            hold.label
+        ));
+    }
+    let mutations_before_resume = env.mutating_calls();
+    env.emulator.set_behaviour(settle_behaviour(vec![]));
+    let state_after_kill = format!(
+        "original {}, copies {:?}, schedule on {}",
+        env.definition(kind, NAME)
+            .map_or("missing".to_owned(), |d| format!("flag {:?}", flag_of(&d))),
+        env.emulator
+            .definition_names(REGION, kind)
+            .into_iter()
+            .filter(|n| n != NAME)
+            .collect::<Vec<_>>(),
+        env.schedule_target(SCHEDULE)
+    );
+
+    let output = env.run(&["resume"]);
+    if code(&output) != 0 {
+        return Err(format!(
+            "resume after a kill {}: {}",
+            hold.label,
+            show(&output)
+        ));
+    }
+    // The same end state as an uninterrupted run.
+    let (_, snapshot) = env.snapshot_of(NAME);
+    if snapshot["describe"] != before {
+        return Err("the snapshot is not the original describe".to_owned());
+    }
+    let live = env
+        .definition(kind, NAME)
+        .ok_or("the definition is missing after resume")?;
+    if without_creation_time(&live) != without_creation_time(&with_flag(&before, true)) {
+        return Err(format!(
+            "after resume the definition is not compliant-as-snapshot: {live}"
+        ));
+    }
+    if env.tags(kind, NAME) != tags_of(&snapshot) {
+        return Err("after resume the tags differ".to_owned());
+    }
+    if env.schedule_target(SCHEDULE) != NAME {
+        return Err(format!(
+            "after resume the schedule is on {}",
+            env.schedule_target(SCHEDULE)
+        ));
+    }
+    let names = env.emulator.definition_names(REGION, kind);
+    if names != vec![NAME.to_owned()] {
+        return Err(format!("after resume the definitions are {names:?}"));
+    }
+    // A second resume: nothing to do, not one mutating call.
+    let mutations = env.mutating_calls().len();
+    let output = env.run(&["resume"]);
+    if code(&output) != 0 {
+        return Err(format!("second resume: {}", show(&output)));
+    }
+    if env.mutating_calls().len() != mutations {
+        return Err(format!(
+            "the second resume sent mutating calls: {:?}",
+            &env.mutating_calls()[mutations..]
+        ));
+    }
+    // Also resuming the run by id is harmless.
+    let run_id = env.journals()[0]
+        .0
+        .parent()
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let output = env.run(&["resume", &run_id]);
+    if code(&output) != 0 || env.mutating_calls().len() != mutations {
+        return Err(format!(
+            "resume {run_id} after completion: {}",
+            show(&output)
+        ));
+    }
+    Ok(format!(
+        "{index:>2} {:<40} killed with {} mutating call(s) done ({state_after_kill}); resume: {} mutating call(s)",
+        hold.label,
+        mutations_before_resume
+            .iter()
+            .filter(|c| c.outcome == "ok")
+            .count(),
+        mutations - mutations_before_resume.len(),
+    ))
+}
+
+#[test]
+fn sigkill_at_every_step_then_resume_finishes_and_a_second_resume_is_a_no_op() {
+    let cases: Vec<(usize, Hold, Kind)> = holds(Kind::DataQuality)
+        .into_iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let kind = Kind::ALL[i % 4];
+            let hold = holds(kind).into_iter().nth(i).unwrap();
+            let _ = h;
+            (i, hold, kind)
+        })
+        .collect();
+    let total = cases.len();
+    let results: Vec<(usize, Result<String, String>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = cases
+            .iter()
+            .map(|(i, hold, kind)| (*i, scope.spawn(move || crash_case(*i, hold, *kind))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|(i, h)| (i, h.join().unwrap_or_else(|_| Err("panicked".to_owned()))))
+            .collect()
+    });
+    println!("crash cases: {total}");
+    let mut failures = Vec::new();
+    for (i, result) in &results {
+        match result {
+            Ok(line) => println!("{line}"),
+            Err(problem) => failures.push(format!("case {i} ({}): {problem}", cases[*i].1.label)),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

@@ -1,0 +1,542 @@
+//! The fault matrix: for every call the staged protocol makes, each kind of fault; after each
+//! case the invariants DESIGN.md promises must hold, and following the manual action the output
+//! names (if any) must leave the account clean.
+//!
+//! Each case has its own emulator and state directory; cases run a few at a time. The plan is
+//! made first without faults and applied from the plan file with the faults set (which resets the
+//! emulator's call counters), so `nth` counts only the apply's own calls. Schedules settle at once
+//! (`schedule_transition = 0`), so the number of schedule polls, and with it the `nth` of each
+//! `DescribeMonitoringSchedule`, is deterministic.
+
+mod apply_support;
+
+use apply_support::*;
+use serde_json::{Value, json};
+use sm_recreate::emulator::{Behaviour, FaultRule};
+use sm_recreate::kinds::Kind;
+use std::sync::Mutex;
+use std::time::Duration;
+
+const NAME: &str = "target";
+const TEMP_GLOB: &str = "target-smr*";
+
+/// A call of the protocol: the operation, the name it carries, and from which matching call on
+/// it is the one meant (1 = every call of that operation and name).
+#[derive(Debug, Clone)]
+struct Call {
+    label: &'static str,
+    operation: String,
+    name: Option<&'static str>,
+    from_nth: u32,
+}
+
+/// Every call the staged protocol makes for one definition referenced by one schedule, applied
+/// from a plan file, in order:
+/// step 0: Describe D, ListTags D, ListMonitoringSchedules, DescribeMonitoringSchedule S,
+///         Describe T (is the temporary name free?)
+/// step 2: Create T; step 3: Describe S, Update S (to T), Describe S (settled?)
+/// step 4: Delete D; step 5: Create D; step 6: Describe S, Update S (back), Describe S
+/// step 7: Describe T (ours?), Delete T; step 8: Describe D, ListTags D.
+fn protocol_calls(kind: Kind) -> Vec<Call> {
+    let call = |label, operation: String, name, from_nth, _mutating: bool| Call {
+        label,
+        operation,
+        name,
+        from_nth,
+    };
+    let schedule = "DescribeMonitoringSchedule".to_owned();
+    vec![
+        call(
+            "describe-original@step0",
+            op("Describe", kind),
+            Some(NAME),
+            1,
+            false,
+        ),
+        call("list-tags@step0", "ListTags".into(), Some(NAME), 1, false),
+        call(
+            "list-schedules@step0",
+            "ListMonitoringSchedules".into(),
+            None,
+            1,
+            false,
+        ),
+        call(
+            "describe-schedule@step0",
+            schedule.clone(),
+            Some(SCHEDULE),
+            1,
+            false,
+        ),
+        call(
+            "describe-temporary@free-name",
+            op("Describe", kind),
+            Some(TEMP_GLOB),
+            1,
+            false,
+        ),
+        call(
+            "create-temporary",
+            op("Create", kind),
+            Some(TEMP_GLOB),
+            1,
+            true,
+        ),
+        call(
+            "describe-schedule@repoint-to-temporary",
+            schedule.clone(),
+            Some(SCHEDULE),
+            2,
+            false,
+        ),
+        call(
+            "update-schedule-to-temporary",
+            "UpdateMonitoringSchedule".into(),
+            Some(SCHEDULE),
+            1,
+            true,
+        ),
+        call(
+            "describe-schedule@settle-on-temporary",
+            schedule.clone(),
+            Some(SCHEDULE),
+            3,
+            false,
+        ),
+        call("delete-original", op("Delete", kind), Some(NAME), 1, true),
+        call("create-original", op("Create", kind), Some(NAME), 1, true),
+        call(
+            "describe-schedule@repoint-back",
+            schedule.clone(),
+            Some(SCHEDULE),
+            4,
+            false,
+        ),
+        call(
+            "update-schedule-back",
+            "UpdateMonitoringSchedule".into(),
+            Some(SCHEDULE),
+            2,
+            true,
+        ),
+        call(
+            "describe-schedule@settle-back",
+            schedule,
+            Some(SCHEDULE),
+            5,
+            false,
+        ),
+        call(
+            "describe-temporary@before-delete",
+            op("Describe", kind),
+            Some(TEMP_GLOB),
+            2,
+            false,
+        ),
+        call(
+            "delete-temporary",
+            op("Delete", kind),
+            Some(TEMP_GLOB),
+            1,
+            true,
+        ),
+        call(
+            "describe-original@verify",
+            op("Describe", kind),
+            Some(NAME),
+            2,
+            false,
+        ),
+        call("list-tags@verify", "ListTags".into(), Some(NAME), 2, false),
+    ]
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    /// `ThrottlingException`, on every attempt.
+    Throttle,
+    /// `InternalFailure` (500), on every attempt.
+    ServerError,
+    /// `ValidationException`.
+    Validation,
+    /// The connection dropped, on every attempt.
+    Drop,
+    /// Performed, then the connection dropped: a lost response, once.
+    LostResponse,
+}
+
+const FAULTS: [Fault; 5] = [
+    Fault::Throttle,
+    Fault::ServerError,
+    Fault::Validation,
+    Fault::Drop,
+    Fault::LostResponse,
+];
+
+/// How many consecutive matching calls a "persistent" fault that starts at the nth covers: more
+/// than the SDK's two attempts times the protocol's own re-tries of any one call.
+const PERSISTENT_SPAN: u32 = 40;
+
+fn rules(fault: Fault, call: &Call) -> Vec<FaultRule> {
+    let base = |nth: Option<u32>| {
+        let mut rule = match fault {
+            Fault::Throttle => error_rule(&call.operation, call.name, "ThrottlingException"),
+            Fault::ServerError => error_rule(&call.operation, call.name, "InternalFailure"),
+            Fault::Validation => error_rule(&call.operation, call.name, "ValidationException"),
+            Fault::Drop | Fault::LostResponse => drop_rule(&call.operation, call.name),
+        };
+        rule.nth = nth;
+        rule
+    };
+    match fault {
+        Fault::LostResponse => vec![FaultRule {
+            after: true,
+            ..base(Some(call.from_nth))
+        }],
+        _ if call.from_nth == 1 => vec![base(None)],
+        // "From the nth matching call on": one rule per count.
+        _ => (call.from_nth..call.from_nth + PERSISTENT_SPAN)
+            .map(|n| base(Some(n)))
+            .collect(),
+    }
+}
+
+struct Case {
+    index: usize,
+    fault: Fault,
+    call: Call,
+    kind: Kind,
+}
+
+struct CaseResult {
+    line: String,
+    violations: Vec<String>,
+    status: String,
+    exit: i32,
+    fired: bool,
+}
+
+fn behaviour_with(faults: Vec<FaultRule>) -> Behaviour {
+    Behaviour {
+        faults,
+        schedule_transition: Duration::ZERO,
+        ..Behaviour::default()
+    }
+}
+
+fn run_case(case: &Case) -> CaseResult {
+    let kind = case.kind;
+    let mut env = Env::start(referenced_seed(kind, NAME), behaviour_with(vec![]));
+    env.max_attempts = Some(2);
+    let before = env.definition(kind, NAME).unwrap();
+    let schedule_before = env.emulator.schedule(REGION, SCHEDULE).unwrap();
+    let tags_before = tag_set(&[("team", "ml"), ("cost-center", "42")]);
+    let plan = env.path("plan.json");
+    let output = env.run(&["plan", "--out", plan.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code(&output), 0, "plan: {}", show(&output));
+
+    env.emulator
+        .set_behaviour(behaviour_with(rules(case.fault, &case.call)));
+    let output = env.run(&[
+        "apply",
+        plan.to_str().unwrap(),
+        "--yes",
+        "--format",
+        "json",
+        "--schedule-timeout",
+        "20",
+    ]);
+    let calls = env.calls();
+    let injected = match case.fault {
+        Fault::Throttle => "ThrottlingException",
+        Fault::ServerError => "InternalFailure",
+        Fault::Validation => "ValidationException",
+        Fault::Drop | Fault::LostResponse => "dropped",
+    };
+    let fired = calls
+        .iter()
+        .any(|c| c.operation == case.call.operation && c.outcome == injected);
+    let exit = code(&output);
+    let text = all_output(&output);
+    let mut violations = Vec::new();
+    let mut fail = |message: String| violations.push(message);
+    env.emulator.set_behaviour(behaviour_with(vec![]));
+
+    let report: Option<Value> = serde_json::from_slice(&output.stdout).ok();
+    let entry = report
+        .as_ref()
+        .and_then(|r| r["definitions"].as_array().and_then(|d| d.first().cloned()));
+    let status = entry
+        .as_ref()
+        .and_then(|e| e["status"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| "no-report".to_owned());
+
+    // The exit code matches the report.
+    let expected_exit = match status.as_str() {
+        "recreated" | "recreated-with-leftovers" => 0,
+        "rolled-back" | "changed-since-plan" | "failed" | "refused" => 1,
+        "rollback-incomplete" => 4,
+        _ => -100,
+    };
+    if exit != expected_exit {
+        fail(format!("exit {exit} but the report says {status:?}"));
+    }
+
+    let compliant = without_creation_time(&with_flag(&before, true));
+    let original = without_creation_time(&before);
+    let live = env
+        .definition(kind, NAME)
+        .map(|d| without_creation_time(&d));
+    let temps: Vec<String> = env
+        .emulator
+        .definition_names(REGION, kind)
+        .into_iter()
+        .filter(|n| n.starts_with("target-smr"))
+        .collect();
+    let target = env.schedule_target(SCHEDULE);
+    let state = match &live {
+        Some(l) if *l == compliant => "compliant",
+        Some(l) if *l == original => "original",
+        Some(_) => "DIFFERENT",
+        None => "MISSING",
+    };
+
+    // What the outcome promises about the definition.
+    match status.as_str() {
+        "recreated" | "recreated-with-leftovers" if state != "compliant" => {
+            fail(format!("reported {status} but the definition is {state}"));
+        }
+        "rolled-back" | "changed-since-plan" if state != "original" => {
+            fail(format!("reported {status} but the definition is {state}"));
+        }
+        _ => {}
+    }
+    if state == "DIFFERENT" {
+        fail(format!(
+            "the definition is neither the snapshot nor compliant: {live:?}"
+        ));
+    }
+    if state == "MISSING" {
+        // Only acceptable when the rollback is reported incomplete and the schedule runs on a
+        // compliant copy meanwhile.
+        let copy_ok = temps.iter().any(|t| {
+            env.definition(kind, t).map(|d| {
+                let mut d = without_creation_time(&d);
+                d["JobDefinitionName"] = json!(NAME);
+                d.as_object_mut().unwrap().shift_remove("JobDefinitionArn");
+                let mut c = compliant.clone();
+                c.as_object_mut().unwrap().shift_remove("JobDefinitionArn");
+                d == c
+            }) == Some(true)
+        });
+        if status != "rollback-incomplete" || !copy_ok || !temps.contains(&target) {
+            fail(format!(
+                "the definition is missing (status {status}, copies {temps:?}, schedule on {target})"
+            ));
+        }
+    }
+    if state != "MISSING" && env.tags(kind, NAME) != tags_before {
+        fail(format!("tags changed: {:?}", env.tags(kind, NAME)));
+    }
+    // The schedule points at an existing definition, its configuration otherwise unchanged.
+    if env.definition(kind, &target).is_none() {
+        fail(format!(
+            "the schedule points at {target}, which does not exist"
+        ));
+    }
+    let mut config =
+        env.emulator.schedule(REGION, SCHEDULE).unwrap()["MonitoringScheduleConfig"].clone();
+    config["MonitoringJobDefinitionName"] = json!(NAME);
+    if config != schedule_before["MonitoringScheduleConfig"] {
+        fail(format!("the schedule's configuration changed: {config}"));
+    }
+    // A copy left behind is named in the output.
+    for temp in &temps {
+        if !text.contains(temp.as_str()) && !text.contains("sm-recreate resume") {
+            fail(format!(
+                "temporary copy {temp} left but not named in the output"
+            ));
+        }
+    }
+    if status == "rollback-incomplete" {
+        let manual = entry
+            .as_ref()
+            .and_then(|e| e["manual"].as_str())
+            .unwrap_or_default();
+        if !(manual.starts_with("sm-recreate ")
+            && (manual.contains(" restore ") || manual.contains(" resume")))
+        {
+            fail(format!("no restore/resume command named: {manual:?}"));
+        }
+        if !text.contains(manual) {
+            fail("the manual command is not in the output".to_owned());
+        }
+    }
+
+    // Follow the manual action (the restore or resume command the output names), or resume
+    // when a copy was left, and the account must end clean.
+    let mut follow_up = String::new();
+    let manual: Option<Vec<String>> = match status.as_str() {
+        "rollback-incomplete" => entry.as_ref().and_then(|e| e["manual"].as_str()).map(|m| {
+            m.trim_start_matches("sm-recreate ")
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect()
+        }),
+        _ if !temps.is_empty() || target != NAME => Some(vec!["resume".to_owned()]),
+        _ => None,
+    };
+    if let Some(args) = manual {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = env.run(&args);
+        follow_up = format!(" -> `{}` exit {}", args.join(" "), code(&output));
+        if code(&output) != 0 {
+            fail(format!(
+                "the manual action `{}` failed: {}",
+                args.join(" "),
+                show(&output)
+            ));
+        }
+        let live = env
+            .definition(kind, NAME)
+            .map(|d| without_creation_time(&d));
+        if live.as_ref() != Some(&compliant) && live.as_ref() != Some(&original) {
+            fail(format!(
+                "after the manual action the definition is {live:?}"
+            ));
+        }
+        let left: Vec<String> = env
+            .emulator
+            .definition_names(REGION, kind)
+            .into_iter()
+            .filter(|n| n != NAME)
+            .collect();
+        if !left.is_empty() {
+            fail(format!("after the manual action copies remain: {left:?}"));
+        }
+        if env.schedule_target(SCHEDULE) != NAME {
+            fail(format!(
+                "after the manual action the schedule is on {}",
+                env.schedule_target(SCHEDULE)
+            ));
+        }
+        if env.tags(kind, NAME) != tags_before {
+            fail("after the manual action the tags differ".to_owned());
+        }
+    }
+    let line = format!(
+        "{:>3} {:<14} {:<40} {:<22} exit {} ({state}{}){follow_up}",
+        case.index,
+        format!("{:?}", case.fault),
+        case.call.label,
+        status,
+        exit,
+        if temps.is_empty() {
+            String::new()
+        } else {
+            format!(", copy {}", temps.join(","))
+        },
+    );
+    if !violations.is_empty() {
+        violations.push(show(&output));
+    }
+    CaseResult {
+        line,
+        violations,
+        status,
+        exit,
+        fired,
+    }
+}
+
+#[test]
+fn every_fault_on_every_call_keeps_the_invariants() {
+    let mut cases = Vec::new();
+    for fault in FAULTS {
+        for call in protocol_calls(Kind::DataQuality) {
+            let index = cases.len();
+            let kind = Kind::ALL[index % 4];
+            let call = protocol_calls(kind)
+                .into_iter()
+                .find(|c| c.label == call.label)
+                .unwrap();
+            cases.push(Case {
+                index,
+                fault,
+                call,
+                kind,
+            });
+        }
+    }
+    let total = cases.len();
+    let queue = Mutex::new(cases.into_iter());
+    let results = Mutex::new(Vec::new());
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(2, 4)
+        * 2;
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let Some(case) = queue.lock().unwrap().next() else {
+                        return;
+                    };
+                    let result = run_case(&case);
+                    results.lock().unwrap().push((case, result));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap();
+    results.sort_by_key(|(case, _)| case.index);
+    println!(
+        "fault matrix: {total} cases ({} faults x {} calls)",
+        FAULTS.len(),
+        total / FAULTS.len()
+    );
+    for (_, result) in &results {
+        println!("{}", result.line);
+    }
+    let mut problems = Vec::new();
+    for (case, result) in &results {
+        if !result.fired {
+            problems.push(format!(
+                "case {} ({:?} on {}): the fault never fired",
+                case.index, case.fault, case.call.label
+            ));
+        }
+        for violation in &result.violations {
+            problems.push(format!(
+                "case {} ({:?} on {}): {violation}",
+                case.index, case.fault, case.call.label
+            ));
+        }
+        // Lost responses must be absorbed by the protocol's idempotency: nothing fails.
+        if case.fault == Fault::LostResponse && (result.status != "recreated" || result.exit != 0) {
+            problems.push(format!(
+                "case {} (lost response on {}): expected a clean recreate, got {} exit {}",
+                case.index, case.call.label, result.status, result.exit
+            ));
+        }
+        // A fault before anything is touched leaves it untouched.
+        let before_anything = case.call.label.ends_with("@step0")
+            || case.call.label == "describe-temporary@free-name"
+            || case.call.label == "create-temporary";
+        if before_anything
+            && case.fault != Fault::LostResponse
+            && (result.status != "rolled-back" || result.exit != 1)
+        {
+            problems.push(format!(
+                "case {} ({:?} on {}): expected untouched (rolled-back, exit 1), got {} exit {}",
+                case.index, case.fault, case.call.label, result.status, result.exit
+            ));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n\n")
+    );
+}
