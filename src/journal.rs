@@ -107,6 +107,9 @@ impl StateDir {
     /// Opens (creating if needed) and locks the state directory.
     pub fn open(root: &Path, purpose: &str) -> Result<StateDir, JournalError> {
         ensure_private_dir(root)?;
+        // Absolute, so the snapshot paths the journal records and the `restore` commands the
+        // tool prints work from any directory.
+        let root = &fs::canonicalize(root).map_err(io_err(root))?;
         ensure_private_dir(&root.join("runs"))?;
         let lock_path = root.join("lock");
         let mut lock = OpenOptions::new()
@@ -576,6 +579,19 @@ mod tests {
         );
         drop(state);
         StateDir::open(&root, "third").unwrap();
+    }
+
+    #[test]
+    fn the_state_dir_is_recorded_as_a_canonical_path() {
+        let temp = tempfile::tempdir().unwrap();
+        fs::create_dir(temp.path().join("elsewhere")).unwrap();
+        let roundabout = temp.path().join("elsewhere").join("..").join("state");
+        let state = StateDir::open(&roundabout, "test").unwrap();
+        assert_eq!(
+            state.root(),
+            fs::canonicalize(temp.path().join("state")).unwrap()
+        );
+        assert!(state.root().is_absolute());
     }
 
     #[test]
