@@ -258,8 +258,30 @@ impl Job<'_> {
                 manual: self.resume_hint(),
             };
         }
+        let failures = self
+            .return_schedules_and_drop_copy(moved.iter().rev().copied())
+            .await;
+        if failures.is_empty() {
+            Outcome::Failed {
+                message,
+                rolled_back: true,
+            }
+        } else {
+            Outcome::RollbackIncomplete {
+                message: format!("{message}; then undoing failed: {}", failures.join("; ")),
+                manual: self.resume_hint(),
+            }
+        }
+    }
+
+    /// The common tail of every rollback: give `schedules` their original configuration back,
+    /// then (only if all of them made it) delete the temporary copy. Returns what failed.
+    async fn return_schedules_and_drop_copy<'s>(
+        &self,
+        schedules: impl Iterator<Item = &'s ScheduleSnapshot>,
+    ) -> Vec<String> {
         let mut failures = Vec::new();
-        for schedule in moved.iter().rev() {
+        for schedule in schedules {
             let step = format!("rollback-schedule:{}", schedule.name);
             if let Err(err) = self
                 .step(
@@ -280,17 +302,7 @@ impl Job<'_> {
         {
             failures.push(format!("temporary copy {temp}: {err}"));
         }
-        if failures.is_empty() {
-            Outcome::Failed {
-                message,
-                rolled_back: true,
-            }
-        } else {
-            Outcome::RollbackIncomplete {
-                message: format!("{message}; then undoing failed: {}", failures.join("; ")),
-                manual: self.resume_hint(),
-            }
-        }
+        failures
     }
 
     /// The original is gone and could not be recreated compliant: recreate it from the snapshot,
@@ -316,28 +328,9 @@ impl Job<'_> {
                 manual: self.restore_hint(),
             };
         }
-        let mut failures = Vec::new();
-        for schedule in self.original_configs() {
-            let step = format!("rollback-schedule:{}", schedule.name);
-            if let Err(err) = self
-                .step(
-                    &step,
-                    self.ops()
-                        .repoint_schedule(&schedule.name, schedule.config()),
-                )
-                .await
-            {
-                failures.push(format!("schedule {}: {err}", schedule.name));
-            }
-        }
-        if let Some(temp) = self.temp()
-            && failures.is_empty()
-            && let Err(err) = self
-                .step("rollback-delete-temporary", self.delete_temporary(temp))
-                .await
-        {
-            failures.push(format!("temporary copy {temp}: {err}"));
-        }
+        let failures = self
+            .return_schedules_and_drop_copy(self.original_configs())
+            .await;
         if failures.is_empty() {
             Outcome::Failed {
                 message,
