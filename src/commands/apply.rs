@@ -8,8 +8,8 @@ use crate::cli::{ApplyArgs, GlobalArgs, ReportFormat, SelectionArgs};
 use crate::confirm;
 use crate::exit::{ExitStatus, UsageError};
 use crate::journal::{Event, ItemKey, JournalError, PlannedItem, Run, StateDir};
+use crate::plan::Action;
 use crate::plan::document::{FORMAT_VERSION, PlanDocument};
-use crate::plan::{self, Action, PlanOptions};
 use crate::render::{self, Style};
 use crate::settings::Session;
 use std::io::IsTerminal;
@@ -78,21 +78,12 @@ pub async fn run(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<ExitSta
             (session, targets, account_id)
         }
         None => {
-            let (session, inventory) = common::connect_and_read(
-                global,
-                &selection,
-                usize::from(args.selection.concurrency),
-            )
-            .await?;
-            let account_id = session.account_id().await?;
-            let plan = plan::build(
-                &inventory,
-                PlanOptions {
-                    evaluation: args.selection.evaluation,
-                    include_managed: selection.include_managed,
-                },
-                &session.regions,
-            );
+            let common::Planned {
+                session,
+                account_id,
+                plan,
+                ..
+            } = common::plan_now(global, &selection, &args.selection).await?;
             if args.format == ReportFormat::Text {
                 let style = Style {
                     color: session.color,

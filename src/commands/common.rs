@@ -5,6 +5,7 @@ use crate::cli::{GlobalArgs, SelectionArgs};
 use crate::exit::{ExitStatus, UsageError};
 use crate::inventory::{self, Inventory, Scope};
 use crate::plan::selection::{self, Selection};
+use crate::plan::{self, Plan, PlanOptions};
 use crate::settings::Session;
 use std::io::Write;
 use std::sync::Arc;
@@ -96,6 +97,39 @@ pub async fn connect_and_read(
         }
     }
     Ok((session, inventory))
+}
+
+/// A plan made now, with what it was made from.
+pub struct Planned {
+    pub session: Session,
+    pub inventory: Inventory,
+    pub account_id: String,
+    pub plan: Plan,
+}
+
+/// Reads the inventory and plans it (for `plan`, and `apply` without a plan file).
+pub async fn plan_now(
+    global: &GlobalArgs,
+    selection: &Selection,
+    args: &SelectionArgs,
+) -> anyhow::Result<Planned> {
+    let (session, inventory) =
+        connect_and_read(global, selection, usize::from(args.concurrency)).await?;
+    let account_id = session.account_id().await?;
+    let plan = plan::build(
+        &inventory,
+        PlanOptions {
+            evaluation: args.evaluation,
+            include_managed: selection.include_managed,
+        },
+        &session.regions,
+    );
+    Ok(Planned {
+        session,
+        inventory,
+        account_id,
+        plan,
+    })
 }
 
 /// The exit status when the output is otherwise a success: 1 when the inventory is incomplete

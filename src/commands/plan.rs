@@ -4,7 +4,6 @@ use super::common;
 use crate::cli::{GlobalArgs, PlanArgs};
 use crate::exit::{ExitStatus, UsageError};
 use crate::plan::document::PlanDocument;
-use crate::plan::{self, PlanOptions};
 use crate::render::{self, Format, Style};
 
 pub async fn run(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<ExitStatus> {
@@ -12,18 +11,12 @@ pub async fn run(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<ExitStat
     if let Some(out) = &args.out {
         check_writable(out)?;
     }
-    let (session, inventory) =
-        common::connect_and_read(global, &selection, usize::from(args.selection.concurrency))
-            .await?;
-    let account_id = session.account_id().await?;
-    let plan = plan::build(
-        &inventory,
-        PlanOptions {
-            evaluation: args.selection.evaluation,
-            include_managed: selection.include_managed,
-        },
-        &session.regions,
-    );
+    let common::Planned {
+        session,
+        inventory,
+        account_id,
+        plan,
+    } = common::plan_now(global, &selection, &args.selection).await?;
     let document = PlanDocument::from_plan(&plan, &account_id);
     if let Some(out) = &args.out {
         std::fs::write(out, render::plan_json(&document)).map_err(|e| {
