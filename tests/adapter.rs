@@ -41,6 +41,7 @@ fn every_maximal_fixture_survives_describe_create_describe() {
             .iter()
             .map(|&kind| seed_definition(US, kind, maximal_request(kind)))
             .collect(),
+        Vec::new(),
     ));
     let client = sandbox.client(US);
     sandbox.block_on(async {
@@ -251,7 +252,7 @@ fn list_definitions_and_schedules_read_every_page() {
             seed_definition(US, Kind::ModelQuality, request)
         })
         .collect();
-    let mut seed = seed(definitions);
+    let mut seed = seed(definitions, Vec::new());
     for i in 0..105 {
         seed.schedules.push(support::seed_schedule(
             US,
@@ -301,11 +302,14 @@ fn list_definitions_and_schedules_read_every_page() {
 
 #[test]
 fn errors_are_classified_into_what_the_tool_acts_on() {
-    let sandbox = Sandbox::start(seed(vec![seed_definition(
-        US,
-        Kind::DataQuality,
-        maximal_request(Kind::DataQuality),
-    )]));
+    let sandbox = Sandbox::start(seed(
+        vec![seed_definition(
+            US,
+            Kind::DataQuality,
+            maximal_request(Kind::DataQuality),
+        )],
+        Vec::new(),
+    ));
     let client = sandbox.client(US);
     sandbox.block_on(async {
         let missing = client

@@ -2,14 +2,15 @@
 //! emulator started in this process. Assertions are on the emulator's state, the files in the
 //! state directory, the report and the exit code.
 
-mod apply_support;
+mod support;
 
-use apply_support::*;
 use serde_json::{Value, json};
 use sm_recreate::emulator::{Behaviour, Seed};
 use sm_recreate::kinds::Kind;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
+use support::apply::*;
+use support::*;
 
 fn mode(path: &std::path::Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
@@ -106,7 +107,7 @@ fn maximal_definitions_of_every_kind_are_recreated_identical_but_for_the_flag() 
 
     let output = env.run(&["apply", "--yes", "--format", "json"]);
     assert_eq!(code(&output), 0, "{}", show(&output));
-    let report = json_stdout(&output);
+    let report = stdout_json(&output);
     assert_eq!(report["summary"], json!({"recreated": 4}), "{report:#}");
     assert!(report["run_id"].is_string());
 
@@ -261,7 +262,7 @@ fn direct_strategy_refuses_referenced_definitions_and_recreates_the_others() {
     let used_before = env.definition(Kind::DataQuality, "used").unwrap();
     let output = env.run(&["apply", "--yes", "--strategy", "direct", "--format", "json"]);
     assert_eq!(code(&output), 1, "{}", show(&output));
-    let report = json_stdout(&output);
+    let report = stdout_json(&output);
     assert_eq!(
         outcomes(&report),
         names(&[("used", "refused"), ("free", "recreated")])
@@ -348,7 +349,7 @@ fn a_reviewed_plan_file_is_applied_exactly() {
     let output = env.run(&["apply", plan.to_str().unwrap(), "--yes", "--format", "json"]);
     assert_eq!(code(&output), 1, "{}", show(&output));
     assert_eq!(
-        outcomes(&json_stdout(&output)),
+        outcomes(&stdout_json(&output)),
         names(&[
             ("bias", "changed-since-plan"),
             ("expl", "changed-since-plan")
@@ -412,7 +413,7 @@ fn a_definition_changed_since_the_plan_is_left_alone() {
 
     let output = env.run(&["apply", plan.to_str().unwrap(), "--yes", "--format", "json"]);
     assert_eq!(code(&output), 1, "{}", show(&output));
-    let report = json_stdout(&output);
+    let report = stdout_json(&output);
     assert_eq!(
         outcomes(&report),
         names(&[
@@ -480,7 +481,7 @@ fn a_second_apply_finds_nothing_to_do() {
     );
     let output = env.run(&["apply", "--yes", "--format", "json"]);
     assert_eq!(code(&output), 0, "{}", show(&output));
-    assert_eq!(json_stdout(&output)["definitions"], json!([]));
+    assert_eq!(stdout_json(&output)["definitions"], json!([]));
     assert_eq!(
         env.mutating_calls().len(),
         before,
@@ -503,7 +504,7 @@ fn the_json_report_lists_every_outcome() {
     ));
     let output = env.run(&["apply", "--yes", "--format", "json"]);
     assert_eq!(code(&output), 0, "{}", show(&output));
-    let report = json_stdout(&output);
+    let report = stdout_json(&output);
     assert_eq!(
         outcomes(&report),
         names(&[("one", "recreated"), ("two", "recreated")])
@@ -588,7 +589,7 @@ fn an_execution_outlasting_the_timeout_rolls_back_cleanly() {
         "json",
     ]);
     assert_eq!(code(&output), 1, "{}", show(&output));
-    let report = json_stdout(&output);
+    let report = stdout_json(&output);
     assert_eq!(outcomes(&report), names(&[("busy", "rolled-back")]));
     assert!(
         report["definitions"][0]["message"]
@@ -769,7 +770,7 @@ fn a_throttled_account_still_gets_through() {
     );
     let output = env.run(&["apply", "--yes", "--format", "json"]);
     assert_eq!(code(&output), 0, "{}", show(&output));
-    assert_eq!(json_stdout(&output)["summary"], json!({"recreated": 4}));
+    assert_eq!(stdout_json(&output)["summary"], json!({"recreated": 4}));
     assert!(
         env.calls()
             .iter()

@@ -1,14 +1,15 @@
 //! Bad input: every case must be refused with exit 2, a clear message on stderr, and not one
 //! mutating call reaching the (emulated) account.
 
-mod apply_support;
+mod support;
 
-use apply_support::*;
 use serde_json::{Value, json};
 use sm_recreate::journal::StateDir;
 use sm_recreate::kinds::Kind;
 use sm_recreate::plan::document::PlanDocument;
 use std::os::unix::fs::PermissionsExt;
+use support::apply::*;
+use support::*;
 
 /// Two non-compliant definitions, one of them referenced by a schedule.
 fn env() -> Env {

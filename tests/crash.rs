@@ -14,13 +14,14 @@
 //! before the operation, also with `after: true`), so "performed but the answer never arrived
 //! before the crash" is covered by the fault matrix's lost-response cases instead.
 
-mod apply_support;
+mod support;
 
-use apply_support::*;
-use sm_recreate::emulator::{Behaviour, FaultRule};
+use sm_recreate::emulator::FaultRule;
 use sm_recreate::kinds::Kind;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
+use support::apply::*;
+use support::*;
 
 const NAME: &str = "target";
 const TEMP_GLOB: &str = "target-smr*";
@@ -102,14 +103,6 @@ fn matches(name: Option<&str>, glob: &str) -> bool {
         (Some(name), Some(prefix)) => name.starts_with(prefix),
         (Some(name), None) => name == glob,
         (None, _) => false,
-    }
-}
-
-fn settle_behaviour(faults: Vec<FaultRule>) -> Behaviour {
-    Behaviour {
-        faults,
-        schedule_transition: Duration::ZERO,
-        ..Behaviour::default()
     }
 }
 

@@ -1,41 +1,23 @@
 //! The sandbox emulator, driven through the real `aws-sdk-sagemaker` and `aws-sdk-sts` clients over
 //! HTTP: every behaviour the rest of the tool (and its tests) relies on.
 
-#[path = "common/emulator_support.rs"]
-mod emulator_support;
+mod support;
 
 use std::time::Duration;
 
 use aws_sdk_sagemaker::types::{MonitoringType, ScheduleStatus, Tag};
 use serde_json::{Value, json};
 
-use emulator_support::{
-    ListQuery, REGION, client, create_definition, create_schedule, delete_definition,
-    describe_definition, list_all_definitions, list_definitions, maximal_fixture, minimal_request,
-    raw_call, schedule_config, schedule_status, start, start_empty, sts_client,
-    wait_for_schedule_status,
-};
 use sm_recreate::emulator::{
     Behaviour, FaultError, FaultRule, MUTATING_OPERATIONS, Seed, Throttle,
 };
 use sm_recreate::kinds::Kind;
-
-const ACCOUNT: &str = "123456789012";
-
-fn error_rule(operation: &str, code: &str) -> FaultRule {
-    FaultRule {
-        operation: operation.to_owned(),
-        error: Some(FaultError::new(code)),
-        ..FaultRule::default()
-    }
-}
-
-fn with_faults(faults: Vec<FaultRule>) -> Behaviour {
-    Behaviour {
-        faults,
-        ..Behaviour::default()
-    }
-}
+use support::emulator::{
+    ListQuery, client, create_definition, create_schedule, delete_definition, describe_definition,
+    list_all_definitions, list_definitions, minimal_request, raw_call, schedule_config,
+    schedule_status, start_empty, sts_client, wait_for_schedule_status,
+};
+use support::{ACCOUNT, REGION, error_rule, maximal_request, start_emulator, with_faults};
 
 fn tag(key: &str, value: &str) -> Tag {
     Tag::builder().key(key).value(value).build()
@@ -55,7 +37,7 @@ async fn every_kind_creates_describes_lists_and_deletes_its_maximal_fixture() {
     let emulator = start_empty().await;
     let client = client(&emulator, REGION);
     for kind in Kind::ALL {
-        let request = maximal_fixture(kind);
+        let request = maximal_request(kind);
         let name = request["JobDefinitionName"]
             .as_str()
             .expect("name")
@@ -154,7 +136,7 @@ async fn describe_returns_unknown_members_and_the_sent_key_order_on_the_wire() {
     assert_eq!(described.name, "future-proof");
 
     // Created definitions keep the request's member order after the read-only members.
-    let request = maximal_fixture(Kind::DataQuality);
+    let request = maximal_request(Kind::DataQuality);
     create_definition(&client, Kind::DataQuality, &request)
         .await
         .expect("create");
@@ -448,7 +430,7 @@ async fn aws_tags_are_rejected_on_create_and_add_tags() {
         .tags(tag("aws:createdBy", "me"))
         .send()
         .await
-        .map_err(emulator_support::failure)
+        .map_err(support::emulator::failure)
         .expect_err("reserved tag");
     assert_eq!(error.code(), "ValidationException");
 
@@ -579,7 +561,7 @@ async fn tags_are_listed_added_and_overwritten_for_definitions_and_schedules() {
         .resource_arn(definition_arn(Kind::DataQuality, "missing"))
         .send()
         .await
-        .map_err(emulator_support::failure)
+        .map_err(support::emulator::failure)
         .expect_err("unknown ARN");
     assert_eq!(unknown.code(), "ValidationException");
     assert!(
@@ -595,7 +577,7 @@ async fn tags_are_listed_added_and_overwritten_for_definitions_and_schedules() {
 
 #[tokio::test]
 async fn schedules_go_pending_then_scheduled_and_updates_wait_for_that() {
-    let emulator = start(
+    let emulator = start_emulator(
         Seed::default(),
         Behaviour {
             schedule_transition: Duration::from_millis(300),
@@ -631,7 +613,7 @@ async fn schedules_go_pending_then_scheduled_and_updates_wait_for_that() {
         .monitoring_schedule_config(schedule_config("second", Kind::ModelQuality))
         .send()
         .await
-        .map_err(emulator_support::failure)
+        .map_err(support::emulator::failure)
         .expect_err("pending");
     assert_eq!(refused.code(), "ResourceInUse");
 
@@ -743,28 +725,28 @@ async fn stop_and_start_move_the_status_and_updates_keep_a_stopped_schedule_stop
             .send()
             .await
             .map(|_| ())
-            .map_err(emulator_support::failure),
+            .map_err(support::emulator::failure),
         client
             .start_monitoring_schedule()
             .monitoring_schedule_name("ghost")
             .send()
             .await
             .map(|_| ())
-            .map_err(emulator_support::failure),
+            .map_err(support::emulator::failure),
         client
             .delete_monitoring_schedule()
             .monitoring_schedule_name("ghost")
             .send()
             .await
             .map(|_| ())
-            .map_err(emulator_support::failure),
+            .map_err(support::emulator::failure),
         client
             .describe_monitoring_schedule()
             .monitoring_schedule_name("ghost")
             .send()
             .await
             .map(|_| ())
-            .map_err(emulator_support::failure),
+            .map_err(support::emulator::failure),
         client
             .update_monitoring_schedule()
             .monitoring_schedule_name("ghost")
@@ -772,7 +754,7 @@ async fn stop_and_start_move_the_status_and_updates_keep_a_stopped_schedule_stop
             .send()
             .await
             .map(|_| ())
-            .map_err(emulator_support::failure),
+            .map_err(support::emulator::failure),
     ] {
         assert_eq!(
             result.expect_err("unknown schedule").code(),
@@ -814,7 +796,7 @@ async fn schedules_must_reference_existing_definitions_with_a_type() {
         )
         .send()
         .await
-        .map_err(emulator_support::failure)
+        .map_err(support::emulator::failure)
         .expect_err("MonitoringType missing");
     assert_eq!(untyped.code(), "ValidationException");
 
@@ -833,7 +815,7 @@ async fn schedules_must_reference_existing_definitions_with_a_type() {
         .monitoring_schedule_config(schedule_config("gone", Kind::ModelBias))
         .send()
         .await
-        .map_err(emulator_support::failure)
+        .map_err(support::emulator::failure)
         .expect_err("missing definition");
     assert_eq!(repoint_to_missing.code(), "ResourceNotFound");
     emulator.shutdown().await;
@@ -852,7 +834,7 @@ async fn updates_are_refused_while_a_seeded_execution_is_in_progress() {
         }]
     }))
     .expect("seed");
-    let emulator = start(
+    let emulator = start_emulator(
         seed,
         Behaviour {
             execution_duration: Duration::from_millis(400),
@@ -890,7 +872,7 @@ async fn updates_are_refused_while_a_seeded_execution_is_in_progress() {
     };
     let refused = update()
         .await
-        .map_err(emulator_support::failure)
+        .map_err(support::emulator::failure)
         .expect_err("in progress");
     assert_eq!(refused.code(), "ResourceInUse");
     assert!(
@@ -920,7 +902,7 @@ async fn updates_are_refused_while_a_seeded_execution_is_in_progress() {
 
 #[tokio::test]
 async fn list_monitoring_schedules_filters_and_reports_references() {
-    let emulator = start(
+    let emulator = start_emulator(
         Seed::default(),
         Behaviour {
             schedule_transition: Duration::ZERO,
@@ -1043,12 +1025,12 @@ async fn list_monitoring_schedules_filters_and_reports_references() {
 
 #[tokio::test]
 async fn a_fault_answers_its_code_and_status_and_changes_nothing() {
-    let emulator = start(
+    let emulator = start_emulator(
         Seed::default(),
         with_faults(vec![
             FaultRule {
                 name: Some("doomed-*".to_owned()),
-                ..error_rule("CreateDataQualityJobDefinition", "InternalFailure")
+                ..error_rule("CreateDataQualityJobDefinition", None, "InternalFailure")
             },
             FaultRule {
                 error: Some(FaultError {
@@ -1056,7 +1038,7 @@ async fn a_fault_answers_its_code_and_status_and_changes_nothing() {
                     status: 409,
                     message: "busy".to_owned(),
                 }),
-                ..error_rule("DeleteDataQualityJobDefinition", "unused")
+                ..error_rule("DeleteDataQualityJobDefinition", None, "unused")
             },
         ]),
     )
@@ -1102,16 +1084,24 @@ async fn a_fault_answers_its_code_and_status_and_changes_nothing() {
 
 #[tokio::test]
 async fn nth_and_times_choose_which_calls_fail() {
-    let emulator = start(
+    let emulator = start_emulator(
         Seed::default(),
         with_faults(vec![
             FaultRule {
                 nth: Some(2),
-                ..error_rule("DescribeModelQualityJobDefinition", "ServiceUnavailable")
+                ..error_rule(
+                    "DescribeModelQualityJobDefinition",
+                    None,
+                    "ServiceUnavailable",
+                )
             },
             FaultRule {
                 times: Some(2),
-                ..error_rule("ListModelQualityJobDefinitions", "ThrottlingException")
+                ..error_rule(
+                    "ListModelQualityJobDefinitions",
+                    None,
+                    "ThrottlingException",
+                )
             },
         ]),
     )
@@ -1154,16 +1144,16 @@ async fn nth_and_times_choose_which_calls_fail() {
 
 #[tokio::test]
 async fn probability_one_always_fires_and_zero_never_does() {
-    let emulator = start(
+    let emulator = start_emulator(
         Seed::default(),
         with_faults(vec![
             FaultRule {
                 probability: Some(0.0),
-                ..error_rule("ListModelBiasJobDefinitions", "InternalFailure")
+                ..error_rule("ListModelBiasJobDefinitions", None, "InternalFailure")
             },
             FaultRule {
                 probability: Some(1.0),
-                ..error_rule("ListDataQualityJobDefinitions", "InternalFailure")
+                ..error_rule("ListDataQualityJobDefinitions", None, "InternalFailure")
             },
         ]),
     )
@@ -1183,7 +1173,7 @@ async fn probability_one_always_fires_and_zero_never_does() {
 
 #[tokio::test]
 async fn latency_and_delay_only_rules_slow_calls_without_failing_them() {
-    let emulator = start(
+    let emulator = start_emulator(
         Seed::default(),
         Behaviour {
             latency: Duration::from_millis(5),
@@ -1213,7 +1203,7 @@ async fn latency_and_delay_only_rules_slow_calls_without_failing_them() {
 
 #[tokio::test]
 async fn a_dropped_connection_is_a_dispatch_failure_and_changes_nothing() {
-    let emulator = start(
+    let emulator = start_emulator(
         Seed::default(),
         with_faults(vec![FaultRule {
             operation: "CreateModelExplainabilityJobDefinition".to_owned(),
@@ -1277,7 +1267,7 @@ async fn a_drop_after_success_leaves_the_change_in_place() {
     // An error after success behaves the same way: the change is made, the answer is an error.
     emulator.set_behaviour(with_faults(vec![FaultRule {
         after: true,
-        ..error_rule("CreateModelBiasJobDefinition", "InternalFailure")
+        ..error_rule("CreateModelBiasJobDefinition", None, "InternalFailure")
     }]));
     let error = create_definition(
         &client,
@@ -1297,7 +1287,7 @@ async fn a_drop_after_success_leaves_the_change_in_place() {
 
 #[tokio::test]
 async fn a_burst_beyond_the_bucket_is_throttled() {
-    let emulator = start(
+    let emulator = start_emulator(
         Seed::default(),
         Behaviour {
             throttle: Some(Throttle {
@@ -1392,7 +1382,7 @@ async fn sts_get_caller_identity_returns_the_seed_account() {
         account_id: "210987654321".to_owned(),
         ..Seed::default()
     };
-    let emulator = start(seed, Behaviour::default()).await;
+    let emulator = start_emulator(seed, Behaviour::default()).await;
     let identity = sts_client(&emulator, REGION)
         .get_caller_identity()
         .send()
@@ -1418,6 +1408,7 @@ async fn sts_get_caller_identity_returns_the_seed_account() {
     // A fault aimed at STS by name reaches the STS client as an STS error.
     emulator.set_behaviour(with_faults(vec![error_rule(
         "GetCallerIdentity",
+        None,
         "InternalFailure",
     )]));
     let error = sts_client(&emulator, REGION)
@@ -1484,7 +1475,7 @@ async fn every_call_is_recorded_in_order_with_its_outcome() {
 
 #[tokio::test]
 async fn the_demo_account_serves_its_definitions_tags_and_schedules() {
-    let emulator = start(Seed::demo(), Behaviour::default()).await;
+    let emulator = start_emulator(Seed::demo(), Behaviour::default()).await;
     let client = client(&emulator, REGION);
     let mut total = 0;
     for kind in Kind::ALL {
@@ -1492,7 +1483,7 @@ async fn the_demo_account_serves_its_definitions_tags_and_schedules() {
         total += names.len();
     }
     assert_eq!(total, 13, "thirteen demo definitions live in us-east-1");
-    let west_client = emulator_support::client(&emulator, "eu-west-1");
+    let west_client = support::emulator::client(&emulator, "eu-west-1");
     let (west, _) = list_all_definitions(&west_client, Kind::DataQuality, None).await;
     assert_eq!(west, ["forecast-batch-data-quality"]);
 

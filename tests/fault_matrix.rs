@@ -8,14 +8,14 @@
 //! (`schedule_transition = 0`), so the number of schedule polls, and with it the `nth` of each
 //! `DescribeMonitoringSchedule`, is deterministic.
 
-mod apply_support;
+mod support;
 
-use apply_support::*;
 use serde_json::{Value, json};
-use sm_recreate::emulator::{Behaviour, FaultRule};
+use sm_recreate::emulator::FaultRule;
 use sm_recreate::kinds::Kind;
 use std::sync::Mutex;
-use std::time::Duration;
+use support::apply::*;
+use support::*;
 
 const NAME: &str = "target";
 const TEMP_GLOB: &str = "target-smr*";
@@ -216,17 +216,9 @@ struct CaseResult {
     fired: bool,
 }
 
-fn behaviour_with(faults: Vec<FaultRule>) -> Behaviour {
-    Behaviour {
-        faults,
-        schedule_transition: Duration::ZERO,
-        ..Behaviour::default()
-    }
-}
-
 fn run_case(case: &Case) -> CaseResult {
     let kind = case.kind;
-    let mut env = Env::start(referenced_seed(kind, NAME), behaviour_with(vec![]));
+    let mut env = Env::start(referenced_seed(kind, NAME), settle_behaviour(vec![]));
     env.max_attempts = Some(2);
     let before = env.definition(kind, NAME).unwrap();
     let schedule_before = env.emulator.schedule(REGION, SCHEDULE).unwrap();
@@ -236,7 +228,7 @@ fn run_case(case: &Case) -> CaseResult {
     assert_eq!(code(&output), 0, "plan: {}", show(&output));
 
     env.emulator
-        .set_behaviour(behaviour_with(rules(case.fault, &case.call)));
+        .set_behaviour(settle_behaviour(rules(case.fault, &case.call)));
     let output = env.run(&[
         "apply",
         plan.to_str().unwrap(),
@@ -260,7 +252,7 @@ fn run_case(case: &Case) -> CaseResult {
     let text = all_output(&output);
     let mut violations = Vec::new();
     let mut fail = |message: String| violations.push(message);
-    env.emulator.set_behaviour(behaviour_with(vec![]));
+    env.emulator.set_behaviour(settle_behaviour(vec![]));
 
     let report: Option<Value> = serde_json::from_slice(&output.stdout).ok();
     let entry = report

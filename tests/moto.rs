@@ -54,11 +54,7 @@ impl Moto {
                      need it on PATH: {INSTALL_HINT}"
                 )
             });
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
+        let runtime = support::runtime();
         let mut moto = Moto {
             child,
             port,

@@ -5,14 +5,14 @@
 mod support;
 
 use serde_json::{Value, json};
-use sm_recreate::emulator::{Behaviour, FaultError, FaultRule, Seed};
+use sm_recreate::emulator::{FaultRule, Seed};
 use sm_recreate::kinds::Kind;
 use sm_recreate::plan::document::PlanDocument;
 use sm_recreate::plan::request::snapshot_hash;
 use std::collections::BTreeMap;
 use support::{
-    ACCOUNT, DEMO_SECRET, Flag, Sandbox, actions, definition_request, seed, seed_definition,
-    seed_schedule, stderr_text, stdout_json, stdout_text, verdicts,
+    ACCOUNT, DEMO_SECRET, Flag, Sandbox, actions, definition_request, error_rule, seed,
+    seed_definition, seed_schedule, stderr_text, stdout_json, stdout_text, verdicts, with_faults,
 };
 
 const US: &str = "us-east-1";
@@ -39,22 +39,6 @@ fn sorted(pairs: &[(&str, bool)]) -> Vec<(String, bool)> {
     let mut pairs: Vec<(String, bool)> = pairs.iter().map(|(n, c)| ((*n).to_owned(), *c)).collect();
     pairs.sort();
     pairs
-}
-
-fn fault(operation: &str, name: Option<&str>, code: &str) -> FaultRule {
-    FaultRule {
-        operation: operation.to_owned(),
-        name: name.map(str::to_owned),
-        error: Some(FaultError::new(code)),
-        ..FaultRule::default()
-    }
-}
-
-fn with_faults(faults: Vec<FaultRule>) -> Behaviour {
-    Behaviour {
-        faults,
-        ..Behaviour::default()
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -91,7 +75,7 @@ fn large_seed() -> (Seed, BTreeMap<String, (Flag, u64)>) {
             expected.insert(name, (flag, instances));
         }
     }
-    (seed(definitions), expected)
+    (seed(definitions, Vec::new()), expected)
 }
 
 #[test]
@@ -199,18 +183,21 @@ fn detailed_exitcode_is_3_when_something_fails_and_0_when_all_comply() {
     demo.cmd().arg("plan").assert().code(0);
 
     // Non-compliant only under strict: single-instance definitions without the flag.
-    let single_instance = Sandbox::start(seed(vec![
-        seed_definition(
-            US,
-            Kind::DataQuality,
-            definition_request(Kind::DataQuality, "a", Flag::Off, 1, &[]),
-        ),
-        seed_definition(
-            US,
-            Kind::ModelBias,
-            definition_request(Kind::ModelBias, "b", Flag::On, 3, &[]),
-        ),
-    ]));
+    let single_instance = Sandbox::start(seed(
+        vec![
+            seed_definition(
+                US,
+                Kind::DataQuality,
+                definition_request(Kind::DataQuality, "a", Flag::Off, 1, &[]),
+            ),
+            seed_definition(
+                US,
+                Kind::ModelBias,
+                definition_request(Kind::ModelBias, "b", Flag::On, 3, &[]),
+            ),
+        ],
+        Vec::new(),
+    ));
     single_instance
         .cmd()
         .args(["scan", "--detailed-exitcode"])
@@ -284,7 +271,7 @@ fn scan_reports_both_regions_of_a_multi_region_run() {
 fn a_definition_deleted_between_list_and_describe_is_reported_not_fatal() {
     let sandbox = Sandbox::with_behaviour(
         Seed::demo(),
-        with_faults(vec![fault(
+        with_faults(vec![error_rule(
             "DescribeModelBiasJobDefinition",
             Some("churn-model-bias"),
             "ResourceNotFound",
@@ -352,7 +339,7 @@ fn a_definition_deleted_between_list_and_describe_is_reported_not_fatal() {
 fn a_kind_that_cannot_be_listed_is_reported_without_hiding_the_rest() {
     let sandbox = Sandbox::with_behaviour(
         Seed::demo(),
-        with_faults(vec![fault(
+        with_faults(vec![error_rule(
             "ListModelBiasJobDefinitions",
             None,
             "AccessDeniedException",
@@ -434,7 +421,7 @@ fn a_run_that_can_read_nothing_is_an_error_not_an_empty_report() {
             Kind::ALL
                 .iter()
                 .map(|kind| {
-                    fault(
+                    error_rule(
                         &format!("List{}s", kind.api_noun()),
                         None,
                         "AccessDeniedException",
@@ -467,7 +454,7 @@ fn a_transient_list_failure_is_retried_and_nothing_is_lost() {
         Seed::demo(),
         with_faults(vec![FaultRule {
             nth: Some(1),
-            ..fault("ListDataQualityJobDefinitions", None, "InternalFailure")
+            ..error_rule("ListDataQualityJobDefinitions", None, "InternalFailure")
         }]),
     );
     let output = sandbox
@@ -1138,23 +1125,26 @@ fn environment_values_appear_only_in_text_with_show_secrets() {
 
 #[test]
 fn with_nothing_to_fix_plan_prints_one_line_and_exits_0() {
-    let sandbox = Sandbox::start(seed(vec![
-        seed_definition(
-            US,
-            Kind::DataQuality,
-            definition_request(Kind::DataQuality, "dq-ok", Flag::On, 2, &[]),
-        ),
-        seed_definition(
-            US,
-            Kind::ModelQuality,
-            definition_request(Kind::ModelQuality, "mq-ok", Flag::On, 1, &[("team", "ml")]),
-        ),
-        seed_definition(
-            US,
-            Kind::ModelBias,
-            definition_request(Kind::ModelBias, "mb-ok", Flag::On, 1, &[]),
-        ),
-    ]));
+    let sandbox = Sandbox::start(seed(
+        vec![
+            seed_definition(
+                US,
+                Kind::DataQuality,
+                definition_request(Kind::DataQuality, "dq-ok", Flag::On, 2, &[]),
+            ),
+            seed_definition(
+                US,
+                Kind::ModelQuality,
+                definition_request(Kind::ModelQuality, "mq-ok", Flag::On, 1, &[("team", "ml")]),
+            ),
+            seed_definition(
+                US,
+                Kind::ModelBias,
+                definition_request(Kind::ModelBias, "mb-ok", Flag::On, 1, &[]),
+            ),
+        ],
+        Vec::new(),
+    ));
     for extra in [&[][..], &["--detailed-exitcode"]] {
         let output = sandbox
             .cmd()
@@ -1229,46 +1219,49 @@ fn rendering_seed() -> Seed {
         .expect("app spec");
     app["Environment"] = json!({"API_TOKEN": LEAKY_SECRET});
     members.insert("ModelExplainabilityAppSpecification".to_owned(), app);
-    let mut seed = seed(vec![
-        seed_definition(
-            US,
-            Kind::DataQuality,
-            definition_request(
+    let mut seed = seed(
+        vec![
+            seed_definition(
+                US,
                 Kind::DataQuality,
-                "billing-data-quality",
-                Flag::Off,
-                2,
-                &[("team", "billing")],
+                definition_request(
+                    Kind::DataQuality,
+                    "billing-data-quality",
+                    Flag::Off,
+                    2,
+                    &[("team", "billing")],
+                ),
             ),
-        ),
-        seed_definition(
-            US,
-            Kind::DataQuality,
-            definition_request(
+            seed_definition(
+                US,
                 Kind::DataQuality,
-                "billing-data-quality-v2",
-                Flag::On,
-                2,
-                &[("team", "billing")],
+                definition_request(
+                    Kind::DataQuality,
+                    "billing-data-quality-v2",
+                    Flag::On,
+                    2,
+                    &[("team", "billing")],
+                ),
             ),
-        ),
-        seed_definition(
-            US,
-            Kind::ModelBias,
-            definition_request(
+            seed_definition(
+                US,
                 Kind::ModelBias,
-                "billing-model-bias",
-                Flag::Off,
-                1,
-                &[
-                    ("aws:cloudformation:stack-name", "billing-monitoring"),
-                    ("aws:cloudformation:logical-id", "BiasJob"),
-                    ("team", "billing"),
-                ],
+                definition_request(
+                    Kind::ModelBias,
+                    "billing-model-bias",
+                    Flag::Off,
+                    1,
+                    &[
+                        ("aws:cloudformation:stack-name", "billing-monitoring"),
+                        ("aws:cloudformation:logical-id", "BiasJob"),
+                        ("team", "billing"),
+                    ],
+                ),
             ),
-        ),
-        seed_definition(US, Kind::ModelExplainability, explainability),
-    ]);
+            seed_definition(US, Kind::ModelExplainability, explainability),
+        ],
+        Vec::new(),
+    );
     seed.schedules.push(seed_schedule(
         US,
         "billing-data-quality-hourly",

@@ -1,32 +1,68 @@
-//! Shared helpers for the scan/plan, adapter and moto tests: an in-process emulator on its own
-//! runtime, the real binary run hermetically against an endpoint, adapter clients, and seeds.
+//! Shared helpers for every integration test: an in-process emulator on its own runtime, the real
+//! binary run hermetically against an endpoint, adapter clients, seeds built from the maximal
+//! fixtures, fault rules, and output helpers.
 //!
 //! Every command runs with dummy credentials, empty AWS config files, IMDS disabled and every
 //! inherited `AWS_*` variable removed, so no test can touch a real account or the machine's
 //! AWS configuration.
+//!
+//! Submodules: [`apply`] (the apply, fault-matrix, crash and bad-input tests' `Env` and end-state
+//! checks) and [`emulator`] (driving the emulator through the typed AWS SDK clients).
+//!
+//! Include with `mod support;`.
 
 #![allow(dead_code)] // each test crate uses a different subset
 
-use assert_cmd::Command;
+pub mod apply;
+pub mod emulator;
+
 use serde_json::{Value, json};
 use sm_recreate::emulator::{
-    self, Behaviour, Emulator, EmulatorConfig, MUTATING_OPERATIONS, RecordedCall, Seed,
-    SeedDefinition, SeedSchedule,
+    Behaviour, Emulator, EmulatorConfig, FaultError, FaultRule, MUTATING_OPERATIONS, RecordedCall,
+    Seed, SeedDefinition, SeedSchedule,
 };
 use sm_recreate::kinds::Kind;
 use sm_recreate::sagemaker::{AwsOptions, SageMaker, load_sdk_config};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::process::Output;
 use std::time::Duration;
 use tempfile::TempDir;
 
+/// The region the tests run in unless they say otherwise.
+pub const REGION: &str = "us-east-1";
 /// The account the emulator's seeds default to.
 pub const ACCOUNT: &str = "123456789012";
 /// The demo account's `Environment` secret (`fraud-model-quality`'s `DB_PASSWORD`).
 pub const DEMO_SECRET: &str = "s3cr3t-Sandbox-Passw0rd";
 /// A fixed `CreationTime` for definitions whose rendering is pinned by snapshots.
 pub const FIXED_CREATION_TIME: f64 = 1_704_067_200.0;
+/// How long one run of the binary may take through `assert_cmd`.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(180);
+
+// -------------------------------------------------------------------------------------------
+// emulator, runtime and the hermetic command
+// -------------------------------------------------------------------------------------------
+
+/// A multi-threaded tokio runtime for tests that are themselves synchronous.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("build a tokio runtime")
+}
+
+/// Starts an emulator on an ephemeral loopback port.
+pub async fn start_emulator(seed: Seed, behaviour: Behaviour) -> Emulator {
+    sm_recreate::emulator::start(
+        EmulatorConfig { seed, behaviour },
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .expect("start the emulator")
+}
 
 /// A scratch directory standing in for `HOME` and the working directory of the binary, with
 /// empty AWS config and credentials files.
@@ -66,10 +102,10 @@ impl Default for Workdir {
     }
 }
 
-/// The real `sm-recreate` binary, isolated from the machine's AWS setup, aimed at
-/// `endpoint_url`. Add the command and its flags.
-pub fn sm_recreate(endpoint_url: &str, workdir: &Workdir) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_sm-recreate"));
+/// The real `sm-recreate` binary as a plain `std::process::Command`, isolated from the machine's
+/// AWS setup (run in and with `HOME` at `workdir`), aimed at `endpoint_url`.
+pub fn hermetic_command(endpoint_url: &str, workdir: &Workdir) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sm-recreate"));
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("AWS_") {
             command.env_remove(&key);
@@ -82,16 +118,28 @@ pub fn sm_recreate(endpoint_url: &str, workdir: &Workdir) -> Command {
         .env("HOME", workdir.path())
         .env("AWS_ACCESS_KEY_ID", "AKIDTESTSUITE")
         .env("AWS_SECRET_ACCESS_KEY", "test-suite-secret-key")
-        .env("AWS_REGION", "us-east-1")
+        .env("AWS_REGION", REGION)
         .env("AWS_CONFIG_FILE", workdir.file("aws-config"))
         .env(
             "AWS_SHARED_CREDENTIALS_FILE",
             workdir.file("aws-credentials"),
         )
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .args(["--endpoint-url", endpoint_url])
-        .timeout(Duration::from_secs(180));
+        .args(["--endpoint-url", endpoint_url]);
     command
+}
+
+/// A `std::process::Command` as an `assert_cmd::Command`, with the suite's timeout.
+pub fn with_timeout(command: std::process::Command) -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::from_std(command);
+    command.timeout(COMMAND_TIMEOUT);
+    command
+}
+
+/// The real `sm-recreate` binary, isolated from the machine's AWS setup, aimed at
+/// `endpoint_url`. Add the command and its flags.
+pub fn sm_recreate(endpoint_url: &str, workdir: &Workdir) -> assert_cmd::Command {
+    with_timeout(hermetic_command(endpoint_url, workdir))
 }
 
 /// An emulator running on its own runtime, for tests that drive the binary (synchronously) or the
@@ -109,17 +157,8 @@ impl Sandbox {
     }
 
     pub fn with_behaviour(seed: Seed, behaviour: Behaviour) -> Sandbox {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("build a tokio runtime");
-        let emulator = runtime
-            .block_on(emulator::start(
-                EmulatorConfig { seed, behaviour },
-                SocketAddr::from(([127, 0, 0, 1], 0)),
-            ))
-            .expect("start the emulator");
+        let runtime = runtime();
+        let emulator = runtime.block_on(start_emulator(seed, behaviour));
         Sandbox {
             emulator,
             workdir: Workdir::new(),
@@ -132,14 +171,14 @@ impl Sandbox {
     }
 
     /// The binary aimed at this emulator, `--color never`.
-    pub fn cmd(&self) -> Command {
+    pub fn cmd(&self) -> assert_cmd::Command {
         let mut command = self.bare_cmd();
         command.args(["--color", "never"]);
         command
     }
 
     /// The binary aimed at this emulator, with no colour flag.
-    pub fn bare_cmd(&self) -> Command {
+    pub fn bare_cmd(&self) -> assert_cmd::Command {
         sm_recreate(&self.endpoint_url(), &self.workdir)
     }
 
@@ -158,10 +197,7 @@ impl Sandbox {
 
     /// The calls that change state; scan and plan must make none.
     pub fn mutating_calls(&self) -> Vec<RecordedCall> {
-        self.calls()
-            .into_iter()
-            .filter(|call| MUTATING_OPERATIONS.contains(&call.operation.as_str()))
-            .collect()
+        mutating(&self.calls())
     }
 
     /// How many calls of `operation` the emulator received.
@@ -210,6 +246,70 @@ pub fn client_for(
     SageMaker::new(&config, region)
 }
 
+/// The calls among `calls` that change state.
+pub fn mutating(calls: &[RecordedCall]) -> Vec<RecordedCall> {
+    calls
+        .iter()
+        .filter(|c| MUTATING_OPERATIONS.contains(&c.operation.as_str()))
+        .cloned()
+        .collect()
+}
+
+// -------------------------------------------------------------------------------------------
+// faults
+// -------------------------------------------------------------------------------------------
+
+/// `operation` (on `name`, or on any name) answers the error `code`.
+pub fn error_rule(operation: &str, name: Option<&str>, code: &str) -> FaultRule {
+    FaultRule {
+        operation: operation.to_owned(),
+        name: name.map(str::to_owned),
+        error: Some(FaultError::new(code)),
+        ..FaultRule::default()
+    }
+}
+
+/// `operation` (on `name`, or on any name) has its connection dropped.
+pub fn drop_rule(operation: &str, name: Option<&str>) -> FaultRule {
+    FaultRule {
+        operation: operation.to_owned(),
+        name: name.map(str::to_owned),
+        drop_connection: true,
+        ..FaultRule::default()
+    }
+}
+
+/// `operation` (on `name`, or on any name) is answered `delay_ms` late.
+pub fn delay_rule(operation: &str, name: Option<&str>, delay_ms: u64) -> FaultRule {
+    FaultRule {
+        operation: operation.to_owned(),
+        name: name.map(str::to_owned),
+        delay_ms: Some(delay_ms),
+        ..FaultRule::default()
+    }
+}
+
+/// The default behaviour with `faults`.
+pub fn with_faults(faults: Vec<FaultRule>) -> Behaviour {
+    Behaviour {
+        faults,
+        ..Behaviour::default()
+    }
+}
+
+// -------------------------------------------------------------------------------------------
+// seeds
+// -------------------------------------------------------------------------------------------
+
+/// `fixtures/maximal/<kind>.json`: a create request with every member the model defines.
+pub fn maximal_request(kind: Kind) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/maximal")
+        .join(format!("{}.json", kind.cli_name()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// The `Tags` of a create request as `(key, value)` pairs.
 pub fn request_tags(request: &Value) -> Vec<(String, String)> {
     request["Tags"]
@@ -227,15 +327,6 @@ pub fn request_tags(request: &Value) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-/// `fixtures/maximal/<kind>.json`: a create request with every member the model defines.
-pub fn maximal_request(kind: Kind) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/maximal")
-        .join(format!("{}.json", kind.cli_name()));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
 /// How a test definition sets the encryption flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flag {
@@ -245,18 +336,10 @@ pub enum Flag {
     NoNetworkConfig,
 }
 
-/// A create request for `kind` named `name`: the maximal fixture with the flag, instance count
-/// and tags given.
-pub fn definition_request(
-    kind: Kind,
-    name: &str,
-    flag: Flag,
-    instances: u64,
-    tags: &[(&str, &str)],
-) -> Value {
+/// The maximal request of `kind` named `name`, with the flag and `tags` given (none: no `Tags`).
+pub fn flagged_request(kind: Kind, name: &str, flag: Flag, tags: &[(&str, &str)]) -> Value {
     let mut request = maximal_request(kind);
     request["JobDefinitionName"] = json!(name);
-    request["JobResources"]["ClusterConfig"]["InstanceCount"] = json!(instances);
     match flag {
         Flag::On => request["NetworkConfig"]["EnableInterContainerTrafficEncryption"] = json!(true),
         Flag::Off => {
@@ -284,18 +367,25 @@ pub fn definition_request(
     request
 }
 
+/// A create request for `kind` named `name`: the maximal fixture with the flag, instance count
+/// and tags given.
+pub fn definition_request(
+    kind: Kind,
+    name: &str,
+    flag: Flag,
+    instances: u64,
+    tags: &[(&str, &str)],
+) -> Value {
+    let mut request = flagged_request(kind, name, flag, tags);
+    request["JobResources"]["ClusterConfig"]["InstanceCount"] = json!(instances);
+    request
+}
+
 pub fn seed_definition(region: &str, kind: Kind, request: Value) -> SeedDefinition {
     SeedDefinition {
         kind,
         region: region.to_owned(),
         request,
-    }
-}
-
-pub fn seed(definitions: Vec<SeedDefinition>) -> Seed {
-    Seed {
-        definitions,
-        ..Seed::default()
     }
 }
 
@@ -316,24 +406,72 @@ pub fn seed_schedule(region: &str, name: &str, kind: Kind, definition: &str) -> 
     }
 }
 
+pub fn seed(definitions: Vec<SeedDefinition>, schedules: Vec<SeedSchedule>) -> Seed {
+    Seed {
+        definitions,
+        schedules,
+        ..Seed::default()
+    }
+}
+
+// -------------------------------------------------------------------------------------------
+// output
+// -------------------------------------------------------------------------------------------
+
+/// stdout, lossily decoded.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// stderr, lossily decoded.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// stdout, which must be UTF-8.
+pub fn stdout_text(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8")
+}
+
+/// stderr, which must be UTF-8.
+pub fn stderr_text(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("stderr is UTF-8")
+}
+
+/// stdout and stderr together, for messages that may be on either.
+pub fn all_output(output: &Output) -> String {
+    format!("{}\n{}", stdout(output), stderr(output))
+}
+
 /// Parses a command's stdout as JSON, showing the text when it is not.
-pub fn stdout_json(output: &std::process::Output) -> Value {
+pub fn stdout_json(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!(
             "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
+            stdout(output),
+            stderr(output)
         )
     })
 }
 
-pub fn stdout_text(output: &std::process::Output) -> String {
-    String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8")
+/// The exit code, `-1` when killed by a signal.
+pub fn code(output: &Output) -> i32 {
+    output.status.code().unwrap_or(-1)
 }
 
-pub fn stderr_text(output: &std::process::Output) -> String {
-    String::from_utf8(output.stderr.clone()).expect("stderr is UTF-8")
+/// Shows a command's output in an assertion message.
+pub fn show(output: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status.code(),
+        stdout(output),
+        stderr(output)
+    )
 }
+
+// -------------------------------------------------------------------------------------------
+// reports
+// -------------------------------------------------------------------------------------------
 
 /// `(name, compliant)` for every definition of a scan report, sorted by name.
 pub fn verdicts(report: &Value) -> Vec<(String, bool)> {

@@ -1,12 +1,7 @@
 //! Helpers for tests that drive the sandbox emulator through the real AWS SDK clients: start an
 //! emulator, build clients pointed at it, send raw JSON bodies through the typed client, and read
 //! raw HTTP answers.
-//!
-//! Include with `#[path = "common/emulator_support.rs"] mod emulator_support;`.
 
-#![allow(dead_code)] // Each test crate uses a different subset.
-
-use std::path::Path;
 use std::time::Duration;
 
 use aws_sdk_sagemaker::config::{BehaviorVersion, Credentials, Region};
@@ -18,24 +13,14 @@ use aws_smithy_types::retry::RetryConfig;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use sm_recreate::emulator::{self, Behaviour, Emulator, EmulatorConfig, Seed};
+use sm_recreate::emulator::{Behaviour, Emulator, Seed};
 use sm_recreate::kinds::Kind;
 
-pub const REGION: &str = "us-east-1";
-
-/// Starts an emulator on an ephemeral loopback port.
-pub async fn start(seed: Seed, behaviour: Behaviour) -> Emulator {
-    emulator::start(
-        EmulatorConfig { seed, behaviour },
-        "127.0.0.1:0".parse().expect("loopback address"),
-    )
-    .await
-    .expect("emulator starts")
-}
+use super::start_emulator;
 
 /// An empty account with default behaviour.
 pub async fn start_empty() -> Emulator {
-    start(Seed::default(), Behaviour::default()).await
+    start_emulator(Seed::default(), Behaviour::default()).await
 }
 
 /// A SageMaker client for `region`, with retries off so faults and throttling reach the test.
@@ -71,15 +56,6 @@ pub fn sts_client(emulator: &Emulator, region: &str) -> aws_sdk_sts::Client {
         .retry_config(aws_sdk_sts::config::retry::RetryConfig::disabled())
         .build();
     aws_sdk_sts::Client::from_conf(config)
-}
-
-/// `fixtures/maximal/<kind>.json`.
-pub fn maximal_fixture(kind: Kind) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/maximal")
-        .join(format!("{}.json", kind.cli_name()));
-    let text = std::fs::read_to_string(&path).expect("fixture exists");
-    serde_json::from_str(&text).expect("fixture is JSON")
 }
 
 /// The smallest valid create request of a kind, reading from `endpoint`.

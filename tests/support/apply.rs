@@ -1,0 +1,284 @@
+//! The apply, fault-matrix, crash and bad-input tests' `Env`: a [`Sandbox`] whose commands also
+//! take a state directory, with the end-state checks every apply test shares, and seeds in the
+//! one region these tests use.
+
+use super::{
+    Flag, REGION, Sandbox, flagged_request, seed, seed_definition, seed_schedule, with_timeout,
+};
+use serde_json::{Value, json};
+use sm_recreate::emulator::{Behaviour, FaultRule, Seed, SeedDefinition, SeedSchedule};
+use sm_recreate::kinds::Kind;
+use sm_recreate::sagemaker::{SageMaker, Tag};
+use std::collections::BTreeSet;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+pub const SCHEDULE: &str = "nightly";
+
+/// One emulator, one scratch directory (HOME, working directory, empty AWS files, state dir).
+/// Derefs to its [`Sandbox`] (`emulator`, `calls`, `mutating_calls`, `block_on`, ...); its own
+/// `cmd` and `client` take the place of the sandbox's.
+pub struct Env {
+    sandbox: Sandbox,
+    /// `AWS_MAX_ATTEMPTS` for the binary; `None` leaves the tool's default (adaptive, 8).
+    pub max_attempts: Option<u32>,
+}
+
+impl Deref for Env {
+    type Target = Sandbox;
+
+    fn deref(&self) -> &Sandbox {
+        &self.sandbox
+    }
+}
+
+impl Env {
+    pub fn start(seed: Seed, behaviour: Behaviour) -> Env {
+        Env {
+            sandbox: Sandbox::with_behaviour(seed, behaviour),
+            max_attempts: None,
+        }
+    }
+
+    /// The usual test behaviour: schedules settle after 50 ms.
+    pub fn quick(seed: Seed) -> Env {
+        Env::start(seed, quick_behaviour())
+    }
+
+    /// A path inside the scratch directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.workdir.file(name)
+    }
+
+    /// `--state-dir` (absolute, so snapshot paths in the journal are too).
+    pub fn state_dir(&self) -> PathBuf {
+        self.path("state")
+    }
+
+    /// The hermetic binary with `AWS_MAX_ATTEMPTS` (if set), `--state-dir` and `--color never`.
+    fn command_with(&self, state_dir: &Path) -> std::process::Command {
+        let mut command = super::hermetic_command(&self.endpoint_url(), &self.workdir);
+        if let Some(attempts) = self.max_attempts {
+            command.env("AWS_MAX_ATTEMPTS", attempts.to_string());
+        }
+        command
+            .arg("--state-dir")
+            .arg(state_dir)
+            .args(["--color", "never"]);
+        command
+    }
+
+    /// The binary through assert_cmd; add the command and its flags.
+    pub fn cmd(&self) -> assert_cmd::Command {
+        with_timeout(self.std_cmd())
+    }
+
+    /// The binary as a plain `std::process::Command` (for tests that need the `Child`).
+    pub fn std_cmd(&self) -> std::process::Command {
+        self.command_with(&self.state_dir())
+    }
+
+    /// Runs the binary with another `--state-dir`.
+    pub fn run_with_state_dir(&self, state_dir: &Path, args: &[&str]) -> Output {
+        with_timeout(self.command_with(state_dir))
+            .args(args)
+            .output()
+            .expect("run sm-recreate")
+    }
+
+    /// Runs the binary with `args` and returns its output.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().expect("run sm-recreate")
+    }
+
+    /// An adapter client (the tool's own configuration) for checks and changes from the test.
+    pub fn client(&self) -> SageMaker {
+        self.sandbox.client(REGION)
+    }
+
+    pub fn definition(&self, kind: Kind, name: &str) -> Option<Value> {
+        self.emulator.definition(REGION, kind, name)
+    }
+
+    /// A definition's tags, as a set (read through ListTags: call only once faults are cleared).
+    pub fn tags(&self, kind: Kind, name: &str) -> BTreeSet<Tag> {
+        let describe = self.definition(kind, name).expect("definition exists");
+        let arn = describe["JobDefinitionArn"]
+            .as_str()
+            .expect("arn")
+            .to_owned();
+        let client = self.client();
+        self.block_on(client.list_tags(&arn))
+            .expect("list tags")
+            .into_iter()
+            .collect()
+    }
+
+    pub fn schedule_target(&self, schedule: &str) -> String {
+        let described = self
+            .emulator
+            .schedule(REGION, schedule)
+            .expect("schedule exists");
+        described["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"]
+            .as_str()
+            .expect("schedule names a definition")
+            .to_owned()
+    }
+
+    /// Clears every fault and the call counters (schedules settle after 50 ms).
+    pub fn clear_faults(&self) {
+        self.emulator.set_behaviour(quick_behaviour());
+    }
+
+    /// Every snapshot file written under the state directory, with its JSON.
+    pub fn snapshots(&self) -> Vec<(PathBuf, Value)> {
+        let mut found = Vec::new();
+        let runs = self.state_dir().join("runs");
+        let Ok(entries) = std::fs::read_dir(&runs) else {
+            return found;
+        };
+        for run in entries.flatten() {
+            let Ok(files) = std::fs::read_dir(run.path().join("snapshots")) else {
+                continue;
+            };
+            for file in files.flatten() {
+                let path = file.path();
+                if path.extension().is_some_and(|e| e == "json") {
+                    let text = std::fs::read_to_string(&path).expect("read snapshot");
+                    found.push((path, serde_json::from_str(&text).expect("snapshot is JSON")));
+                }
+            }
+        }
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        found
+    }
+
+    /// The snapshot of `name` (the only one, or the newest).
+    pub fn snapshot_of(&self, name: &str) -> (PathBuf, Value) {
+        self.snapshots()
+            .into_iter()
+            .rfind(|(_, s)| s["name"] == json!(name))
+            .unwrap_or_else(|| panic!("no snapshot of {name}"))
+    }
+
+    /// The journals of every run, oldest first, each as its parsed lines.
+    pub fn journals(&self) -> Vec<(PathBuf, Vec<Value>)> {
+        let runs = self.state_dir().join("runs");
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(&runs)
+            .map(|e| e.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        dirs.sort();
+        dirs.into_iter()
+            .filter_map(|dir| {
+                let path = dir.join("journal.jsonl");
+                let text = std::fs::read_to_string(&path).ok()?;
+                let lines = text
+                    .lines()
+                    .map(|l| serde_json::from_str(l).expect("each journal line is JSON"))
+                    .collect();
+                Some((path, lines))
+            })
+            .collect()
+    }
+}
+
+pub fn quick_behaviour() -> Behaviour {
+    Behaviour {
+        schedule_transition: Duration::from_millis(50),
+        ..Behaviour::default()
+    }
+}
+
+/// The usual behaviour with `faults`.
+pub fn behaviour(faults: Vec<FaultRule>) -> Behaviour {
+    Behaviour {
+        faults,
+        ..quick_behaviour()
+    }
+}
+
+/// `faults`, with schedules that settle at once (the crash and fault-matrix cases).
+pub fn settle_behaviour(faults: Vec<FaultRule>) -> Behaviour {
+    Behaviour {
+        faults,
+        schedule_transition: Duration::ZERO,
+        ..Behaviour::default()
+    }
+}
+
+/// `Create`, `Describe` or `Delete` + the kind's API noun.
+pub fn op(verb: &str, kind: Kind) -> String {
+    format!("{verb}{}", kind.api_noun())
+}
+
+// -------------------------------------------------------------------------------------------
+// seeds, all in `REGION`
+// -------------------------------------------------------------------------------------------
+
+/// The maximal request of `kind` named `name`, flag false, with `tags` (none: no `Tags`).
+pub fn noncompliant(kind: Kind, name: &str, tags: &[(&str, &str)]) -> Value {
+    flagged_request(kind, name, Flag::Off, tags)
+}
+
+pub fn definition(kind: Kind, request: Value) -> SeedDefinition {
+    seed_definition(REGION, kind, request)
+}
+
+pub fn schedule(name: &str, kind: Kind, definition: &str) -> SeedSchedule {
+    seed_schedule(REGION, name, kind, definition)
+}
+
+/// One non-compliant maximal definition `name` of `kind` with two tags, referenced by the
+/// schedule `nightly`: every call of the staged protocol happens.
+pub fn referenced_seed(kind: Kind, name: &str) -> Seed {
+    seed(
+        vec![definition(
+            kind,
+            noncompliant(kind, name, &[("team", "ml"), ("cost-center", "42")]),
+        )],
+        vec![schedule(SCHEDULE, kind, name)],
+    )
+}
+
+// -------------------------------------------------------------------------------------------
+// JSON
+// -------------------------------------------------------------------------------------------
+
+/// A describe JSON without `CreationTime` (which a recreate changes).
+pub fn without_creation_time(describe: &Value) -> Value {
+    let mut value = describe.clone();
+    value
+        .as_object_mut()
+        .expect("object")
+        .shift_remove("CreationTime");
+    value
+}
+
+/// The describe JSON with the flag set to `flag` (creating `NetworkConfig` if needed).
+pub fn with_flag(describe: &Value, flag: bool) -> Value {
+    let mut value = describe.clone();
+    if value.get("NetworkConfig").is_none() {
+        value["NetworkConfig"] = json!({});
+    }
+    value["NetworkConfig"]["EnableInterContainerTrafficEncryption"] = json!(flag);
+    value
+}
+
+pub fn flag_of(describe: &Value) -> Option<bool> {
+    describe["NetworkConfig"]["EnableInterContainerTrafficEncryption"].as_bool()
+}
+
+pub fn tags_of(snapshot: &Value) -> BTreeSet<Tag> {
+    serde_json::from_value(snapshot["tags"].clone()).expect("snapshot tags")
+}
+
+pub fn tag_set(tags: &[(&str, &str)]) -> BTreeSet<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag {
+            key: (*k).to_owned(),
+            value: (*v).to_owned(),
+        })
+        .collect()
+}
