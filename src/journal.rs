@@ -410,9 +410,11 @@ impl Run {
         let mut line = serde_json::to_vec(&record).expect("journal records serialize");
         line.push(b'\n');
         let path = self.journal_path();
-        let mut file = self.journal.lock().expect("journal lock");
-        file.write_all(&line).map_err(io_err(&path))?;
-        file.sync_data().map_err(io_err(&path))
+        blocking(|| {
+            let mut file = self.journal.lock().expect("journal lock");
+            file.write_all(&line).map_err(io_err(&path))?;
+            file.sync_data().map_err(io_err(&path))
+        })
     }
 
     pub fn snapshot_path(&self, key: &ItemKey) -> PathBuf {
@@ -428,13 +430,25 @@ impl Run {
     pub fn write_snapshot(&self, snapshot: &Snapshot) -> Result<PathBuf, JournalError> {
         let path = self.snapshot_path(&snapshot.key());
         let bytes = serde_json::to_vec_pretty(snapshot).expect("snapshots serialize");
-        write_durably(&path, &bytes)?;
+        blocking(|| write_durably(&path, &bytes))?;
         Ok(path)
     }
 
     /// Every record so far, in order. A torn last line (a crash mid-write) is ignored.
     pub fn records(&self) -> Result<Vec<Record>, JournalError> {
         read_records(&self.journal_path())
+    }
+}
+
+/// Runs file writes that fsync. Inside the multi-threaded runtime the worker thread is handed
+/// over first (`block_in_place`), so an fsync never stalls other definitions' API calls; outside
+/// it (tests, other runtimes) the work just runs.
+fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
     }
 }
 
@@ -476,12 +490,13 @@ pub fn read_records(path: &Path) -> Result<Vec<Record>, JournalError> {
 }
 
 /// Outcomes after which `resume` has nothing left to do for a definition.
-pub const SETTLED_OUTCOMES: [&str; 5] = [
+pub const SETTLED_OUTCOMES: [&str; 6] = [
     "recreated",
     "rolled-back",
     "changed-since-plan",
     "refused",
     "missing",
+    "verify-failed",
 ];
 
 /// What a journal says about a run.

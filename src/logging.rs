@@ -12,7 +12,9 @@ pub fn init(verbose: u8, quiet: u8, format: LogFormat, color: bool) {
             (_, 0) => "warn",
             (_, 1) => "warn,sm_recreate=info",
             (_, 2) => "warn,sm_recreate=debug",
-            _ => "trace,hyper=debug,h2=debug,rustls=debug",
+            // The SDK logs request and response bodies at trace level, and bodies carry
+            // `Environment` values: those need an explicit RUST_LOG=trace.
+            _ => "debug,sm_recreate=trace",
         }),
     };
     let builder = tracing_subscriber::fmt()

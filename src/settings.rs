@@ -141,6 +141,36 @@ impl Session {
     }
 }
 
+/// How to invoke the tool again with the same account settings, for the commands printed in
+/// hints (`resume`, `restore`).
+pub fn command_prefix(global: &GlobalArgs, state_dir: &std::path::Path) -> String {
+    let mut words = vec!["sm-recreate".to_owned()];
+    if let Some(profile) = &global.profile {
+        words.push(format!("--profile {}", shell_quote(profile)));
+    }
+    if let Some(url) = &global.endpoint_url {
+        words.push(format!("--endpoint-url {}", shell_quote(url)));
+    }
+    words.push(format!(
+        "--state-dir {}",
+        shell_quote(&state_dir.display().to_string())
+    ));
+    words.join(" ")
+}
+
+/// Quotes a word for a POSIX shell when it needs it.
+pub fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@%+,".contains(&b));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
 /// A shape check only (`xx-word-N`, any partition): the real list changes and lives in the SDK's
 /// endpoint rules; this only catches typos like a missing `--region` value eating a command.
 fn is_plausible_region(region: &str) -> bool {
@@ -158,6 +188,13 @@ fn is_plausible_region(region: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(shell_quote("/tmp/state"), "/tmp/state");
+        assert_eq!(shell_quote("my dir"), "'my dir'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+    }
 
     #[test]
     fn region_names_are_checked_for_shape() {

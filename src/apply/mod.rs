@@ -62,6 +62,11 @@ pub enum Outcome {
     Failed { message: String, rolled_back: bool },
     /// Gone before the run reached it.
     Missing { message: String },
+    /// Failed before anything was changed (reading it, or writing its snapshot); `resume` tries
+    /// it again.
+    Untouched { message: String },
+    /// Recreated, but the result differs from the snapshot beyond the flag.
+    Unverified { message: String },
     /// A rollback did not complete: `manual` is the exact command to run.
     RollbackIncomplete { message: String, manual: String },
     /// The run was interrupted before this definition started.
@@ -80,6 +85,8 @@ impl Outcome {
             } => "rolled-back",
             Outcome::Failed { .. } => "failed",
             Outcome::Missing { .. } => "missing",
+            Outcome::Untouched { .. } => "failed-untouched",
+            Outcome::Unverified { .. } => "verify-failed",
             Outcome::RollbackIncomplete { .. } => "rollback-incomplete",
             Outcome::NotStarted => "not-started",
         }
@@ -118,6 +125,8 @@ pub struct Executor {
     pub concurrency: usize,
     /// Set on Ctrl-C: definitions in flight finish or roll back; no new one starts.
     pub stop: Arc<AtomicBool>,
+    /// How to invoke the tool again with the same account settings, for printed hints.
+    pub command: String,
 }
 
 /// One unit of work for the executor.
@@ -210,9 +219,8 @@ impl Executor {
                 return outcome;
             }
             Ok(Prepared::Stop(outcome)) => outcome,
-            Err(err) => Outcome::Failed {
-                message: err.to_string(),
-                rolled_back: true,
+            Err(err) => Outcome::Untouched {
+                message: format!("nothing was changed: {err}"),
             },
         };
         self.finished(&target.key, &outcome);
@@ -226,6 +234,8 @@ impl Executor {
             | Outcome::Refused { message }
             | Outcome::Failed { message, .. }
             | Outcome::Missing { message }
+            | Outcome::Untouched { message }
+            | Outcome::Unverified { message }
             | Outcome::RollbackIncomplete { message, .. } => Some(message.clone()),
             _ => None,
         };
@@ -254,7 +264,9 @@ impl Executor {
             match (self.strategy, &target.temporary_name) {
                 (Strategy::Direct, _) => Ok(None),
                 (Strategy::Staged, planned) => {
-                    self.free_temporary_name(&ops, key, planned).await.map(Some)
+                    free_temporary_name(&ops, &key.name, planned.as_deref())
+                        .await
+                        .map(Some)
                 }
             }
         };
@@ -280,15 +292,11 @@ impl Executor {
                     .to_owned(),
             }));
         }
-        let references = inventory::references_to(&listed?, key.kind, &key.name);
-        let mut schedules = Vec::with_capacity(references.len());
-        for reference in references {
-            let described = client.describe_schedule(&reference.name).await?;
-            schedules.push(ScheduleSnapshot {
-                name: reference.name,
-                describe: described.raw,
-            });
-        }
+        let schedules = describe_schedules(
+            client,
+            inventory::references_to(&listed?, key.kind, &key.name),
+        )
+        .await?;
         let temporary_name = temporary_name?;
         let snapshot = snapshot_of(
             &self.run,
@@ -320,29 +328,9 @@ impl Executor {
             snapshot_path,
             target_request,
             expected_tags,
+            command: self.command.clone(),
             timings: self.timings,
         })))
-    }
-
-    async fn free_temporary_name(
-        &self,
-        ops: &Ops<'_>,
-        key: &ItemKey,
-        planned: &Option<String>,
-    ) -> Result<String, AwsError> {
-        let candidates = planned
-            .iter()
-            .cloned()
-            .chain((0..8).map(|attempt| request::temporary_name(&key.name, attempt)));
-        for candidate in candidates {
-            if ops.find(&candidate).await?.is_none() {
-                return Ok(candidate);
-            }
-        }
-        Err(AwsError::local(
-            "temporary name",
-            "no free temporary name found (eight candidates are taken)",
-        ))
     }
 
     /// For `resume`: re-enters the protocol for an item the run started and did not finish.
@@ -367,12 +355,61 @@ impl Executor {
             snapshot_path,
             target_request,
             expected_tags,
+            command: self.command.clone(),
             timings: self.timings,
         };
         let outcome = job.reconcile(self.strategy).await;
         self.finished(&key, &outcome);
         outcome
     }
+}
+
+/// Describes the referencing schedules (concurrently) for a snapshot.
+pub async fn describe_schedules(
+    client: &SageMaker,
+    references: Vec<inventory::ScheduleRef>,
+) -> Result<Vec<ScheduleSnapshot>, AwsError> {
+    let mut tasks = JoinSet::new();
+    for (index, reference) in references.into_iter().enumerate() {
+        let client = client.clone();
+        tasks.spawn(async move {
+            let described = client.describe_schedule(&reference.name).await?;
+            Ok::<_, AwsError>((
+                index,
+                ScheduleSnapshot {
+                    name: reference.name,
+                    describe: described.raw,
+                },
+            ))
+        });
+    }
+    let mut schedules = Vec::with_capacity(tasks.len());
+    while let Some(joined) = tasks.join_next().await {
+        schedules.push(joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?);
+    }
+    schedules.sort_by_key(|(index, _)| *index);
+    Ok(schedules.into_iter().map(|(_, s)| s).collect())
+}
+
+/// The first free temporary name: the planned one if free, else derived ones.
+pub async fn free_temporary_name(
+    ops: &Ops<'_>,
+    name: &str,
+    planned: Option<&str>,
+) -> Result<String, AwsError> {
+    let candidates = planned
+        .map(str::to_owned)
+        .into_iter()
+        .chain((0..8).map(|attempt| request::temporary_name(name, attempt)));
+    for candidate in candidates {
+        if ops.find(&candidate).await?.is_none() {
+            return Ok(candidate);
+        }
+    }
+    Err(AwsError::local(
+        "temporary name",
+        "no free temporary name found (eight candidates are taken)",
+    ))
 }
 
 enum Prepared<'a> {

@@ -89,14 +89,23 @@ impl Ops<'_> {
                 return Err(err);
             }
             let live = self.find(name).await?;
+            // The definition just deleted may still be visible. It is recognised by its creation
+            // time, not its content: a rollback's request holds exactly the old content, and
+            // mistaking the dying object for a restored one would lose the definition.
+            let still_the_old_one = |live: &Value| {
+                settling.is_some_and(|old| {
+                    old.get("CreationTime").is_some()
+                        && live.get("CreationTime") == old.get("CreationTime")
+                })
+            };
             match live {
-                Some(live) if holds(&live, request) => return Ok(()),
-                Some(live)
-                    if settling.is_some_and(|old| holds(&live, old))
-                        && attempt < self.timings.name_settle_attempts =>
-                {
+                Some(live) if still_the_old_one(&live) => {
+                    if attempt >= self.timings.name_settle_attempts {
+                        return Err(err);
+                    }
                     tracing::debug!(name, "the deleted definition is still visible; waiting");
                 }
+                Some(live) if holds(&live, request) => return Ok(()),
                 None if attempt < self.timings.name_settle_attempts => {
                     tracing::debug!(name, "the name is not free yet; waiting");
                 }
@@ -120,8 +129,8 @@ impl Ops<'_> {
         }
     }
 
-    /// Waits until the schedule is neither `Pending` nor running an execution; fails on `Failed`
-    /// or after the timeout. Returns the settled description.
+    /// Waits until the schedule is neither `Pending` nor running an execution (a `Failed`
+    /// schedule is settled: an update is how it gets repaired); fails after the timeout.
     pub async fn settle_schedule(&self, name: &str) -> Result<ScheduleDescription, AwsError> {
         let deadline = Instant::now() + self.timings.schedule_timeout;
         let mut delay = self.timings.first_poll;
@@ -129,15 +138,6 @@ impl Ops<'_> {
             let schedule = self.client.describe_schedule(name).await?;
             let busy = schedule.status == "Pending"
                 || schedule.last_execution_status.as_deref() == Some("InProgress");
-            if schedule.status == "Failed" {
-                let reason = schedule.raw["FailureReason"]
-                    .as_str()
-                    .unwrap_or("no reason given");
-                return Err(AwsError::local(
-                    "DescribeMonitoringSchedule",
-                    format!("schedule {name} is Failed: {reason}"),
-                ));
-            }
             if !busy {
                 return Ok(schedule);
             }
@@ -161,46 +161,82 @@ impl Ops<'_> {
         }
     }
 
-    /// Gives the schedule `config` and waits for it to settle. Waits for a running execution to
-    /// finish first rather than interrupting it; a no-op when the schedule already has `config`.
-    pub async fn repoint_schedule(&self, name: &str, config: &Value) -> Result<(), AwsError> {
+    /// Moves the schedule from one of `from` to the definition `to`, changing nothing else in
+    /// its live configuration, and waits for it to settle. A running execution is waited for,
+    /// never interrupted. A schedule that already points at `to` is left as it is; one that
+    /// points at anything else than `from` or `to` was changed by someone else and is left
+    /// alone too: the tool only ever moves schedules between the two names it owns.
+    pub async fn repoint_schedule(
+        &self,
+        name: &str,
+        from: &[&str],
+        to: &str,
+    ) -> Result<Repoint, AwsError> {
         let mut current = self.client.describe_schedule(name).await?;
+        let mut moved = false;
         let mut attempts = 0;
         loop {
-            // Already there and not mid-change: nothing to do and nothing to wait for. (Undoing
-            // a step that never moved the schedule must not wait for, and time out on, an
-            // execution running on the unchanged schedule.)
-            let changing = current.status == "Pending" || current.status == "Failed";
-            if current.config() == config && !changing {
-                return Ok(());
+            let target = current.definition_name.clone().unwrap_or_default();
+            if target == to && current.status != "Pending" {
+                if current.status == "Failed" && moved {
+                    let reason = current.raw["FailureReason"]
+                        .as_str()
+                        .unwrap_or("no reason given");
+                    return Err(AwsError::local(
+                        "UpdateMonitoringSchedule",
+                        format!("schedule {name} is Failed after the update: {reason}"),
+                    ));
+                }
+                return Ok(if moved {
+                    Repoint::Moved
+                } else {
+                    Repoint::AlreadyThere
+                });
             }
-            let busy = changing || current.last_execution_status.as_deref() == Some("InProgress");
+            if target != to && !from.contains(&target.as_str()) {
+                return Ok(Repoint::LeftAlone { points_at: target });
+            }
+            let busy = current.status == "Pending"
+                || current.last_execution_status.as_deref() == Some("InProgress");
             if busy {
                 current = self.settle_schedule(name).await?;
-                if current.config() == config {
-                    return Ok(());
-                }
-            }
-            attempts += 1;
-            match self.client.update_schedule(name, config).await {
-                Ok(()) => {}
-                Err(err)
-                    if (err.is(ErrorClass::InUse) || err.is(ErrorClass::Transient))
-                        && attempts < 4 => {}
-                Err(err) => return Err(err),
-            }
-            current = self.settle_schedule(name).await?;
-            if current.config() == config {
-                return Ok(());
+                continue;
             }
             if attempts >= 4 {
                 return Err(AwsError::local(
                     "UpdateMonitoringSchedule",
-                    format!("schedule {name} did not take the new configuration"),
+                    format!(
+                        "schedule {name} did not take the new definition after {attempts} updates"
+                    ),
                 ));
             }
+            attempts += 1;
+            let config = config_pointing_at(current.config(), to);
+            match self.client.update_schedule(name, &config).await {
+                Ok(()) => moved = true,
+                Err(err)
+                    if (err.is(ErrorClass::InUse) || err.is(ErrorClass::Transient))
+                        && attempts < 4 =>
+                {
+                    // Possibly our own update whose answer was lost; the next look decides.
+                    moved = true;
+                }
+                Err(err) => return Err(err),
+            }
+            current = self.settle_schedule(name).await?;
         }
     }
+}
+
+/// What `repoint_schedule` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Repoint {
+    Moved,
+    AlreadyThere,
+    /// The schedule points at a definition the tool does not own; it was not touched.
+    LeftAlone {
+        points_at: String,
+    },
 }
 
 /// A schedule configuration pointing at `definition` instead of whatever it named.

@@ -2,7 +2,7 @@
 //! at a time. Every step is journaled before and after; every step is idempotent, so `resume`
 //! can re-enter the protocol from what it finds live.
 
-use super::ops::{Ops, Timings, config_pointing_at, holds};
+use super::ops::{Ops, Repoint, Timings, holds};
 use super::{Outcome, Strategy};
 use crate::journal::{Event, ItemKey, Phase, Run, ScheduleSnapshot, Snapshot};
 use crate::plan::request::{self, is_reserved_tag};
@@ -22,6 +22,8 @@ pub struct Job<'a> {
     pub target_request: Value,
     /// The tags the definition should end with.
     pub expected_tags: Vec<Tag>,
+    /// How to invoke the tool again with the same account settings, for printed hints.
+    pub command: String,
     pub timings: Timings,
 }
 
@@ -106,14 +108,28 @@ impl Job<'_> {
         let mut moved: Vec<&ScheduleSnapshot> = Vec::new();
         for schedule in self.original_configs() {
             moved.push(schedule);
-            let config = config_pointing_at(schedule.config(), &temp);
             let step = format!("repoint-schedule-to-temporary:{}", schedule.name);
-            if let Err(err) = self
-                .step(&step, self.ops().repoint_schedule(&schedule.name, &config))
+            let failure = match self
+                .step(
+                    &step,
+                    self.ops()
+                        .repoint_schedule(&schedule.name, &[self.name()], &temp),
+                )
                 .await
             {
-                return self.undo_before_delete(&err, &moved).await;
-            }
+                Ok(Repoint::LeftAlone { points_at }) => StepError::Aws(AwsError::local(
+                    "UpdateMonitoringSchedule",
+                    format!(
+                        "schedule {} now points at {points_at:?}, not at {}: it changed since the \
+                         snapshot; plan again",
+                        schedule.name,
+                        self.name()
+                    ),
+                )),
+                Ok(_) => continue,
+                Err(err) => err,
+            };
+            return self.undo_before_delete(&failure, &moved).await;
         }
         // 4. Delete the original.
         if let Err(err) = self
@@ -152,20 +168,27 @@ impl Job<'_> {
         let mut left_on_temporary = false;
         for schedule in self.original_configs() {
             let step = format!("repoint-schedule-to-original:{}", schedule.name);
-            if let Err(err) = self
+            match self
                 .step(
                     &step,
                     self.ops()
-                        .repoint_schedule(&schedule.name, schedule.config()),
+                        .repoint_schedule(&schedule.name, &self.temp_names(), self.name()),
                 )
                 .await
             {
-                left_on_temporary = true;
-                warnings.push(format!(
-                    "schedule {} stays on the compliant copy {}: {err}",
-                    schedule.name,
-                    self.temp().unwrap_or("?")
-                ));
+                Ok(Repoint::LeftAlone { points_at }) => warnings.push(format!(
+                    "schedule {} was moved to {points_at:?} by someone else during the run; left there",
+                    schedule.name
+                )),
+                Ok(_) => {}
+                Err(err) => {
+                    left_on_temporary = true;
+                    warnings.push(format!(
+                        "schedule {} stays on the compliant copy {}: {err}",
+                        schedule.name,
+                        self.temp().unwrap_or("?")
+                    ));
+                }
             }
         }
         // 7. Delete the copy (unless a schedule still needs it), and 8. verify: independent of
@@ -174,20 +197,22 @@ impl Job<'_> {
             let temp = self.temp()?;
             if left_on_temporary {
                 return Some(format!(
-                    "temporary copy {temp} kept for the schedules above; `sm-recreate resume {}` \
-                     moves them back and deletes it",
-                    self.run.run_id
+                    "temporary copy {temp} kept for the schedules above; `{}` moves them back \
+                     and deletes it",
+                    self.resume_hint()
                 ));
             }
             match self
                 .step("delete-temporary", self.delete_temporary(temp))
                 .await
             {
-                Ok(()) => None,
+                Ok(true) => None,
+                Ok(false) => Some(format!(
+                    "a definition named {temp} is not the copy this run made; left alone"
+                )),
                 Err(err) => Some(format!(
-                    "temporary copy {temp} could not be deleted ({err}); `sm-recreate resume {}` \
-                     deletes it",
-                    self.run.run_id
+                    "temporary copy {temp} could not be deleted ({err}); `{}` deletes it",
+                    self.resume_hint()
                 )),
             }
         };
@@ -196,9 +221,8 @@ impl Job<'_> {
         warnings.extend(copy_warning);
         match verified {
             Ok(None) => Outcome::Recreated { warnings },
-            Ok(Some(difference)) => Outcome::Failed {
+            Ok(Some(difference)) => Outcome::Unverified {
                 message: format!("verification failed: {difference}"),
-                rolled_back: false,
             },
             Err(err) => Outcome::Failed {
                 message: format!("could not verify: {err}"),
@@ -283,24 +307,30 @@ impl Job<'_> {
         let mut failures = Vec::new();
         for schedule in schedules {
             let step = format!("rollback-schedule:{}", schedule.name);
+            // A schedule found pointing elsewhere was never moved by this run (or was moved on by
+            // someone else): not ours to touch, and not a failure of the rollback.
             if let Err(err) = self
                 .step(
                     &step,
                     self.ops()
-                        .repoint_schedule(&schedule.name, schedule.config()),
+                        .repoint_schedule(&schedule.name, &self.temp_names(), self.name()),
                 )
                 .await
             {
                 failures.push(format!("schedule {}: {err}", schedule.name));
             }
         }
-        if let Some(temp) = self.temp()
-            && failures.is_empty()
-            && let Err(err) = self
+        if let Some(temp) = self.temp() {
+            if !failures.is_empty() {
+                failures.push(format!(
+                    "the compliant temporary copy {temp} is kept, since schedules may still use it"
+                ));
+            } else if let Err(err) = self
                 .step("rollback-delete-temporary", self.delete_temporary(temp))
                 .await
-        {
-            failures.push(format!("temporary copy {temp}: {err}"));
+            {
+                failures.push(format!("temporary copy {temp}: {err}"));
+            }
         }
         failures
     }
@@ -321,9 +351,11 @@ impl Job<'_> {
             return Outcome::RollbackIncomplete {
                 message: format!(
                     "{message}; restoring from the snapshot failed too: {err}{}",
-                    self.temp()
-                        .map(|t| format!(". The schedules run on the compliant copy {t} meanwhile"))
-                        .unwrap_or_default()
+                    match self.temp() {
+                        Some(t) if !self.snapshot.schedules.is_empty() =>
+                            format!(". The schedules run on the compliant copy {t} meanwhile"),
+                        _ => String::new(),
+                    }
                 ),
                 manual: self.restore_hint(),
             };
@@ -417,34 +449,30 @@ impl Job<'_> {
                     other => other,
                 }
             }
-            Some(_) => {
-                let moved: Vec<&ScheduleSnapshot> = self.original_configs().collect();
-                let cleanup = self
-                    .undo_before_delete(
-                        &StepError::Aws(AwsError::local(
-                            "resume",
-                            "the definition was changed outside sm-recreate during the run; left as found",
-                        )),
-                        &moved,
-                    )
-                    .await;
-                match cleanup {
-                    Outcome::Failed { message, .. } => Outcome::Failed {
-                        message,
-                        rolled_back: false,
-                    },
-                    other => other,
-                }
-            }
+            Some(_) => Outcome::RollbackIncomplete {
+                // Neither the original nor the compliant version: someone else acted on this
+                // name during the run. Touch nothing (the copy and the schedules stay where they
+                // are) and leave the decision to a person.
+                message: "the definition under this name is neither the original nor the \
+                          recreated one: it was changed by someone else during the run; nothing \
+                          was touched"
+                    .to_owned(),
+                manual: format!(
+                    "compare it with the snapshot {}; `{}` puts the original back",
+                    self.snapshot_path.display(),
+                    self.restore_hint()
+                        .replace(" restore ", " restore --replace ")
+                ),
+            },
         }
     }
 
     /// Deletes the temporary copy, but only if it is ours: a definition under that name holding
     /// anything else was not made by this run and is left alone.
-    async fn delete_temporary(&self, temp: &str) -> Result<(), AwsError> {
+    async fn delete_temporary(&self, temp: &str) -> Result<bool, AwsError> {
         let ops = self.ops();
         match ops.find(temp).await? {
-            None => Ok(()),
+            None => Ok(true),
             Some(live)
                 if holds(&live, &self.target_request)
                     || holds(
@@ -452,25 +480,31 @@ impl Job<'_> {
                         &request::create_request(&self.snapshot.describe, &self.snapshot.tags).0,
                     ) =>
             {
-                ops.delete(temp).await
+                ops.delete(temp).await.map(|()| true)
             }
             Some(_) => {
                 tracing::warn!(item = %self.key(), temp, "a definition named like the temporary copy is not ours; left alone");
-                Ok(())
+                Ok(false)
             }
         }
     }
 
+    /// The names schedules may be moved back from: the temporary copy's, if there is one.
+    fn temp_names(&self) -> Vec<&str> {
+        self.temp().into_iter().collect()
+    }
+
     fn restore_hint(&self) -> String {
         format!(
-            "sm-recreate --region {} restore {}",
+            "{} --region {} restore {}",
+            self.command,
             self.snapshot.region,
             self.snapshot_path.display()
         )
     }
 
     fn resume_hint(&self) -> String {
-        format!("sm-recreate resume {}", self.run.run_id)
+        format!("{} resume {}", self.command, self.run.run_id)
     }
 }
 

@@ -81,6 +81,15 @@ impl Reporter {
             Outcome::Missing { message } => {
                 format!("{} {key}: {message}", self.paint("33", "skipped"))
             }
+            Outcome::Untouched { message } => {
+                format!("{} {key}: {message}", self.paint("31", "failed"))
+            }
+            Outcome::Unverified { message } => {
+                format!(
+                    "{} {key}: {message}",
+                    self.paint("31", "recreated, not verified")
+                )
+            }
             Outcome::Failed {
                 message,
                 rolled_back: true,

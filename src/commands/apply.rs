@@ -144,6 +144,7 @@ pub async fn run(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<ExitSta
     );
     let executor = executor(
         &session,
+        crate::settings::command_prefix(global, state.root()),
         run.clone(),
         account_id,
         args.strategy,
@@ -173,16 +174,23 @@ pub async fn execute(
     let outcomes = executor.run_all(work, &reporter).await;
     interrupt.abort();
     let interrupted = executor.stop.load(Ordering::SeqCst);
-    run.record(if interrupted {
+    // From here on the outcomes decide the exit status: a journal that cannot take its last line
+    // or a closed stdout must not turn "rollback incomplete" into something milder.
+    if let Err(err) = run.record(if interrupted {
         Event::RunInterrupted
     } else {
         Event::RunFinished
-    })?;
-    reporter.summary(&run.run_id, &outcomes)?;
+    }) {
+        tracing::error!("could not journal the end of the run: {err}");
+    }
     print_manual_actions(&outcomes, &run.run_id, interrupted);
+    if let Err(err) = reporter.summary(&run.run_id, &outcomes) {
+        tracing::debug!("could not print the summary: {err}");
+    }
     Ok(outcomes)
 }
 
+/// Manual actions go to stderr first, so a closed stdout cannot swallow them.
 fn print_manual_actions(outcomes: &[(ItemKey, apply::Outcome)], run_id: &str, interrupted: bool) {
     for (key, outcome) in outcomes {
         if let apply::Outcome::RollbackIncomplete { manual, .. } = outcome {
@@ -214,8 +222,10 @@ fn watch_ctrl_c(stop: Arc<AtomicBool>, run_id: String) -> tokio::task::JoinHandl
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn executor(
     session: &Session,
+    command: String,
     run: Arc<Run>,
     account_id: String,
     strategy: Strategy,
@@ -237,6 +247,7 @@ pub fn executor(
         },
         concurrency,
         stop: Arc::new(AtomicBool::new(false)),
+        command,
     })
 }
 
@@ -298,6 +309,20 @@ pub fn read_plan_file(path: &Path) -> Result<PlanDocument, UsageError> {
             path.display()
         ))
         .with_hint("apply only reviewed, unmodified plans; make a new plan to change it"));
+    }
+    if let Some(item) = document
+        .items
+        .iter()
+        .find(|item| !document.regions.contains(&item.region))
+    {
+        return Err(UsageError::new(format!(
+            "plan file {} lists {} in {}, outside its regions ({})",
+            path.display(),
+            item.name,
+            item.region,
+            document.regions.join(", ")
+        ))
+        .with_hint("make a new plan with `sm-recreate plan --out FILE`"));
     }
     Ok(document)
 }

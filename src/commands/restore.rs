@@ -8,7 +8,7 @@ use crate::apply::report::Reporter;
 use crate::cli::{GlobalArgs, ReportFormat, RestoreArgs};
 use crate::exit::{ExitStatus, UsageError};
 use crate::inventory;
-use crate::journal::{Event, PlannedItem, ScheduleSnapshot, Snapshot};
+use crate::journal::{Event, PlannedItem, Snapshot};
 use crate::plan::request;
 use crate::settings::Session;
 use std::collections::BTreeSet;
@@ -79,7 +79,11 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
 
     let run = state.new_run()?;
     let (snapshot, snapshot_path) = match live {
-        None => (recorded.clone(), args.snapshot.clone()),
+        // Absolute, so the journal's path works for `resume` from anywhere.
+        None => (
+            recorded.clone(),
+            std::fs::canonicalize(&args.snapshot).unwrap_or_else(|_| args.snapshot.clone()),
+        ),
         Some(live) => {
             // Replacing: snapshot what is there now, so this too can be undone.
             let arn = live["JobDefinitionArn"]
@@ -88,22 +92,13 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
                 .to_owned();
             let tags = client.list_tags(&arn).await?;
             let listed = client.list_schedules(Some(&recorded.name)).await?;
-            let mut schedules = Vec::new();
-            for reference in inventory::references_to(&listed, recorded.kind, &recorded.name) {
-                let described = client.describe_schedule(&reference.name).await?;
-                schedules.push(ScheduleSnapshot {
-                    name: reference.name,
-                    describe: described.raw,
-                });
-            }
-            let mut temporary_name = None;
-            for attempt in 0..8 {
-                let candidate = request::temporary_name(&recorded.name, attempt);
-                if ops.find(&candidate).await?.is_none() {
-                    temporary_name = Some(candidate);
-                    break;
-                }
-            }
+            let schedules = apply::describe_schedules(
+                &client,
+                inventory::references_to(&listed, recorded.kind, &recorded.name),
+            )
+            .await?;
+            let temporary_name =
+                Some(apply::free_temporary_name(&ops, &recorded.name, None).await?);
             let current = snapshot_of(
                 &run,
                 &account_id,
@@ -140,6 +135,7 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
         snapshot_path,
         target_request: restore_request,
         expected_tags: recorded.tags.clone(),
+        command: crate::settings::command_prefix(global, state.root()),
         timings,
     };
     let outcome = if replacing {

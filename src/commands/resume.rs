@@ -14,15 +14,20 @@ pub async fn run(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<ExitSt
     let run_id = match &args.run_id {
         Some(id) => id.clone(),
         None => {
-            let mut latest = None;
+            let mut incomplete = Vec::new();
             for id in state.run_ids()?.into_iter().rev() {
                 let run = state.existing_run(&id)?;
                 if !RunSummary::from_records(&run.records()?).is_complete() {
-                    latest = Some(id);
-                    break;
+                    incomplete.push(id);
                 }
             }
-            match latest {
+            if incomplete.len() > 1 {
+                eprintln!(
+                    "Other unfinished runs, to resume by id afterwards: {}.",
+                    incomplete[1..].join(", ")
+                );
+            }
+            match incomplete.into_iter().next() {
                 Some(id) => id,
                 None => {
                     println!(
@@ -97,11 +102,19 @@ pub async fn run(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<ExitSt
         ))
         .into());
     }
-    let strategy = summary
-        .strategy
-        .as_deref()
-        .and_then(Strategy::parse)
-        .unwrap_or_default();
+    let recorded = summary.strategy.as_deref().unwrap_or("unknown");
+    let Some(strategy) = Strategy::parse(recorded) else {
+        return Err(UsageError::new(format!(
+            "run {run_id} is a `{recorded}` run, which resume does not continue"
+        ))
+        .with_hint(if recorded == "restore" {
+            "run the same `sm-recreate restore SNAPSHOT` command again: it checks what exists and \
+             finishes the restore"
+        } else {
+            "this journal was written by another version of sm-recreate"
+        })
+        .into());
+    };
     eprintln!(
         "Resuming run {run_id}: {} in flight, {} not started.",
         in_flight.len(),
@@ -109,6 +122,7 @@ pub async fn run(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<ExitSt
     );
     let executor = executor(
         &session,
+        crate::settings::command_prefix(global, state.root()),
         run.clone(),
         account_id,
         strategy,
