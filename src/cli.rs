@@ -19,9 +19,10 @@ use std::path::PathBuf;
         any failure, and verifies the result.\n\n\
         Try it without an AWS account: `sm-recreate --sandbox plan`.",
     after_help = "Credentials and region come from the standard AWS chain (environment, profiles, SSO, \
-        web identity, instance metadata). Exit codes: 0 success or nothing to do; 1 some definitions \
-        failed and were rolled back; 2 usage or input error (nothing touched); 3 with \
-        --detailed-exitcode, non-compliant definitions exist; 4 a rollback did not complete."
+        web identity, instance metadata). Exit codes: 0 success or nothing to do; 1 some \
+        definitions failed, each rolled back or left untouched (or a scan was incomplete); 2 usage \
+        or input error (nothing touched); 3 with --detailed-exitcode, non-compliant definitions \
+        exist; 4 a rollback did not complete (the manual command is printed)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -67,7 +68,8 @@ pub struct GlobalArgs {
     )]
     pub state_dir: PathBuf,
 
-    /// More logging on stderr (-v info, -vv debug, -vvv trace including the AWS SDK).
+    /// More logging on stderr (-v info, -vv debug, -vvv debug including the AWS SDK; RUST_LOG
+    /// overrides, and RUST_LOG=trace also logs request bodies, which hold Environment values).
     #[arg(short, long, action = clap::ArgAction::Count, global = true, conflicts_with = "quiet")]
     pub verbose: u8,
 
@@ -175,7 +177,7 @@ pub struct SelectionArgs {
     #[arg(long)]
     pub include_managed: bool,
 
-    /// API calls in flight at once.
+    /// API calls in flight at once while reading; for apply, also definitions recreated at once.
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
 }
