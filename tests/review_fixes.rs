@@ -1,0 +1,774 @@
+//! One end-to-end test per fix of the safety review (commit 58cc654), each run through the real
+//! binary against the in-process emulator, so that a regression fails here:
+//!
+//! 1. schedules are moved by changing only `MonitoringJobDefinitionName` in their live
+//!    configuration (a change made during the run survives the move back);
+//! 2. a schedule someone pointed at a third definition is left alone (by `resume`, and by the
+//!    apply itself, which then stops at step 3);
+//! 3. `resume` touches nothing when the original name holds a foreign definition;
+//! 4. `resume` refuses an interrupted `restore` run;
+//! 5. a closed stdout does not change the exit code of a run whose rollback is incomplete;
+//! 6. a plan file whose items lie outside its regions is refused;
+//! 7. the printed `restore` command is runnable verbatim from another directory.
+//!
+//! Not covered: "a Failed schedule can be repointed". The emulator cannot produce a `Failed`
+//! schedule (seeds are `Scheduled` or `Stopped`, and no transition leads to `Failed`), so there is
+//! no way to set that state up from a test.
+//!
+//! Calls are held the way `tests/crash.rs` holds them: an emulator fault with a delay keeps the
+//! request in flight while the test acts (and, with `drop_connection`, never performs it once the
+//! process has been killed).
+
+mod support;
+
+use serde_json::{Value, json};
+use sm_recreate::emulator::FaultRule;
+use sm_recreate::kinds::Kind;
+use sm_recreate::plan::document::PlanDocument;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Output, Stdio};
+use std::time::{Duration, Instant};
+use support::apply::*;
+use support::*;
+
+const NAME: &str = "target";
+const TEMP_PREFIX: &str = "target-smr";
+const TEMP_GLOB: &str = "target-smr*";
+const OTHER: &str = "other";
+/// The cron a test sets while the run is held (the seeded schedules run hourly).
+const CHANGED_CRON: &str = "cron(0 6 ? * * *)";
+/// A hold the test ends by killing the process: the held call is never performed.
+const HOLD_FOREVER_MS: u64 = 600_000;
+/// A hold the run outlives: long enough for the test to act meanwhile (a few local calls), after
+/// which the held call is performed. Each test checks that the call was still held after it acted.
+const HOLD_WHILE_ACTING_MS: u64 = 6_000;
+/// Longest wait for anything a test polls for, or for one run of the binary.
+const DEADLINE: Duration = Duration::from_secs(120);
+
+// -------------------------------------------------------------------------------------------
+// helpers
+// -------------------------------------------------------------------------------------------
+
+/// An `Env` on `seed` whose schedules settle at once and whose binary tries each call twice.
+fn env_with(seed: sm_recreate::emulator::Seed) -> Env {
+    let mut env = Env::start(seed, settle_behaviour(vec![]));
+    env.max_attempts = Some(2);
+    env
+}
+
+/// Plans into `plan.json` (no faults) and returns its path.
+fn make_plan(env: &Env) -> PathBuf {
+    let plan = env.path("plan.json");
+    let output = env.run(&["plan", "--out", plan.to_str().unwrap()]);
+    assert_eq!(code(&output), 0, "plan: {}", show(&output));
+    plan
+}
+
+/// Holds `operation` on `name` (a glob) for `delay_ms`; with `drop`, never performs it.
+fn hold_rule(operation: &str, name: &str, delay_ms: u64, drop: bool) -> FaultRule {
+    FaultRule {
+        delay_ms: Some(delay_ms),
+        drop_connection: drop,
+        ..delay_rule(operation, Some(name), delay_ms)
+    }
+}
+
+fn glob_matches(name: Option<&str>, glob: &str) -> bool {
+    match (name, glob.strip_suffix('*')) {
+        (Some(name), Some(prefix)) => name.starts_with(prefix),
+        (Some(name), None) => name == glob,
+        (None, _) => false,
+    }
+}
+
+/// Whether a call of `operation` on `glob` is being held by the emulator right now.
+fn is_held(env: &Env, operation: &str, glob: &str) -> bool {
+    env.calls().iter().any(|c| {
+        c.operation == operation
+            && glob_matches(c.name.as_deref(), glob)
+            && c.outcome == "in-flight"
+    })
+}
+
+/// Waits (bounded) until the emulator holds `operation` on `glob`; panics if the child exits or
+/// the deadline passes first.
+fn wait_until_held(env: &Env, child: &mut Child, operation: &str, glob: &str) {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        if is_held(env, operation, glob) {
+            return;
+        }
+        if let Some(status) = child.try_wait().expect("poll the child") {
+            panic!("the run exited ({status}) before reaching {operation} on {glob}");
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the run never reached {operation} on {glob}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// SIGKILLs the child and reaps it.
+fn kill(mut child: Child) {
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+}
+
+/// Spawns `command` (stdin closed, stdout and stderr captured).
+fn spawn(mut command: std::process::Command) -> Child {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sm-recreate")
+}
+
+/// Waits (bounded) for the child to exit and collects whatever of its output is still captured.
+fn finish(mut child: Child) -> Output {
+    fn reader<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    }
+    let stdout = reader(child.stdout.take());
+    let stderr = reader(child.stderr.take());
+    let deadline = Instant::now() + DEADLINE;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("poll the child") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("sm-recreate did not exit within {DEADLINE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
+    }
+}
+
+/// The temporary copies (definitions named like the copy of `NAME`) of `kind`.
+fn temporary_copies(env: &Env, kind: Kind) -> Vec<String> {
+    env.emulator
+        .definition_names(REGION, kind)
+        .into_iter()
+        .filter(|n| n.starts_with(TEMP_PREFIX))
+        .collect()
+}
+
+/// The schedule's live `MonitoringScheduleConfig`.
+fn schedule_config(env: &Env) -> Value {
+    env.emulator
+        .schedule(REGION, SCHEDULE)
+        .expect("schedule exists")["MonitoringScheduleConfig"]
+        .clone()
+}
+
+/// Updates the schedule through the adapter (as someone else would) to `config`.
+fn update_schedule(env: &Env, config: &Value) {
+    let client = env.client();
+    env.block_on(client.update_schedule(SCHEDULE, config))
+        .expect("update the schedule from the test");
+}
+
+/// `config` pointing at `definition`.
+fn pointing_at(config: &Value, definition: &str) -> Value {
+    let mut config = config.clone();
+    config["MonitoringJobDefinitionName"] = json!(definition);
+    config
+}
+
+/// The single entry of a JSON apply/resume report.
+fn only_entry(output: &Output) -> Value {
+    let report = stdout_json(output);
+    let definitions = report["definitions"].as_array().expect("definitions");
+    assert_eq!(definitions.len(), 1, "{}", show(output));
+    definitions[0].clone()
+}
+
+/// The mutating calls after the first `before` of them.
+fn mutating_since(env: &Env, before: usize) -> Vec<String> {
+    env.mutating_calls()[before..]
+        .iter()
+        .map(|c| format!("{} {:?} ({})", c.operation, c.name, c.outcome))
+        .collect()
+}
+
+/// The manual action of the first "needs manual action" line on stderr.
+fn manual_action(output: &Output) -> String {
+    let text = stderr(output);
+    let marker = "needs manual action: ";
+    let line = text
+        .lines()
+        .find(|l| l.contains(marker))
+        .unwrap_or_else(|| panic!("no manual action printed:\n{}", show(output)));
+    line[line.find(marker).unwrap() + marker.len()..].to_owned()
+}
+
+/// Splits a command line the way a POSIX shell would for the quoting `shell_quote` produces
+/// (plain words and single-quoted words with `'\''` escapes).
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                for q in chars.by_ref() {
+                    if q == '\'' {
+                        break;
+                    }
+                    word.push(q);
+                }
+            }
+            '\\' => {
+                in_word = true;
+                if let Some(escaped) = chars.next() {
+                    word.push(escaped);
+                }
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
+}
+
+/// The value following `flag` in `words`.
+fn flag_value<'a>(words: &'a [String], flag: &str) -> &'a str {
+    let at = words
+        .iter()
+        .position(|w| w == flag)
+        .unwrap_or_else(|| panic!("{flag} missing from {words:?}"));
+    words
+        .get(at + 1)
+        .unwrap_or_else(|| panic!("{flag} has no value in {words:?}"))
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A printed `sm-recreate ...` command as a process, run verbatim (no option added) in `cwd`,
+/// with only the hermetic environment: dummy credentials, empty AWS files, no IMDS.
+fn printed_command(words: &[String], cwd: &Workdir) -> std::process::Command {
+    assert_eq!(
+        words.first().map(String::as_str),
+        Some("sm-recreate"),
+        "{words:?}"
+    );
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sm-recreate"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("AWS_") {
+            command.env_remove(&key);
+        }
+    }
+    command
+        .env_remove("RUST_LOG")
+        .current_dir(cwd.path())
+        .env("HOME", cwd.path())
+        .env("AWS_ACCESS_KEY_ID", "AKIDTESTSUITE")
+        .env("AWS_SECRET_ACCESS_KEY", "test-suite-secret-key")
+        .env("AWS_REGION", REGION)
+        .env("AWS_CONFIG_FILE", cwd.file("aws-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", cwd.file("aws-credentials"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_MAX_ATTEMPTS", "2")
+        .env("NO_COLOR", "1")
+        .args(&words[1..]);
+    command
+}
+
+/// Persistent `ValidationException` on every create of the original name: step 5 fails, and so
+/// does the rollback's create from the snapshot, so the run ends `rollback-incomplete` (exit 4)
+/// with the schedule on the compliant copy and the snapshot to restore.
+fn rollback_incomplete_faults(kind: Kind) -> Vec<FaultRule> {
+    vec![error_rule(
+        &op("Create", kind),
+        Some(NAME),
+        "ValidationException",
+    )]
+}
+
+// -------------------------------------------------------------------------------------------
+// 1. schedules keep their live configuration
+// -------------------------------------------------------------------------------------------
+
+/// The apply is held at step 4 (deleting the original) while someone changes the schedule's
+/// cron, leaving it on the temporary copy. Step 6 must move it back by changing only
+/// `MonitoringJobDefinitionName`: the schedule ends on the original with the new cron, not with
+/// the configuration the snapshot recorded.
+#[test]
+fn a_schedule_change_made_during_the_run_survives_the_move_back() {
+    let kind = Kind::DataQuality;
+    let env = env_with(referenced_seed(kind, NAME));
+    let before = env.definition(kind, NAME).unwrap();
+    let plan = make_plan(&env);
+    let delete = op("Delete", kind);
+    env.emulator.set_behaviour(settle_behaviour(vec![hold_rule(
+        &delete,
+        NAME,
+        HOLD_WHILE_ACTING_MS,
+        false,
+    )]));
+    let mut command = env.std_cmd();
+    command.args(["apply", plan.to_str().unwrap(), "--yes", "--format", "json"]);
+    let mut child = spawn(command);
+    wait_until_held(&env, &mut child, &delete, NAME);
+
+    // The schedule is on the copy now; change its cron and keep it there.
+    let temp = env.schedule_target(SCHEDULE);
+    assert!(temp.starts_with(TEMP_PREFIX), "schedule on {temp}");
+    let mut changed = schedule_config(&env);
+    assert_ne!(
+        changed["ScheduleConfig"]["ScheduleExpression"],
+        json!(CHANGED_CRON)
+    );
+    changed["ScheduleConfig"]["ScheduleExpression"] = json!(CHANGED_CRON);
+    update_schedule(&env, &changed);
+    assert!(
+        is_held(&env, &delete, NAME),
+        "the hold ended before the test changed the schedule (machine too slow for \
+         HOLD_WHILE_ACTING_MS); the scenario did not happen"
+    );
+
+    let output = finish(child);
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    assert_eq!(only_entry(&output)["status"], json!("recreated"));
+    // Back on the original, with the cron changed meanwhile and everything else as it was.
+    assert_eq!(
+        schedule_config(&env),
+        pointing_at(&changed, NAME),
+        "the move back must change only MonitoringJobDefinitionName"
+    );
+    let live = env.definition(kind, NAME).expect("original exists");
+    assert_eq!(
+        without_creation_time(&live),
+        without_creation_time(&with_flag(&before, true))
+    );
+    assert_eq!(temporary_copies(&env, kind), Vec::<String>::new());
+}
+
+// -------------------------------------------------------------------------------------------
+// 2. a schedule pointed at a third definition is left alone
+// -------------------------------------------------------------------------------------------
+
+/// `NAME` referenced by `nightly`, plus a compliant definition `other` (not planned).
+fn seed_with_other(kind: Kind) -> sm_recreate::emulator::Seed {
+    let mut seed = referenced_seed(kind, NAME);
+    seed.definitions.push(definition(
+        kind,
+        flagged_request(kind, OTHER, Flag::On, &[]),
+    ));
+    seed
+}
+
+/// Killed while creating the temporary copy (step 2); someone points the schedule at `other`;
+/// `resume` must not move it back (nor anywhere), and must leave no copy behind.
+#[test]
+fn resume_leaves_a_schedule_pointed_at_a_third_definition_alone() {
+    let kind = Kind::ModelBias;
+    let env = env_with(seed_with_other(kind));
+    let before = env.definition(kind, NAME).unwrap();
+    let other_before = env.definition(kind, OTHER).unwrap();
+    let plan = make_plan(&env);
+    let create = op("Create", kind);
+    env.emulator.set_behaviour(settle_behaviour(vec![hold_rule(
+        &create,
+        TEMP_GLOB,
+        HOLD_FOREVER_MS,
+        true,
+    )]));
+    let mut command = env.std_cmd();
+    command.args(["apply", plan.to_str().unwrap(), "--yes"]);
+    let mut child = spawn(command);
+    wait_until_held(&env, &mut child, &create, TEMP_GLOB);
+    kill(child);
+    env.clear_faults();
+    assert_eq!(env.schedule_target(SCHEDULE), NAME, "killed before step 3");
+
+    let config = pointing_at(&schedule_config(&env), OTHER);
+    update_schedule(&env, &config);
+    let mutations = env.mutating_calls().len();
+    let output = env.run(&["resume", "--format", "json"]);
+
+    let text = show(&output);
+    assert_eq!(env.schedule_target(SCHEDULE), OTHER, "{text}");
+    assert_eq!(schedule_config(&env), config, "{text}");
+    let updates: Vec<String> = mutating_since(&env, mutations)
+        .into_iter()
+        .filter(|c| c.starts_with("UpdateMonitoringSchedule"))
+        .collect();
+    assert!(
+        updates.is_empty(),
+        "resume updated the schedule: {updates:?}\n{text}"
+    );
+    let live = without_creation_time(&env.definition(kind, NAME).expect("original exists"));
+    assert!(
+        live == without_creation_time(&before)
+            || live == without_creation_time(&with_flag(&before, true)),
+        "the original is neither original nor compliant: {live}\n{text}"
+    );
+    assert_eq!(temporary_copies(&env, kind), Vec::<String>::new(), "{text}");
+    assert_eq!(env.definition(kind, OTHER), Some(other_before), "{text}");
+    // Step 3 finds the schedule elsewhere and stops: rolled back, nothing for a person to do.
+    assert_eq!(code(&output), 1, "{text}");
+    let entry = only_entry(&output);
+    assert_eq!(entry["status"], json!("rolled-back"), "{text}");
+    assert!(
+        entry["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(OTHER),
+        "the message names where the schedule points: {text}"
+    );
+}
+
+/// The same without a crash: the schedule is pointed at `other` while the apply creates the copy;
+/// step 3 must leave it there and stop (rolled back, copy deleted).
+#[test]
+fn apply_stops_at_step_3_when_the_schedule_points_at_a_third_definition() {
+    let kind = Kind::ModelQuality;
+    let env = env_with(seed_with_other(kind));
+    let before = env.definition(kind, NAME).unwrap();
+    let plan = make_plan(&env);
+    let create = op("Create", kind);
+    env.emulator.set_behaviour(settle_behaviour(vec![hold_rule(
+        &create,
+        TEMP_GLOB,
+        HOLD_WHILE_ACTING_MS,
+        false,
+    )]));
+    let updates_before = env.count("UpdateMonitoringSchedule");
+    let mut command = env.std_cmd();
+    command.args(["apply", plan.to_str().unwrap(), "--yes", "--format", "json"]);
+    let mut child = spawn(command);
+    wait_until_held(&env, &mut child, &create, TEMP_GLOB);
+    let config = pointing_at(&schedule_config(&env), OTHER);
+    update_schedule(&env, &config);
+    assert!(
+        is_held(&env, &create, TEMP_GLOB),
+        "the hold ended before the test moved the schedule (machine too slow for \
+         HOLD_WHILE_ACTING_MS); the scenario did not happen"
+    );
+
+    let output = finish(child);
+    let text = show(&output);
+    assert_eq!(schedule_config(&env), config, "{text}");
+    assert_eq!(
+        env.count("UpdateMonitoringSchedule"),
+        updates_before + 1,
+        "the apply updated the schedule (the test's own update is the only one expected): {text}"
+    );
+    assert_eq!(code(&output), 1, "{text}");
+    assert_eq!(
+        only_entry(&output)["status"],
+        json!("rolled-back"),
+        "{text}"
+    );
+    assert_eq!(
+        without_creation_time(&env.definition(kind, NAME).expect("original exists")),
+        without_creation_time(&before),
+        "{text}"
+    );
+    assert_eq!(temporary_copies(&env, kind), Vec::<String>::new(), "{text}");
+}
+
+// -------------------------------------------------------------------------------------------
+// 3. resume and a foreign definition under the original name
+// -------------------------------------------------------------------------------------------
+
+/// Killed while creating the original name (step 5: deleted, schedule on the copy); someone
+/// creates a different definition under that name. `resume` must touch nothing, exit 4 and name
+/// the snapshot with a `restore --replace` command.
+#[test]
+fn resume_touches_nothing_when_the_name_holds_a_foreign_definition() {
+    let kind = Kind::ModelExplainability;
+    let env = env_with(referenced_seed(kind, NAME));
+    let plan = make_plan(&env);
+    let create = op("Create", kind);
+    env.emulator.set_behaviour(settle_behaviour(vec![hold_rule(
+        &create,
+        NAME,
+        HOLD_FOREVER_MS,
+        true,
+    )]));
+    let mut command = env.std_cmd();
+    command.args(["apply", plan.to_str().unwrap(), "--yes"]);
+    let mut child = spawn(command);
+    wait_until_held(&env, &mut child, &create, NAME);
+    kill(child);
+    env.clear_faults();
+    assert!(env.definition(kind, NAME).is_none(), "killed after step 4");
+    let temps = temporary_copies(&env, kind);
+    assert_eq!(temps.len(), 1, "one copy: {temps:?}");
+    let temp = temps[0].clone();
+    assert_eq!(env.schedule_target(SCHEDULE), temp);
+    let copy_before = env.definition(kind, &temp).unwrap();
+    let schedule_before = schedule_config(&env);
+
+    let mut foreign = noncompliant(kind, NAME, &[("owner", "someone-else")]);
+    foreign["RoleArn"] = json!(format!("arn:aws:iam::{ACCOUNT}:role/someone-else"));
+    let client = env.client();
+    env.block_on(client.create_definition(kind, &foreign))
+        .expect("create the foreign definition");
+    let foreign_before = env.definition(kind, NAME).unwrap();
+    let mutations = env.mutating_calls().len();
+
+    let output = env.run(&["resume"]);
+    let text = show(&output);
+    assert_eq!(code(&output), 4, "{text}");
+    assert_eq!(
+        mutating_since(&env, mutations),
+        Vec::<String>::new(),
+        "resume sent mutating calls\n{text}"
+    );
+    let (snapshot, _) = env.snapshot_of(NAME);
+    let manual = manual_action(&output);
+    assert!(
+        manual.contains("restore --replace"),
+        "no `restore --replace` command: {manual}"
+    );
+    let words = shell_words(&manual.replace('`', " "));
+    assert!(
+        words.iter().any(|w| Path::new(w).is_absolute()
+            && Path::new(w).exists()
+            && canonical(Path::new(w)) == canonical(&snapshot)),
+        "the snapshot {} is not named: {manual}",
+        snapshot.display()
+    );
+    // Everything as the test left it.
+    assert_eq!(env.definition(kind, NAME), Some(foreign_before), "{text}");
+    assert_eq!(env.definition(kind, &temp), Some(copy_before), "{text}");
+    assert_eq!(schedule_config(&env), schedule_before, "{text}");
+}
+
+// -------------------------------------------------------------------------------------------
+// 4. resume refuses a restore run
+// -------------------------------------------------------------------------------------------
+
+/// A `restore --replace` killed mid-way leaves an unfinished `restore` run; `resume` must refuse
+/// it (exit 2, naming `restore`) without a single mutating call, instead of treating it as a
+/// staged recreate and reversing the restore.
+#[test]
+fn resume_refuses_an_interrupted_restore_run() {
+    let kind = Kind::DataQuality;
+    let env = env_with(referenced_seed(kind, NAME));
+    let plan = make_plan(&env);
+    let output = env.run(&["apply", plan.to_str().unwrap(), "--yes"]);
+    assert_eq!(code(&output), 0, "apply: {}", show(&output));
+    let (snapshot, _) = env.snapshot_of(NAME);
+
+    // Put the original back over the compliant definition; held while creating its copy.
+    let create = op("Create", kind);
+    env.emulator.set_behaviour(settle_behaviour(vec![hold_rule(
+        &create,
+        TEMP_GLOB,
+        HOLD_FOREVER_MS,
+        true,
+    )]));
+    let mut command = env.std_cmd();
+    command.args(["restore", snapshot.to_str().unwrap(), "--replace"]);
+    let mut child = spawn(command);
+    wait_until_held(&env, &mut child, &create, TEMP_GLOB);
+    kill(child);
+    env.clear_faults();
+    let journals = env.journals();
+    assert_eq!(journals.len(), 2, "the apply's and the restore's");
+    assert_eq!(
+        journals[1].1[0]["strategy"],
+        json!("restore"),
+        "{:?}",
+        journals[1].1[0]
+    );
+    let live_before = env.definition(kind, NAME);
+    let schedule_before = schedule_config(&env);
+    let mutations = env.mutating_calls().len();
+
+    let output = env.run(&["resume"]);
+    let text = show(&output);
+    assert_eq!(code(&output), 2, "{text}");
+    assert!(stderr(&output).contains("restore"), "{text}");
+    assert_eq!(
+        mutating_since(&env, mutations),
+        Vec::<String>::new(),
+        "resume sent mutating calls\n{text}"
+    );
+    assert_eq!(env.definition(kind, NAME), live_before);
+    assert_eq!(schedule_config(&env), schedule_before);
+}
+
+// -------------------------------------------------------------------------------------------
+// 5. a closed stdout does not change the exit code
+// -------------------------------------------------------------------------------------------
+
+/// A rollback that fails (exit 4) with stdout closed by its reader right away: still exit 4, and
+/// the manual action on stderr. In both report formats.
+#[test]
+fn a_closed_stdout_does_not_change_the_exit_code() {
+    for format in ["text", "json"] {
+        let kind = Kind::ModelQuality;
+        let env = env_with(referenced_seed(kind, NAME));
+        let plan = make_plan(&env);
+        env.emulator
+            .set_behaviour(settle_behaviour(rollback_incomplete_faults(kind)));
+        let mut command = env.std_cmd();
+        command.args(["apply", plan.to_str().unwrap(), "--yes", "--format", format]);
+        let mut child = spawn(command);
+        // The reader goes away at once: every write to stdout fails (EPIPE).
+        drop(child.stdout.take());
+        let output = finish(child);
+        assert_eq!(code(&output), 4, "--format {format}: {}", show(&output));
+        assert!(
+            stderr(&output).contains("needs manual action"),
+            "--format {format}: {}",
+            show(&output)
+        );
+        assert!(
+            !stderr(&output).contains("panicked"),
+            "--format {format}: {}",
+            show(&output)
+        );
+    }
+}
+
+// -------------------------------------------------------------------------------------------
+// 6. a plan file whose items lie outside its regions
+// -------------------------------------------------------------------------------------------
+
+/// A plan file edited (and re-checksummed) so that an item lies outside the plan's regions is
+/// refused before any call: exit 2, "outside its regions", nothing changed. Both ways: the
+/// regions edited, and an item's region edited.
+#[test]
+fn a_plan_file_listing_items_outside_its_regions_is_refused() {
+    let kind = Kind::DataQuality;
+    let env = env_with(referenced_seed(kind, NAME));
+    let plan = make_plan(&env);
+    let text = std::fs::read_to_string(&plan).unwrap();
+    let document: PlanDocument = serde_json::from_str(&text).expect("a plan document");
+    assert_eq!(document.regions, vec![REGION.to_owned()]);
+    assert!(!document.items.is_empty());
+
+    let mut other_regions = document.clone();
+    other_regions.regions = vec!["eu-west-1".to_owned()];
+    let mut moved_item = document.clone();
+    moved_item.items[0].region = "eu-west-1".to_owned();
+    for (label, mut edited) in [("regions", other_regions), ("item region", moved_item)] {
+        edited.checksum = edited.compute_checksum();
+        let path = env.path(&format!("edited-{}.json", label.replace(' ', "-")));
+        std::fs::write(&path, edited.to_json_pretty()).unwrap();
+        let mutations = env.mutating_calls().len();
+        let output = env.run(&["apply", path.to_str().unwrap(), "--yes"]);
+        assert_eq!(code(&output), 2, "{label}: {}", show(&output));
+        assert!(
+            all_output(&output).contains("outside its regions"),
+            "{label}: {}",
+            show(&output)
+        );
+        assert_eq!(
+            mutating_since(&env, mutations),
+            Vec::<String>::new(),
+            "{label}"
+        );
+    }
+    assert_eq!(env.schedule_target(SCHEDULE), NAME);
+    assert_eq!(flag_of(&env.definition(kind, NAME).unwrap()), Some(false));
+}
+
+// -------------------------------------------------------------------------------------------
+// 7. printed commands are runnable from another directory
+// -------------------------------------------------------------------------------------------
+
+/// An apply with a *relative* `--state-dir` ends `rollback-incomplete`; the printed `restore`
+/// command names the endpoint, the absolute state directory and the absolute snapshot, and run
+/// verbatim from another directory it puts the original back.
+#[test]
+fn the_printed_restore_command_runs_verbatim_from_another_directory() {
+    let kind = Kind::ModelBias;
+    let env = env_with(referenced_seed(kind, NAME));
+    let before = env.definition(kind, NAME).unwrap();
+    let tags_before = tag_set(&[("team", "ml"), ("cost-center", "42")]);
+    let plan = make_plan(&env);
+    env.emulator
+        .set_behaviour(settle_behaviour(rollback_incomplete_faults(kind)));
+    // `hermetic_command` runs in the scratch directory, so `state` is `env.state_dir()`.
+    let mut command = hermetic_command(&env.endpoint_url(), &env.workdir);
+    command.env("AWS_MAX_ATTEMPTS", "2").args([
+        "--state-dir",
+        "state",
+        "--color",
+        "never",
+        "apply",
+        plan.to_str().unwrap(),
+        "--yes",
+    ]);
+    let output = with_timeout(command).output().expect("run apply");
+    assert_eq!(code(&output), 4, "{}", show(&output));
+    env.clear_faults();
+    assert!(env.definition(kind, NAME).is_none());
+
+    let manual = manual_action(&output);
+    let words = shell_words(&manual);
+    assert_eq!(
+        words.first().map(String::as_str),
+        Some("sm-recreate"),
+        "{manual}"
+    );
+    assert_eq!(
+        flag_value(&words, "--endpoint-url"),
+        env.endpoint_url(),
+        "{manual}"
+    );
+    let state_dir = Path::new(flag_value(&words, "--state-dir"));
+    assert!(state_dir.is_absolute(), "relative --state-dir: {manual}");
+    assert_eq!(
+        canonical(state_dir),
+        canonical(&env.state_dir()),
+        "{manual}"
+    );
+    let snapshot = Path::new(flag_value(&words, "restore"));
+    assert!(snapshot.is_absolute(), "relative snapshot path: {manual}");
+    let (expected_snapshot, _) = env.snapshot_of(NAME);
+    assert_eq!(
+        canonical(snapshot),
+        canonical(&expected_snapshot),
+        "{manual}"
+    );
+
+    let elsewhere = Workdir::new();
+    let output = with_timeout(printed_command(&words, &elsewhere))
+        .output()
+        .expect("run the printed command");
+    assert_eq!(code(&output), 0, "`{manual}`: {}", show(&output));
+    let live = env.definition(kind, NAME).expect("restored");
+    assert_eq!(without_creation_time(&live), without_creation_time(&before));
+    assert_eq!(env.tags(kind, NAME), tags_before);
+    assert_eq!(env.schedule_target(SCHEDULE), NAME);
+    assert_eq!(temporary_copies(&env, kind), Vec::<String>::new());
+    // Nothing was written relative to the other directory.
+    assert!(!elsewhere.file("state").exists());
+}
