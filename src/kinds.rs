@@ -175,6 +175,32 @@ pub fn is_valid_name(name: &str) -> bool {
         && bytes.iter().all(|b| alnum(b) || *b == b'-')
 }
 
+/// Matches a name against a glob: `*` any run (including empty), `?` one character, everything
+/// else literally and case-sensitively. Used by `--name` and by the emulator's fault rules.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let pattern: Vec<char> = pattern.chars().collect();
+    let text: Vec<char> = text.chars().collect();
+    let (mut p, mut t) = (0, 0);
+    // Where the last `*` was and how much text it has swallowed so far, for backtracking.
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == text[t]) {
+            p += 1;
+            t += 1;
+        } else if p < pattern.len() && pattern[p] == '*' {
+            star = Some((p, t));
+            p += 1;
+        } else if let Some((star_p, star_t)) = star {
+            p = star_p + 1;
+            t = star_t + 1;
+            star = Some((star_p, star_t + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|c| *c == '*')
+}
+
 /// A parsed SageMaker job-definition ARN.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DefinitionArn {
@@ -249,6 +275,20 @@ mod tests {
         assert!(!is_valid_name("-a"));
         assert!(!is_valid_name("a-"));
         assert!(!is_valid_name("bad_name!"));
+    }
+
+    #[test]
+    fn globs_match_like_a_shell() {
+        assert!(glob_match("churn-*", "churn-data-quality"));
+        assert!(glob_match("*-bias", "fraud-model-bias"));
+        assert!(glob_match("a?c", "abc"));
+        assert!(glob_match("*", ""));
+        assert!(glob_match("*a*b*", "xxaxxbxx"));
+        assert!(glob_match("a*b*c", "axxbyyc"));
+        assert!(!glob_match("a*b*c", "axxbyy"));
+        assert!(!glob_match("churn-*", "fraud-churn"));
+        assert!(!glob_match("a?c", "ac"));
+        assert!(!glob_match("abc", "abcd"));
     }
 
     #[test]
