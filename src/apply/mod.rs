@@ -308,9 +308,6 @@ impl Executor {
             schedules,
             temporary_name,
         );
-        let (target_request, _dropped) =
-            request::create_request(&snapshot.describe, &snapshot.tags);
-        let expected_tags = snapshot.tags.clone();
         let snapshot_path = self
             .run
             .write_snapshot(&snapshot)
@@ -321,16 +318,33 @@ impl Executor {
                 snapshot: snapshot_path.clone(),
             })
             .map_err(|e| AwsError::local("journal", e.to_string()))?;
-        Ok(Prepared::Ready(Box::new(Job {
-            run: &self.run,
+        Ok(Prepared::Ready(Box::new(self.compliance_job(
             client,
             snapshot,
             snapshot_path,
+        ))))
+    }
+
+    /// The job that makes the snapshotted definition compliant: the create request and the
+    /// expected tags both derive from the snapshot.
+    fn compliance_job<'a>(
+        &'a self,
+        client: &'a SageMaker,
+        snapshot: Snapshot,
+        snapshot_path: std::path::PathBuf,
+    ) -> Job<'a> {
+        let (target_request, _dropped) =
+            request::create_request(&snapshot.describe, &snapshot.tags);
+        Job {
+            run: &self.run,
+            client,
+            expected_tags: snapshot.tags.clone(),
+            snapshot,
+            snapshot_path,
             target_request,
-            expected_tags,
             command: self.command.clone(),
             timings: self.timings,
-        })))
+        }
     }
 
     /// For `resume`: re-enters the protocol for an item the run started and did not finish.
@@ -346,18 +360,7 @@ impl Executor {
                 rolled_back: false,
             };
         };
-        let (target_request, _) = request::create_request(&snapshot.describe, &snapshot.tags);
-        let expected_tags = snapshot.tags.clone();
-        let job = Job {
-            run: &self.run,
-            client,
-            snapshot,
-            snapshot_path,
-            target_request,
-            expected_tags,
-            command: self.command.clone(),
-            timings: self.timings,
-        };
+        let job = self.compliance_job(client, snapshot, snapshot_path);
         let outcome = job.reconcile(self.strategy).await;
         self.finished(&key, &outcome);
         outcome
