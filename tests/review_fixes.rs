@@ -772,3 +772,72 @@ fn the_printed_restore_command_runs_verbatim_from_another_directory() {
     // Nothing was written relative to the other directory.
     assert!(!elsewhere.file("state").exists());
 }
+
+/// Second review, finding 1: a restore whose schedule move fails must not leave the schedule on
+/// the temporary copy for good. The restore names itself as the way to finish (not `resume`,
+/// which refuses restore runs), and running it again finishes: the schedule back on the original
+/// and the copy deleted, although the definition already matches the snapshot.
+#[test]
+fn a_restore_left_unfinished_is_finished_by_running_it_again() {
+    let kind = Kind::DataQuality;
+    let env = env_with(referenced_seed(kind, NAME));
+    let before = env.definition(kind, NAME).unwrap();
+    let plan = make_plan(&env);
+    env.emulator
+        .set_behaviour(settle_behaviour(rollback_incomplete_faults(kind)));
+    let output = env.run(&["apply", plan.to_str().unwrap(), "--yes"]);
+    assert_eq!(code(&output), 4, "{}", show(&output));
+    let (snapshot, _) = env.snapshot_of(NAME);
+    let copy = temporary_copies(&env, kind);
+    assert_eq!(
+        copy.len(),
+        1,
+        "the compliant copy holds the schedule: {copy:?}"
+    );
+    assert_eq!(env.schedule_target(SCHEDULE), copy[0]);
+
+    // The restore recreates the definition, but moving the schedule back fails.
+    env.emulator.set_behaviour(settle_behaviour(vec![error_rule(
+        "UpdateMonitoringSchedule",
+        None,
+        "ValidationException",
+    )]));
+    let output = env.run(&["restore", snapshot.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    assert_eq!(
+        only_entry(&output)["status"],
+        "recreated-with-leftovers",
+        "{}",
+        show(&output)
+    );
+    let text = only_entry(&output)["warnings"].to_string();
+    assert!(
+        text.contains("restore"),
+        "the way to finish names restore: {text}"
+    );
+    assert!(
+        !text.contains(" resume "),
+        "resume refuses restore runs: {text}"
+    );
+    assert_eq!(env.schedule_target(SCHEDULE), copy[0]);
+
+    // Running the same restore again finishes the job.
+    env.clear_faults();
+    let output = env.run(&["restore", snapshot.to_str().unwrap()]);
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    assert_eq!(env.schedule_target(SCHEDULE), NAME);
+    assert_eq!(temporary_copies(&env, kind), Vec::<String>::new());
+    let live = env.definition(kind, NAME).expect("restored");
+    assert_eq!(without_creation_time(&live), without_creation_time(&before));
+
+    // And once more: nothing left to do, nothing sent.
+    let calls = env.mutating_calls().len();
+    let output = env.run(&["restore", snapshot.to_str().unwrap()]);
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    assert!(
+        stdout(&output).contains("nothing to do"),
+        "{}",
+        show(&output)
+    );
+    assert_eq!(env.mutating_calls().len(), calls);
+}

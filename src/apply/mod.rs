@@ -343,6 +343,8 @@ impl Executor {
             snapshot_path,
             target_request,
             command: self.command.clone(),
+            extra_owned: Vec::new(),
+            again: None,
             timings: self.timings,
         }
     }

@@ -92,10 +92,15 @@ impl Ops<'_> {
             // The definition just deleted may still be visible. It is recognised by its creation
             // time, not its content: a rollback's request holds exactly the old content, and
             // mistaking the dying object for a restored one would lose the definition.
+            // Without two creation times to compare, the live object cannot be proven new, so
+            // it counts as the old one (fail safe: wait, then give up into the rollback).
             let still_the_old_one = |live: &Value| {
                 settling.is_some_and(|old| {
-                    old.get("CreationTime").is_some()
-                        && live.get("CreationTime") == old.get("CreationTime")
+                    let created = |v: &Value| v.get("CreationTime").and_then(Value::as_f64);
+                    match (created(old), created(live)) {
+                        (Some(old), Some(live)) => old == live,
+                        _ => true,
+                    }
                 })
             };
             match live {
@@ -173,12 +178,15 @@ impl Ops<'_> {
         to: &str,
     ) -> Result<Repoint, AwsError> {
         let mut current = self.client.describe_schedule(name).await?;
+        // A schedule that was Failed before is not made worse by the move: only a schedule that
+        // fails because of it makes the move fail.
+        let failed_before = current.status == "Failed";
         let mut moved = false;
         let mut attempts = 0;
         loop {
             let target = current.definition_name.clone().unwrap_or_default();
             if target == to && current.status != "Pending" {
-                if current.status == "Failed" && moved {
+                if current.status == "Failed" && moved && !failed_before {
                     let reason = current.raw["FailureReason"]
                         .as_str()
                         .unwrap_or("no reason given");

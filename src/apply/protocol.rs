@@ -24,6 +24,11 @@ pub struct Job<'a> {
     pub expected_tags: Vec<Tag>,
     /// How to invoke the tool again with the same account settings, for printed hints.
     pub command: String,
+    /// Other names whose schedules and copies this job may take over (for `restore`: the
+    /// temporary names an earlier, interrupted run of the same definition may have used).
+    pub extra_owned: Vec<String>,
+    /// The command that continues this job, when it is not `resume` (for `restore`: itself).
+    pub again: Option<String>,
     pub timings: Timings,
 }
 
@@ -112,8 +117,11 @@ impl Job<'_> {
             let failure = match self
                 .step(
                     &step,
-                    self.ops()
-                        .repoint_schedule(&schedule.name, &[self.name()], &temp),
+                    self.ops().repoint_schedule(
+                        &schedule.name,
+                        &self.owned_besides(self.name()),
+                        &temp,
+                    ),
                 )
                 .await
             {
@@ -194,31 +202,41 @@ impl Job<'_> {
         // 7. Delete the copy (unless a schedule still needs it), and 8. verify: independent of
         // each other, so they overlap.
         let delete_copy = async {
-            let temp = self.temp()?;
+            let mut notes = Vec::new();
             if left_on_temporary {
-                return Some(format!(
-                    "temporary copy {temp} kept for the schedules above; `{}` moves them back \
-                     and deletes it",
+                notes.push(format!(
+                    "temporary copy {} kept for the schedules above; `{}` moves them back and \
+                     deletes it",
+                    self.temp().unwrap_or("?"),
                     self.resume_hint()
                 ));
+                return notes;
             }
-            match self
-                .step("delete-temporary", self.delete_temporary(temp))
-                .await
-            {
-                Ok(true) => None,
-                Ok(false) => Some(format!(
-                    "a definition named {temp} is not the copy this run made; left alone"
-                )),
-                Err(err) => Some(format!(
-                    "temporary copy {temp} could not be deleted ({err}); `{}` deletes it",
-                    self.resume_hint()
-                )),
+            let copies = self
+                .temp()
+                .map(|t| ("delete-temporary".to_owned(), t))
+                .into_iter()
+                .chain(
+                    self.extra_owned
+                        .iter()
+                        .map(|e| (format!("delete-earlier-temporary:{e}"), e.as_str())),
+                );
+            for (step, copy) in copies {
+                match self.step(&step, self.delete_temporary(copy)).await {
+                    Ok(true) => {}
+                    Ok(false) => notes.push(format!(
+                        "a definition named {copy} is not a copy this tool made; left alone"
+                    )),
+                    Err(err) => notes.push(format!(
+                        "temporary copy {copy} could not be deleted ({err}); `{}` deletes it",
+                        self.resume_hint()
+                    )),
+                }
             }
+            notes
         };
-        let (copy_warning, verified) =
-            tokio::join!(delete_copy, self.step("verify", self.verify()));
-        warnings.extend(copy_warning);
+        let (copy_notes, verified) = tokio::join!(delete_copy, self.step("verify", self.verify()));
+        warnings.extend(copy_notes);
         match verified {
             Ok(None) => Outcome::Recreated { warnings },
             Ok(Some(difference)) => Outcome::Unverified {
@@ -491,7 +509,17 @@ impl Job<'_> {
 
     /// The names schedules may be moved back from: the temporary copy's, if there is one.
     fn temp_names(&self) -> Vec<&str> {
-        self.temp().into_iter().collect()
+        self.temp()
+            .into_iter()
+            .chain(self.extra_owned.iter().map(String::as_str))
+            .collect()
+    }
+
+    /// `name` and the extra names this job owns (schedules may be moved from any of them).
+    fn owned_besides<'s>(&'s self, name: &'s str) -> Vec<&'s str> {
+        std::iter::once(name)
+            .chain(self.extra_owned.iter().map(String::as_str))
+            .collect()
     }
 
     fn restore_hint(&self) -> String {
@@ -504,7 +532,10 @@ impl Job<'_> {
     }
 
     fn resume_hint(&self) -> String {
-        format!("{} resume {}", self.command, self.run.run_id)
+        match &self.again {
+            Some(again) => again.clone(),
+            None => format!("{} resume {}", self.command, self.run.run_id),
+        }
     }
 }
 

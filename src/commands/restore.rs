@@ -50,9 +50,24 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
     };
     let key = recorded.key();
     let restore_request = request::restore_request(&recorded.describe, &recorded.tags);
-    let live = ops.find(&recorded.name).await?;
-    if let Some(live) = &live {
-        if holds(live, &restore_request) {
+    // The temporary names an earlier run for this definition may have used: schedules and copies
+    // left under them are this restore's to take back and clean up.
+    let mut owned: Vec<String> = recorded.temporary_name.iter().cloned().collect();
+    for attempt in 0..8 {
+        let candidate = request::temporary_name(&recorded.name, attempt);
+        if !owned.contains(&candidate) {
+            owned.push(candidate);
+        }
+    }
+    let (live, listed) = tokio::join!(ops.find(&recorded.name), client.list_schedules(None));
+    let (live, listed) = (live?, listed?);
+    let references: Vec<_> = std::iter::once(recorded.name.as_str())
+        .chain(owned.iter().map(String::as_str))
+        .flat_map(|name| inventory::references_to(&listed, recorded.kind, name))
+        .collect();
+    let schedules = apply::describe_schedules(&client, references).await?;
+    let already_restored = match &live {
+        Some(live) if holds(live, &restore_request) => {
             let arn = live["JobDefinitionArn"].as_str().unwrap_or_default();
             let tags: BTreeSet<_> = client.list_tags(arn).await?.into_iter().collect();
             let wanted: BTreeSet<_> = recorded
@@ -61,44 +76,46 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
                 .filter(|t| !request::is_reserved_tag(t))
                 .cloned()
                 .collect();
-            if tags == wanted {
-                println!("{key} is already as the snapshot recorded it; nothing to do.");
-                return Ok(ExitStatus::Success);
-            }
+            tags == wanted
         }
-        if !args.replace {
-            return Err(
-                UsageError::new(format!("{key} exists and differs from the snapshot"))
-                    .with_hint(
-                        "pass --replace to replace it (its current state is snapshotted first)",
-                    )
-                    .into(),
-            );
+        _ => false,
+    };
+    if live.is_some() && !already_restored && !args.replace {
+        return Err(
+            UsageError::new(format!("{key} exists and differs from the snapshot"))
+                .with_hint("pass --replace to replace it (its current state is snapshotted first)")
+                .into(),
+        );
+    }
+
+    if already_restored {
+        let on_copies = schedules.iter().any(|schedule| {
+            schedule.describe["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"]
+                .as_str()
+                .is_some_and(|name| owned.iter().any(|o| o == name))
+        });
+        let mut copies_left = false;
+        for name in &owned {
+            copies_left |= ops.find(name).await?.is_some();
+        }
+        if !on_copies && !copies_left {
+            println!("{key} is already as the snapshot recorded it; nothing to do.");
+            return Ok(ExitStatus::Success);
         }
     }
 
     let run = state.new_run()?;
-    let (snapshot, snapshot_path) = match live {
-        // Absolute, so the journal's path works for `resume` from anywhere.
-        None => (
-            recorded.clone(),
-            std::fs::canonicalize(&args.snapshot).unwrap_or_else(|_| args.snapshot.clone()),
-        ),
-        Some(live) => {
+    let recorded_path =
+        std::fs::canonicalize(&args.snapshot).unwrap_or_else(|_| args.snapshot.clone());
+    let (snapshot, snapshot_path, temporary) = match live {
+        Some(live) if !already_restored => {
             // Replacing: snapshot what is there now, so this too can be undone.
             let arn = live["JobDefinitionArn"]
                 .as_str()
                 .unwrap_or_default()
                 .to_owned();
             let tags = client.list_tags(&arn).await?;
-            let listed = client.list_schedules(Some(&recorded.name)).await?;
-            let schedules = apply::describe_schedules(
-                &client,
-                inventory::references_to(&listed, recorded.kind, &recorded.name),
-            )
-            .await?;
-            let temporary_name =
-                Some(apply::free_temporary_name(&ops, &recorded.name, None).await?);
+            let temporary = apply::free_temporary_name(&ops, &recorded.name, None).await?;
             let current = snapshot_of(
                 &run,
                 &account_id,
@@ -107,19 +124,30 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
                 live,
                 tags,
                 schedules,
-                temporary_name,
+                Some(temporary.clone()),
             );
             let path = run.write_snapshot(&current)?;
-            (current, path)
+            (current, path, Some(temporary))
+        }
+        // Missing, or already restored (then only leftovers are finished): work from the
+        // recorded snapshot, with the schedules as they are now.
+        _ => {
+            let snapshot = Snapshot {
+                schedules,
+                ..recorded.clone()
+            };
+            let temporary = snapshot.temporary_name.clone();
+            (snapshot, recorded_path.clone(), temporary)
         }
     };
+    owned.retain(|name| Some(name) != temporary.as_ref());
     run.record(Event::RunStarted {
         run_id: run.run_id.clone(),
         account_id: account_id.clone(),
         strategy: "restore".to_owned(),
         items: vec![PlannedItem {
             item: key.clone(),
-            temporary_name: snapshot.temporary_name.clone(),
+            temporary_name: temporary.clone(),
             snapshot_sha256: snapshot.snapshot_sha256.clone(),
         }],
     })?;
@@ -128,6 +156,13 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
         snapshot: snapshot_path.clone(),
     })?;
     let replacing = snapshot.run_id == run.run_id;
+    let command = crate::settings::command_prefix(global, state.root());
+    let again = format!(
+        "{command} --region {} restore {}{}",
+        recorded.region,
+        if args.replace { "--replace " } else { "" },
+        crate::settings::shell_quote(&recorded_path.display().to_string())
+    );
     let job = Job {
         run: &run,
         client: &client,
@@ -135,11 +170,16 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
         snapshot_path,
         target_request: restore_request,
         expected_tags: recorded.tags.clone(),
-        command: crate::settings::command_prefix(global, state.root()),
+        command,
+        extra_owned: owned,
+        again: Some(again),
         timings,
     };
     let outcome = if replacing {
         job.staged().await
+    } else if already_restored {
+        eprintln!("{key} already matches the snapshot; finishing what an earlier run left.");
+        job.finish_from_recreated().await
     } else {
         job.finish_from_deleted().await
     };
@@ -152,6 +192,8 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
     let reporter = Reporter::new(1, args.format == ReportFormat::Json, session.color, false);
     reporter.finished(&key, &outcome);
     let outcomes = vec![(key, outcome)];
-    reporter.summary(&run.run_id, &outcomes)?;
+    if let Err(err) = reporter.summary(&run.run_id, &outcomes) {
+        tracing::debug!("could not print the summary: {err}");
+    }
     Ok(apply::exit_status(&outcomes))
 }
