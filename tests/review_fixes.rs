@@ -281,22 +281,8 @@ fn printed_command(words: &[String], cwd: &Workdir) -> std::process::Command {
         Some("sm-recreate"),
         "{words:?}"
     );
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sm-recreate"));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("AWS_") {
-            command.env_remove(&key);
-        }
-    }
+    let mut command = isolated_command(cwd);
     command
-        .env_remove("RUST_LOG")
-        .current_dir(cwd.path())
-        .env("HOME", cwd.path())
-        .env("AWS_ACCESS_KEY_ID", "AKIDTESTSUITE")
-        .env("AWS_SECRET_ACCESS_KEY", "test-suite-secret-key")
-        .env("AWS_REGION", REGION)
-        .env("AWS_CONFIG_FILE", cwd.file("aws-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", cwd.file("aws-credentials"))
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_MAX_ATTEMPTS", "2")
         .env("NO_COLOR", "1")
         .args(&words[1..]);

@@ -103,8 +103,8 @@ impl Default for Workdir {
 }
 
 /// The real `sm-recreate` binary as a plain `std::process::Command`, isolated from the machine's
-/// AWS setup (run in and with `HOME` at `workdir`), aimed at `endpoint_url`.
-pub fn hermetic_command(endpoint_url: &str, workdir: &Workdir) -> std::process::Command {
+/// AWS setup (run in and with `HOME` at `workdir`): dummy credentials, empty AWS files, no IMDS.
+pub fn isolated_command(workdir: &Workdir) -> std::process::Command {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sm-recreate"));
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("AWS_") {
@@ -124,8 +124,14 @@ pub fn hermetic_command(endpoint_url: &str, workdir: &Workdir) -> std::process::
             "AWS_SHARED_CREDENTIALS_FILE",
             workdir.file("aws-credentials"),
         )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .args(["--endpoint-url", endpoint_url]);
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    command
+}
+
+/// `isolated_command`, aimed at `endpoint_url`.
+pub fn hermetic_command(endpoint_url: &str, workdir: &Workdir) -> std::process::Command {
+    let mut command = isolated_command(workdir);
+    command.args(["--endpoint-url", endpoint_url]);
     command
 }
 
