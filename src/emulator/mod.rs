@@ -131,7 +131,7 @@ pub async fn start(config: EmulatorConfig, addr: SocketAddr) -> Result<Emulator,
         account_id: config.seed.account_id.clone(),
         store: Mutex::new(store),
         behaviour: Mutex::new(BehaviourState::new(config.behaviour)),
-        calls: Mutex::new(Vec::new()),
+        calls: Mutex::new(server::CallLog::default()),
     });
     let (shutdown, shutdown_requested) = watch::channel(false);
     let server = tokio::spawn(server::serve(
@@ -184,9 +184,9 @@ impl Emulator {
         *lock(&self.shared.behaviour) = BehaviourState::new(behaviour);
     }
 
-    /// Every request received so far, in arrival order.
+    /// Every request received so far, in arrival order (the latest 100,000 in a long run).
     pub fn calls(&self) -> Vec<RecordedCall> {
-        lock(&self.shared.calls).clone()
+        lock(&self.shared.calls).to_vec()
     }
 
     /// The stored describe JSON of a definition (name matched case-insensitively).

@@ -38,7 +38,7 @@ pub(crate) struct Shared {
     pub account_id: String,
     pub store: Mutex<Store>,
     pub behaviour: Mutex<BehaviourState>,
-    pub calls: Mutex<Vec<RecordedCall>>,
+    pub calls: Mutex<CallLog>,
 }
 
 /// Locks a mutex, recovering the data if a panicking request poisoned it: every critical section
@@ -294,15 +294,45 @@ fn resource_name(body: &Map<String, Value>) -> Option<String> {
     direct.or_else(from_arn).map(str::to_owned)
 }
 
+/// The most calls the log keeps: a long-running `sandbox serve` must not grow without bound.
+pub const CALL_LOG_CAPACITY: usize = 100_000;
+
+/// Every call received, oldest first, up to `CALL_LOG_CAPACITY` (the oldest are dropped).
+#[derive(Debug, Default)]
+pub struct CallLog {
+    entries: std::collections::VecDeque<RecordedCall>,
+    /// How many calls were dropped from the front: call numbers stay stable.
+    dropped: usize,
+}
+
+impl CallLog {
+    fn push(&mut self, call: RecordedCall) -> usize {
+        if self.entries.len() == CALL_LOG_CAPACITY {
+            self.entries.pop_front();
+            self.dropped += 1;
+        }
+        self.entries.push_back(call);
+        self.dropped + self.entries.len() - 1
+    }
+
+    fn get_mut(&mut self, number: usize) -> Option<&mut RecordedCall> {
+        number
+            .checked_sub(self.dropped)
+            .and_then(|index| self.entries.get_mut(index))
+    }
+
+    pub fn to_vec(&self) -> Vec<RecordedCall> {
+        self.entries.iter().cloned().collect()
+    }
+}
+
 fn record(shared: &Shared, operation: &str, name: Option<String>, region: &str) -> usize {
-    let mut calls = lock(&shared.calls);
-    calls.push(RecordedCall {
+    lock(&shared.calls).push(RecordedCall {
         operation: operation.to_owned(),
         name,
         region: region.to_owned(),
         outcome: OUTCOME_IN_FLIGHT.to_owned(),
-    });
-    calls.len() - 1
+    })
 }
 
 fn set_outcome(shared: &Shared, index: usize, outcome: &str) {
@@ -393,6 +423,27 @@ fn xml_escape(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_call_log_keeps_the_latest_calls_and_stable_numbers() {
+        let call = |n: usize| RecordedCall {
+            operation: format!("Op{n}"),
+            name: None,
+            region: "us-east-1".to_owned(),
+            outcome: OUTCOME_IN_FLIGHT.to_owned(),
+        };
+        let mut log = CallLog::default();
+        for n in 0..CALL_LOG_CAPACITY + 2 {
+            assert_eq!(log.push(call(n)), n);
+        }
+        let kept = log.to_vec();
+        assert_eq!(kept.len(), CALL_LOG_CAPACITY);
+        assert_eq!(kept[0].operation, "Op2");
+        assert!(log.get_mut(1).is_none(), "dropped calls are gone");
+        log.get_mut(CALL_LOG_CAPACITY + 1).unwrap().outcome = "ok".to_owned();
+        assert_eq!(log.to_vec().last().unwrap().outcome, "ok");
+    }
+
     use super::*;
     use serde_json::json;
 
