@@ -10,9 +10,9 @@
 //! - "after X": held on the call following X, so X completed and was journaled (or not: the
 //!   process may die between AWS answering and the journal write; resume must not care).
 //!
-//! The emulator has no way to hold a call *after* performing it (its `delay_ms` always runs
-//! before the operation, also with `after: true`), so "performed but the answer never arrived
-//! before the crash" is covered by the fault matrix's lost-response cases instead.
+//! - "performed X": X is performed by the emulator and then held before its answer (a rule with
+//!   `after: true` waits between the operation and the answer), so AWS acted but the tool never
+//!   heard of it: the journal says X started, and resume must find out from the live state.
 
 mod support;
 
@@ -31,6 +31,8 @@ struct Hold {
     operation: String,
     name: &'static str,
     nth: Option<u32>,
+    /// Perform the call, then hold its answer (instead of holding it before it acts).
+    performed: bool,
 }
 
 /// The calls to hold, in protocol order (schedules settle at once, so the schedule describes
@@ -42,6 +44,14 @@ fn holds(kind: Kind) -> Vec<Hold> {
         operation,
         name,
         nth,
+        performed: false,
+    };
+    let performed = |label, operation: String, name, nth| Hold {
+        label,
+        operation,
+        name,
+        nth,
+        performed: true,
     };
     let update = || "UpdateMonitoringSchedule".to_owned();
     let describe_schedule = || "DescribeMonitoringSchedule".to_owned();
@@ -95,6 +105,33 @@ fn holds(kind: Kind) -> Vec<Hold> {
         ),
         // The verify describe (which may overlap the deletion of the copy).
         hold("during verify", op("Describe", kind), NAME, Some(2)),
+        // Performed, but the answer never reached the tool before it died.
+        performed(
+            "performed create-temporary",
+            op("Create", kind),
+            TEMP_GLOB,
+            None,
+        ),
+        performed(
+            "performed update-schedule-to-temporary",
+            update(),
+            SCHEDULE,
+            Some(1),
+        ),
+        performed("performed delete-original", op("Delete", kind), NAME, None),
+        performed("performed create-original", op("Create", kind), NAME, None),
+        performed(
+            "performed update-schedule-back",
+            update(),
+            SCHEDULE,
+            Some(2),
+        ),
+        performed(
+            "performed delete-temporary",
+            op("Delete", kind),
+            TEMP_GLOB,
+            None,
+        ),
     ]
 }
 
@@ -119,6 +156,7 @@ fn crash_case(index: usize, hold: &Hold, kind: Kind) -> Result<String, String> {
         nth: hold.nth,
         delay_ms: Some(600_000),
         drop_connection: true,
+        after: hold.performed,
         ..drop_rule(&hold.operation, Some(hold.name))
     }]));
     let mut child = env

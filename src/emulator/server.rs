@@ -171,10 +171,13 @@ async fn respond(
         return Ok(json_error(&error, &request_id));
     }
     let decision = lock(&shared.behaviour).decide(&operation_name, name.as_deref());
-    if !decision.delay.is_zero() {
+    let fault = decision.outcome;
+    // An `after` fault models a call that AWS performed but whose answer is slow or lost: the
+    // operation runs first and the delay comes between it and the (dropped or wrong) answer.
+    let performed_first = fault.as_ref().is_some_and(FaultOutcome::after);
+    if !performed_first && !decision.delay.is_zero() {
         tokio::time::sleep(decision.delay).await;
     }
-    let fault = decision.outcome;
     if let Some(fault) = fault.as_ref().filter(|fault| !fault.after()) {
         return deliver_fault(&shared, index, fault, is_sts, &request_id);
     }
@@ -203,6 +206,9 @@ async fn respond(
         }
     };
     if let Some(fault) = &fault {
+        if !decision.delay.is_zero() {
+            tokio::time::sleep(decision.delay).await;
+        }
         return deliver_fault(&shared, index, fault, is_sts, &request_id);
     }
     set_outcome(&shared, index, &outcome);
