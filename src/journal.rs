@@ -3,7 +3,6 @@
 //! share a directory. Snapshots hold `Environment` values, so the directory is 0700 and every file
 //! 0600.
 
-use crate::inventory::ScheduleRef;
 use crate::kinds::Kind;
 use crate::plan::request;
 use crate::sagemaker::Tag;
@@ -269,19 +268,6 @@ impl Snapshot {
             kind: self.kind,
             name: self.name.clone(),
         }
-    }
-
-    pub fn schedule_refs(&self) -> Vec<ScheduleRef> {
-        self.schedules
-            .iter()
-            .map(|s| ScheduleRef {
-                name: s.name.clone(),
-                status: s.describe["MonitoringScheduleStatus"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-            })
-            .collect()
     }
 
     /// Reads and checks a snapshot file: valid JSON of this format whose hash matches its content.

@@ -91,10 +91,6 @@ impl Outcome {
             Outcome::NotStarted => "not-started",
         }
     }
-
-    pub fn is_success(&self) -> bool {
-        matches!(self, Outcome::Recreated { .. })
-    }
 }
 
 /// A definition to recreate: who it is and what the plan saw.
@@ -438,9 +434,4 @@ pub fn exit_status(outcomes: &[(ItemKey, Outcome)]) -> crate::exit::ExitStatus {
     } else {
         ExitStatus::Success
     }
-}
-
-/// Reads a snapshot for `restore`; kept here so restore and resume share the checks.
-pub fn read_snapshot(path: &std::path::Path) -> Result<Snapshot, crate::journal::JournalError> {
-    Snapshot::read(path)
 }

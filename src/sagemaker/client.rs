@@ -19,7 +19,6 @@ pub struct AwsOptions {
     pub region: Option<String>,
     /// Use fixed dummy credentials (the sandbox emulator accepts any).
     pub dummy_credentials: bool,
-    pub max_attempts: u32,
 }
 
 /// Attempts per call: adaptive mode also rate-limits the client itself once it sees throttling,
@@ -27,11 +26,6 @@ pub struct AwsOptions {
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 8;
 
 pub async fn load_sdk_config(options: &AwsOptions) -> SdkConfig {
-    let max_attempts = if options.max_attempts == 0 {
-        DEFAULT_MAX_ATTEMPTS
-    } else {
-        options.max_attempts
-    };
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     // The standard AWS_MAX_ATTEMPTS / AWS_RETRY_MODE settings win when given; otherwise adaptive.
     let retry_set_by_env = ["AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"]
@@ -40,7 +34,7 @@ pub async fn load_sdk_config(options: &AwsOptions) -> SdkConfig {
     if !retry_set_by_env {
         loader = loader.retry_config(
             RetryConfig::adaptive()
-                .with_max_attempts(max_attempts)
+                .with_max_attempts(DEFAULT_MAX_ATTEMPTS)
                 .with_initial_backoff(Duration::from_millis(100)),
         );
     }
