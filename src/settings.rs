@@ -32,6 +32,8 @@ pub struct Session {
     pub color: bool,
     /// Kept alive for the session when `--sandbox` started one in-process.
     pub sandbox: Option<Emulator>,
+    /// The caller's account, asked of STS once per session.
+    account_id: tokio::sync::OnceCell<String>,
 }
 
 impl Session {
@@ -116,6 +118,7 @@ impl Session {
             state_dir: global.state_dir.clone(),
             color: color_enabled(global.color, &std::io::stdout()),
             sandbox,
+            account_id: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -130,14 +133,16 @@ impl Session {
 
     /// The caller's account (STS `GetCallerIdentity`; the sandbox answers it too).
     pub async fn account_id(&self) -> anyhow::Result<String> {
-        crate::sagemaker::caller_account_id(&self.sdk_config)
+        let account = self
+            .account_id
+            .get_or_try_init(|| crate::sagemaker::caller_account_id(&self.sdk_config))
             .await
             .map_err(|e| {
                 UsageError::new(format!("cannot identify the AWS account: {e}")).with_hint(
                     "check your credentials: `aws sts get-caller-identity` should work with the same profile and region",
                 )
-                .into()
-            })
+            })?;
+        Ok(account.clone())
     }
 }
 
