@@ -113,6 +113,19 @@ fn schedule_names(item: &PlanItem) -> String {
         .join(", ")
 }
 
+/// `# kind name (region) · control · action`, the first line of a definition in a text plan.
+fn header(paint: &Paint, d: &Definition, action: &str) -> String {
+    format!(
+        "{} {} {} ({}) · {} · {}",
+        paint.bold("#"),
+        d.kind,
+        paint.bold(&d.name),
+        d.region,
+        d.kind.control(),
+        paint.yellow(action)
+    )
+}
+
 /// The plan for a terminal: per definition to recreate a header and a coloured diff, one line per
 /// skipped definition, then the summary.
 pub fn plan_text(plan: &Plan, style: Style) -> String {
@@ -132,17 +145,7 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
         let d = &item.definition;
         match item.action {
             Action::Recreate => {
-                writeln!(
-                    out,
-                    "{} {} {} ({}) · {} · {}",
-                    paint.bold("#"),
-                    d.kind,
-                    paint.bold(&d.name),
-                    d.region,
-                    d.kind.control(),
-                    paint.yellow("recreate")
-                )
-                .expect("write to String");
+                writeln!(out, "{}", header(&paint, d, "recreate")).expect("write to String");
                 writeln!(out, "  {}: {}", item.verdict.rule, item.verdict.explanation)
                     .expect("write to String");
                 if !d.schedules.is_empty() {
@@ -186,13 +189,8 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
             Action::Skip => {
                 writeln!(
                     out,
-                    "{} {} {} ({}) · {} · {}: {}",
-                    paint.bold("#"),
-                    d.kind,
-                    paint.bold(&d.name),
-                    d.region,
-                    d.kind.control(),
-                    paint.yellow("skip"),
+                    "{}: {}",
+                    header(&paint, d, "skip"),
                     item.reason.as_deref().unwrap_or("")
                 )
                 .expect("write to String");
