@@ -237,9 +237,8 @@ pub struct ApplyArgs {
     #[arg(long, value_enum, default_value_t = crate::apply::Strategy::Staged)]
     pub strategy: crate::apply::Strategy,
 
-    /// Longest wait, in seconds, for a schedule to settle or finish a running execution.
-    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
-    pub schedule_timeout: u64,
+    #[command(flatten)]
+    pub pacing: PacingArgs,
 
     /// Report format on stdout: text lines as definitions finish, or one JSON document.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
@@ -248,6 +247,44 @@ pub struct ApplyArgs {
     /// Show `Environment` values in the text diffs instead of redacting them.
     #[arg(long)]
     pub show_secrets: bool,
+}
+
+/// How long the commands that change AWS wait for things AWS does asynchronously.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct PacingArgs {
+    /// Longest wait, in seconds, for a schedule to settle or finish a running execution (at most
+    /// a day).
+    #[arg(long, value_name = "SECONDS", default_value_t = 900,
+          value_parser = clap::value_parser!(u64).range(0..=MAX_WAIT_SECONDS))]
+    pub schedule_timeout: u64,
+
+    /// How long, in seconds, to keep looking when AWS's answer to a change was lost (a dropped
+    /// connection, a 5xx) and the follow-up look fails too. Past it the definition is stopped as
+    /// "in doubt", never undone on a guess: `resume` looks again later (at most a day).
+    #[arg(long, value_name = "SECONDS", default_value_t = 120,
+          value_parser = clap::value_parser!(u64).range(0..=MAX_WAIT_SECONDS))]
+    pub patience: u64,
+}
+
+/// The longest `--schedule-timeout` or `--patience`: a day.
+pub const MAX_WAIT_SECONDS: u64 = 86_400;
+
+/// A run id names a folder under STATE_DIR/runs: a plain id, never a path (which would reach
+/// another state directory's runs without its lock).
+fn parse_run_id(text: &str) -> Result<String, String> {
+    let plain = !text.is_empty()
+        && text.len() <= 64
+        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if plain {
+        Ok(text.to_owned())
+    } else {
+        Err(
+            "a run id is a folder name under STATE_DIR/runs (letters, digits and `-`, like \
+             20261130T042231Z-1a2b), not a path; to resume another state directory's run, pass \
+             --state-dir"
+                .to_owned(),
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -259,16 +296,15 @@ pub enum ReportFormat {
 #[derive(Debug, Args)]
 pub struct ResumeArgs {
     /// The run to resume (a folder name under STATE_DIR/runs); default: the latest unfinished.
-    #[arg(value_name = "RUN_ID")]
+    #[arg(value_name = "RUN_ID", value_parser = parse_run_id)]
     pub run_id: Option<String>,
 
     /// Definitions worked on at once.
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
 
-    /// Longest wait, in seconds, for a schedule to settle.
-    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
-    pub schedule_timeout: u64,
+    #[command(flatten)]
+    pub pacing: PacingArgs,
 
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
@@ -284,9 +320,8 @@ pub struct RestoreArgs {
     #[arg(long)]
     pub replace: bool,
 
-    /// Longest wait, in seconds, for a schedule to settle.
-    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
-    pub schedule_timeout: u64,
+    #[command(flatten)]
+    pub pacing: PacingArgs,
 
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,

@@ -340,7 +340,9 @@ impl Inventory {
 pub fn references_to(list: &[ScheduleSummary], kind: Kind, name: &str) -> Vec<ScheduleRef> {
     list.iter()
         .filter(|s| {
-            s.definition_name.as_deref() == Some(name)
+            s.definition_name
+                .as_deref()
+                .is_some_and(|d| crate::kinds::same_name(d, name))
                 && s.monitoring_type
                     .as_deref()
                     .is_none_or(|t| t == kind.monitoring_type())

@@ -317,14 +317,14 @@ pub enum Event {
     },
     Step {
         item: ItemKey,
-        step: String,
+        step: Step,
         phase: Phase,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         detail: Option<String>,
     },
     ItemFinished {
         item: ItemKey,
-        outcome: String,
+        outcome: Status,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<String>,
     },
@@ -346,6 +346,160 @@ pub enum Phase {
     Start,
     Done,
     Failed,
+    /// The call's outcome is unknown: its answer was lost and looking did not tell.
+    InDoubt,
+}
+
+/// A step of the protocol, as the journal records it. Steps about one schedule or one earlier
+/// copy carry its name; on disk a step is one string (`repoint-schedule-to-temporary:nightly`),
+/// as sm-recreate 0.1 wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum Step {
+    CreateTemporary,
+    RepointToTemporary(String),
+    RecheckOriginal,
+    DeleteOriginal,
+    CreateOriginal,
+    RepointToOriginal(String),
+    Verify,
+    DeleteTemporary,
+    DeleteEarlierTemporary(String),
+    RollbackSchedule(String),
+    RollbackCreateOriginalFromSnapshot,
+    RollbackVerify,
+    RollbackDeleteTemporary,
+}
+
+impl Step {
+    fn parts(&self) -> (&'static str, Option<&str>) {
+        match self {
+            Step::CreateTemporary => ("create-temporary", None),
+            Step::RepointToTemporary(s) => ("repoint-schedule-to-temporary", Some(s)),
+            Step::RecheckOriginal => ("recheck-original", None),
+            Step::DeleteOriginal => ("delete-original", None),
+            Step::CreateOriginal => ("create-original", None),
+            Step::RepointToOriginal(s) => ("repoint-schedule-to-original", Some(s)),
+            Step::Verify => ("verify", None),
+            Step::DeleteTemporary => ("delete-temporary", None),
+            Step::DeleteEarlierTemporary(s) => ("delete-earlier-temporary", Some(s)),
+            Step::RollbackSchedule(s) => ("rollback-schedule", Some(s)),
+            Step::RollbackCreateOriginalFromSnapshot => {
+                ("rollback-create-original-from-snapshot", None)
+            }
+            Step::RollbackVerify => ("rollback-verify", None),
+            Step::RollbackDeleteTemporary => ("rollback-delete-temporary", None),
+        }
+    }
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.parts() {
+            (word, None) => f.write_str(word),
+            (word, Some(name)) => write!(f, "{word}:{name}"),
+        }
+    }
+}
+
+impl From<Step> for String {
+    fn from(step: Step) -> String {
+        step.to_string()
+    }
+}
+
+impl TryFrom<String> for Step {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Step, String> {
+        let (word, name) = match text.split_once(':') {
+            Some((word, name)) => (word, Some(name.to_owned())),
+            None => (text.as_str(), None),
+        };
+        let step = match (word, name) {
+            ("create-temporary", None) => Step::CreateTemporary,
+            ("repoint-schedule-to-temporary", Some(s)) => Step::RepointToTemporary(s),
+            ("recheck-original", None) => Step::RecheckOriginal,
+            ("delete-original", None) => Step::DeleteOriginal,
+            ("create-original", None) => Step::CreateOriginal,
+            ("repoint-schedule-to-original", Some(s)) => Step::RepointToOriginal(s),
+            ("verify", None) => Step::Verify,
+            ("delete-temporary", None) => Step::DeleteTemporary,
+            ("delete-earlier-temporary", Some(s)) => Step::DeleteEarlierTemporary(s),
+            ("rollback-schedule", Some(s)) => Step::RollbackSchedule(s),
+            ("rollback-create-original-from-snapshot", None) => {
+                Step::RollbackCreateOriginalFromSnapshot
+            }
+            ("rollback-verify", None) => Step::RollbackVerify,
+            ("rollback-delete-temporary", None) => Step::RollbackDeleteTemporary,
+            _ => return Err(format!("unknown step `{text}`")),
+        };
+        Ok(step)
+    }
+}
+
+/// How a definition ended, as the journal and the reports name it. The names are those
+/// sm-recreate 0.1 wrote, so its journals still resume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Recreated,
+    RecreatedWithLeftovers,
+    Missing,
+    ChangedSincePlan,
+    ChangedDuringRun,
+    Busy,
+    Refused,
+    RolledBack,
+    Failed,
+    FailedUntouched,
+    VerifyFailed,
+    NotStarted,
+    InDoubt,
+    RollbackIncomplete,
+}
+
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Recreated => "recreated",
+            Status::RecreatedWithLeftovers => "recreated-with-leftovers",
+            Status::Missing => "missing",
+            Status::ChangedSincePlan => "changed-since-plan",
+            Status::ChangedDuringRun => "changed-during-run",
+            Status::Busy => "busy",
+            Status::Refused => "refused",
+            Status::RolledBack => "rolled-back",
+            Status::Failed => "failed",
+            Status::FailedUntouched => "failed-untouched",
+            Status::VerifyFailed => "verify-failed",
+            Status::NotStarted => "not-started",
+            Status::InDoubt => "in-doubt",
+            Status::RollbackIncomplete => "rollback-incomplete",
+        }
+    }
+
+    /// After these `resume` has nothing left to do for a definition: it is fixed, back as it
+    /// was, or someone else's to decide.
+    pub fn is_settled(self) -> bool {
+        matches!(
+            self,
+            Status::Recreated
+                | Status::RolledBack
+                | Status::ChangedSincePlan
+                | Status::ChangedDuringRun
+                | Status::Busy
+                | Status::Refused
+                | Status::Missing
+                | Status::VerifyFailed
+        )
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -475,16 +629,6 @@ pub fn read_records(path: &Path) -> Result<Vec<Record>, JournalError> {
     Ok(records)
 }
 
-/// Outcomes after which `resume` has nothing left to do for a definition.
-pub const SETTLED_OUTCOMES: [&str; 6] = [
-    "recreated",
-    "rolled-back",
-    "changed-since-plan",
-    "refused",
-    "missing",
-    "verify-failed",
-];
-
 /// What a journal says about a run.
 #[derive(Debug, Clone, Default)]
 pub struct RunSummary {
@@ -494,8 +638,21 @@ pub struct RunSummary {
     /// The snapshot of every item the run started.
     pub snapshots: Vec<(ItemKey, PathBuf)>,
     /// The last outcome of each finished item.
-    pub finished: Vec<(ItemKey, String)>,
+    pub finished: Vec<(ItemKey, Status)>,
+    /// What each started item's steps did to AWS, as far as the journal knows.
+    pub progress: Vec<(ItemKey, Progress)>,
     pub run_finished: bool,
+}
+
+/// What the steps journaled for one item may have done: a step counts from the moment it
+/// started, since a call whose answer was lost may have acted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// This run sent the create that claims the temporary copy: the copy, if it exists, is
+    /// this run's (nobody else's create of that name can succeed while it exists).
+    pub claimed_copy: bool,
+    /// This run sent the delete of the original since it last claimed the copy.
+    pub deleted_original: bool,
 }
 
 impl RunSummary {
@@ -520,10 +677,26 @@ impl RunSummary {
                 }
                 Event::ItemFinished { item, outcome, .. } => {
                     summary.finished.retain(|(k, _)| k != item);
-                    summary.finished.push((item.clone(), outcome.clone()));
+                    summary.finished.push((item.clone(), *outcome));
                 }
                 Event::RunFinished => summary.run_finished = true,
                 Event::RunInterrupted => summary.run_finished = false,
+                Event::Step {
+                    item,
+                    step,
+                    phase: Phase::Start,
+                    ..
+                } => {
+                    let progress = summary.progress_mut(item);
+                    match step {
+                        Step::CreateTemporary => {
+                            progress.claimed_copy = true;
+                            progress.deleted_original = false;
+                        }
+                        Step::DeleteOriginal => progress.deleted_original = true,
+                        _ => {}
+                    }
+                }
                 Event::Step { .. } => {}
             }
         }
@@ -537,11 +710,30 @@ impl RunSummary {
             .map(|(_, p)| p)
     }
 
-    pub fn outcome_of(&self, key: &ItemKey) -> Option<&str> {
+    pub fn outcome_of(&self, key: &ItemKey) -> Option<Status> {
         self.finished
             .iter()
             .find(|(k, _)| k == key)
-            .map(|(_, o)| o.as_str())
+            .map(|(_, o)| *o)
+    }
+
+    pub fn progress_of(&self, key: &ItemKey) -> Progress {
+        self.progress
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, p)| *p)
+            .unwrap_or_default()
+    }
+
+    fn progress_mut(&mut self, key: &ItemKey) -> &mut Progress {
+        let index = match self.progress.iter().position(|(k, _)| k == key) {
+            Some(index) => index,
+            None => {
+                self.progress.push((key.clone(), Progress::default()));
+                self.progress.len() - 1
+            }
+        };
+        &mut self.progress[index].1
     }
 
     /// Planned items not yet settled: never started, interrupted, or left needing work.
@@ -550,7 +742,7 @@ impl RunSummary {
             .iter()
             .filter(|p| {
                 self.outcome_of(&p.item)
-                    .is_none_or(|outcome| !SETTLED_OUTCOMES.contains(&outcome))
+                    .is_none_or(|outcome| !outcome.is_settled())
             })
             .collect()
     }
@@ -682,7 +874,7 @@ mod tests {
         .unwrap();
         run.record(Event::ItemFinished {
             item: key("a"),
-            outcome: "recreated".into(),
+            outcome: Status::Recreated,
             message: None,
         })
         .unwrap();
@@ -702,7 +894,7 @@ mod tests {
             summary.snapshot_of(&key("b")),
             Some(&PathBuf::from("b.json"))
         );
-        assert_eq!(summary.outcome_of(&key("a")), Some("recreated"));
+        assert_eq!(summary.outcome_of(&key("a")), Some(Status::Recreated));
         let unfinished: Vec<&str> = summary
             .unfinished()
             .iter()

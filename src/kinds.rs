@@ -175,6 +175,13 @@ pub fn is_valid_name(name: &str) -> bool {
         && bytes.iter().all(|b| alnum(b) || *b == b'-')
 }
 
+/// Whether two definition or schedule names name the same resource. Compared ignoring ASCII
+/// case: whether SageMaker does is unconfirmed (AWS-FACTS #2), and treating `Churn-DQ` and
+/// `churn-dq` as one is the safe direction (a reference is never missed, a name never reused).
+pub fn same_name(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
 /// Matches a name against a glob: `*` any run (including empty), `?` one character, everything
 /// else literally and case-sensitively. Used by `--name` and by the emulator's fault rules.
 pub fn glob_match(pattern: &str, text: &str) -> bool {

@@ -200,32 +200,25 @@ fn maximal_definitions_of_every_kind_are_recreated_identical_but_for_the_flag() 
         if name == &mb {
             expected.push("repoint-schedule-to-temporary:bias-daily".to_owned());
         }
-        expected.extend(["delete-original".to_owned(), "create-original".to_owned()]);
+        // The original is re-checked right before its delete (I3).
+        expected.extend([
+            "recheck-original".to_owned(),
+            "delete-original".to_owned(),
+            "create-original".to_owned(),
+        ]);
         if name == &dq {
             expected.push(format!("repoint-schedule-to-original:{SCHEDULE}"));
         }
         if name == &mb {
             expected.push("repoint-schedule-to-original:bias-daily".to_owned());
         }
+        // The copy is deleted only once the original was verified (I1).
+        expected.extend(["verify".to_owned(), "delete-temporary".to_owned()]);
         let expected: Vec<(String, String)> = expected
             .into_iter()
             .flat_map(|s| [(s.clone(), "start".to_owned()), (s, "done".to_owned())])
             .collect();
-        // In order up to the schedules' return; then deleting the copy and verifying overlap:
-        // each starts before it is done, in either interleaving.
-        let (ordered, overlapping) = steps.split_at(expected.len().min(steps.len()));
-        assert_eq!(ordered, expected.as_slice(), "{name}");
-        let mut tail = overlapping.to_vec();
-        for step in ["delete-temporary", "verify"] {
-            let start = tail.iter().position(|(s, p)| s == step && p == "start");
-            let done = tail.iter().position(|(s, p)| s == step && p == "done");
-            assert!(
-                matches!((start, done), (Some(a), Some(b)) if a < b),
-                "{name}: {tail:?}"
-            );
-        }
-        tail.sort();
-        assert_eq!(tail.len(), 4, "{name}: {overlapping:?}");
+        assert_eq!(steps, expected, "{name}");
         assert_eq!(
             mine.first().unwrap()["event"],
             json!("item-started"),

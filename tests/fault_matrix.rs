@@ -237,6 +237,9 @@ fn run_case(case: &Case) -> CaseResult {
         "json",
         "--schedule-timeout",
         "20",
+        // Looks that keep failing end in "in doubt" after this long, not 120 s.
+        "--patience",
+        "2",
     ]);
     let calls = env.calls();
     let injected = match case.fault {
@@ -266,9 +269,9 @@ fn run_case(case: &Case) -> CaseResult {
     // The exit code matches the report.
     let expected_exit = match status.as_str() {
         "recreated" | "recreated-with-leftovers" => 0,
-        "rolled-back" | "failed-untouched" | "changed-since-plan" | "failed" | "verify-failed"
-        | "refused" => 1,
-        "rollback-incomplete" => 4,
+        "rolled-back" | "failed-untouched" | "changed-since-plan" | "changed-during-run"
+        | "busy" | "failed" | "verify-failed" | "refused" => 1,
+        "rollback-incomplete" | "in-doubt" => 4,
         _ => -100,
     };
     if exit != expected_exit {
@@ -310,8 +313,8 @@ fn run_case(case: &Case) -> CaseResult {
         ));
     }
     if state == "MISSING" {
-        // Only acceptable when the rollback is reported incomplete and the schedule runs on a
-        // compliant copy meanwhile.
+        // Only acceptable when the item stopped for a person (in doubt, or the rollback
+        // incomplete) and the schedule runs on a compliant copy meanwhile.
         let copy_ok = temps.iter().any(|t| {
             env.definition(kind, t).map(|d| {
                 let mut d = without_creation_time(&d);
@@ -322,7 +325,8 @@ fn run_case(case: &Case) -> CaseResult {
                 d == c
             }) == Some(true)
         });
-        if status != "rollback-incomplete" || !copy_ok || !temps.contains(&target) {
+        let stopped = status == "rollback-incomplete" || status == "in-doubt";
+        if !stopped || !copy_ok || !temps.contains(&target) {
             fail(format!(
                 "the definition is missing (status {status}, copies {temps:?}, schedule on {target})"
             ));
@@ -351,7 +355,7 @@ fn run_case(case: &Case) -> CaseResult {
             ));
         }
     }
-    if status == "rollback-incomplete" {
+    if status == "rollback-incomplete" || status == "in-doubt" {
         let manual = entry
             .as_ref()
             .and_then(|e| e["manual"].as_str())
@@ -370,7 +374,7 @@ fn run_case(case: &Case) -> CaseResult {
     // when a copy was left, and the account must end clean.
     let mut follow_up = String::new();
     let manual: Option<Vec<String>> = match status.as_str() {
-        "rollback-incomplete" => entry
+        "rollback-incomplete" | "in-doubt" => entry
             .as_ref()
             .and_then(|e| e["manual"].as_str())
             .map(manual_args),

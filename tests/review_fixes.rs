@@ -421,10 +421,11 @@ fn resume_leaves_a_schedule_pointed_at_a_third_definition_alone() {
     );
     assert_eq!(temporary_copies(&env, kind), Vec::<String>::new(), "{text}");
     assert_eq!(env.definition(kind, OTHER), Some(other_before), "{text}");
-    // Step 3 finds the schedule elsewhere and stops: rolled back, nothing for a person to do.
+    // Step 3 finds the schedule elsewhere and stops: someone changed it during the run (I5);
+    // everything undone, nothing for a person to do.
     assert_eq!(code(&output), 1, "{text}");
     let entry = only_entry(&output);
-    assert_eq!(entry["status"], json!("rolled-back"), "{text}");
+    assert_eq!(entry["status"], json!("changed-during-run"), "{text}");
     assert!(
         entry["message"]
             .as_str()
@@ -435,7 +436,7 @@ fn resume_leaves_a_schedule_pointed_at_a_third_definition_alone() {
 }
 
 /// The same without a crash: the schedule is pointed at `other` while the apply creates the copy;
-/// step 3 must leave it there and stop (rolled back, copy deleted).
+/// step 3 must leave it there and stop (changed during the run: undone, copy deleted).
 #[test]
 fn apply_stops_at_step_3_when_the_schedule_points_at_a_third_definition() {
     let kind = Kind::ModelQuality;
@@ -473,7 +474,7 @@ fn apply_stops_at_step_3_when_the_schedule_points_at_a_third_definition() {
     assert_eq!(code(&output), 1, "{text}");
     assert_eq!(
         only_entry(&output)["status"],
-        json!("rolled-back"),
+        json!("changed-during-run"),
         "{text}"
     );
     assert_eq!(

@@ -6,7 +6,9 @@ pub mod protocol;
 pub mod report;
 
 use crate::inventory;
-use crate::journal::{Event, ItemKey, PlannedItem, Run, ScheduleSnapshot, Snapshot};
+use crate::journal::{
+    Event, ItemKey, PlannedItem, Progress, Run, ScheduleSnapshot, Snapshot, Status,
+};
 use crate::plan::request;
 use crate::sagemaker::{AwsError, SageMaker};
 use ops::{Ops, Timings};
@@ -52,10 +54,15 @@ impl Strategy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "kebab-case")]
 pub enum Outcome {
-    /// Recreated compliant and verified.
+    /// Recreated compliant and verified; `warnings` name anything left for `resume`.
     Recreated { warnings: Vec<String> },
     /// Not touched: the live definition differs from the plan.
     Changed { message: String },
+    /// Someone else changed it during the run: everything this run did was undone, and their
+    /// change kept.
+    ChangedDuringRun { message: String },
+    /// Not touched: its temporary copy exists, so another run is recreating it.
+    Busy { message: String },
     /// Not touched: the strategy cannot handle it.
     Refused { message: String },
     /// Failed. `rolled_back`: everything was put back as it was (or never touched).
@@ -67,6 +74,9 @@ pub enum Outcome {
     Untouched { message: String },
     /// Recreated, but the result differs from the snapshot beyond the flag.
     Unverified { message: String },
+    /// An answer was lost and looking did not tell what happened: stopped without undoing
+    /// anything; `manual` is the exact command that looks again and finishes.
+    InDoubt { message: String, manual: String },
     /// A rollback did not complete: `manual` is the exact command to run.
     RollbackIncomplete { message: String, manual: String },
     /// The run was interrupted before this definition started.
@@ -74,21 +84,91 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn label(&self) -> &'static str {
+    pub fn status(&self) -> Status {
         match self {
-            Outcome::Recreated { warnings } if warnings.is_empty() => "recreated",
-            Outcome::Recreated { .. } => "recreated-with-leftovers",
-            Outcome::Changed { .. } => "changed-since-plan",
-            Outcome::Refused { .. } => "refused",
+            Outcome::Recreated { warnings } if warnings.is_empty() => Status::Recreated,
+            Outcome::Recreated { .. } => Status::RecreatedWithLeftovers,
+            Outcome::Changed { .. } => Status::ChangedSincePlan,
+            Outcome::ChangedDuringRun { .. } => Status::ChangedDuringRun,
+            Outcome::Busy { .. } => Status::Busy,
+            Outcome::Refused { .. } => Status::Refused,
             Outcome::Failed {
                 rolled_back: true, ..
-            } => "rolled-back",
-            Outcome::Failed { .. } => "failed",
-            Outcome::Missing { .. } => "missing",
-            Outcome::Untouched { .. } => "failed-untouched",
-            Outcome::Unverified { .. } => "verify-failed",
-            Outcome::RollbackIncomplete { .. } => "rollback-incomplete",
-            Outcome::NotStarted => "not-started",
+            } => Status::RolledBack,
+            Outcome::Failed { .. } => Status::Failed,
+            Outcome::Missing { .. } => Status::Missing,
+            Outcome::Untouched { .. } => Status::FailedUntouched,
+            Outcome::Unverified { .. } => Status::VerifyFailed,
+            Outcome::InDoubt { .. } => Status::InDoubt,
+            Outcome::RollbackIncomplete { .. } => Status::RollbackIncomplete,
+            Outcome::NotStarted => Status::NotStarted,
+        }
+    }
+
+    pub fn label(&self) -> &'static str {
+        self.status().label()
+    }
+
+    /// What to journal beside the status.
+    pub fn message(&self) -> Option<String> {
+        match self {
+            Outcome::Recreated { warnings } if !warnings.is_empty() => Some(warnings.join("; ")),
+            Outcome::Changed { message }
+            | Outcome::ChangedDuringRun { message }
+            | Outcome::Busy { message }
+            | Outcome::Refused { message }
+            | Outcome::Failed { message, .. }
+            | Outcome::Missing { message }
+            | Outcome::Untouched { message }
+            | Outcome::Unverified { message } => Some(message.clone()),
+            Outcome::InDoubt { message, manual }
+            | Outcome::RollbackIncomplete { message, manual } => {
+                Some(format!("{message}; manual action: {manual}"))
+            }
+            Outcome::Recreated { .. } | Outcome::NotStarted => None,
+        }
+    }
+
+    /// The command a person must run, for the outcomes that need one.
+    pub fn manual(&self) -> Option<&str> {
+        match self {
+            Outcome::InDoubt { manual, .. } | Outcome::RollbackIncomplete { manual, .. } => {
+                Some(manual)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// How to tell a person to run the tool again, verbatim: the same account settings and state
+/// directory, every word quoted as needed.
+#[derive(Debug, Clone)]
+pub struct Hints {
+    /// `sm-recreate --profile .. --endpoint-url .. --state-dir ..`; `None` under `--sandbox`,
+    /// whose account ends with the process, so no later command can act on it.
+    pub command: Option<String>,
+}
+
+impl Hints {
+    const SANDBOX: &str = "none possible: the --sandbox account ended with this process (to \
+                           rehearse recovery, run `sm-recreate sandbox serve` and point \
+                           --endpoint-url at it)";
+
+    pub fn resume(&self, run_id: &str) -> String {
+        match &self.command {
+            Some(command) => format!("{command} resume {run_id}"),
+            None => Self::SANDBOX.to_owned(),
+        }
+    }
+
+    pub fn restore(&self, region: &str, snapshot: &std::path::Path) -> String {
+        match &self.command {
+            Some(command) => format!(
+                "{command} --region {} restore {}",
+                crate::settings::shell_quote(region),
+                crate::settings::shell_quote(&snapshot.display().to_string())
+            ),
+            None => Self::SANDBOX.to_owned(),
         }
     }
 }
@@ -122,7 +202,7 @@ pub struct Executor {
     /// Set on Ctrl-C: definitions in flight finish or roll back; no new one starts.
     pub stop: Arc<AtomicBool>,
     /// How to invoke the tool again with the same account settings, for printed hints.
-    pub command: String,
+    pub hints: Hints,
 }
 
 /// One unit of work for the executor.
@@ -130,15 +210,16 @@ pub struct Executor {
 pub enum Work {
     /// A definition not yet started: the whole protocol.
     Fresh(Target),
-    /// A definition an interrupted run started: re-enter the protocol from the live state.
-    InFlight(Box<Snapshot>, std::path::PathBuf),
+    /// A definition an interrupted run started: re-enter the protocol from the live state and
+    /// what the journal says the run may have done.
+    InFlight(Box<Snapshot>, std::path::PathBuf, Progress),
 }
 
 impl Work {
     pub fn key(&self) -> ItemKey {
         match self {
             Work::Fresh(target) => target.key.clone(),
-            Work::InFlight(snapshot, _) => snapshot.key(),
+            Work::InFlight(snapshot, ..) => snapshot.key(),
         }
     }
 }
@@ -177,7 +258,9 @@ impl Executor {
             tasks.spawn(async move {
                 let outcome = match unit {
                     Work::Fresh(target) => executor.recreate(&target).await,
-                    Work::InFlight(snapshot, path) => executor.reconcile(*snapshot, path).await,
+                    Work::InFlight(snapshot, path, progress) => {
+                        executor.reconcile(*snapshot, path, progress).await
+                    }
                 };
                 drop(permit);
                 (index, outcome)
@@ -224,28 +307,17 @@ impl Executor {
     }
 
     fn finished(&self, key: &ItemKey, outcome: &Outcome) {
-        let message = match outcome {
-            Outcome::Recreated { warnings } if !warnings.is_empty() => Some(warnings.join("; ")),
-            Outcome::Changed { message }
-            | Outcome::Refused { message }
-            | Outcome::Failed { message, .. }
-            | Outcome::Missing { message }
-            | Outcome::Untouched { message }
-            | Outcome::Unverified { message }
-            | Outcome::RollbackIncomplete { message, .. } => Some(message.clone()),
-            _ => None,
-        };
         if let Err(err) = self.run.record(Event::ItemFinished {
             item: key.clone(),
-            outcome: outcome.label().to_owned(),
-            message,
+            outcome: outcome.status(),
+            message: outcome.message(),
         }) {
             tracing::error!(item = %key, "could not journal the outcome: {err}");
         }
     }
 
-    /// Step 0 and 1: describe again, compare with the plan, read the schedules, pick a free
-    /// temporary name, write the snapshot.
+    /// Step 0 and 1: describe again, compare with the plan, read the schedules, check that
+    /// nobody holds the temporary copy's name, write the snapshot.
     async fn prepare(&self, target: &Target) -> Result<Prepared<'_>, AwsError> {
         let key = &target.key;
         let client = self.client(&key.region);
@@ -254,28 +326,38 @@ impl Executor {
             kind: key.kind,
             timings: self.timings,
         };
+        let temporary = match self.strategy {
+            Strategy::Staged => Some(request::temporary_name(&key.name)),
+            Strategy::Direct => None,
+        };
         // Read-only calls that do not depend on each other overlap: the describe, the schedule
-        // listing and the check that the temporary name is free.
-        let temporary = async {
-            match (self.strategy, &target.temporary_name) {
-                (Strategy::Direct, _) => Ok(None),
-                (Strategy::Staged, planned) => {
-                    free_temporary_name(&ops, &key.name, planned.as_deref())
-                        .await
-                        .map(Some)
-                }
+        // listing and the look at the temporary copy's name.
+        let copy_exists = async {
+            match &temporary {
+                Some(name) => ops.find_once(name).await.map(|found| found.is_some()),
+                None => Ok(false),
             }
         };
-        let (found, listed, temporary_name) = tokio::join!(
-            ops.find(&key.name),
-            client.list_schedules(Some(&key.name)),
-            temporary
+        let (found, listed, copy_exists) = tokio::join!(
+            ops.find_once(&key.name),
+            client.list_schedules(None),
+            copy_exists
         );
         let Some(describe) = found? else {
             return Ok(Prepared::Stop(Outcome::Missing {
                 message: "the definition no longer exists; nothing to do".to_owned(),
             }));
         };
+        if copy_exists? {
+            return Ok(Prepared::Stop(Outcome::Busy {
+                message: format!(
+                    "its temporary copy {} exists: another run is recreating it, or an \
+                     unfinished one left it (`resume` that run; if none is running, delete it); \
+                     nothing was changed",
+                    temporary.as_deref().unwrap_or_default()
+                ),
+            }));
+        }
         let arn = describe["JobDefinitionArn"]
             .as_str()
             .unwrap_or_default()
@@ -293,7 +375,6 @@ impl Executor {
             inventory::references_to(&listed?, key.kind, &key.name),
         )
         .await?;
-        let temporary_name = temporary_name?;
         let snapshot = snapshot_of(
             &self.run,
             &self.account_id,
@@ -302,7 +383,7 @@ impl Executor {
             describe,
             tags,
             schedules,
-            temporary_name,
+            temporary,
         );
         let snapshot_path = self
             .run
@@ -338,10 +419,11 @@ impl Executor {
             snapshot,
             snapshot_path,
             target_request,
-            command: self.command.clone(),
+            hints: self.hints.clone(),
             extra_owned: Vec::new(),
             again: None,
             timings: self.timings,
+            owns_copy: AtomicBool::new(false),
         }
     }
 
@@ -350,6 +432,7 @@ impl Executor {
         &self,
         snapshot: Snapshot,
         snapshot_path: std::path::PathBuf,
+        progress: Progress,
     ) -> Outcome {
         let key = snapshot.key();
         let Some(client) = self.clients.get(&key.region) else {
@@ -359,7 +442,7 @@ impl Executor {
             };
         };
         let job = self.compliance_job(client, snapshot, snapshot_path);
-        let outcome = job.reconcile(self.strategy).await;
+        let outcome = job.reconcile(self.strategy, progress).await;
         self.finished(&key, &outcome);
         outcome
     }
@@ -392,44 +475,23 @@ pub async fn describe_schedules(
     Ok(schedules.into_iter().map(|(_, s)| s).collect())
 }
 
-/// The first free temporary name: the planned one if free, else derived ones.
-pub async fn free_temporary_name(
-    ops: &Ops<'_>,
-    name: &str,
-    planned: Option<&str>,
-) -> Result<String, AwsError> {
-    let candidates = planned
-        .map(str::to_owned)
-        .into_iter()
-        .chain((0..8).map(|attempt| request::temporary_name(name, attempt)));
-    for candidate in candidates {
-        if ops.find(&candidate).await?.is_none() {
-            return Ok(candidate);
-        }
-    }
-    Err(AwsError::local(
-        "temporary name",
-        "no free temporary name found (eight candidates are taken)",
-    ))
-}
-
 enum Prepared<'a> {
     Ready(Box<Job<'a>>),
     Stop(Outcome),
 }
 
-/// The exit status a set of outcomes calls for.
+/// The exit status a set of outcomes calls for: 4 when a person must act, else 1 when anything
+/// is not fixed, else 0.
 pub fn exit_status(outcomes: &[(ItemKey, Outcome)]) -> crate::exit::ExitStatus {
     use crate::exit::ExitStatus;
-    if outcomes
-        .iter()
-        .any(|(_, o)| matches!(o, Outcome::RollbackIncomplete { .. }))
-    {
+    if outcomes.iter().any(|(_, o)| o.manual().is_some()) {
         ExitStatus::RollbackIncomplete
-    } else if outcomes
-        .iter()
-        .any(|(_, o)| !matches!(o, Outcome::Recreated { .. } | Outcome::Missing { .. }))
-    {
+    } else if outcomes.iter().any(|(_, o)| {
+        !matches!(
+            o.status(),
+            Status::Recreated | Status::RecreatedWithLeftovers | Status::Missing
+        )
+    }) {
         ExitStatus::Failed
     } else {
         ExitStatus::Success

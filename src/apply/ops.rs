@@ -1,34 +1,63 @@
-//! Idempotent versions of the calls the protocol makes. A mutating call whose response was lost
-//! (a dropped connection, a 5xx after the service acted, a retry that then sees its own earlier
-//! success) must not be mistaken for a failure, nor a failure for success: after any ambiguous
-//! answer these look at the live state and decide from that.
+//! The calls the protocol makes, made safe against lost answers.
+//!
+//! Every mutating call goes out without the SDK's retries (see `sagemaker::single_attempt`), so
+//! each attempt's answer is seen here and falls in one of three cases:
+//! - it acted (`Ok`);
+//! - it was refused and did not act (throttling, validation, a conflict on a clean attempt);
+//! - nobody knows (a 5xx, a dropped connection, a timeout): the live state is looked at, patiently,
+//!   and decides. If looking keeps failing for `Timings::patience`, the call is *in doubt*
+//!   (`OpError::InDoubt`): the caller stops that definition and never undoes on a guess.
 
-use crate::kinds::Kind;
+use crate::kinds::{Kind, same_name};
 use crate::plan::request::READ_ONLY_MEMBERS;
-use crate::sagemaker::{AwsError, ErrorClass, SageMaker, ScheduleDescription};
+use crate::sagemaker::{AwsError, ErrorClass, SageMaker, ScheduleDescription, Tag};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
-/// How long to wait for things AWS does asynchronously.
+/// How long to wait for things AWS does asynchronously, and for answers that were lost.
 #[derive(Debug, Clone, Copy)]
 pub struct Timings {
     /// Longest wait for a schedule to settle (leave `Pending`, finish an execution in progress).
     pub schedule_timeout: Duration,
+    /// How long to keep looking when an answer was lost and the looks fail too.
+    pub patience: Duration,
     /// First poll interval; doubles up to `max_poll`.
     pub first_poll: Duration,
     pub max_poll: Duration,
-    /// How many times to retry creating a name whose delete is still settling.
-    pub name_settle_attempts: u32,
+    /// Attempts for a mutating call that is throttled (a throttled call did not act), and for a
+    /// name whose delete is still settling.
+    pub attempts: u32,
 }
 
 impl Default for Timings {
     fn default() -> Timings {
         Timings {
             schedule_timeout: Duration::from_secs(900),
+            patience: Duration::from_secs(120),
             first_poll: Duration::from_millis(200),
             max_poll: Duration::from_secs(5),
-            name_settle_attempts: 8,
+            attempts: 8,
         }
+    }
+}
+
+/// Why a call did not do what was asked.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum OpError {
+    /// AWS refused it: the call did not act (or, for a look, did not answer).
+    #[error("{0}")]
+    Refused(AwsError),
+    /// Whether the call acted is unknown, and looking did not tell.
+    #[error("{0}")]
+    InDoubt(String),
+}
+
+impl OpError {
+    fn in_doubt(call: &str, name: &str, answer: &AwsError, look: &AwsError) -> OpError {
+        OpError::InDoubt(format!(
+            "{call} {name}: the answer was lost ({answer}) and looking did not tell whether it \
+             acted ({look})"
+        ))
     }
 }
 
@@ -51,15 +80,90 @@ pub fn holds(describe: &Value, request: &Value) -> bool {
     comparable(describe) == comparable(request)
 }
 
+/// A definition's `CreationTime`: what tells one object from another of the same name and
+/// content (names are reused, content may be equal).
+pub fn creation_time(describe: &Value) -> Option<f64> {
+    describe.get("CreationTime").and_then(Value::as_f64)
+}
+
+/// Is `live` the object `known` described? Without both creation times it cannot be told apart,
+/// and counts as the same (callers use this to refuse acting on it as if it were new).
+pub fn same_object(live: &Value, known: &Value) -> bool {
+    match (creation_time(live), creation_time(known)) {
+        (Some(live), Some(known)) => live == known,
+        _ => true,
+    }
+}
+
+/// What a create found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created {
+    /// This call made it.
+    Made,
+    /// The name was taken by something this call did not make (`live`, as described).
+    Taken { live: Value },
+}
+
+/// What a delete found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Deleted {
+    /// This call deleted it.
+    Deleted,
+    /// It was gone already: someone else deleted it.
+    AlreadyGone,
+    /// After a lost answer, the name holds another object than the one to delete: someone
+    /// replaced it, and the replacement is left alone.
+    Replaced { live: Value },
+}
+
+/// What `repoint_schedule` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Repoint {
+    Moved,
+    AlreadyThere,
+    /// The schedule points at a definition the tool does not own; it was not touched.
+    LeftAlone {
+        points_at: String,
+    },
+    /// The schedule no longer exists: nothing to move.
+    Vanished,
+}
+
 pub struct Ops<'a> {
     pub client: &'a SageMaker,
     pub kind: Kind,
     pub timings: Timings,
 }
 
+fn is_passing(err: &AwsError) -> bool {
+    err.is(ErrorClass::Throttled) || err.is(ErrorClass::Transient)
+}
+
 impl Ops<'_> {
-    /// Describes `name`; `None` when it does not exist.
-    pub async fn find(&self, name: &str) -> Result<Option<Value>, AwsError> {
+    /// Retries a read while it is throttled or meets a transient failure, for up to
+    /// `Timings::patience` (on top of the SDK's own retries).
+    pub async fn patiently<T, F, Fut>(&self, read: F) -> Result<T, AwsError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, AwsError>>,
+    {
+        let deadline = Instant::now() + self.timings.patience;
+        let mut delay = self.timings.first_poll;
+        loop {
+            match read().await {
+                Ok(value) => return Ok(value),
+                Err(err) if is_passing(&err) && Instant::now() + delay <= deadline => {
+                    tracing::debug!(error = %err, "look failed; looking again");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(self.timings.max_poll);
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    /// Describes `name` once; `None` when it does not exist.
+    pub async fn find_once(&self, name: &str) -> Result<Option<Value>, AwsError> {
         match self.client.describe_definition(self.kind, name).await {
             Ok(value) => Ok(Some(value)),
             Err(err) if err.is(ErrorClass::NotFound) => Ok(None),
@@ -67,84 +171,195 @@ impl Ops<'_> {
         }
     }
 
-    /// Creates `name` from `request`. Succeeds also when the definition already holds exactly the
-    /// request (an earlier attempt whose response was lost). When `settling` is given (the
-    /// definition just deleted under this name), `ResourceInUse` while the old one is still
-    /// visible or the name not yet free is waited out.
+    /// Describes `name`, patiently; `None` when it does not exist.
+    pub async fn find(&self, name: &str) -> Result<Option<Value>, AwsError> {
+        self.patiently(|| self.find_once(name)).await
+    }
+
+    /// The tags on `arn`, patiently.
+    pub async fn tags(&self, arn: &str) -> Result<Vec<Tag>, AwsError> {
+        self.patiently(|| self.client.list_tags(arn)).await
+    }
+
+    /// Describes `name` and lists its tags (by the ARN its name gives, `arn`), concurrently and
+    /// patiently. `None` when it does not exist.
+    pub async fn find_with_tags(
+        &self,
+        name: &str,
+        arn: &str,
+    ) -> Result<Option<(Value, Vec<Tag>)>, AwsError> {
+        let (live, tags) = tokio::join!(self.find(name), self.tags(arn));
+        let Some(live) = live? else {
+            return Ok(None);
+        };
+        // The ARN is derived from the name, so the guess is right unless AWS says otherwise.
+        let tags = match live["JobDefinitionArn"].as_str() {
+            Some(live_arn) if live_arn != arn => self.tags(live_arn).await?,
+            _ => match tags {
+                Ok(tags) => tags,
+                // Listed while the definition was momentarily absent (replaced): ask again.
+                Err(err) if err.is(ErrorClass::NotFound) => self.tags(arn).await?,
+                Err(err) => return Err(err),
+            },
+        };
+        Ok(Some((live, tags)))
+    }
+
+    async fn backoff(&self, attempt: u32) {
+        let delay = self
+            .timings
+            .first_poll
+            .saturating_mul(1 << attempt.min(10))
+            .min(self.timings.max_poll);
+        tokio::time::sleep(delay).await;
+    }
+
+    /// Creates `name` from `request`.
+    ///
+    /// `Created::Made` only when this call made it: an answer that was lost is settled by looking
+    /// (present and holding the request: made; absent: sent again). A `ResourceInUse` on an
+    /// attempt that follows a lost answer is looked at the same way; on a clean attempt it means
+    /// the name was taken before (`Created::Taken`). `replacing` is the definition just deleted
+    /// under this name: while it is still visible (same `CreationTime`), the create is retried.
     pub async fn create(
         &self,
         name: &str,
         request: &Value,
-        settling: Option<&Value>,
-    ) -> Result<(), AwsError> {
-        let mut delay = self.timings.first_poll;
+        replacing: Option<&Value>,
+    ) -> Result<Created, OpError> {
+        let still_the_old_one = |live: &Value| replacing.is_some_and(|old| same_object(live, old));
+        let mut unknown: Option<AwsError> = None;
         let mut attempt = 0;
         loop {
             attempt += 1;
             let err = match self.client.create_definition(self.kind, request).await {
-                Ok(_) => return Ok(()),
+                Ok(_) => return Ok(Created::Made),
                 Err(err) => err,
             };
-            if !(err.is(ErrorClass::InUse) || err.is(ErrorClass::Transient)) {
-                return Err(err);
+            let exhausted = attempt >= self.timings.attempts;
+            if err.is(ErrorClass::Throttled) && !exhausted {
+                self.backoff(attempt).await;
+                continue;
             }
-            let live = self.find(name).await?;
-            // The definition just deleted may still be visible. It is recognised by its creation
-            // time, not its content: a rollback's request holds exactly the old content, and
-            // mistaking the dying object for a restored one would lose the definition.
-            // Without two creation times to compare, the live object cannot be proven new, so
-            // it counts as the old one (fail safe: wait, then give up into the rollback).
-            let still_the_old_one = |live: &Value| {
-                settling.is_some_and(|old| {
-                    let created = |v: &Value| v.get("CreationTime").and_then(Value::as_f64);
-                    match (created(old), created(live)) {
-                        (Some(old), Some(live)) => old == live,
-                        _ => true,
-                    }
-                })
-            };
+            let ambiguous = err.is(ErrorClass::Transient);
+            if !(ambiguous || err.is(ErrorClass::InUse)) {
+                return match unknown {
+                    // An earlier attempt may have acted: only a look can say.
+                    Some(_) => self.settle_create(name, request, &err).await,
+                    None => Err(OpError::Refused(err)),
+                };
+            }
+            if ambiguous {
+                unknown = Some(err.clone());
+            }
+            let live = self
+                .find(name)
+                .await
+                .map_err(|look| OpError::in_doubt("create", name, &err, &look))?;
             match live {
-                Some(live) if still_the_old_one(&live) => {
-                    if attempt >= self.timings.name_settle_attempts {
-                        return Err(err);
-                    }
-                    tracing::debug!(name, "the deleted definition is still visible; waiting");
+                Some(live) if still_the_old_one(&live) => {}
+                // The request's content under the name, new: ours if any attempt's answer was
+                // unknown (this one, or one before a later `ResourceInUse`).
+                Some(live) if unknown.is_some() && holds(&live, request) => {
+                    return Ok(Created::Made);
                 }
-                Some(live) if holds(&live, request) => return Ok(()),
-                None if attempt < self.timings.name_settle_attempts => {
-                    tracing::debug!(name, "the name is not free yet; waiting");
-                }
-                _ => return Err(err),
+                Some(live) => return Ok(Created::Taken { live }),
+                None => {}
             }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(self.timings.max_poll);
+            // Absent (or still the old one) after every attempt: none of them acted.
+            if exhausted {
+                return Err(OpError::Refused(err));
+            }
+            self.backoff(attempt).await;
         }
     }
 
-    /// Deletes `name`; success also when it is already gone.
-    pub async fn delete(&self, name: &str) -> Result<(), AwsError> {
-        match self.client.delete_definition(self.kind, name).await {
-            Ok(()) => Ok(()),
-            Err(err) if err.is(ErrorClass::NotFound) => Ok(()),
-            Err(err) if err.is(ErrorClass::Transient) => match self.find(name).await? {
-                None => Ok(()),
-                Some(_) => Err(err),
-            },
-            Err(err) => Err(err),
+    /// After an earlier lost answer and a later refusal: the look decides whether the earlier
+    /// attempt made it.
+    async fn settle_create(
+        &self,
+        name: &str,
+        request: &Value,
+        refusal: &AwsError,
+    ) -> Result<Created, OpError> {
+        match self.find(name).await {
+            Ok(Some(live)) if holds(&live, request) => Ok(Created::Made),
+            Ok(Some(live)) => Ok(Created::Taken { live }),
+            Ok(None) => Err(OpError::Refused(refusal.clone())),
+            Err(look) => Err(OpError::in_doubt("create", name, refusal, &look)),
         }
+    }
+
+    /// Deletes `name`, which was seen as `seen` (its `CreationTime` identifies it).
+    pub async fn delete(&self, name: &str, seen: &Value) -> Result<Deleted, OpError> {
+        let mut unknown = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let err = match self.client.delete_definition(self.kind, name).await {
+                Ok(()) => return Ok(Deleted::Deleted),
+                Err(err) => err,
+            };
+            if err.is(ErrorClass::NotFound) {
+                return Ok(if unknown {
+                    Deleted::Deleted
+                } else {
+                    Deleted::AlreadyGone
+                });
+            }
+            let exhausted = attempt >= self.timings.attempts;
+            if err.is(ErrorClass::Throttled) && !exhausted {
+                self.backoff(attempt).await;
+                continue;
+            }
+            if !err.is(ErrorClass::Transient) && !unknown {
+                return Err(OpError::Refused(err));
+            }
+            unknown |= err.is(ErrorClass::Transient);
+            let live = self
+                .find(name)
+                .await
+                .map_err(|look| OpError::in_doubt("delete", name, &err, &look))?;
+            match live {
+                None => return Ok(Deleted::Deleted),
+                Some(live) if !same_object(&live, seen) => return Ok(Deleted::Replaced { live }),
+                // Still there: the attempt did not act.
+                Some(_) if !err.is(ErrorClass::Transient) || exhausted => {
+                    return Err(OpError::Refused(err));
+                }
+                Some(_) => self.backoff(attempt).await,
+            }
+        }
+    }
+
+    /// Describes a schedule, patiently; `None` when it does not exist.
+    pub async fn find_schedule(&self, name: &str) -> Result<Option<ScheduleDescription>, AwsError> {
+        self.patiently(|| async {
+            match self.client.describe_schedule(name).await {
+                Ok(schedule) => Ok(Some(schedule)),
+                Err(err) if err.is(ErrorClass::NotFound) => Ok(None),
+                Err(err) => Err(err),
+            }
+        })
+        .await
     }
 
     /// Waits until the schedule is neither `Pending` nor running an execution (a `Failed`
     /// schedule is settled: an update is how it gets repaired); fails after the timeout.
-    pub async fn settle_schedule(&self, name: &str) -> Result<ScheduleDescription, AwsError> {
+    /// `None`: the schedule no longer exists.
+    pub async fn settle_schedule(
+        &self,
+        name: &str,
+    ) -> Result<Option<ScheduleDescription>, AwsError> {
         let deadline = Instant::now() + self.timings.schedule_timeout;
         let mut delay = self.timings.first_poll;
         loop {
-            let schedule = self.client.describe_schedule(name).await?;
-            let busy = schedule.status == "Pending"
-                || schedule.last_execution_status.as_deref() == Some("InProgress");
-            if !busy {
-                return Ok(schedule);
+            let Some(schedule) = self.find_schedule(name).await? else {
+                return Ok(None);
+            };
+            let running = schedule.last_execution_status.as_deref() == Some("InProgress");
+            if schedule.status != "Pending" && !running {
+                return Ok(Some(schedule));
             }
             if Instant::now() + delay > deadline {
                 return Err(AwsError::local(
@@ -152,7 +367,7 @@ impl Ops<'_> {
                     format!(
                         "schedule {name} is still {}{} after {}s",
                         schedule.status,
-                        if schedule.last_execution_status.as_deref() == Some("InProgress") {
+                        if running {
                             " with an execution in progress"
                         } else {
                             ""
@@ -169,82 +384,96 @@ impl Ops<'_> {
     /// Moves the schedule from one of `from` to the definition `to`, changing nothing else in
     /// its live configuration, and waits for it to settle. A running execution is waited for,
     /// never interrupted. A schedule that already points at `to` is left as it is; one that
-    /// points at anything else than `from` or `to` was changed by someone else and is left
-    /// alone too: the tool only ever moves schedules between the two names it owns.
+    /// points anywhere else than `from` or `to` was changed by someone else and is left alone;
+    /// one that no longer exists is nothing to move.
     pub async fn repoint_schedule(
         &self,
         name: &str,
         from: &[&str],
         to: &str,
-    ) -> Result<Repoint, AwsError> {
-        let mut current = self.client.describe_schedule(name).await?;
+    ) -> Result<Repoint, OpError> {
+        let Some(mut current) = self.find_schedule(name).await.map_err(OpError::Refused)? else {
+            return Ok(Repoint::Vanished);
+        };
         // A schedule that was Failed before is not made worse by the move: only a schedule that
         // fails because of it makes the move fail.
         let failed_before = current.status == "Failed";
-        let mut moved = false;
+        let mut sent = false;
+        let mut lost: Option<AwsError> = None;
         let mut attempts = 0;
         loop {
             let target = current.definition_name.clone().unwrap_or_default();
-            if target == to && current.status != "Pending" {
-                if current.status == "Failed" && moved && !failed_before {
+            let busy = current.status == "Pending"
+                || current.last_execution_status.as_deref() == Some("InProgress");
+            // Already there: only an update of ours still settling (`Pending`) is waited for; a
+            // running execution does not matter when nothing needs to change.
+            if same_name(&target, to) && current.status != "Pending" {
+                if current.status == "Failed" && sent && !failed_before {
                     let reason = current.raw["FailureReason"]
                         .as_str()
                         .unwrap_or("no reason given");
-                    return Err(AwsError::local(
+                    return Err(OpError::Refused(AwsError::local(
                         "UpdateMonitoringSchedule",
                         format!("schedule {name} is Failed after the update: {reason}"),
-                    ));
+                    )));
                 }
-                return Ok(if moved {
+                return Ok(if sent {
                     Repoint::Moved
                 } else {
                     Repoint::AlreadyThere
                 });
             }
-            if target != to && !from.contains(&target.as_str()) {
+            if !same_name(&target, to) && !from.iter().any(|f| same_name(f, &target)) {
                 return Ok(Repoint::LeftAlone { points_at: target });
             }
-            let busy = current.status == "Pending"
-                || current.last_execution_status.as_deref() == Some("InProgress");
-            if busy {
-                current = self.settle_schedule(name).await?;
-                continue;
-            }
-            if attempts >= 4 {
-                return Err(AwsError::local(
-                    "UpdateMonitoringSchedule",
-                    format!(
-                        "schedule {name} did not take the new definition after {attempts} updates"
-                    ),
-                ));
-            }
-            attempts += 1;
-            let config = config_pointing_at(current.config(), to);
-            match self.client.update_schedule(name, &config).await {
-                Ok(()) => moved = true,
-                Err(err)
-                    if (err.is(ErrorClass::InUse) || err.is(ErrorClass::Transient))
-                        && attempts < 4 =>
-                {
-                    // Possibly our own update whose answer was lost; the next look decides.
-                    moved = true;
+            if !busy {
+                // Seen settled on the old definition after every attempt: none of them acted.
+                if attempts >= self.timings.attempts.min(4) {
+                    let why = lost.as_ref().map(|e| format!(" ({e})")).unwrap_or_default();
+                    return Err(OpError::Refused(AwsError::local(
+                        "UpdateMonitoringSchedule",
+                        format!(
+                            "schedule {name} did not take the new definition after {attempts} \
+                             updates{why}"
+                        ),
+                    )));
                 }
-                Err(err) => return Err(err),
+                attempts += 1;
+                let config = config_pointing_at(current.config(), to);
+                match self.client.update_schedule(name, &config).await {
+                    Ok(()) => sent = true,
+                    Err(err) if err.is(ErrorClass::NotFound) => return Ok(Repoint::Vanished),
+                    // Not acted (throttled), or unknown (transient), or busy: the next look
+                    // decides.
+                    Err(err) if err.is(ErrorClass::Transient) => {
+                        sent = true;
+                        lost = Some(err);
+                    }
+                    Err(err) if err.is(ErrorClass::Throttled) || err.is(ErrorClass::InUse) => {
+                        self.backoff(attempts).await;
+                    }
+                    Err(err) if lost.is_none() => return Err(OpError::Refused(err)),
+                    // Refused now, but an earlier attempt's answer was lost: the look decides.
+                    Err(_) => {}
+                }
             }
-            current = self.settle_schedule(name).await?;
+            current = match self.settle_schedule(name).await {
+                Ok(Some(schedule)) => schedule,
+                Ok(None) => return Ok(Repoint::Vanished),
+                Err(look) => {
+                    return Err(match &lost {
+                        Some(answer) => {
+                            OpError::in_doubt("update of schedule", name, answer, &look)
+                        }
+                        None if sent => OpError::InDoubt(format!(
+                            "schedule {name} was updated but did not settle: {look}"
+                        )),
+                        None => OpError::Refused(look),
+                    });
+                }
+            };
         }
     }
-}
-
-/// What `repoint_schedule` did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Repoint {
-    Moved,
-    AlreadyThere,
-    /// The schedule points at a definition the tool does not own; it was not touched.
-    LeftAlone {
-        points_at: String,
-    },
 }
 
 /// A schedule configuration pointing at `definition` instead of whatever it named.
@@ -271,6 +500,14 @@ mod tests {
             json!({"JobDefinitionName": "y", "RoleArn": "r", "Tags": [{"Key": "k", "Value": "v"}]});
         assert!(holds(&describe, &request));
         assert!(!holds(&describe, &json!({"RoleArn": "other"})));
+    }
+
+    #[test]
+    fn objects_are_told_apart_by_creation_time_and_unknown_counts_as_same() {
+        let old = json!({"CreationTime": 1.5});
+        assert!(same_object(&json!({"CreationTime": 1.5}), &old));
+        assert!(!same_object(&json!({"CreationTime": 2.0}), &old));
+        assert!(same_object(&json!({}), &old));
     }
 
     #[test]

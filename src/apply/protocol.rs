@@ -1,15 +1,19 @@
 //! The staged recreate (DESIGN.md, "The staged recreate") and the direct strategy, one definition
-//! at a time. Every step is journaled before and after; every step is idempotent, so `resume`
-//! can re-enter the protocol from what it finds live.
+//! at a time, keeping the invariants of docs/protocol.md: the definition's content always exists
+//! in AWS; an unknown answer is never taken for a failure; the original is re-checked right
+//! before it is deleted; only what was seen is reported; only this run's copy is touched.
+//! Every step is journaled before it acts, and every step is idempotent, so `resume` can re-enter
+//! from what it finds live.
 
-use super::ops::{Ops, Repoint, Timings, holds};
-use super::{Outcome, Strategy};
-use crate::journal::{Event, ItemKey, Phase, Run, ScheduleSnapshot, Snapshot};
+use super::ops::{Created, Deleted, OpError, Ops, Repoint, Timings, holds, same_object};
+use super::{Hints, Outcome, Strategy};
+use crate::journal::{Event, ItemKey, Phase, Progress, Run, ScheduleSnapshot, Snapshot, Step};
 use crate::plan::request::{self, is_reserved_tag};
-use crate::sagemaker::{AwsError, SageMaker, Tag};
+use crate::sagemaker::{AwsError, ErrorClass, SageMaker, Tag};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// One definition's recreate, with everything the steps need.
 pub struct Job<'a> {
@@ -22,14 +26,69 @@ pub struct Job<'a> {
     pub target_request: Value,
     /// The tags the definition should end with.
     pub expected_tags: Vec<Tag>,
-    /// How to invoke the tool again with the same account settings, for printed hints.
-    pub command: String,
+    pub hints: Hints,
     /// Other names whose schedules and copies this job may take over (for `restore`: the
     /// temporary names an earlier, interrupted run of the same definition may have used).
     pub extra_owned: Vec<String>,
     /// The command that continues this job, when it is not `resume` (for `restore`: itself).
     pub again: Option<String>,
     pub timings: Timings,
+    /// This run claimed the temporary copy (it sent the create that made it): only then may it
+    /// move schedules off the copy or delete it. Creating the copy is the claim because nobody
+    /// else's create of that name can succeed while it exists.
+    pub owns_copy: AtomicBool,
+}
+
+/// Why a forward step gave up before the original was deleted by this run.
+#[derive(Debug, Clone)]
+enum Cause {
+    /// A call failed (AWS's message).
+    Failed(String),
+    /// Someone else changed something this run depends on.
+    Changed(String),
+    /// `resume` found the original untouched and undoes, to start over.
+    Interrupted,
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cause::Failed(message) | Cause::Changed(message) => f.write_str(message),
+            Cause::Interrupted => f.write_str("the run was interrupted"),
+        }
+    }
+}
+
+/// What the re-check before the delete found.
+enum Recheck {
+    Unchanged,
+    Changed(String),
+    Gone,
+}
+
+/// Why a step did not go on.
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    #[error("{0}")]
+    Refused(AwsError),
+    #[error("{0}")]
+    InDoubt(String),
+    #[error("journal: {0}")]
+    Journal(String),
+}
+
+impl From<OpError> for StepError {
+    fn from(err: OpError) -> StepError {
+        match err {
+            OpError::Refused(err) => StepError::Refused(err),
+            OpError::InDoubt(message) => StepError::InDoubt(message),
+        }
+    }
+}
+
+/// A read that failed is a refusal: it changed nothing.
+fn read<T>(result: Result<T, AwsError>) -> Result<T, OpError> {
+    result.map_err(OpError::Refused)
 }
 
 impl Job<'_> {
@@ -53,40 +112,48 @@ impl Job<'_> {
         self.snapshot.temporary_name.as_deref()
     }
 
-    /// Journals a step's start and outcome around `work`. A journal write failure stops the step:
-    /// acting without a record would make a crash unrecoverable.
+    fn owns_copy(&self) -> bool {
+        self.owns_copy.load(Ordering::SeqCst)
+    }
+
+    /// Journals a step's start and how it ended around `work`. A journal write failure stops the
+    /// step: acting without a record would make a crash unrecoverable.
     async fn step<T>(
         &self,
-        step: &str,
-        work: impl Future<Output = Result<T, AwsError>>,
+        step: Step,
+        work: impl Future<Output = Result<T, OpError>>,
     ) -> Result<T, StepError> {
-        self.record(step, Phase::Start, None)?;
-        tracing::debug!(item = %self.key(), step, "step started");
+        self.record(&step, Phase::Start, None)?;
+        tracing::debug!(item = %self.key(), %step, "step started");
         match work.await {
             Ok(value) => {
-                self.record(step, Phase::Done, None)?;
+                self.record(&step, Phase::Done, None)?;
                 Ok(value)
             }
             Err(err) => {
-                self.record(step, Phase::Failed, Some(err.to_string()))?;
-                tracing::debug!(item = %self.key(), step, error = %err, "step failed");
-                Err(StepError::Aws(err))
+                let phase = match &err {
+                    OpError::Refused(_) => Phase::Failed,
+                    OpError::InDoubt(_) => Phase::InDoubt,
+                };
+                self.record(&step, phase, Some(err.to_string()))?;
+                tracing::debug!(item = %self.key(), %step, error = %err, "step did not complete");
+                Err(err.into())
             }
         }
     }
 
-    fn record(&self, step: &str, phase: Phase, detail: Option<String>) -> Result<(), StepError> {
+    fn record(&self, step: &Step, phase: Phase, detail: Option<String>) -> Result<(), StepError> {
         self.run
             .record(Event::Step {
                 item: self.key(),
-                step: step.to_owned(),
+                step: step.clone(),
                 phase,
                 detail,
             })
             .map_err(|e| StepError::Journal(e.to_string()))
     }
 
-    fn original_configs(&self) -> impl Iterator<Item = &ScheduleSnapshot> {
+    fn schedules(&self) -> impl Iterator<Item = &ScheduleSnapshot> {
         self.snapshot.schedules.iter()
     }
 
@@ -98,73 +165,166 @@ impl Job<'_> {
                 rolled_back: false,
             };
         };
-        // 2. Create the compliant copy: proves AWS accepts the request before anything is touched.
+        // 2. Claim the copy: proves AWS accepts the request before anything is touched, and
+        // stops any other run from recreating this definition meanwhile.
         let temp_request = request::renamed(&self.target_request, &temp);
-        if let Err(err) = self
-            .step(
-                "create-temporary",
-                self.ops().create(&temp, &temp_request, None),
-            )
-            .await
-        {
-            return self.undo_before_delete(&err, &[]).await;
+        let claim = async {
+            match self.ops().create(&temp, &temp_request, None).await? {
+                Created::Made => Ok(()),
+                Created::Taken { .. } => Err(OpError::Refused(AwsError {
+                    operation: "claim".to_owned(),
+                    class: ErrorClass::InUse,
+                    code: None,
+                    message: format!("{temp} exists"),
+                })),
+            }
+        };
+        match self.step(Step::CreateTemporary, claim).await {
+            Ok(()) => self.owns_copy.store(true, Ordering::SeqCst),
+            Err(StepError::Refused(err)) if err.operation == "claim" => {
+                return Outcome::Busy {
+                    message: format!(
+                        "its temporary copy {temp} exists: another run is recreating it, or an \
+                         unfinished one left it (`resume` that run; if none is running, delete \
+                         {temp}); nothing was changed"
+                    ),
+                };
+            }
+            Err(StepError::Refused(err)) => {
+                return Outcome::Failed {
+                    message: format!("AWS refused the compliant copy; nothing was changed: {err}"),
+                    rolled_back: true,
+                };
+            }
+            Err(StepError::InDoubt(message)) => {
+                self.owns_copy.store(true, Ordering::SeqCst);
+                return self.in_doubt(message);
+            }
+            Err(StepError::Journal(message)) => return self.journal_stop(&message),
         }
         // 3. Move the schedules to the copy.
         let mut moved: Vec<&ScheduleSnapshot> = Vec::new();
-        for schedule in self.original_configs() {
-            moved.push(schedule);
-            let step = format!("repoint-schedule-to-temporary:{}", schedule.name);
-            let failure = match self
-                .step(
-                    &step,
-                    self.ops().repoint_schedule(
-                        &schedule.name,
-                        &self.owned_besides(self.name()),
-                        &temp,
-                    ),
-                )
-                .await
-            {
-                Ok(Repoint::LeftAlone { points_at }) => StepError::Aws(AwsError::local(
-                    "UpdateMonitoringSchedule",
-                    format!(
-                        "schedule {} now points at {points_at:?}, not at {}: it changed since the \
-                         snapshot; plan again",
-                        schedule.name,
-                        self.name()
-                    ),
+        for schedule in self.schedules() {
+            let step = Step::RepointToTemporary(schedule.name.clone());
+            let (ops, from) = (self.ops(), [self.name()]);
+            let moving = ops.repoint_schedule(&schedule.name, &from, &temp);
+            let cause = match self.step(step, moving).await {
+                Ok(Repoint::Moved | Repoint::AlreadyThere) => {
+                    moved.push(schedule);
+                    continue;
+                }
+                Ok(Repoint::Vanished) => continue,
+                Ok(Repoint::LeftAlone { points_at }) => Cause::Changed(format!(
+                    "changed during the run: someone pointed schedule {} at {points_at}",
+                    schedule.name
                 )),
-                Ok(_) => continue,
-                Err(err) => err,
+                Err(StepError::Refused(err)) => {
+                    moved.push(schedule);
+                    Cause::Failed(err.to_string())
+                }
+                Err(StepError::InDoubt(message)) => return self.in_doubt(message),
+                Err(StepError::Journal(message)) => return self.journal_stop(&message),
             };
-            return self.undo_before_delete(&failure, &moved).await;
+            return self.hand_back(cause, &moved).await;
         }
-        // 4. Delete the original.
-        if let Err(err) = self
-            .step("delete-original", self.ops().delete(self.name()))
+        // 4. Re-check the original right before deleting it: a change someone made since the
+        // snapshot wins over this run.
+        let cause = match self
+            .step(Step::RecheckOriginal, async { read(self.recheck().await) })
             .await
         {
-            return self.undo_before_delete(&err, &moved).await;
+            Ok(Recheck::Unchanged) => None,
+            Ok(Recheck::Changed(what)) => Some(Cause::Changed(what)),
+            Ok(Recheck::Gone) => Some(Cause::Changed(
+                "changed during the run: someone deleted it".to_owned(),
+            )),
+            Err(StepError::Journal(message)) => return self.journal_stop(&message),
+            Err(err) => Some(Cause::Failed(format!(
+                "could not re-check it before deleting it: {err}"
+            ))),
+        };
+        if let Some(cause) = cause {
+            return self.hand_back(cause, &moved).await;
+        }
+        // 5. Delete the original.
+        match self
+            .step(
+                Step::DeleteOriginal,
+                self.ops().delete(self.name(), &self.snapshot.describe),
+            )
+            .await
+        {
+            Ok(Deleted::Deleted | Deleted::AlreadyGone) => {}
+            Ok(Deleted::Replaced { .. }) => {
+                return self
+                    .hand_back(
+                        Cause::Changed(
+                            "changed during the run: someone replaced it with a new version"
+                                .to_owned(),
+                        ),
+                        &moved,
+                    )
+                    .await;
+            }
+            Err(StepError::Refused(err)) => {
+                return self.hand_back(Cause::Failed(err.to_string()), &moved).await;
+            }
+            Err(StepError::InDoubt(message)) => return self.in_doubt(message),
+            Err(StepError::Journal(message)) => return self.journal_stop(&message),
         }
         self.finish_from_deleted().await
     }
 
+    /// Describes the original and lists its tags again; compares them with the snapshot.
+    async fn recheck(&self) -> Result<Recheck, AwsError> {
+        let Some((live, tags)) = self
+            .ops()
+            .find_with_tags(self.name(), &self.snapshot.arn)
+            .await?
+        else {
+            return Ok(Recheck::Gone);
+        };
+        if request::snapshot_hash(&live, &tags) == self.snapshot.snapshot_sha256 {
+            return Ok(Recheck::Unchanged);
+        }
+        Ok(Recheck::Changed(self.what_changed(&live, &tags)))
+    }
+
+    fn what_changed(&self, live: &Value, tags: &[Tag]) -> String {
+        let what = if !same_object(live, &self.snapshot.describe) {
+            "someone replaced it with a new version"
+        } else if !holds(live, &self.snapshot.describe) {
+            "someone changed its content"
+        } else {
+            let live: BTreeSet<&Tag> = tags.iter().collect();
+            let recorded: BTreeSet<&Tag> = self.snapshot.tags.iter().collect();
+            if live != recorded {
+                "someone changed its tags"
+            } else {
+                "it differs from the snapshot"
+            }
+        };
+        format!("changed during the run: {what}; left as they made it")
+    }
+
     /// Steps 5–8, from the state "original deleted, copy holds the schedules" (also where
-    /// `resume` re-enters when it finds the original gone).
+    /// `resume` re-enters when it finds the original gone after this run's delete).
     pub async fn finish_from_deleted(&self) -> Outcome {
         // 5. Create the original name, compliant.
-        if let Err(err) = self
-            .step(
-                "create-original",
-                self.ops().create(
-                    self.name(),
-                    &self.target_request,
-                    Some(&self.snapshot.describe),
-                ),
-            )
-            .await
-        {
-            return self.roll_back_after_delete(&err).await;
+        let ops = self.ops();
+        let creating = ops.create(
+            self.name(),
+            &self.target_request,
+            Some(&self.snapshot.describe),
+        );
+        match self.step(Step::CreateOriginal, creating).await {
+            Ok(Created::Made) => {}
+            // Exactly the target: an earlier attempt whose answer was lost; verify decides.
+            Ok(Created::Taken { live }) if holds(&live, &self.target_request) => {}
+            Ok(Created::Taken { .. }) => return self.someone_took_the_name(""),
+            Err(StepError::Refused(err)) => return self.roll_back_after_delete(&err).await,
+            Err(StepError::InDoubt(message)) => return self.in_doubt(message),
+            Err(StepError::Journal(message)) => return self.journal_stop(&message),
         }
         self.finish_from_recreated().await
     }
@@ -173,109 +333,111 @@ impl Job<'_> {
     pub async fn finish_from_recreated(&self) -> Outcome {
         let mut warnings = Vec::new();
         // 6. Schedules back to the original name.
-        let mut left_on_temporary = false;
-        for schedule in self.original_configs() {
-            let step = format!("repoint-schedule-to-original:{}", schedule.name);
-            match self
-                .step(
-                    &step,
-                    self.ops()
-                        .repoint_schedule(&schedule.name, &self.temp_names(), self.name()),
-                )
-                .await
-            {
-                Ok(Repoint::LeftAlone { points_at }) => warnings.push(format!(
-                    "schedule {} was moved to {points_at:?} by someone else during the run; left there",
+        let mut left_on_copy = false;
+        for schedule in self.schedules() {
+            let step = Step::RepointToOriginal(schedule.name.clone());
+            let (ops, from) = (self.ops(), self.copy_names());
+            let moving = ops.repoint_schedule(&schedule.name, &from, self.name());
+            match self.step(step, moving).await {
+                Ok(Repoint::Moved | Repoint::AlreadyThere | Repoint::Vanished) => {}
+                Ok(Repoint::LeftAlone { points_at }) => tracing::warn!(
+                    item = %self.key(),
+                    "schedule {} was pointed at {points_at} by someone else during the run; left there",
                     schedule.name
-                )),
-                Ok(_) => {}
-                Err(err) => {
-                    left_on_temporary = true;
+                ),
+                Err(StepError::Refused(err)) => {
+                    left_on_copy = true;
                     warnings.push(format!(
                         "schedule {} stays on the compliant copy {}: {err}",
                         schedule.name,
                         self.temp().unwrap_or("?")
                     ));
                 }
+                Err(StepError::InDoubt(message)) => return self.in_doubt(message),
+                Err(StepError::Journal(message)) => return self.journal_stop(&message),
             }
         }
-        // 7. Delete the copy (unless a schedule still needs it), and 8. verify: independent of
-        // each other, so they overlap.
-        let delete_copy = async {
-            let mut notes = Vec::new();
-            if left_on_temporary {
-                notes.push(format!(
-                    "temporary copy {} kept for the schedules above; `{}` moves them back and \
-                     deletes it",
-                    self.temp().unwrap_or("?"),
-                    self.resume_hint()
-                ));
-                return notes;
+        // 7. Verify: the copy may go only once the original is seen as it should be.
+        let verifying =
+            async { read(self.verify(&self.target_request, &self.expected_tags).await) };
+        match self.step(Step::Verify, verifying).await {
+            Ok(None) => {}
+            Ok(Some(difference)) => {
+                return Outcome::Unverified {
+                    message: format!("verification failed: {difference}{}", self.copy_kept_note()),
+                };
             }
-            let copies = self
-                .temp()
-                .map(|t| ("delete-temporary".to_owned(), t))
-                .into_iter()
-                .chain(
-                    self.extra_owned
-                        .iter()
-                        .map(|e| (format!("delete-earlier-temporary:{e}"), e.as_str())),
-                );
-            for (step, copy) in copies {
-                match self.step(&step, self.delete_temporary(copy)).await {
-                    Ok(true) => {}
-                    Ok(false) => notes.push(format!(
-                        "a definition named {copy} is not a copy this tool made; left alone"
-                    )),
-                    Err(err) => notes.push(format!(
-                        "temporary copy {copy} could not be deleted ({err}); `{}` deletes it",
-                        self.resume_hint()
-                    )),
-                }
-            }
-            notes
-        };
-        let (copy_notes, verified) = tokio::join!(delete_copy, self.step("verify", self.verify()));
-        warnings.extend(copy_notes);
-        match verified {
-            Ok(None) => Outcome::Recreated { warnings },
-            Ok(Some(difference)) => Outcome::Unverified {
-                message: format!("verification failed: {difference}"),
-            },
-            Err(err) => Outcome::Failed {
-                message: format!("could not verify: {err}"),
-                rolled_back: false,
-            },
+            Err(StepError::Journal(message)) => return self.journal_stop(&message),
+            Err(err) => return self.in_doubt(format!("could not verify the result: {err}")),
         }
+        // 8. Delete the copy, unless a schedule still needs it.
+        if left_on_copy {
+            warnings.push(format!(
+                "temporary copy {} kept for the schedules above; `{}` moves them back and \
+                 deletes it",
+                self.temp().unwrap_or("?"),
+                self.resume_hint()
+            ));
+            return Outcome::Recreated { warnings };
+        }
+        warnings.extend(self.drop_copies(false).await);
+        Outcome::Recreated { warnings }
     }
 
-    /// Describes the definition and its tags and compares them with the target. `Some(diff)` when
-    /// they differ.
-    async fn verify(&self) -> Result<Option<String>, AwsError> {
-        let ops = self.ops();
-        // The name, and so the ARN, is the snapshot's: list the tags while describing; only if
-        // the live ARN turns out different are they listed again.
-        let (live, tags) = tokio::join!(
-            ops.find(self.name()),
-            self.client.list_tags(&self.snapshot.arn)
-        );
-        let Some(live) = live? else {
+    /// Deletes this job's copies (each only if it holds what this run put there); returns what
+    /// is left over. `rollback` names the steps as a rollback's.
+    async fn drop_copies(&self, rollback: bool) -> Vec<String> {
+        let mut leftovers = Vec::new();
+        let own = self.temp().filter(|_| self.owns_copy()).map(|t| {
+            (
+                if rollback {
+                    Step::RollbackDeleteTemporary
+                } else {
+                    Step::DeleteTemporary
+                },
+                t,
+            )
+        });
+        let earlier = self
+            .extra_owned
+            .iter()
+            .map(|e| (Step::DeleteEarlierTemporary(e.clone()), e.as_str()));
+        for (step, copy) in own.into_iter().chain(earlier) {
+            match self.step(step, self.delete_copy(copy)).await {
+                Ok(true) => {}
+                // Someone else's definition under that name: not a leftover of this run.
+                Ok(false) => tracing::warn!(
+                    item = %self.key(),
+                    "a definition named {copy} is not a copy this run made; left alone"
+                ),
+                Err(StepError::Journal(message)) => {
+                    leftovers.push(format!("journal: {message}"));
+                    break;
+                }
+                Err(err) => leftovers.push(format!(
+                    "temporary copy {copy} could not be deleted ({err}); `{}` deletes it",
+                    self.resume_hint()
+                )),
+            }
+        }
+        leftovers
+    }
+
+    /// Describes the definition and its tags and compares them with what is expected.
+    /// `Some(difference)` when they differ.
+    async fn verify(&self, expected: &Value, tags: &[Tag]) -> Result<Option<String>, AwsError> {
+        let Some((live, live_tags)) = self
+            .ops()
+            .find_with_tags(self.name(), &self.snapshot.arn)
+            .await?
+        else {
             return Ok(Some("the definition does not exist".to_owned()));
         };
-        if !holds(&live, &self.target_request) {
-            return Ok(Some(describe_difference(&live, &self.target_request)));
+        if !holds(&live, expected) {
+            return Ok(Some(describe_difference(&live, expected)));
         }
-        let arn = live["JobDefinitionArn"]
-            .as_str()
-            .unwrap_or(&self.snapshot.arn);
-        let tags = if arn == self.snapshot.arn {
-            tags?
-        } else {
-            self.client.list_tags(arn).await?
-        };
-        let live_tags: BTreeSet<Tag> = tags.into_iter().collect();
-        let expected: BTreeSet<Tag> = self
-            .expected_tags
+        let live_tags: BTreeSet<Tag> = live_tags.into_iter().collect();
+        let expected: BTreeSet<Tag> = tags
             .iter()
             .filter(|t| !is_reserved_tag(t))
             .cloned()
@@ -290,106 +452,205 @@ impl Job<'_> {
         Ok(None)
     }
 
-    /// A step before the delete failed: put the schedules back and remove the copy. Nothing of
-    /// the original was changed.
-    async fn undo_before_delete(&self, cause: &StepError, moved: &[&ScheduleSnapshot]) -> Outcome {
-        let message = cause.to_string();
-        if let StepError::Journal(_) = cause {
+    /// Gives up before the original was deleted by this run (or after someone else took its
+    /// name): look at the original first — the copy may go only once it is seen — then give the
+    /// moved schedules back and delete the copy.
+    async fn hand_back(&self, cause: Cause, moved: &[&ScheduleSnapshot]) -> Outcome {
+        let live = match self
+            .ops()
+            .find_with_tags(self.name(), &self.snapshot.arn)
+            .await
+        {
+            Ok(live) => live,
+            Err(err) => {
+                return self.in_doubt(format!(
+                    "{cause}; to undo, the original must be seen first, and looking failed: {err}"
+                ));
+            }
+        };
+        let Some((live, tags)) = live else {
+            return self.original_vanished(&cause);
+        };
+        let unchanged = request::snapshot_hash(&live, &tags) == self.snapshot.snapshot_sha256;
+        let failures = self.return_schedules(moved, true).await;
+        if !failures.is_empty() {
             return Outcome::RollbackIncomplete {
-                message: format!("{message}; the journal cannot be written, so nothing was undone"),
+                message: format!("{cause}; then undoing failed: {}", failures.join("; ")),
                 manual: self.resume_hint(),
             };
         }
-        let failures = self
-            .return_schedules_and_drop_copy(moved.iter().rev().copied())
-            .await;
-        if failures.is_empty() {
-            Outcome::Failed {
+        let leftovers = self.drop_copies(true).await;
+        if !leftovers.is_empty() {
+            return Outcome::RollbackIncomplete {
+                message: format!("{cause}; then undoing failed: {}", leftovers.join("; ")),
+                manual: self.resume_hint(),
+            };
+        }
+        match cause {
+            Cause::Changed(message) => Outcome::ChangedDuringRun { message },
+            _ if !unchanged => Outcome::ChangedDuringRun {
+                message: format!("{cause}; and {}", self.what_changed(&live, &tags)),
+            },
+            Cause::Failed(message) => Outcome::Failed {
                 message,
                 rolled_back: true,
-            }
-        } else {
-            Outcome::RollbackIncomplete {
-                message: format!("{message}; then undoing failed: {}", failures.join("; ")),
-                manual: self.resume_hint(),
-            }
+            },
+            Cause::Interrupted => Outcome::Failed {
+                message: cause.to_string(),
+                rolled_back: true,
+            },
         }
     }
 
-    /// The common tail of every rollback: give `schedules` their original configuration back,
-    /// then (only if all of them made it) delete the temporary copy. Returns what failed.
-    async fn return_schedules_and_drop_copy<'s>(
+    /// The original is gone and this run did not delete it: someone else did. Their decision
+    /// stands; the copy is kept (it is the only copy of the content in AWS besides the snapshot,
+    /// and the schedules this run moved run on it).
+    fn original_vanished(&self, cause: &Cause) -> Outcome {
+        let copy = match self.temp().filter(|_| self.owns_copy()) {
+            Some(temp) => format!(
+                "; its compliant copy {temp} is kept, with any schedules this run moved to it \
+                 (delete it when it is not needed)"
+            ),
+            None => String::new(),
+        };
+        let message = match cause {
+            Cause::Changed(message) if message.contains("deleted it") => message.clone(),
+            _ => format!("{cause}; and someone deleted it during the run"),
+        };
+        Outcome::ChangedDuringRun {
+            message: format!(
+                "{message}{copy}; the snapshot is {}",
+                self.snapshot_path.display()
+            ),
+        }
+    }
+
+    /// After this run deleted the original, someone created a different definition under its
+    /// name. Nothing more is touched: the original's content lives on in the compliant copy
+    /// (which keeps the schedules) and the snapshot, and only a person can say which should
+    /// hold the name.
+    fn someone_took_the_name(&self, context: &str) -> Outcome {
+        let copy = match self.temp().filter(|_| self.owns_copy()) {
+            Some(temp) => format!("the original's compliant copy {temp} keeps its schedules, and "),
+            None => String::new(),
+        };
+        Outcome::RollbackIncomplete {
+            message: format!(
+                "{context}after this run deleted it, someone created a different definition \
+                 under its name; nothing more was touched: {copy}the snapshot is {}. Compare \
+                 theirs with the snapshot; the command below puts the original back (after \
+                 snapshotting theirs) and takes the schedules back from the copy",
+                self.snapshot_path.display()
+            ),
+            manual: self
+                .restore_hint()
+                .replacen(" restore ", " restore --replace ", 1),
+        }
+    }
+
+    /// Gives `schedules` back to the original name; returns what failed. A schedule found
+    /// pointing elsewhere was never moved by this run, or was moved on by someone else: not ours
+    /// to touch, and not a failure.
+    async fn return_schedules(
         &self,
-        schedules: impl Iterator<Item = &'s ScheduleSnapshot>,
+        schedules: &[&ScheduleSnapshot],
+        rollback: bool,
     ) -> Vec<String> {
         let mut failures = Vec::new();
         for schedule in schedules {
-            let step = format!("rollback-schedule:{}", schedule.name);
-            // A schedule found pointing elsewhere was never moved by this run (or was moved on by
-            // someone else): not ours to touch, and not a failure of the rollback.
-            if let Err(err) = self
-                .step(
-                    &step,
-                    self.ops()
-                        .repoint_schedule(&schedule.name, &self.temp_names(), self.name()),
-                )
-                .await
-            {
+            let step = if rollback {
+                Step::RollbackSchedule(schedule.name.clone())
+            } else {
+                Step::RepointToOriginal(schedule.name.clone())
+            };
+            let (ops, from) = (self.ops(), self.copy_names());
+            let moving = ops.repoint_schedule(&schedule.name, &from, self.name());
+            if let Err(err) = self.step(step, moving).await {
                 failures.push(format!("schedule {}: {err}", schedule.name));
-            }
-        }
-        if let Some(temp) = self.temp() {
-            if !failures.is_empty() {
-                failures.push(format!(
-                    "the compliant temporary copy {temp} is kept, since schedules may still use it"
-                ));
-            } else if let Err(err) = self
-                .step("rollback-delete-temporary", self.delete_temporary(temp))
-                .await
-            {
-                failures.push(format!("temporary copy {temp}: {err}"));
             }
         }
         failures
     }
 
     /// The original is gone and could not be recreated compliant: recreate it from the snapshot,
-    /// move the schedules back, remove the copy.
-    async fn roll_back_after_delete(&self, cause: &StepError) -> Outcome {
-        let message = cause.to_string();
+    /// see it restored, move the schedules back, remove the copy.
+    async fn roll_back_after_delete(&self, cause: &AwsError) -> Outcome {
         let restore = request::restore_request(&self.snapshot.describe, &self.snapshot.tags);
-        if let Err(err) = self
-            .step(
-                "rollback-create-original-from-snapshot",
-                self.ops()
-                    .create(self.name(), &restore, Some(&self.snapshot.describe)),
-            )
+        let ops = self.ops();
+        let creating = ops.create(self.name(), &restore, Some(&self.snapshot.describe));
+        match self
+            .step(Step::RollbackCreateOriginalFromSnapshot, creating)
             .await
         {
-            return Outcome::RollbackIncomplete {
-                message: format!(
-                    "{message}; restoring from the snapshot failed too: {err}{}",
-                    match self.temp() {
-                        Some(t) if !self.snapshot.schedules.is_empty() =>
-                            format!(". The schedules run on the compliant copy {t} meanwhile"),
-                        _ => String::new(),
+            Ok(Created::Made) => {}
+            Ok(Created::Taken { live }) if holds(&live, &restore) => {}
+            Ok(Created::Taken { .. }) => {
+                return self.someone_took_the_name(&format!("{cause}; while rolling back, "));
+            }
+            Err(StepError::Refused(err)) => {
+                let meanwhile = match self.temp().filter(|_| self.owns_copy()) {
+                    Some(t) if !self.snapshot.schedules.is_empty() => {
+                        format!(". The schedules run on the compliant copy {t} meanwhile")
                     }
-                ),
-                manual: self.restore_hint(),
-            };
+                    _ => String::new(),
+                };
+                return Outcome::RollbackIncomplete {
+                    message: format!(
+                        "{cause}; restoring from the snapshot failed too: {err}{meanwhile}"
+                    ),
+                    manual: self.manual_for_live_state().await,
+                };
+            }
+            Err(StepError::InDoubt(message)) => return self.in_doubt(message),
+            Err(StepError::Journal(message)) => return self.journal_stop(&message),
         }
-        let failures = self
-            .return_schedules_and_drop_copy(self.original_configs())
-            .await;
+        self.finish_rollback(&cause.to_string()).await
+    }
+
+    /// From "the original was recreated from the snapshot": see it, give the schedules back,
+    /// delete the copy.
+    async fn finish_rollback(&self, cause: &str) -> Outcome {
+        let verifying = async {
+            let restore = request::restore_request(&self.snapshot.describe, &self.snapshot.tags);
+            read(self.verify(&restore, &self.snapshot.tags).await)
+        };
+        match self.step(Step::RollbackVerify, verifying).await {
+            Ok(None) => {}
+            Ok(Some(difference)) => {
+                return Outcome::RollbackIncomplete {
+                    message: format!(
+                        "{cause}; the original was restored from the snapshot but differs from it: \
+                         {difference}{}",
+                        self.copy_kept_note()
+                    ),
+                    manual: format!(
+                        "compare {} with the snapshot {}",
+                        self.name(),
+                        self.snapshot_path.display()
+                    ),
+                };
+            }
+            Err(StepError::Journal(message)) => return self.journal_stop(&message),
+            Err(err) => {
+                return self.in_doubt(format!(
+                    "{cause}; the original was restored from the snapshot, but could not be seen: {err}"
+                ));
+            }
+        }
+        let schedules: Vec<&ScheduleSnapshot> = self.schedules().collect();
+        let mut failures = self.return_schedules(&schedules, true).await;
+        if failures.is_empty() {
+            failures = self.drop_copies(true).await;
+        }
         if failures.is_empty() {
             Outcome::Failed {
-                message,
+                message: cause.to_owned(),
                 rolled_back: true,
             }
         } else {
             Outcome::RollbackIncomplete {
                 message: format!(
-                    "{message}; restored from the snapshot, but: {}",
+                    "{cause}; restored from the snapshot, but: {}",
                     failures.join("; ")
                 ),
                 manual: self.resume_hint(),
@@ -397,16 +658,11 @@ impl Job<'_> {
         }
     }
 
-    /// The direct strategy: delete, create, roll back from the snapshot. No temporary name, so it
-    /// refuses definitions that schedules reference.
+    /// The direct strategy: re-check, delete, create, roll back from the snapshot. No temporary
+    /// name, so it refuses definitions that schedules reference.
     pub async fn direct(&self) -> Outcome {
         if !self.snapshot.schedules.is_empty() {
-            let names: Vec<&str> = self
-                .snapshot
-                .schedules
-                .iter()
-                .map(|s| s.name.as_str())
-                .collect();
+            let names: Vec<&str> = self.schedules().map(|s| s.name.as_str()).collect();
             return Outcome::Refused {
                 message: format!(
                     "--strategy direct cannot recreate a definition that schedules reference ({}); \
@@ -415,49 +671,67 @@ impl Job<'_> {
                 ),
             };
         }
-        if let Err(err) = self
-            .step("delete-original", self.ops().delete(self.name()))
+        match self
+            .step(Step::RecheckOriginal, async { read(self.recheck().await) })
             .await
         {
-            return Outcome::Failed {
-                message: err.to_string(),
-                rolled_back: true,
-            };
-        }
-        self.finish_from_deleted().await
-    }
-
-    /// Re-enters the protocol from what is live (for `resume`).
-    pub async fn reconcile(&self, strategy: Strategy) -> Outcome {
-        let ops = self.ops();
-        let live = match ops.find(self.name()).await {
-            Ok(live) => live,
-            Err(err) => {
-                return Outcome::Failed {
-                    message: format!("cannot inspect the definition: {err}"),
-                    rolled_back: false,
+            Ok(Recheck::Unchanged) => {}
+            Ok(Recheck::Changed(message)) => return Outcome::ChangedDuringRun { message },
+            Ok(Recheck::Gone) => {
+                return Outcome::ChangedDuringRun {
+                    message: "changed during the run: someone deleted it".to_owned(),
                 };
             }
+            Err(StepError::Journal(message)) => return self.journal_stop(&message),
+            Err(err) => {
+                return Outcome::Untouched {
+                    message: format!("could not re-check it before deleting it: {err}"),
+                };
+            }
+        }
+        match self
+            .step(
+                Step::DeleteOriginal,
+                self.ops().delete(self.name(), &self.snapshot.describe),
+            )
+            .await
+        {
+            Ok(Deleted::Deleted | Deleted::AlreadyGone) => self.finish_from_deleted().await,
+            Ok(Deleted::Replaced { .. }) => Outcome::ChangedDuringRun {
+                message: "changed during the run: someone replaced it with a new version; \
+                          theirs is kept"
+                    .to_owned(),
+            },
+            // Refused: the delete did not act, the original is as it was.
+            Err(StepError::Refused(err)) => Outcome::Untouched {
+                message: format!("AWS refused the delete; nothing was changed: {err}"),
+            },
+            Err(StepError::InDoubt(message)) => self.in_doubt(message),
+            Err(StepError::Journal(message)) => self.journal_stop(&message),
+        }
+    }
+
+    /// Re-enters the protocol from what is live (for `resume`), knowing from the journal what
+    /// this run may have done.
+    pub async fn reconcile(&self, strategy: Strategy, progress: Progress) -> Outcome {
+        self.owns_copy
+            .store(progress.claimed_copy, Ordering::SeqCst);
+        let live = match self
+            .ops()
+            .find_with_tags(self.name(), &self.snapshot.arn)
+            .await
+        {
+            Ok(live) => live,
+            Err(err) => return self.in_doubt(format!("cannot look at the definition: {err}")),
         };
+        let all: Vec<&ScheduleSnapshot> = self.schedules().collect();
+        let restore = request::restore_request(&self.snapshot.describe, &self.snapshot.tags);
         match live {
-            None => {
-                tracing::info!(item = %self.key(), "original missing: finishing forward");
-                self.finish_from_deleted().await
-            }
-            Some(live) if holds(&live, &self.target_request) => {
-                tracing::info!(item = %self.key(), "original already recreated: finishing");
-                self.finish_from_recreated().await
-            }
-            Some(live) if holds(&live, &self.snapshot.describe) => {
+            Some((live, tags))
+                if request::snapshot_hash(&live, &tags) == self.snapshot.snapshot_sha256 =>
+            {
                 tracing::info!(item = %self.key(), "original untouched: undoing, then starting over");
-                let moved: Vec<&ScheduleSnapshot> = self.original_configs().collect();
-                match self
-                    .undo_before_delete(
-                        &StepError::Aws(AwsError::local("resume", "interrupted")),
-                        &moved,
-                    )
-                    .await
-                {
+                match self.hand_back(Cause::Interrupted, &all).await {
                     Outcome::Failed {
                         rolled_back: true, ..
                     } => match strategy {
@@ -467,85 +741,115 @@ impl Job<'_> {
                     other => other,
                 }
             }
-            Some(_) => Outcome::RollbackIncomplete {
-                // Neither the original nor the compliant version: someone else acted on this
-                // name during the run. Touch nothing (the copy and the schedules stay where they
-                // are) and leave the decision to a person.
-                message: "the definition under this name is neither the original nor the \
-                          recreated one: it was changed by someone else during the run; nothing \
-                          was touched"
-                    .to_owned(),
-                manual: format!(
-                    "compare it with the snapshot {}; `{}` puts the original back",
-                    self.snapshot_path.display(),
-                    self.restore_hint()
-                        .replace(" restore ", " restore --replace ")
-                ),
-            },
-        }
-    }
-
-    /// Deletes the temporary copy, but only if it is ours: a definition under that name holding
-    /// anything else was not made by this run and is left alone.
-    async fn delete_temporary(&self, temp: &str) -> Result<bool, AwsError> {
-        let ops = self.ops();
-        match ops.find(temp).await? {
-            None => Ok(true),
-            Some(live)
+            Some((live, _))
                 if holds(&live, &self.target_request)
-                    || holds(
-                        &live,
-                        &request::create_request(&self.snapshot.describe, &self.snapshot.tags).0,
-                    ) =>
+                    && !same_object(&live, &self.snapshot.describe) =>
             {
-                ops.delete(temp).await.map(|()| true)
+                tracing::info!(item = %self.key(), "original already recreated: finishing");
+                self.finish_from_recreated().await
             }
+            Some((live, _))
+                if progress.deleted_original
+                    && holds(&live, &restore)
+                    && !same_object(&live, &self.snapshot.describe) =>
+            {
+                tracing::info!(item = %self.key(), "original restored from the snapshot: finishing the rollback");
+                self.finish_rollback("an earlier attempt failed and was rolled back")
+                    .await
+            }
+            Some(_) if progress.deleted_original => self.someone_took_the_name(""),
             Some(_) => {
-                tracing::warn!(item = %self.key(), temp, "a definition named like the temporary copy is not ours; left alone");
-                Ok(false)
+                self.hand_back(
+                    Cause::Changed(
+                        "changed during the run: someone changed it; left as they made it"
+                            .to_owned(),
+                    ),
+                    &all,
+                )
+                .await
             }
+            None if progress.deleted_original => {
+                tracing::info!(item = %self.key(), "original deleted by this run: finishing forward");
+                self.finish_from_deleted().await
+            }
+            None => self.original_vanished(&Cause::Changed(
+                "changed during the run: someone deleted it".to_owned(),
+            )),
         }
     }
 
-    /// The names schedules may be moved back from: the temporary copy's, if there is one.
-    fn temp_names(&self) -> Vec<&str> {
+    /// Deletes a copy, but only if it holds what this run put there: anything else under that
+    /// name was not made by this run and is left alone (`Ok(false)`).
+    async fn delete_copy(&self, copy: &str) -> Result<bool, OpError> {
+        let ops = self.ops();
+        let Some(live) = read(ops.find(copy).await)? else {
+            return Ok(true);
+        };
+        let ours = holds(&live, &self.target_request)
+            || holds(
+                &live,
+                &request::create_request(&self.snapshot.describe, &self.snapshot.tags).0,
+            );
+        if !ours {
+            return Ok(false);
+        }
+        Ok(match ops.delete(copy, &live).await? {
+            Deleted::Deleted | Deleted::AlreadyGone => true,
+            Deleted::Replaced { .. } => false,
+        })
+    }
+
+    /// The names schedules may be moved back from: this run's copy, if it claimed one, and the
+    /// earlier copies it owns.
+    fn copy_names(&self) -> Vec<&str> {
         self.temp()
+            .filter(|_| self.owns_copy())
             .into_iter()
             .chain(self.extra_owned.iter().map(String::as_str))
             .collect()
     }
 
-    /// `name` and the extra names this job owns (schedules may be moved from any of them).
-    fn owned_besides<'s>(&'s self, name: &'s str) -> Vec<&'s str> {
-        std::iter::once(name)
-            .chain(self.extra_owned.iter().map(String::as_str))
-            .collect()
+    fn copy_kept_note(&self) -> String {
+        match self.temp().filter(|_| self.owns_copy()) {
+            Some(temp) => format!("; the compliant copy {temp} is kept (delete it when satisfied)"),
+            None => String::new(),
+        }
+    }
+
+    /// An answer was lost and looking did not tell: stop here, undo nothing.
+    fn in_doubt(&self, message: String) -> Outcome {
+        Outcome::InDoubt {
+            message: format!("{message}; stopped without undoing anything"),
+            manual: self.resume_hint(),
+        }
+    }
+
+    fn journal_stop(&self, message: &str) -> Outcome {
+        self.in_doubt(format!(
+            "the journal cannot be written ({message}), so no further call was made"
+        ))
+    }
+
+    /// `resume` while the original exists (it finishes from there), `restore` only when it is
+    /// absent (the snapshot is then the only full record of it).
+    async fn manual_for_live_state(&self) -> String {
+        match self.ops().find(self.name()).await {
+            Ok(None) => self.restore_hint(),
+            _ => self.resume_hint(),
+        }
     }
 
     fn restore_hint(&self) -> String {
-        format!(
-            "{} --region {} restore {}",
-            self.command,
-            self.snapshot.region,
-            self.snapshot_path.display()
-        )
+        self.hints
+            .restore(&self.snapshot.region, &self.snapshot_path)
     }
 
     fn resume_hint(&self) -> String {
         match &self.again {
             Some(again) => again.clone(),
-            None => format!("{} resume {}", self.command, self.run.run_id),
+            None => self.hints.resume(&self.run.run_id),
         }
     }
-}
-
-/// Why a step failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StepError {
-    #[error("{0}")]
-    Aws(AwsError),
-    #[error("journal: {0}")]
-    Journal(String),
 }
 
 /// A short description of how a live definition differs from the request.

@@ -75,11 +75,17 @@ impl Reporter {
                 }
                 line
             }
-            Outcome::Changed { message } | Outcome::Refused { message } => {
+            Outcome::Changed { message }
+            | Outcome::Refused { message }
+            | Outcome::Busy { message }
+            | Outcome::Missing { message } => {
                 format!("{} {key}: {message}", self.paint("33", "skipped"))
             }
-            Outcome::Missing { message } => {
-                format!("{} {key}: {message}", self.paint("33", "skipped"))
+            Outcome::ChangedDuringRun { message } => {
+                format!(
+                    "{} {key}: {message}",
+                    self.paint("33", "changed during run")
+                )
             }
             Outcome::Untouched { message } => {
                 format!("{} {key}: {message}", self.paint("31", "failed"))
@@ -98,6 +104,10 @@ impl Reporter {
                 message,
                 rolled_back: false,
             } => format!("{} {key}: {message}", self.paint("31", "failed")),
+            Outcome::InDoubt { message, manual } => format!(
+                "{} {key}: {message}\n  manual action: {manual}",
+                self.paint("1;31", "IN DOUBT")
+            ),
             Outcome::RollbackIncomplete { message, manual } => format!(
                 "{} {key}: {message}\n  manual action: {manual}",
                 self.paint("1;31", "ROLLBACK INCOMPLETE")

@@ -3,8 +3,8 @@
 use super::common;
 use crate::apply::ops::Timings;
 use crate::apply::report::Reporter;
-use crate::apply::{self, Executor, Strategy, Target, Work};
-use crate::cli::{ApplyArgs, GlobalArgs, ReportFormat, SelectionArgs};
+use crate::apply::{self, Executor, Hints, Strategy, Target, Work};
+use crate::cli::{ApplyArgs, GlobalArgs, PacingArgs, ReportFormat, SelectionArgs};
 use crate::confirm;
 use crate::exit::{ExitStatus, UsageError};
 use crate::journal::{Event, ItemKey, JournalError, PlannedItem, Run, StateDir};
@@ -144,11 +144,11 @@ pub async fn run(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<ExitSta
     );
     let executor = executor(
         &session,
-        crate::settings::command_prefix(global, state.root()),
+        hints(global, state.root()),
         run.clone(),
         account_id,
         args.strategy,
-        args.schedule_timeout,
+        args.pacing,
         usize::from(args.selection.concurrency),
     );
     let work = targets.into_iter().map(Work::Fresh).collect();
@@ -170,7 +170,7 @@ pub async fn execute(
         color,
         std::io::stderr().is_terminal(),
     );
-    let interrupt = watch_ctrl_c(executor.stop.clone(), run.run_id.clone());
+    let interrupt = watch_ctrl_c(executor.stop.clone(), executor.hints.resume(&run.run_id));
     let outcomes = executor.run_all(work, &reporter).await;
     interrupt.abort();
     let interrupted = executor.stop.load(Ordering::SeqCst);
@@ -183,7 +183,7 @@ pub async fn execute(
     }) {
         tracing::error!("could not journal the end of the run: {err}");
     }
-    print_manual_actions(&outcomes, &run.run_id, interrupted);
+    print_manual_actions(&outcomes, &executor.hints.resume(&run.run_id), interrupted);
     if let Err(err) = reporter.summary(&run.run_id, &outcomes) {
         tracing::debug!("could not print the summary: {err}");
     }
@@ -191,22 +191,22 @@ pub async fn execute(
 }
 
 /// Manual actions go to stderr first, so a closed stdout cannot swallow them.
-fn print_manual_actions(outcomes: &[(ItemKey, apply::Outcome)], run_id: &str, interrupted: bool) {
+fn print_manual_actions(outcomes: &[(ItemKey, apply::Outcome)], resume: &str, interrupted: bool) {
     for (key, outcome) in outcomes {
-        if let apply::Outcome::RollbackIncomplete { manual, .. } = outcome {
+        if let Some(manual) = outcome.manual() {
             eprintln!("error: {key} needs manual action: {manual}");
         }
     }
     if interrupted {
         eprintln!(
-            "Interrupted: definitions not started were left as they are; `sm-recreate resume {run_id}` continues."
+            "Interrupted: definitions not started were left as they are; to continue: {resume}"
         );
     }
 }
 
 /// First Ctrl-C: finish or roll back what is in flight, start nothing new. Second: stop at
 /// once; the journal lets `resume` pick up.
-fn watch_ctrl_c(stop: Arc<AtomicBool>, run_id: String) -> tokio::task::JoinHandle<()> {
+fn watch_ctrl_c(stop: Arc<AtomicBool>, resume: String) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_err() {
             return;
@@ -216,20 +216,30 @@ fn watch_ctrl_c(stop: Arc<AtomicBool>, run_id: String) -> tokio::task::JoinHandl
             "\nInterrupted: finishing (or rolling back) the definitions in flight; press Ctrl-C again to stop at once."
         );
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("Stopped. Run `sm-recreate resume {run_id}` to finish or roll back.");
+            eprintln!("Stopped. To finish or roll back: {resume}");
             std::process::exit(130);
         }
     })
 }
 
+/// How printed hints invoke the tool again (none under `--sandbox`: its account is gone then).
+pub fn hints(global: &GlobalArgs, state_root: &Path) -> Hints {
+    Hints {
+        command: global
+            .sandbox
+            .is_none()
+            .then(|| crate::settings::command_prefix(global, state_root)),
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn executor(
     session: &Session,
-    command: String,
+    hints: Hints,
     run: Arc<Run>,
     account_id: String,
     strategy: Strategy,
-    schedule_timeout: u64,
+    pacing: PacingArgs,
     concurrency: usize,
 ) -> Arc<Executor> {
     Arc::new(Executor {
@@ -241,14 +251,19 @@ pub fn executor(
         run,
         account_id,
         strategy,
-        timings: Timings {
-            schedule_timeout: Duration::from_secs(schedule_timeout),
-            ..Timings::default()
-        },
+        timings: timings(pacing),
         concurrency,
         stop: Arc::new(AtomicBool::new(false)),
-        command,
+        hints,
     })
+}
+
+pub fn timings(pacing: PacingArgs) -> Timings {
+    Timings {
+        schedule_timeout: Duration::from_secs(pacing.schedule_timeout),
+        patience: Duration::from_secs(pacing.patience),
+        ..Timings::default()
+    }
 }
 
 pub fn open_state_dir(path: &Path, purpose: &str) -> Result<StateDir, UsageError> {

@@ -2,19 +2,31 @@
 
 use super::apply::open_state_dir;
 use crate::apply;
-use crate::apply::ops::{Ops, Timings, holds};
+use crate::apply::ops::{Ops, holds};
 use crate::apply::protocol::{Job, snapshot_of};
 use crate::apply::report::Reporter;
 use crate::cli::{GlobalArgs, ReportFormat, RestoreArgs};
 use crate::exit::{ExitStatus, UsageError};
 use crate::inventory;
 use crate::journal::{Event, PlannedItem, Snapshot};
+use crate::kinds::same_name;
 use crate::plan::request;
 use crate::settings::Session;
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::sync::atomic::AtomicBool;
 
 pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitStatus> {
+    if !args.snapshot.is_file() {
+        return Err(UsageError::new(format!(
+            "{} is not a snapshot file",
+            args.snapshot.display()
+        ))
+        .with_hint(
+            "restore takes one snapshot file, STATE_DIR/runs/RUN_ID/snapshots/REGION.KIND.NAME.json, \
+             as an apply's manual action names it",
+        )
+        .into());
+    }
     let recorded = Snapshot::read(&args.snapshot).map_err(|e| {
         UsageError::new(e.to_string()).with_hint(
             "snapshots are STATE_DIR/runs/RUN_ID/snapshots/*.json, written by apply; they must be unmodified",
@@ -39,10 +51,7 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
         .into());
     }
     let client = session.sagemaker(&recorded.region);
-    let timings = Timings {
-        schedule_timeout: Duration::from_secs(args.schedule_timeout),
-        ..Timings::default()
-    };
+    let timings = super::apply::timings(args.pacing);
     let ops = Ops {
         client: &client,
         kind: recorded.kind,
@@ -51,13 +60,12 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
     let key = recorded.key();
     let restore_request = request::restore_request(&recorded.describe, &recorded.tags);
     // The temporary names an earlier run for this definition may have used: schedules and copies
-    // left under them are this restore's to take back and clean up.
+    // left under them are this restore's to take back and clean up (a person asked for it, with
+    // the snapshot that run wrote).
     let mut owned: Vec<String> = recorded.temporary_name.iter().cloned().collect();
-    for attempt in 0..8 {
-        let candidate = request::temporary_name(&recorded.name, attempt);
-        if !owned.contains(&candidate) {
-            owned.push(candidate);
-        }
+    let current = request::temporary_name(&recorded.name);
+    if !owned.iter().any(|name| same_name(name, &current)) {
+        owned.push(current);
     }
     let (live, listed) = tokio::join!(ops.find(&recorded.name), client.list_schedules(None));
     let (live, listed) = (live?, listed?);
@@ -115,7 +123,14 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
                 .unwrap_or_default()
                 .to_owned();
             let tags = client.list_tags(&arn).await?;
-            let temporary = apply::free_temporary_name(&ops, &recorded.name, None).await?;
+            let temporary = request::temporary_name(&recorded.name);
+            if ops.find(&temporary).await?.is_some() {
+                return Err(UsageError::new(format!(
+                    "the temporary copy {temporary} of {key} exists: an earlier run is unfinished"
+                ))
+                .with_hint("finish that run first with `resume`; then restore --replace")
+                .into());
+            }
             let current = snapshot_of(
                 &run,
                 &account_id,
@@ -156,13 +171,16 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
         snapshot: snapshot_path.clone(),
     })?;
     let replacing = snapshot.run_id == run.run_id;
-    let command = crate::settings::command_prefix(global, state.root());
-    let again = format!(
-        "{command} --region {} restore {}{}",
-        recorded.region,
-        if args.replace { "--replace " } else { "" },
-        crate::settings::shell_quote(&recorded_path.display().to_string())
-    );
+    let hints = super::apply::hints(global, state.root());
+    let again = match &hints.command {
+        Some(command) => format!(
+            "{command} --region {} restore {}{}",
+            crate::settings::shell_quote(&recorded.region),
+            if args.replace { "--replace " } else { "" },
+            crate::settings::shell_quote(&recorded_path.display().to_string())
+        ),
+        None => hints.resume(""),
+    };
     let job = Job {
         run: &run,
         client: &client,
@@ -170,10 +188,12 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
         snapshot_path,
         target_request: restore_request,
         expected_tags: recorded.tags.clone(),
-        command,
+        hints,
         extra_owned: owned,
         again: Some(again),
         timings,
+        // Restoring takes over what the snapshot's run left; replacing claims its own copy.
+        owns_copy: AtomicBool::new(!replacing),
     };
     let outcome = if replacing {
         job.staged().await
@@ -183,12 +203,23 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
     } else {
         job.finish_from_deleted().await
     };
-    run.record(Event::ItemFinished {
-        item: key.clone(),
-        outcome: outcome.label().to_owned(),
-        message: None,
-    })?;
-    run.record(Event::RunFinished)?;
+    // AWS was changed from here on: the outcome decides the exit status, not the journal.
+    for event in [
+        Event::ItemFinished {
+            item: key.clone(),
+            outcome: outcome.status(),
+            message: outcome.message(),
+        },
+        Event::RunFinished,
+    ] {
+        if let Err(err) = run.record(event) {
+            tracing::error!("could not journal the end of the restore: {err}");
+            break;
+        }
+    }
+    if let Some(manual) = outcome.manual() {
+        eprintln!("error: {key} needs manual action: {manual}");
+    }
     let reporter = Reporter::new(1, args.format == ReportFormat::Json, session.color, false);
     reporter.finished(&key, &outcome);
     let outcomes = vec![(key, outcome)];

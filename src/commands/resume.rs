@@ -1,6 +1,6 @@
 //! `resume`: finish or roll back what an interrupted apply left, then do what it never started.
 
-use super::apply::{execute, executor, open_state_dir};
+use super::apply::{execute, executor, hints, open_state_dir};
 use crate::apply::{self, Strategy, Target, Work};
 use crate::cli::{GlobalArgs, ResumeArgs};
 use crate::exit::{ExitStatus, UsageError};
@@ -62,7 +62,7 @@ pub async fn run(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<ExitSt
                         "the journal names this snapshot; restore it by hand if it is damaged",
                     )
                 })?;
-                in_flight.push((snapshot, path.clone()));
+                in_flight.push((snapshot, path.clone(), summary.progress_of(&item.item)));
             }
             None => fresh.push(Target {
                 key: item.item.clone(),
@@ -122,17 +122,17 @@ pub async fn run(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<ExitSt
     );
     let executor = executor(
         &session,
-        crate::settings::command_prefix(global, state.root()),
+        hints(global, state.root()),
         run.clone(),
         account_id,
         strategy,
-        args.schedule_timeout,
+        args.pacing,
         usize::from(args.concurrency),
     );
     // In-flight definitions first (their schedules may be on a temporary copy), then the rest.
     let work: Vec<Work> = in_flight
         .into_iter()
-        .map(|(snapshot, path)| Work::InFlight(Box::new(snapshot), path))
+        .map(|(snapshot, path, progress)| Work::InFlight(Box::new(snapshot), path, progress))
         .chain(fresh.into_iter().map(Work::Fresh))
         .collect();
     let outcomes = execute(&executor, &run, work, args.format, session.color).await?;

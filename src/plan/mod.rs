@@ -7,6 +7,7 @@ pub mod selection;
 
 use crate::compliance::{self, Evaluation, Verdict};
 use crate::inventory::{Definition, Inventory, Problem};
+use crate::kinds::same_name;
 use crate::sagemaker::Tag;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -149,11 +150,10 @@ pub fn managing_stack(tags: &[Tag]) -> Option<String> {
 
 /// Plans every definition in the inventory.
 pub fn build(inventory: &Inventory, options: PlanOptions, regions: &[String]) -> Plan {
-    let mut taken: BTreeSet<crate::inventory::DefinitionId> = inventory.existing_names.clone();
     let items = inventory
         .definitions
         .iter()
-        .map(|definition| plan_one(definition, options, &mut taken))
+        .map(|definition| plan_one(definition, options, &inventory.existing_names))
         .collect();
     Plan {
         evaluation: options.evaluation,
@@ -166,7 +166,7 @@ pub fn build(inventory: &Inventory, options: PlanOptions, regions: &[String]) ->
 fn plan_one(
     definition: &Definition,
     options: PlanOptions,
-    taken: &mut BTreeSet<crate::inventory::DefinitionId>,
+    taken: &BTreeSet<crate::inventory::DefinitionId>,
 ) -> PlanItem {
     let verdict = compliance::evaluate(definition.kind, &definition.raw, options.evaluation);
     let stack = managing_stack(&definition.tags);
@@ -205,35 +205,24 @@ fn plan_one(
         item.reason = Some("the describe response does not name this definition".to_owned());
         return item;
     }
+    let temporary = request::temporary_name(&definition.name);
+    let claimed = taken.iter().any(|(region, kind, name)| {
+        region == &definition.region && *kind == definition.kind && same_name(name, &temporary)
+    });
+    if claimed {
+        item.action = Action::Skip;
+        item.reason = Some(format!(
+            "its temporary copy {temporary} exists: another run is recreating it, or an \
+             unfinished one left it (`resume` that run; if none is running, delete {temporary})"
+        ));
+        return item;
+    }
     let (create_request, dropped) = request::create_request(&definition.raw, &definition.tags);
     item.action = Action::Recreate;
     item.create_request = Some(create_request);
     item.dropped_tags = dropped;
-    item.temporary_name = Some(free_temporary_name(definition, taken));
+    item.temporary_name = Some(temporary);
     item
-}
-
-fn free_temporary_name(
-    definition: &Definition,
-    taken: &mut BTreeSet<crate::inventory::DefinitionId>,
-) -> String {
-    let mut attempt = 0;
-    loop {
-        let candidate = request::temporary_name(&definition.name, attempt);
-        let key = (
-            definition.region.clone(),
-            definition.kind,
-            candidate.to_ascii_lowercase(),
-        );
-        let clash = taken
-            .iter()
-            .any(|(r, k, n)| r == &key.0 && *k == key.1 && n.eq_ignore_ascii_case(&candidate));
-        if !clash {
-            taken.insert(key);
-            return candidate;
-        }
-        attempt += 1;
-    }
 }
 
 #[cfg(test)]
@@ -372,8 +361,8 @@ mod tests {
     }
 
     #[test]
-    fn temporary_names_avoid_existing_definitions() {
-        let taken = request::temporary_name("a", 0);
+    fn a_definition_whose_copy_exists_is_left_to_the_run_that_made_it() {
+        let taken = request::temporary_name("a");
         let plan = build(
             &inventory(vec![
                 definition("a", Some(false), &[]),
@@ -382,8 +371,9 @@ mod tests {
             PlanOptions::default(),
             &[],
         );
-        let temp = plan.items[0].temporary_name.clone().unwrap();
-        assert_ne!(temp, taken);
-        assert_eq!(temp, request::temporary_name("a", 1));
+        let item = &plan.items[0];
+        assert_eq!(item.action, Action::Skip);
+        assert!(item.temporary_name.is_none());
+        assert!(item.reason.as_deref().unwrap().contains(&taken), "{item:?}");
     }
 }

@@ -111,6 +111,15 @@ macro_rules! per_kind {
     };
 }
 
+/// Mutating calls go out once, without the SDK's retries: a retry after a lost answer can meet the
+/// first attempt's own effect (`ResourceInUse` for a create that happened, `ResourceNotFound` for
+/// a delete that did), and the error then returned would hide that the call acted. The executor
+/// retries these itself and looks at the live state after every unknown answer (`apply::ops`).
+fn single_attempt() -> aws_sdk_sagemaker::config::Builder {
+    aws_sdk_sagemaker::config::Builder::default()
+        .retry_config(aws_sdk_sagemaker::config::retry::RetryConfig::disabled())
+}
+
 fn op_name(verb: &str, kind: Kind) -> String {
     format!("{verb}{}", kind.api_noun())
 }
@@ -176,12 +185,14 @@ impl SageMaker {
         parse_body(&operation, capture.take())
     }
 
-    /// Sends `request` as the exact body of `Create<Noun>`; returns the new ARN.
+    /// Sends `request` as the exact body of `Create<Noun>`, once (see `single_attempt`); returns
+    /// the new ARN.
     pub async fn create_definition(&self, kind: Kind, request: &Value) -> Result<String, AwsError> {
         let operation = op_name("Create", kind);
         let body = Bytes::from(serde_json::to_vec(request).expect("a JSON value serializes"));
         let arn = per_kind!(kind, self.client, op => {
-            let output = op.customize().mutate_request(replace_body(body)).send().await
+            let output = op.customize().config_override(single_attempt())
+                .mutate_request(replace_body(body)).send().await
                 .map_err(|e| AwsError::from_sdk(&operation, e))?;
             output.job_definition_arn().unwrap_or_default().to_owned()
         }, [create_data_quality_job_definition, create_model_explainability_job_definition,
@@ -189,10 +200,12 @@ impl SageMaker {
         Ok(arn)
     }
 
+    /// Sends `Delete<Noun>` once (see `single_attempt`).
     pub async fn delete_definition(&self, kind: Kind, name: &str) -> Result<(), AwsError> {
         let operation = op_name("Delete", kind);
         per_kind!(kind, self.client, op => {
-            op.job_definition_name(name).send().await.map_err(|e| AwsError::from_sdk(&operation, e))?;
+            op.job_definition_name(name).customize().config_override(single_attempt()).send().await
+                .map_err(|e| AwsError::from_sdk(&operation, e))?;
         }, [delete_data_quality_job_definition, delete_model_explainability_job_definition,
             delete_model_quality_job_definition, delete_model_bias_job_definition]);
         Ok(())
@@ -277,7 +290,8 @@ impl SageMaker {
         )?))
     }
 
-    /// Replaces the schedule's configuration with `config`, sent byte-for-byte.
+    /// Replaces the schedule's configuration with `config`, sent byte-for-byte, once (see
+    /// `single_attempt`).
     pub async fn update_schedule(&self, name: &str, config: &Value) -> Result<(), AwsError> {
         let body = serde_json::json!({
             "MonitoringScheduleName": name,
@@ -288,6 +302,7 @@ impl SageMaker {
             .update_monitoring_schedule()
             .monitoring_schedule_name(name)
             .customize()
+            .config_override(single_attempt())
             .mutate_request(replace_body(body))
             .send()
             .await
