@@ -7,6 +7,7 @@ pub mod selection;
 
 use crate::compliance::{self, Evaluation, Verdict};
 use crate::inventory::{Definition, Inventory, Problem};
+use crate::kinds;
 use crate::sagemaker::Tag;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -195,6 +196,8 @@ fn plan_one(
         ));
         return item;
     }
+    // Deliberately exact, not `same_name`: the create request carries the describe's spelling,
+    // so a describe that spells the name otherwise than the listing would rename the definition.
     if definition
         .raw
         .get("JobDefinitionName")
@@ -227,7 +230,7 @@ fn free_temporary_name(
         );
         let clash = taken
             .iter()
-            .any(|(r, k, n)| r == &key.0 && *k == key.1 && n.eq_ignore_ascii_case(&candidate));
+            .any(|(r, k, n)| r == &key.0 && *k == key.1 && kinds::same_name(n, &candidate));
         if !clash {
             taken.insert(key);
             return candidate;
