@@ -2,7 +2,7 @@
 //! tags) and which monitoring schedules reference it. Calls overlap under one concurrency bound;
 //! a region or kind that fails is reported without hiding the rest.
 
-use crate::kinds::Kind;
+use crate::kinds::{Kind, refers_to};
 use crate::sagemaker::{AwsError, ErrorClass, SageMaker, ScheduleSummary, Tag};
 use serde::Serialize;
 use serde_json::Value;
@@ -281,7 +281,13 @@ pub async fn collect(clients: &[SageMaker], scope: &Scope, concurrency: usize) -
         let (region, kind, name) = key.clone();
         let references = schedules
             .get(&region)
-            .map(|list| references_to(list, kind, &name))
+            .map(|list| {
+                references_among(list, kind, &name, |named| {
+                    inventory
+                        .existing_names
+                        .contains(&(region.clone(), kind, named.to_owned()))
+                })
+            })
             .unwrap_or_default();
         inventory.definitions.push(Definition {
             tags: tags.remove(&key).unwrap_or_default(),
@@ -336,13 +342,29 @@ impl Inventory {
     }
 }
 
-/// The schedules in `list` that reference the definition `name` of `kind`.
+/// The schedules in `list` that reference the definition `name` of `kind`. A schedule naming
+/// the definition in another case (`mixed-sched` for `Mixed-Sched`) counts (I8): if the service
+/// matches names case-insensitively it would refuse to delete the definition while that schedule
+/// exists, so the schedule must be moved like any other. Where the other names of the kind are
+/// known, use [`references_among`].
 pub fn references_to(list: &[ScheduleSummary], kind: Kind, name: &str) -> Vec<ScheduleRef> {
+    references_among(list, kind, name, |_| false)
+}
+
+/// [`references_to`], knowing which definitions of `kind` exist (`exists_exactly`, by exact
+/// name): a schedule naming `mixed-sched` is not `Mixed-Sched`'s when a definition named exactly
+/// `mixed-sched` exists too (see [`crate::kinds::refers_to`]).
+pub fn references_among(
+    list: &[ScheduleSummary],
+    kind: Kind,
+    name: &str,
+    exists_exactly: impl Fn(&str) -> bool,
+) -> Vec<ScheduleRef> {
     list.iter()
         .filter(|s| {
             s.definition_name
                 .as_deref()
-                .is_some_and(|d| crate::kinds::same_name(d, name))
+                .is_some_and(|named| refers_to(named, name, &exists_exactly))
                 && s.monitoring_type
                     .as_deref()
                     .is_none_or(|t| t == kind.monitoring_type())
@@ -352,4 +374,42 @@ pub fn references_to(list: &[ScheduleSummary], kind: Kind, name: &str) -> Vec<Sc
             status: s.status.clone(),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(name: &str, definition: &str, monitoring_type: &str) -> ScheduleSummary {
+        ScheduleSummary {
+            name: name.to_owned(),
+            arn: format!("arn:aws:sagemaker:us-east-1:123456789012:monitoring-schedule/{name}"),
+            status: "Scheduled".to_owned(),
+            definition_name: Some(definition.to_owned()),
+            monitoring_type: Some(monitoring_type.to_owned()),
+        }
+    }
+
+    #[test]
+    fn a_schedule_naming_the_definition_in_another_case_references_it() {
+        let list = [
+            summary("sched-case", "mixed-sched", "DataQuality"),
+            summary("sched-exact", "Mixed-Sched", "DataQuality"),
+            summary("other-kind", "mixed-sched", "ModelBias"),
+            summary("other-name", "mixed-sched-2", "DataQuality"),
+        ];
+        let names: Vec<String> = references_to(&list, Kind::DataQuality, "Mixed-Sched")
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        assert_eq!(names, ["sched-case", "sched-exact"]);
+        // With `mixed-sched` existing as a definition of its own, its schedules are its.
+        let names: Vec<String> = references_among(&list, Kind::DataQuality, "Mixed-Sched", |n| {
+            n == "mixed-sched"
+        })
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+        assert_eq!(names, ["sched-exact"]);
+    }
 }

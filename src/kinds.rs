@@ -175,11 +175,27 @@ pub fn is_valid_name(name: &str) -> bool {
         && bytes.iter().all(|b| alnum(b) || *b == b'-')
 }
 
-/// Whether two definition or schedule names name the same resource. Compared ignoring ASCII
-/// case: whether SageMaker does is unconfirmed (AWS-FACTS #2), and treating `Churn-DQ` and
-/// `churn-dq` as one is the safe direction (a reference is never missed, a name never reused).
+/// Do two definition (or schedule) names name the same resource?
+///
+/// ASCII case-insensitive: `Churn-DQ`, `churn-dq` and `CHURN-DQ` are one name. Whether SageMaker
+/// itself compares these names case-insensitively is not documented (AWS-FACTS #2: a guess; some
+/// SageMaker ARNs come back with the name lower-cased, and nothing says a schedule must name its
+/// definition in the same case), so this is the safe direction: a finding's lower-cased ARN still selects its definition, and a
+/// schedule naming the definition in another case still counts as referencing it (so it is moved
+/// to the copy before the delete, rather than the delete being refused). Names hold only ASCII
+/// letters, digits and hyphens, so ASCII folding is the whole of it. Use this, never `==`,
+/// wherever a name from one place (a finding, a schedule, a journal) is matched to a definition.
 pub fn same_name(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
+}
+
+/// Does `wanted` (a name from a finding's ARN or a schedule's `MonitoringJobDefinitionName`)
+/// name the definition `name`? Exactly, or by [`same_name`] unless a definition of the same kind
+/// and region is named `wanted` exactly (`exists_exactly`): two names differing only in case can
+/// both exist only if the service compares exactly, and then `wanted` is that other definition —
+/// taking it for `name` would move someone's schedule onto the wrong definition.
+pub fn refers_to(wanted: &str, name: &str, exists_exactly: impl Fn(&str) -> bool) -> bool {
+    wanted == name || (same_name(wanted, name) && !exists_exactly(wanted))
 }
 
 /// Matches a name against a glob: `*` any run (including empty), `?` one character, everything
@@ -282,6 +298,25 @@ mod tests {
         assert!(!is_valid_name("-a"));
         assert!(!is_valid_name("a-"));
         assert!(!is_valid_name("bad_name!"));
+    }
+
+    #[test]
+    fn names_are_the_same_whatever_their_case() {
+        assert!(same_name("Churn-DQ", "churn-dq"));
+        assert!(same_name("mixed-sched", "Mixed-Sched"));
+        assert!(same_name("a", "a"));
+        assert!(!same_name("churn-dq", "churn-dq2"));
+        assert!(!same_name("churn-dq", "churn--dq"));
+    }
+
+    #[test]
+    fn an_exact_namesake_wins_over_a_case_insensitive_match() {
+        let none = |_: &str| false;
+        assert!(refers_to("mixed-sched", "Mixed-Sched", none));
+        assert!(refers_to("Mixed-Sched", "Mixed-Sched", |n| n == "Mixed-Sched"));
+        // `mixed-sched` exists too: the service tells them apart, so the schedule is its.
+        assert!(!refers_to("mixed-sched", "Mixed-Sched", |n| n == "mixed-sched"));
+        assert!(!refers_to("other", "Mixed-Sched", none));
     }
 
     #[test]

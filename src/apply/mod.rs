@@ -370,11 +370,8 @@ impl Executor {
                     .to_owned(),
             }));
         }
-        let schedules = describe_schedules(
-            client,
-            inventory::references_to(&listed?, key.kind, &key.name),
-        )
-        .await?;
+        let references = schedules_referencing(&ops, &key.name, &listed?).await?;
+        let schedules = describe_schedules(client, references).await?;
         let snapshot = snapshot_of(
             &self.run,
             &self.account_id,
@@ -446,6 +443,33 @@ impl Executor {
         self.finished(&key, &outcome);
         outcome
     }
+}
+
+/// The schedules that reference `name`. They may name it in any case (I8), but a name spelled
+/// otherwise is a definition of its own if the service tells case apart (it then exists under
+/// exactly that spelling): such a schedule is not this definition's. Only names spelled
+/// differently are looked up, so the usual case costs no call.
+async fn schedules_referencing(
+    ops: &Ops<'_>,
+    name: &str,
+    listed: &[crate::sagemaker::ScheduleSummary],
+) -> Result<Vec<inventory::ScheduleRef>, AwsError> {
+    let spellings: std::collections::BTreeSet<&str> = listed
+        .iter()
+        .filter_map(|s| s.definition_name.as_deref())
+        .filter(|named| *named != name && crate::kinds::same_name(named, name))
+        .collect();
+    let mut distinct = Vec::new();
+    for named in spellings {
+        if let Some(other) = ops.find_once(named).await?
+            && other["JobDefinitionName"].as_str() == Some(named)
+        {
+            distinct.push(named.to_owned());
+        }
+    }
+    Ok(inventory::references_among(listed, ops.kind, name, |n| {
+        distinct.iter().any(|d| d == n)
+    }))
 }
 
 /// Describes the referencing schedules (concurrently) for a snapshot.

@@ -4,6 +4,7 @@
 use crate::cli::{GlobalArgs, SelectionArgs};
 use crate::exit::{ExitStatus, UsageError};
 use crate::inventory::{self, Inventory, Scope};
+use crate::kinds::same_name;
 use crate::plan::selection::{self, Selection};
 use crate::plan::{self, Plan, PlanOptions};
 use crate::settings::Session;
@@ -54,7 +55,21 @@ pub async fn connect_and_read(
         kinds: selection.kinds(),
         name_filter: Arc::new(move |region, kind, name| filter.matches(region, kind, name)),
     };
-    let inventory = inventory::collect(&session.clients(), &scope, concurrency).await;
+    let mut inventory = inventory::collect(&session.clients(), &scope, concurrency).await;
+    if selection.findings.is_some() {
+        // The listing matched findings case-insensitively (I8); now that every name is known, a
+        // finding spelling `churn-dq` exactly is for `churn-dq`, not also for `Churn-DQ`.
+        let Inventory {
+            definitions,
+            existing_names,
+            ..
+        } = &mut inventory;
+        definitions.retain(|d| {
+            selection.named_by_findings_among(&d.region, d.kind, &d.name, |named| {
+                existing_names.contains(&(d.region.clone(), d.kind, named.to_owned()))
+            })
+        });
+    }
     let listings = session.regions.len() * scope.kinds.len();
     let failed_listings = inventory
         .problems
@@ -80,15 +95,16 @@ pub async fn connect_and_read(
         tracing::warn!("{what}: {}", problem.message);
     }
     if let Some(wanted) = &selection.findings {
+        // A finding's ARN may spell the name in another case (I8): compare as AWS might.
         for (region, kind, name) in wanted {
             let found = inventory
                 .definitions
                 .iter()
-                .any(|d| &d.region == region && d.kind == *kind && &d.name == name);
+                .any(|d| &d.region == region && d.kind == *kind && same_name(&d.name, name));
             let reported = inventory
                 .problems
                 .iter()
-                .any(|p| p.name.as_deref() == Some(name));
+                .any(|p| p.name.as_deref().is_some_and(|n| same_name(n, name)));
             if !found && !reported && session.regions.contains(region) {
                 tracing::warn!(
                     "{kind} {name} ({region}) is named by a finding but no longer exists"

@@ -100,7 +100,7 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
         let on_copies = schedules.iter().any(|schedule| {
             schedule.describe["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"]
                 .as_str()
-                .is_some_and(|name| owned.iter().any(|o| o == name))
+                .is_some_and(|name| owned.iter().any(|o| same_name(o, name)))
         });
         let mut copies_left = false;
         for name in &owned {

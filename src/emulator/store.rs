@@ -137,6 +137,10 @@ impl StoredSchedule {
             .unwrap_or_default()
     }
 
+    /// Does this schedule name the definition? Case-insensitively: a guess (AWS-FACTS #2), and
+    /// the strict one for the tool, since a definition is then refused deletion (and listed by
+    /// `DefinitionName`) for a schedule that names it in any case. The tool must move such a
+    /// schedule too (I8), and tests of that fail if it does not.
     fn references(&self, kind: Kind, definition_name: &str) -> bool {
         self.config_str("MonitoringType") == Some(kind.monitoring_type())
             && self
@@ -188,7 +192,11 @@ impl StoredSchedule {
 
 #[derive(Debug, Default)]
 struct RegionState {
-    /// Keyed by kind and lower-cased name: names are unique case-insensitively.
+    /// Keyed by kind and lower-cased name: names are unique case-insensitively, and describe,
+    /// delete and a schedule's reference find a definition in any case. A guess (AWS-FACTS #2):
+    /// undocumented for job definitions, but the safe side for the tool, which must then expect
+    /// `ResourceInUse` for a temporary name differing only in case and treat `mixed-sched` as
+    /// naming `Mixed-Sched` (I8). The describe returns the name as created.
     definitions: BTreeMap<(Kind, String), StoredDefinition>,
     schedules: BTreeMap<String, StoredSchedule>,
 }
@@ -336,6 +344,9 @@ impl Store {
         }
     }
 
+    /// The ARN, with the name lower-cased as some SageMaker ARNs come back (a guess for these
+    /// resources, AWS-FACTS #2): the tool must take ARNs from the service, never build them from
+    /// a name, and must match a lower-cased ARN from a finding to its definition (I8).
     fn arn(&self, region: &str, resource_type: &str, name: &str) -> String {
         format!(
             "arn:aws:sagemaker:{region}:{}:{resource_type}/{}",

@@ -195,6 +195,8 @@ fn plan_one(
         ));
         return item;
     }
+    // Deliberately exact, not `same_name`: the create request carries the describe's spelling,
+    // so a describe that spells the name otherwise than the listing would rename the definition.
     if definition
         .raw
         .get("JobDefinitionName")

@@ -2,7 +2,7 @@
 
 use crate::exit::UsageError;
 use crate::inventory::DefinitionId;
-use crate::kinds::{DefinitionArn, Kind, glob_match};
+use crate::kinds::{DefinitionArn, Kind, glob_match, refers_to};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -14,8 +14,9 @@ pub struct Selection {
     pub kinds: BTreeSet<Kind>,
     /// Empty means every name.
     pub name_globs: Vec<String>,
-    /// From `--from-findings`: exactly these definitions (region, kind, name); `None` means no
-    /// findings file was given.
+    /// From `--from-findings`: exactly these definitions (region, kind, name as the ARN spells
+    /// it, which may be lower-cased: match with [`Selection::named_by_findings`]); `None` means
+    /// no findings file was given.
     pub findings: Option<BTreeSet<DefinitionId>>,
     /// Account ids the findings name (a findings file from another account is refused).
     pub findings_accounts: BTreeSet<String>,
@@ -49,7 +50,28 @@ impl Selection {
             && self
                 .findings
                 .as_ref()
-                .is_none_or(|set| set.contains(&(region.to_owned(), kind, name.to_owned())))
+                .is_none_or(|_| self.named_by_findings(region, kind, name))
+    }
+
+    /// Does a finding name this definition? Names compare case-insensitively (I8): a finding's
+    /// ARN may spell `Churn-DQ` as `churn-dq`. Once the other names are known, narrow with
+    /// [`Selection::named_by_findings_among`].
+    pub fn named_by_findings(&self, region: &str, kind: Kind, name: &str) -> bool {
+        self.named_by_findings_among(region, kind, name, |_| false)
+    }
+
+    /// [`Selection::named_by_findings`], knowing which definitions of the region and kind exist
+    /// (by exact name): a finding for `churn-dq` is not `Churn-DQ`'s when `churn-dq` exists too.
+    pub fn named_by_findings_among(
+        &self,
+        region: &str,
+        kind: Kind,
+        name: &str,
+        exists_exactly: impl Fn(&str) -> bool,
+    ) -> bool {
+        self.findings.iter().flatten().any(|(r, k, n)| {
+            r.as_str() == region && *k == kind && refers_to(n, name, &exists_exactly)
+        })
     }
 }
 
@@ -218,6 +240,38 @@ mod tests {
             accounts.into_iter().collect::<Vec<_>>(),
             vec!["123456789012".to_owned()]
         );
+    }
+
+    #[test]
+    fn a_lower_cased_finding_arn_selects_the_definition_whatever_its_case() {
+        let document = json!({"Findings": [
+            {"Compliance": {"Status": "FAILED", "SecurityControlId": "SageMaker.9"},
+             "Resources": [{"Id": "arn:aws:sagemaker:us-east-1:123456789012:data-quality-job-definition/churn-dq"}]},
+        ]});
+        let (definitions, _) = parse_findings(&document).unwrap();
+        let selection = Selection {
+            findings: Some(definitions),
+            ..Selection::default()
+        };
+        assert!(selection.matches("us-east-1", Kind::DataQuality, "Churn-DQ"));
+        assert!(selection.matches("us-east-1", Kind::DataQuality, "churn-dq"));
+        assert!(!selection.matches("us-east-1", Kind::DataQuality, "Churn-DQ2"));
+        assert!(!selection.matches("us-east-1", Kind::ModelBias, "Churn-DQ"));
+        assert!(!selection.matches("eu-west-1", Kind::DataQuality, "Churn-DQ"));
+        // Both spellings exist: the finding is for the one it spells exactly.
+        let both = |n: &str| n == "churn-dq" || n == "Churn-DQ";
+        assert!(!selection.named_by_findings_among(
+            "us-east-1",
+            Kind::DataQuality,
+            "Churn-DQ",
+            both
+        ));
+        assert!(selection.named_by_findings_among(
+            "us-east-1",
+            Kind::DataQuality,
+            "churn-dq",
+            both
+        ));
     }
 
     #[test]
