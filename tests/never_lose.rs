@@ -1,0 +1,1109 @@
+//! Regression tests for issue 7 ("Never lose a definition"): one test per defect, each through
+//! the real binary and the AWS SDK against the in-process emulator, each asserting what the
+//! executor contract promises (I1–I8). The fault plans are the reproductions of
+//! `../shared/repro/` (faultsA, A2, B, B2, C, K, Q, 2r), written out here as `FaultRule`s so the
+//! tests stand alone.
+//!
+//! Calls are held the way `tests/crash.rs` and `tests/review_fixes.rs` hold them: an emulator
+//! fault with a delay keeps a request in flight while the test acts as "someone else" through the
+//! SDK (and, with `drop_connection`, never performs it once the process has been killed).
+//!
+//! `--patience 3` is passed where an answer is lost or a look can fail, so an item that stays in
+//! doubt stops in seconds, not two minutes.
+
+#[path = "support/never_lose.rs"]
+mod never_lose_support;
+mod support;
+
+use never_lose_support::*;
+use serde_json::{Value, json};
+use sm_recreate::emulator::{Behaviour, FaultError, FaultRule, Seed};
+use sm_recreate::kinds::Kind;
+use sm_recreate::sagemaker::Tag;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+use support::apply::*;
+use support::*;
+
+/// The demo account's unreferenced model-bias definition (no `NetworkConfig`).
+const MB: &str = "churn-model-bias";
+/// The demo account's data-quality definition that the schedule `DQ_SCHEDULE` references.
+const DQ: &str = "churn-data-quality";
+const DQ_SCHEDULE: &str = "churn-data-quality-hourly";
+/// The contract's bound on looking again after an unknown answer, kept short for the tests.
+const PATIENCE: &[&str] = &["--patience", "3"];
+/// A hold the run outlives: long enough for the test to act meanwhile (a few local calls). Each
+/// test checks that the call was still held after it acted.
+const HOLD_WHILE_ACTING_MS: u64 = 6_000;
+/// A hold the test ends by killing the process: the held call is never performed.
+const HOLD_FOREVER_MS: u64 = 600_000;
+
+// -------------------------------------------------------------------------------------------
+// helpers
+// -------------------------------------------------------------------------------------------
+
+/// An `Env` on the demo definitions `names` with the usual quick behaviour and `faults`.
+fn demo_env(names: &[&str], faults: Vec<FaultRule>) -> Env {
+    Env::start(demo_subset(names), behaviour(faults))
+}
+
+fn args<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+    base.iter().chain(extra).copied().collect()
+}
+
+/// `code` with `status` and `message`, as the fault files spell them.
+fn fault_error(code: &str, status: u16, message: &str) -> Option<FaultError> {
+    Some(FaultError {
+        code: code.to_owned(),
+        status,
+        message: message.to_owned(),
+    })
+}
+
+/// `operation` on `name` answers 500 `InternalFailure`; with `after`, only once it has acted.
+fn internal_failure(operation: &str, name: &str, nth: Option<u32>, after: bool) -> FaultRule {
+    FaultRule {
+        operation: operation.to_owned(),
+        name: Some(name.to_owned()),
+        nth,
+        after,
+        error: fault_error(
+            "InternalFailure",
+            500,
+            "We encountered an internal error. Please try again.",
+        ),
+        ..FaultRule::default()
+    }
+}
+
+/// The `nth` `operation` on `name` is throttled.
+fn throttled(operation: &str, name: &str, nth: u32) -> FaultRule {
+    FaultRule {
+        operation: operation.to_owned(),
+        name: Some(name.to_owned()),
+        nth: Some(nth),
+        error: fault_error("ThrottlingException", 400, "Rate exceeded"),
+        ..FaultRule::default()
+    }
+}
+
+/// faultsA.json: the first delete of `name` acts, then answers 500; every later delete answers
+/// 500; describes 3–29 of `name` are throttled.
+fn faults_a(kind: Kind, name: &str) -> Vec<FaultRule> {
+    let mut rules = vec![
+        internal_failure(&op("Delete", kind), name, Some(1), true),
+        internal_failure(&op("Delete", kind), name, None, false),
+    ];
+    rules.extend((3..=29).map(|nth| throttled(&op("Describe", kind), name, nth)));
+    rules
+}
+
+/// faultsA2.json: the first delete of `churn-data-quality` acts, then answers 500; its third
+/// describe is throttled.
+fn faults_a2() -> Vec<FaultRule> {
+    let kind = Kind::DataQuality;
+    vec![
+        internal_failure(&op("Delete", kind), DQ, Some(1), true),
+        throttled(&op("Describe", kind), DQ, 3),
+    ]
+}
+
+/// faultsK.json: the first create of the original name `churn-model-bias` acts, then answers
+/// 500; its third describe is throttled.
+fn faults_k() -> Vec<FaultRule> {
+    let kind = Kind::ModelBias;
+    vec![
+        internal_failure(&op("Create", kind), MB, Some(1), true),
+        throttled(&op("Describe", kind), MB, 3),
+    ]
+}
+
+/// faultsQ.json: every create of `churn-model-bias` (the original name) is rejected.
+fn faults_q() -> Vec<FaultRule> {
+    vec![FaultRule {
+        operation: op("Create", Kind::ModelBias),
+        name: Some(MB.to_owned()),
+        error: fault_error("ValidationException", 400, "KMS key not usable"),
+        ..FaultRule::default()
+    }]
+}
+
+/// faults2r.json: half the calls slowed 0.7 s, schedules settle in 0.3 s.
+fn behaviour_2r() -> Behaviour {
+    Behaviour {
+        schedule_transition: Duration::from_millis(300),
+        faults: vec![FaultRule {
+            operation: "*".to_owned(),
+            probability: Some(0.5),
+            delay_ms: Some(700),
+            ..FaultRule::default()
+        }],
+        ..Behaviour::default()
+    }
+}
+
+/// The JSON report's entry for `name` (`Null` when the report does not list it).
+fn entry(output: &Output, name: &str) -> Value {
+    let report = stdout_json(output);
+    report["definitions"]
+        .as_array()
+        .expect("definitions")
+        .iter()
+        .find(|d| d["name"] == json!(name))
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+/// The JSON report's status for `name` (empty when not listed).
+fn status(output: &Output, name: &str) -> String {
+    entry(output, name)["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A client for acting as "someone else" (the SDK, retries off).
+fn someone(env: &Env) -> aws_sdk_sagemaker::Client {
+    support::emulator::client(&env.emulator, REGION)
+}
+
+fn add_tag(env: &Env, kind: Kind, name: &str, key: &str, value: &str) {
+    let arn = env.definition(kind, name).expect("definition exists")["JobDefinitionArn"]
+        .as_str()
+        .expect("arn")
+        .to_owned();
+    let tag = aws_sdk_sagemaker::types::Tag::builder()
+        .key(key)
+        .value(value)
+        .build();
+    env.block_on(someone(env).add_tags().resource_arn(arn).tags(tag).send())
+        .expect("add a tag as someone else");
+}
+
+/// Deletes `churn-model-bias` and creates `request` under its name, as someone else.
+fn replace_model_bias(env: &Env, request: &Value) {
+    let client = someone(env);
+    env.block_on(
+        client
+            .delete_model_bias_job_definition()
+            .job_definition_name(MB)
+            .send(),
+    )
+    .expect("delete as someone else");
+    env.block_on(support::emulator::create_definition(
+        &client,
+        Kind::ModelBias,
+        request,
+    ))
+    .expect("create the other version as someone else");
+}
+
+/// Someone else's version of `churn-model-bias`: another role, more instances, their own tag.
+fn other_version_of_model_bias() -> Value {
+    let mut request = demo_request(MB);
+    request["RoleArn"] = json!(format!("arn:aws:iam::{ACCOUNT}:role/someone-else"));
+    request["JobResources"]["ClusterConfig"]["InstanceCount"] = json!(3);
+    request["Tags"] = json!([{"Key": "owner", "Value": "someone-else"}]);
+    request
+}
+
+fn delete_schedule(env: &Env, name: &str) {
+    env.block_on(
+        someone(env)
+            .delete_monitoring_schedule()
+            .monitoring_schedule_name(name)
+            .send(),
+    )
+    .expect("delete the schedule as someone else");
+}
+
+/// The hermetic binary with `--state-dir state_dir` and `--color never`, as a plain command.
+fn command_in(env: &Env, state_dir: &Path, args: &[&str]) -> std::process::Command {
+    let mut command = hermetic_command(&env.endpoint_url(), &env.workdir);
+    if let Some(attempts) = env.max_attempts {
+        command.env("AWS_MAX_ATTEMPTS", attempts.to_string());
+    }
+    command
+        .arg("--state-dir")
+        .arg(state_dir)
+        .args(["--color", "never"])
+        .args(args);
+    command
+}
+
+/// The live definition equals `before` with the flag set, `CreationTime` aside.
+fn is_fixed(env: &Env, kind: Kind, name: &str, before: &Value) -> bool {
+    env.definition(kind, name).is_some_and(|live| {
+        without_creation_time(&live) == without_creation_time(&with_flag(before, true))
+    })
+}
+
+/// The mutating calls after the first `before` of them, for messages.
+fn mutating_since(env: &Env, before: usize) -> Vec<String> {
+    env.mutating_calls()[before..]
+        .iter()
+        .map(|c| format!("{} {:?} ({})", c.operation, c.name, c.outcome))
+        .collect()
+}
+
+/// Faults cleared, `resume` ends exit 0 with `name` fixed exactly (tags included) and no copy
+/// left, and a second `resume` sends no mutating call (I6).
+fn resume_converges(env: &Env, kind: Kind, name: &str, before: &Value, tags: &BTreeSet<Tag>) {
+    env.clear_faults();
+    let output = env.run(&args(&["resume"], PATIENCE));
+    let text = show(&output);
+    assert_eq!(code(&output), 0, "resume with faults cleared: {text}");
+    assert!(
+        is_fixed(env, kind, name, before),
+        "after resume {name} is not the original made compliant: {:?}\n{text}",
+        env.definition(kind, name)
+    );
+    assert_eq!(&env.tags(kind, name), tags, "tags after resume\n{text}");
+    assert_eq!(
+        copies(env, kind, name),
+        Vec::<String>::new(),
+        "a copy is left after resume\n{text}"
+    );
+    let mutations = env.mutating_calls().len();
+    let output = env.run(&args(&["resume"], PATIENCE));
+    assert_eq!(code(&output), 0, "second resume: {}", show(&output));
+    assert_eq!(
+        mutating_since(env, mutations),
+        Vec::<String>::new(),
+        "the second resume sent mutating calls: {}",
+        show(&output)
+    );
+}
+
+// -------------------------------------------------------------------------------------------
+// 1. a lost delete answer with throttled looks (faultsA, faultsA2)
+// -------------------------------------------------------------------------------------------
+
+/// Issue 7, defect 1 (I1, I2, I4): the delete of an unreferenced definition acts and its answer
+/// is lost (500), later deletes answer 500, describes are throttled past the retries. Today both
+/// the original and its copy are deleted and the run says "rolled back" (exit 1); resume has
+/// nothing to do. The definition must exist somewhere after the run, "rolled back" only with the
+/// original seen back, exit 4 naming `resume` (or a finished recreate); resume then fixes it.
+#[test]
+fn a_lost_delete_answer_with_throttled_looks_never_loses_an_unreferenced_definition() {
+    let kind = Kind::ModelBias;
+    let mut env = demo_env(&[MB], faults_a(kind, MB));
+    env.max_attempts = Some(2);
+    let before = env.definition(kind, MB).expect("seeded");
+    let tags = env.tags(kind, MB);
+    let output = env.run(&args(
+        &["apply", "--yes", "--name", MB, "--format", "json"],
+        PATIENCE,
+    ));
+    let text = show(&output);
+    let original = env.definition(kind, MB);
+    let copies_left = copies(&env, kind, MB);
+    assert!(
+        original.is_some() || !copies_left.is_empty(),
+        "I1: {MB} exists nowhere (neither the original nor a copy)\n{text}"
+    );
+    let status = status(&output, MB);
+    if status == "rolled-back" {
+        let live = original
+            .as_ref()
+            .expect("I4: rolled-back without the original");
+        assert_eq!(
+            without_creation_time(live),
+            without_creation_time(&before),
+            "I4: rolled-back, but the original is not as it was\n{text}"
+        );
+    }
+    match code(&output) {
+        4 => {
+            let manual = manual_action(&output)
+                .unwrap_or_else(|| panic!("exit 4 without a manual action\n{text}"));
+            assert!(
+                manual.contains(" resume"),
+                "I2: the action for an item in doubt is `resume`: {manual}\n{text}"
+            );
+        }
+        0 => {
+            assert_eq!(status, "recreated", "{text}");
+            assert!(is_fixed(&env, kind, MB, &before), "{text}");
+        }
+        other => panic!("exit {other}: neither in doubt (4) nor recreated (0)\n{text}"),
+    }
+    resume_converges(&env, kind, MB, &before, &tags);
+}
+
+/// Issue 7, defect 1, `--strategy direct` (I2, I4): the same faults. Direct has no copy, so the
+/// run must end in doubt (exit 4, `resume`) or with a truthful outcome, never "rolled back" with
+/// the definition gone; resume then ends exit 0 with the definition present.
+#[test]
+fn a_lost_delete_answer_under_the_direct_strategy_is_never_reported_rolled_back() {
+    let kind = Kind::ModelBias;
+    let mut env = demo_env(&[MB], faults_a(kind, MB));
+    env.max_attempts = Some(2);
+    let before = env.definition(kind, MB).expect("seeded");
+    let tags = env.tags(kind, MB);
+    let output = env.run(&args(
+        &[
+            "apply",
+            "--yes",
+            "--name",
+            MB,
+            "--strategy",
+            "direct",
+            "--format",
+            "json",
+        ],
+        PATIENCE,
+    ));
+    let text = show(&output);
+    let original = env.definition(kind, MB);
+    let status = status(&output, MB);
+    match status.as_str() {
+        "rolled-back" => {
+            let live = original
+                .as_ref()
+                .expect("I4: rolled-back with the definition gone");
+            assert_eq!(
+                without_creation_time(live),
+                without_creation_time(&before),
+                "I4: rolled-back, but the original is not as it was\n{text}"
+            );
+        }
+        "recreated" => assert!(is_fixed(&env, kind, MB, &before), "{text}"),
+        "in-doubt" | "rollback-incomplete" => {
+            assert_eq!(code(&output), 4, "{text}");
+            let manual = manual_action(&output)
+                .unwrap_or_else(|| panic!("exit 4 without a manual action\n{text}"));
+            if original.is_some() {
+                assert!(
+                    manual.contains(" resume"),
+                    "I4: the definition exists, so the action is `resume`: {manual}\n{text}"
+                );
+            }
+        }
+        other => panic!("not a truthful outcome for a lost delete: {other:?}\n{text}"),
+    }
+    if original.is_none() {
+        assert_eq!(
+            code(&output),
+            4,
+            "the definition is gone: the run must stop in doubt\n{text}"
+        );
+    }
+    env.clear_faults();
+    let output = env.run(&args(&["resume"], PATIENCE));
+    let text = show(&output);
+    assert_eq!(code(&output), 0, "resume with faults cleared: {text}");
+    let live = env
+        .definition(kind, MB)
+        .unwrap_or_else(|| panic!("{MB} lost after resume\n{text}"));
+    if status != "rolled-back" {
+        assert!(is_fixed(&env, kind, MB, &before), "{live}\n{text}");
+        assert_eq!(env.tags(kind, MB), tags, "{text}");
+    }
+}
+
+/// Issue 7, defect 1, with a schedule (faultsA2): the same lost delete on `churn-data-quality`,
+/// which a schedule references. Exit 4 and `resume` (or a finished recreate); resume ends exit 0
+/// with the definition fixed, the schedule back on it and no copy.
+#[test]
+fn a_lost_delete_answer_on_a_referenced_definition_is_resumed() {
+    let kind = Kind::DataQuality;
+    let mut env = demo_env(&[DQ], faults_a2());
+    env.max_attempts = Some(2);
+    let before = env.definition(kind, DQ).expect("seeded");
+    let tags = env.tags(kind, DQ);
+    let output = env.run(&args(
+        &["apply", "--yes", "--name", DQ, "--format", "json"],
+        PATIENCE,
+    ));
+    let text = show(&output);
+    assert!(
+        env.definition(kind, DQ).is_some() || !copies(&env, kind, DQ).is_empty(),
+        "I1: {DQ} exists nowhere\n{text}"
+    );
+    match code(&output) {
+        4 => {
+            let manual = manual_action(&output)
+                .unwrap_or_else(|| panic!("exit 4 without a manual action\n{text}"));
+            assert!(manual.contains(" resume"), "{manual}\n{text}");
+        }
+        0 => assert_eq!(status(&output, DQ), "recreated", "{text}"),
+        other => panic!("exit {other}\n{text}"),
+    }
+    resume_converges(&env, kind, DQ, &before, &tags);
+    assert_eq!(env.schedule_target(DQ_SCHEDULE), DQ);
+}
+
+// -------------------------------------------------------------------------------------------
+// 2. a change made during the run (faultsC)
+// -------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy)]
+enum Change {
+    /// Add the tag `legal-hold=true`.
+    Tag,
+    /// Delete the definition and create a different version under the same name.
+    Replace,
+}
+
+/// Makes `change` to `churn-model-bias` as someone else; returns what they left (describe, tags).
+fn make_change(env: &Env, change: Change) -> (Value, BTreeSet<Tag>) {
+    match change {
+        Change::Tag => add_tag(env, Kind::ModelBias, MB, "legal-hold", "true"),
+        Change::Replace => replace_model_bias(env, &other_version_of_model_bias()),
+    }
+    (
+        env.definition(Kind::ModelBias, MB)
+            .expect("their version exists"),
+        env.tags(Kind::ModelBias, MB),
+    )
+}
+
+/// Issue 7, defect 2 (I3): while the copy's create is held, someone changes the original. The run
+/// must re-check before deleting it and stop `changed-during-run` (exit 1), leaving their version
+/// exactly as they made it (describe, `CreationTime` and tags) and no copy. Today it deletes it,
+/// recreates the old snapshot and reports `recreated`.
+fn a_change_during_the_run_is_kept(change: Change) {
+    let kind = Kind::ModelBias;
+    let glob = format!("{MB}-smr*");
+    let env = demo_env(
+        &[MB],
+        vec![hold_rule(
+            &op("Create", kind),
+            &glob,
+            HOLD_WHILE_ACTING_MS,
+            false,
+        )],
+    );
+    let mut run = spawn(command_in(
+        &env,
+        &env.state_dir(),
+        &["apply", "--yes", "--name", MB, "--format", "json"],
+    ));
+    wait_until_held(&env, &mut run, &op("Create", kind), &glob);
+    let (theirs, their_tags) = make_change(&env, change);
+    assert!(
+        is_held(&env, &op("Create", kind), &glob),
+        "the hold ended before the test acted; the scenario did not happen"
+    );
+    let output = run.finish();
+    let text = show(&output);
+    assert_eq!(
+        status(&output, MB),
+        "changed-during-run",
+        "{change:?}: {text}"
+    );
+    assert_eq!(code(&output), 1, "{change:?}: {text}");
+    assert_eq!(
+        env.definition(kind, MB),
+        Some(theirs),
+        "{change:?}: their version was not left as they made it\n{text}"
+    );
+    assert_eq!(env.tags(kind, MB), their_tags, "{change:?}: {text}");
+    assert_eq!(copies(&env, kind, MB), Vec::<String>::new(), "{text}");
+}
+
+/// Issue 7, defect 2: a tag (`legal-hold=true`) added during the run.
+#[test]
+fn a_tag_added_during_the_run_is_kept() {
+    a_change_during_the_run_is_kept(Change::Tag);
+}
+
+/// Issue 7, defect 2: the definition replaced by another version during the run.
+#[test]
+fn a_definition_replaced_during_the_run_is_kept() {
+    a_change_during_the_run_is_kept(Change::Replace);
+}
+
+/// Issue 7, defect 2, resume's path (I3: "resume compares tags too"): the apply is killed while
+/// the copy's create is held (never performed), someone changes the original, then `resume` must
+/// not delete it: their version stays exactly as they made it, no copy, a `changed-…` outcome.
+fn resume_keeps_a_change_made_after_the_kill(change: Change) {
+    let kind = Kind::ModelBias;
+    let glob = format!("{MB}-smr*");
+    let env = demo_env(
+        &[MB],
+        vec![hold_rule(&op("Create", kind), &glob, HOLD_FOREVER_MS, true)],
+    );
+    let mut run = spawn(command_in(
+        &env,
+        &env.state_dir(),
+        &["apply", "--yes", "--name", MB],
+    ));
+    wait_until_held(&env, &mut run, &op("Create", kind), &glob);
+    run.kill();
+    env.clear_faults();
+    let (theirs, their_tags) = make_change(&env, change);
+
+    let output = env.run(&["resume", "--format", "json"]);
+    let text = show(&output);
+    assert_eq!(
+        env.definition(kind, MB),
+        Some(theirs),
+        "{change:?}: resume did not leave their version as they made it\n{text}"
+    );
+    assert_eq!(env.tags(kind, MB), their_tags, "{change:?}: {text}");
+    assert_eq!(copies(&env, kind, MB), Vec::<String>::new(), "{text}");
+    assert!(
+        ["changed-during-run", "changed-since-plan"].contains(&status(&output, MB).as_str()),
+        "{change:?}: {text}"
+    );
+    assert_eq!(code(&output), 1, "{change:?}: {text}");
+}
+
+/// Issue 7, defect 2, resume's path: a tag added after the kill ("resume ignores tags").
+#[test]
+fn resume_keeps_a_tag_added_after_the_kill() {
+    resume_keeps_a_change_made_after_the_kill(Change::Tag);
+}
+
+/// Issue 7, defect 2, resume's path: the definition replaced after the kill.
+#[test]
+fn resume_keeps_a_definition_replaced_after_the_kill() {
+    resume_keeps_a_change_made_after_the_kill(Change::Replace);
+}
+
+// -------------------------------------------------------------------------------------------
+// 3. a schedule deleted mid-run (faultsB, faultsB2)
+// -------------------------------------------------------------------------------------------
+
+/// Deletes the schedule while `operation` on `glob` is held, then checks (I5, I6): the run does
+/// not end in doubt or with leftovers; a recreate is a full one; resume ends exit 0 with no copy
+/// and a second resume sends nothing.
+fn a_vanished_schedule_is_nothing_to_move(operation: &str, glob: &str) {
+    let kind = Kind::DataQuality;
+    let env = demo_env(
+        &[DQ],
+        vec![hold_rule(operation, glob, HOLD_WHILE_ACTING_MS, false)],
+    );
+    let before = env.definition(kind, DQ).expect("seeded");
+    let mut run = spawn(command_in(
+        &env,
+        &env.state_dir(),
+        &["apply", "--yes", "--name", DQ, "--format", "json"],
+    ));
+    wait_until_held(&env, &mut run, operation, glob);
+    delete_schedule(&env, DQ_SCHEDULE);
+    assert!(
+        is_held(&env, operation, glob),
+        "the hold ended before the test acted; the scenario did not happen"
+    );
+    let output = run.finish();
+    let text = show(&output);
+    let status = status(&output, DQ);
+    assert_ne!(
+        code(&output),
+        4,
+        "I5: a vanished schedule is nothing to move\n{text}"
+    );
+    assert_ne!(
+        status, "recreated-with-leftovers",
+        "I5: a vanished schedule is no leftover\n{text}"
+    );
+    match status.as_str() {
+        "recreated" => {
+            assert_eq!(code(&output), 0, "{text}");
+            assert!(is_fixed(&env, kind, DQ, &before), "{text}");
+        }
+        "rolled-back" => assert_eq!(
+            env.definition(kind, DQ).map(|d| without_creation_time(&d)),
+            Some(without_creation_time(&before)),
+            "{text}"
+        ),
+        other => panic!("unexpected outcome {other:?}\n{text}"),
+    }
+    assert!(env.emulator.schedule(REGION, DQ_SCHEDULE).is_none());
+
+    let output = env.run(&["resume"]);
+    let text = show(&output);
+    assert_eq!(code(&output), 0, "resume: {text}");
+    assert!(env.definition(kind, DQ).is_some(), "{text}");
+    assert_eq!(copies(&env, kind, DQ), Vec::<String>::new(), "{text}");
+    let mutations = env.mutating_calls().len();
+    let output = env.run(&["resume"]);
+    assert_eq!(code(&output), 0, "second resume: {}", show(&output));
+    assert_eq!(
+        mutating_since(&env, mutations),
+        Vec::<String>::new(),
+        "{}",
+        show(&output)
+    );
+}
+
+/// Issue 7, defect 3 (faultsB): the schedule is deleted while the copy's create is held. Today:
+/// exit 4 "ROLLBACK INCOMPLETE … ResourceNotFound", and every resume exits 4 again.
+#[test]
+fn a_schedule_deleted_during_the_copy_create_does_not_block_the_run() {
+    a_vanished_schedule_is_nothing_to_move(&op("Create", Kind::DataQuality), &format!("{DQ}-smr*"));
+}
+
+/// Issue 7, defect 3 (faultsB2): the schedule (pointing at the copy then) is deleted while the
+/// delete of the original is held. Today: `recreated-with-leftovers` forever, the copy never
+/// deleted.
+#[test]
+fn a_schedule_deleted_while_on_the_copy_does_not_leave_the_copy() {
+    a_vanished_schedule_is_nothing_to_move(&op("Delete", Kind::DataQuality), DQ);
+}
+
+// -------------------------------------------------------------------------------------------
+// 4. the printed manual action fits the live state (faultsK)
+// -------------------------------------------------------------------------------------------
+
+/// Issue 7, defect 4 (I2, I4): the create of the original name acts, then answers 500; a later
+/// describe is throttled; `AWS_MAX_ATTEMPTS=1`. Today exit 4 prints `restore SNAPSHOT`, which
+/// refuses ("exists and differs"). Whatever action is printed must fit the live state (never
+/// `restore` while the definition exists), run verbatim with the same environment, and end exit
+/// 0 with the definition compliant.
+#[test]
+fn the_manual_action_after_a_lost_create_answer_runs_and_fixes() {
+    let kind = Kind::ModelBias;
+    let mut env = demo_env(&[MB], faults_k());
+    env.max_attempts = Some(1);
+    let before = env.definition(kind, MB).expect("seeded");
+    let tags = env.tags(kind, MB);
+    let output = env.run(&args(
+        &["apply", "--yes", "--name", MB, "--format", "json"],
+        PATIENCE,
+    ));
+    let text = show(&output);
+    match code(&output) {
+        0 => assert_eq!(status(&output, MB), "recreated", "{text}"),
+        4 => {
+            let manual = manual_action(&output)
+                .unwrap_or_else(|| panic!("exit 4 without a manual action\n{text}"));
+            if env.definition(kind, MB).is_some() {
+                assert!(
+                    !manual.contains(" restore "),
+                    "I4: a `restore` action while {MB} exists: {manual}\n{text}"
+                );
+            }
+            let elsewhere = Workdir::new();
+            let runs = follow_manual_actions(&manual, &elsewhere, &[("AWS_MAX_ATTEMPTS", "1")], 1);
+            let (_, last) = runs.last().unwrap();
+            assert_eq!(code(last), 0, "the printed action:\n{}", show_all(&runs));
+        }
+        other => panic!("exit {other}\n{text}"),
+    }
+    assert!(
+        is_fixed(&env, kind, MB, &before),
+        "{MB} is not compliant: {:?}",
+        env.definition(kind, MB)
+    );
+    env.clear_faults();
+    assert_eq!(env.tags(kind, MB), tags);
+    assert_eq!(copies(&env, kind, MB), Vec::<String>::new());
+}
+
+// -------------------------------------------------------------------------------------------
+// 5. two applies at once from two state directories (faults2r)
+// -------------------------------------------------------------------------------------------
+
+/// Issue 7, defect 6 (I7): two applies on one account from two state directories, half the calls
+/// slowed 0.7 s. Today run A's delayed delete removed run B's freshly recreated definition. Now:
+/// nothing lost, at most one run recreates each definition, the other's item ends `busy` or
+/// `changed-…` (or is not planned at all, or `missing` when it looked while the other run had
+/// the original deleted: nothing touched either way); the end state is compliant and verified.
+#[test]
+fn two_applies_at_once_from_two_state_directories_lose_nothing() {
+    let names = [DQ, MB, "fraud-model-quality", "recsys-model-explainability"];
+    let env = Env::start(demo_subset(&names), behaviour_2r());
+    let seeded: Vec<(Kind, &str, Value)> = names
+        .iter()
+        .map(|name| {
+            let seed = demo_subset(&[*name]);
+            let kind = seed.definitions[0].kind;
+            (kind, *name, env.definition(kind, name).expect("seeded"))
+        })
+        .collect();
+    let run = |dir: &str| {
+        spawn(command_in(
+            &env,
+            &env.path(dir),
+            &["apply", "--yes", "--format", "json"],
+        ))
+    };
+    let (a, b) = (run("state-a"), run("state-b"));
+    let (a, b) = (a.finish(), b.finish());
+    let text = format!("run A: {}\nrun B: {}", show(&a), show(&b));
+    assert_ne!(code(&a), 4, "{text}");
+    assert_ne!(code(&b), 4, "{text}");
+    for (kind, name, before) in &seeded {
+        let statuses = [status(&a, name), status(&b, name)];
+        let recreated = statuses
+            .iter()
+            .filter(|s| s.starts_with("recreated"))
+            .count();
+        assert!(recreated <= 1, "{name} recreated by both runs\n{text}");
+        for s in &statuses {
+            assert!(
+                [
+                    "",
+                    "recreated",
+                    "busy",
+                    "changed-since-plan",
+                    "changed-during-run",
+                    // Looked while the other run had it deleted; touched nothing.
+                    "missing",
+                ]
+                .contains(&s.as_str()),
+                "{name}: {s:?} is not an outcome of losing a race\n{text}"
+            );
+        }
+        assert!(
+            is_fixed(&env, *kind, name, before),
+            "{name} is not the original made compliant: {:?}\n{text}",
+            env.definition(*kind, name)
+        );
+        assert_eq!(copies(&env, *kind, name), Vec::<String>::new(), "{text}");
+    }
+    assert_eq!(env.schedule_target(DQ_SCHEDULE), DQ, "{text}");
+    env.clear_faults();
+    let output = env.run(&["scan", "--detailed-exitcode"]);
+    assert_eq!(code(&output), 0, "scan after both runs: {}", show(&output));
+}
+
+// -------------------------------------------------------------------------------------------
+// 6. the manual action with a state directory whose path has a space (faultsQ)
+// -------------------------------------------------------------------------------------------
+
+/// Issue 7, defect 7 and I4 ("every path quoted"): every create of `churn-model-bias` is rejected,
+/// so the run ends exit 4 with a manual action; the state directory's path has a space. Today the
+/// snapshot path in the printed `restore` command is not quoted. Run by `sh -c` from another
+/// directory (faults cleared), the action must end exit 0 with the definition back, no copy.
+#[test]
+fn the_printed_manual_action_runs_verbatim_with_a_space_in_the_state_dir() {
+    let kind = Kind::ModelBias;
+    let env = demo_env(&[MB], faults_q());
+    let before = env.definition(kind, MB).expect("seeded");
+    let state_dir = env.path("my state");
+    let output = env.run_with_state_dir(&state_dir, &["apply", "--yes", "--name", MB]);
+    let text = show(&output);
+    assert_eq!(code(&output), 4, "{text}");
+    let manual =
+        manual_action(&output).unwrap_or_else(|| panic!("exit 4 without a manual action\n{text}"));
+    assert!(manual.contains("--state-dir"), "{manual}");
+    assert!(manual.contains("--endpoint-url"), "{manual}");
+    env.clear_faults();
+    let elsewhere = Workdir::new();
+    let runs = follow_manual_actions(&manual, &elsewhere, &[], 3);
+    let (_, last) = runs.last().unwrap();
+    assert_eq!(code(last), 0, "run verbatim:\n{}", show_all(&runs));
+    let live = env
+        .definition(kind, MB)
+        .unwrap_or_else(|| panic!("{MB} missing\n{}", show_all(&runs)));
+    assert!(
+        without_creation_time(&live) == without_creation_time(&before)
+            || is_fixed(&env, kind, MB, &before),
+        "{live}"
+    );
+    assert_eq!(copies(&env, kind, MB), Vec::<String>::new());
+}
+
+// -------------------------------------------------------------------------------------------
+// 7. smaller defects
+// -------------------------------------------------------------------------------------------
+
+/// Issue 7, defect 7: `--schedule-timeout 18446744073709551615` panicked ("overflow when adding
+/// duration to instant", exit 101) with a schedule left on the copy. Durations are bounded
+/// (0..=86400): a usage error, exit 2, nothing touched, no panic. For apply, resume and restore.
+#[test]
+fn an_out_of_range_duration_is_a_usage_error() {
+    let kind = Kind::DataQuality;
+    let env = demo_env(&[DQ], vec![]);
+    let snapshot = env.path("snapshot.json").display().to_string();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["apply", "--yes", "--name", DQ],
+        vec!["resume"],
+        vec!["restore", snapshot.as_str()],
+    ];
+    for case in &cases {
+        for (flag, value) in [
+            ("--schedule-timeout", "18446744073709551615"),
+            ("--schedule-timeout", "86401"),
+            ("--patience", "18446744073709551615"),
+        ] {
+            let output = env.run(&args(case, &[flag, value]));
+            let text = show(&output);
+            assert_eq!(code(&output), 2, "{case:?} {flag} {value}: {text}");
+            assert!(!stderr(&output).contains("panicked"), "{text}");
+            assert_eq!(
+                env.mutating_calls(),
+                vec![],
+                "{case:?} {flag} {value}: {text}"
+            );
+        }
+    }
+    assert_eq!(env.schedule_target(DQ_SCHEDULE), DQ);
+    assert_eq!(flag_of(&env.definition(kind, DQ).unwrap()), Some(false));
+}
+
+/// Issue 7, defect 7: `resume ../../other/runs/ID` resumed another state directory's unfinished
+/// run, without its lock. A run id is a plain id: exit 2, nothing touched.
+#[test]
+fn resume_refuses_a_run_id_that_is_a_path() {
+    let kind = Kind::ModelBias;
+    let glob = format!("{MB}-smr*");
+    let env = demo_env(
+        &[MB],
+        vec![hold_rule(&op("Create", kind), &glob, HOLD_FOREVER_MS, true)],
+    );
+    let other = env.path("other");
+    let mut run = spawn(command_in(&env, &other, &["apply", "--yes", "--name", MB]));
+    wait_until_held(&env, &mut run, &op("Create", kind), &glob);
+    run.kill();
+    env.clear_faults();
+    let run_id = std::fs::read_dir(other.join("runs"))
+        .expect("the other state dir has runs")
+        .flatten()
+        .next()
+        .expect("one run")
+        .file_name()
+        .to_string_lossy()
+        .into_owned();
+    let mutations = env.mutating_calls().len();
+    let path = format!("../../other/runs/{run_id}");
+    let output = env.run(&["resume", &path]);
+    let text = show(&output);
+    assert_eq!(code(&output), 2, "{text}");
+    assert_eq!(
+        mutating_since(&env, mutations),
+        Vec::<String>::new(),
+        "{text}"
+    );
+}
+
+/// Issue 7, defect 7: `restore /tmp` said "state directory /tmp: Is a directory". It must say a
+/// snapshot file is expected (exit 2, nothing touched).
+#[test]
+fn restore_of_a_directory_says_a_snapshot_is_expected() {
+    let env = demo_env(&[MB], vec![]);
+    let output = env.run(&["restore", "/tmp"]);
+    let text = show(&output);
+    assert_eq!(code(&output), 2, "{text}");
+    let message = stderr(&output);
+    assert!(message.contains("snapshot"), "{text}");
+    assert!(!message.contains("Is a directory"), "{text}");
+    assert!(!message.contains("state directory /tmp"), "{text}");
+    assert_eq!(env.mutating_calls(), vec![], "{text}");
+}
+
+/// The hint commands of an interrupted run: `sm-recreate …` in backticks naming `resume`, each
+/// with `--state-dir` and `--endpoint-url` (that the path, which has a space, is quoted is proved
+/// by running the hint through `sh -c`).
+fn resume_hints(stderr: &str, state_dir: &Path, endpoint_url: &str) -> Vec<String> {
+    let hints: Vec<String> = backticked_commands(stderr)
+        .into_iter()
+        .filter(|c| c.contains(" resume"))
+        .collect();
+    assert!(!hints.is_empty(), "no resume hint:\n{stderr}");
+    for hint in &hints {
+        assert!(
+            hint.contains("--state-dir") && hint.contains(&state_dir.display().to_string()),
+            "the hint does not name the state dir: {hint}"
+        );
+        assert!(
+            hint.contains(&format!("--endpoint-url {endpoint_url}")),
+            "the hint does not name the endpoint: {hint}"
+        );
+    }
+    hints
+}
+
+/// Issue 7, defect 7 (I4): the Ctrl-C hints printed `sm-recreate resume RUN` without
+/// `--state-dir`/`--endpoint-url`, so they fail with a non-default state dir. One Ctrl-C: the run
+/// finishes what is in flight and names `resume` for the rest; the hint, run verbatim by `sh -c`
+/// from another directory, finishes the job.
+#[test]
+fn the_ctrl_c_hint_runs_verbatim() {
+    let names = [MB, "fraud-model-quality"];
+    let holds = vec![
+        hold_rule(
+            &op("Create", Kind::ModelBias),
+            &format!("{MB}-smr*"),
+            3_000,
+            false,
+        ),
+        hold_rule(
+            &op("Create", Kind::ModelQuality),
+            "fraud-model-quality-smr*",
+            3_000,
+            false,
+        ),
+    ];
+    let env = demo_env(&names, holds);
+    let state_dir = env.path("ctrl c state");
+    let mut run = spawn(command_in(
+        &env,
+        &state_dir,
+        &["apply", "--yes", "--concurrency", "1"],
+    ));
+    let deadline = std::time::Instant::now() + DEADLINE;
+    while !is_held(&env, &op("Create", Kind::ModelBias), &format!("{MB}-smr*"))
+        && !is_held(
+            &env,
+            &op("Create", Kind::ModelQuality),
+            "fraud-model-quality-smr*",
+        )
+    {
+        assert!(std::time::Instant::now() < deadline, "nothing was held");
+        assert!(run.child.try_wait().unwrap().is_none(), "the run ended");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    run.interrupt();
+    let output = run.finish();
+    let hints = resume_hints(&stderr(&output), &state_dir, &env.endpoint_url());
+    env.clear_faults();
+    let runs = follow_manual_actions(&hints[0], &Workdir::new(), &[], 1);
+    let (_, last) = runs.last().unwrap();
+    assert_eq!(code(last), 0, "{}\n{}", show(&output), show_all(&runs));
+    for name in names {
+        let kind = demo_subset(&[name]).definitions[0].kind;
+        assert_eq!(
+            env.definition(kind, name).as_ref().and_then(flag_of),
+            Some(true),
+            "{name}\n{}",
+            show_all(&runs)
+        );
+    }
+}
+
+/// Issue 7, defect 7 (I4): a second Ctrl-C stops at once and prints "Run `sm-recreate resume
+/// RUN`": that hint must name the state dir (quoted) and the endpoint, and run verbatim.
+#[test]
+fn the_second_ctrl_c_hint_runs_verbatim() {
+    let kind = Kind::ModelBias;
+    let glob = format!("{MB}-smr*");
+    let env = demo_env(
+        &[MB],
+        vec![hold_rule(&op("Create", kind), &glob, HOLD_FOREVER_MS, true)],
+    );
+    let before = env.definition(kind, MB).expect("seeded");
+    let state_dir = env.path("ctrl c state");
+    let mut run = spawn(command_in(
+        &env,
+        &state_dir,
+        &["apply", "--yes", "--name", MB],
+    ));
+    wait_until_held(&env, &mut run, &op("Create", kind), &glob);
+    run.interrupt();
+    run.wait_for_stderr("Interrupted");
+    run.interrupt();
+    let output = run.finish();
+    assert_eq!(code(&output), 130, "{}", show(&output));
+    let hints = resume_hints(&stderr(&output), &state_dir, &env.endpoint_url());
+    env.clear_faults();
+    let runs = follow_manual_actions(&hints[0], &Workdir::new(), &[], 1);
+    let (_, last) = runs.last().unwrap();
+    assert_eq!(code(last), 0, "{}\n{}", show(&output), show_all(&runs));
+    assert!(is_fixed(&env, kind, MB, &before), "{}", show_all(&runs));
+    assert_eq!(copies(&env, kind, MB), Vec::<String>::new());
+}
+
+// -------------------------------------------------------------------------------------------
+// names with capitals (seed1.json)
+// -------------------------------------------------------------------------------------------
+
+/// seed1.json's mixed-case definitions: `Churn-DQ`, and `Mixed-Sched`, which the schedule
+/// `sched-case` names as `mixed-sched`.
+fn mixed_case_seed() -> Seed {
+    let kind = Kind::DataQuality;
+    let named = |name: &str| {
+        let mut request = demo_request(DQ);
+        request["JobDefinitionName"] = json!(name);
+        definition(kind, request)
+    };
+    support::seed(
+        vec![named("Churn-DQ"), named("Mixed-Sched")],
+        vec![schedule("sched-case", kind, "mixed-sched")],
+    )
+}
+
+/// A failing Security Hub finding (ASFF) for `control` on `arn`.
+fn failed_finding(control: &str, arn: &str) -> Value {
+    json!({
+        "SchemaVersion": "2018-10-08",
+        "Id": format!("finding/{control}/{arn}"),
+        "ProductArn": "arn:aws:securityhub:us-east-1::product/aws/securityhub",
+        "GeneratorId": format!("security-control/{control}"),
+        "AwsAccountId": ACCOUNT,
+        "Title": "SageMaker job definitions should enable inter-container traffic encryption",
+        "Compliance": {"Status": "FAILED", "SecurityControlId": control},
+        "RecordState": "ACTIVE",
+        "Resources": [{"Type": "Other", "Id": arn, "Partition": "aws", "Region": REGION}],
+    })
+}
+
+/// Issue 7, defect 5 (I8): a findings export whose ARN lowercases the name (`churn-dq` for
+/// `Churn-DQ`) resolved to nothing ("Nothing to recreate", exit 0). Finding ARNs match
+/// definitions case-insensitively: the apply recreates `Churn-DQ`.
+#[test]
+fn a_finding_whose_arn_lowercases_the_name_finds_the_definition() {
+    let kind = Kind::DataQuality;
+    let env = Env::quick(mixed_case_seed());
+    let before = env.definition(kind, "Churn-DQ").expect("seeded");
+    let arn = format!(
+        "arn:aws:sagemaker:{REGION}:{ACCOUNT}:{}/churn-dq",
+        kind.arn_type()
+    );
+    let findings = env.workdir.write_json(
+        "findings.json",
+        &json!({"Findings": [failed_finding("SageMaker.9", &arn)]}),
+    );
+    let output = env.run(&[
+        "apply",
+        "--yes",
+        "--format",
+        "json",
+        "--from-findings",
+        findings.to_str().unwrap(),
+    ]);
+    let text = show(&output);
+    assert_eq!(code(&output), 0, "{text}");
+    assert_eq!(status(&output, "Churn-DQ"), "recreated", "{text}");
+    assert!(is_fixed(&env, kind, "Churn-DQ", &before), "{text}");
+    let other = env.definition(kind, "Mixed-Sched").expect("untouched");
+    assert_eq!(flag_of(&other), Some(false), "not in the findings: {text}");
+}
+
+/// Issue 7, defect 5 (I8): a schedule naming `mixed-sched` for the definition `Mixed-Sched` was
+/// not shown in the plan, and apply always rolled back with `ResourceInUse`. Schedule references
+/// match case-insensitively: the plan lists the schedule, and the apply recreates the definition
+/// with the schedule moved and back on it.
+#[test]
+fn a_schedule_naming_the_definition_in_other_case_is_moved() {
+    let kind = Kind::DataQuality;
+    let env = Env::quick(mixed_case_seed());
+    let before = env.definition(kind, "Mixed-Sched").expect("seeded");
+    let plan = env.path("plan.json");
+    let output = env.run(&[
+        "plan",
+        "--name",
+        "Mixed-Sched",
+        "--out",
+        plan.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    let document: Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).expect("plan JSON");
+    let item = &document["items"][0];
+    assert_eq!(item["name"], json!("Mixed-Sched"), "{document}");
+    assert!(
+        item["schedules"].to_string().contains("sched-case"),
+        "the plan does not show the schedule: {}",
+        item["schedules"]
+    );
+    let output = env.run(&["apply", plan.to_str().unwrap(), "--yes", "--format", "json"]);
+    let text = show(&output);
+    assert_eq!(code(&output), 0, "{text}");
+    assert_eq!(status(&output, "Mixed-Sched"), "recreated", "{text}");
+    assert!(is_fixed(&env, kind, "Mixed-Sched", &before), "{text}");
+    assert!(
+        env.schedule_target("sched-case")
+            .eq_ignore_ascii_case("Mixed-Sched"),
+        "the schedule is on {}\n{text}",
+        env.schedule_target("sched-case")
+    );
+    assert_eq!(copies(&env, kind, "Mixed-Sched"), Vec::<String>::new());
+}
