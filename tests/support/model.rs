@@ -1263,10 +1263,11 @@ impl Case<'_> {
         versions
     }
 
-    fn touched_in_round(&self, t: usize, round: usize) -> bool {
+    /// Whether someone else changed target `t` in this round or an earlier one.
+    fn touched_by_now(&self, t: usize, round: usize) -> bool {
         self.actions.iter().any(|a| {
             a.performed
-                && a.round == round
+                && a.round <= round
                 && matches!(a.kind, ActionKind::AddTag(x) | ActionKind::Replace(x) if x == t)
         })
     }
@@ -1329,7 +1330,7 @@ impl Case<'_> {
 
     fn check_outcome(&mut self, t: usize, outcome: &str, snapshot: Option<&Value>, round: usize) {
         let target = self.world.targets[t].clone();
-        let someone = self.touched_in_round(t, round);
+        let someone = self.touched_by_now(t, round);
         let live = self.live(target.kind, &target.name);
         let copies = self.copies(t);
         let name = &target.name;
@@ -1524,6 +1525,46 @@ impl Case<'_> {
             }
         }
         false
+    }
+
+    /// Where someone's change (action `a`) to target `t` fell among the tool's calls: for
+    /// violation messages.
+    fn window_story(&self, t: usize, a: usize) -> String {
+        let target = &self.world.targets[t];
+        let action = &self.actions[a];
+        let calls = self.emulator.calls();
+        let own: BTreeSet<usize> = self
+            .actions
+            .iter()
+            .flat_map(|a| a.own_calls.clone())
+            .chain(self.harness_calls.iter().copied())
+            .collect();
+        let about_d = |i: usize| {
+            !own.contains(&i)
+                && calls[i]
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(&target.name))
+        };
+        let describe = format!("Describe{}", target.kind.api_noun());
+        let delete = format!("Delete{}", target.kind.api_noun());
+        let last = |op: &str| {
+            (0..action.start_index.min(calls.len()))
+                .rev()
+                .find(|&i| about_d(i) && calls[i].operation == op)
+                .map_or("none".to_owned(), |i| format!("#{i}"))
+        };
+        let deletes: Vec<String> = (0..calls.len())
+            .filter(|&i| about_d(i) && calls[i].operation == delete)
+            .map(|i| format!("#{i} {}", calls[i].outcome))
+            .collect();
+        format!(
+            "change at call #{}; before it the tool's last {describe} {} and ListTags {}; its deletes {:?}",
+            action.start_index,
+            last(&describe),
+            last("ListTags"),
+            deletes
+        )
     }
 
     /// The same for a schedule someone repointed: the tool's update came right after a look at
@@ -1788,7 +1829,7 @@ impl Case<'_> {
                             "unknown content"
                         },
                         flag(&live)
-                    )
+                    ) + &by.map(|a| format!(" ({})", self.window_story(t, a))).unwrap_or_default()
                 },
                 if missing.is_empty() { String::new() } else { format!("; tags missing {missing:?}") },
                 if unexplained_extra.is_empty() { String::new() } else { format!("; extra tags {unexplained_extra:?}") },
@@ -1796,8 +1837,9 @@ impl Case<'_> {
                     String::new()
                 } else {
                     format!(
-                        "; someone else's tag lost: {:?}",
-                        lost_tags.iter().map(|&i| &self.actions[i].tags[0]).collect::<Vec<_>>()
+                        "; someone else's tag lost: {:?} ({})",
+                        lost_tags.iter().map(|&i| &self.actions[i].tags[0]).collect::<Vec<_>>(),
+                        self.window_story(t, lost_tags[0])
                     )
                 },
             ));
@@ -2146,6 +2188,7 @@ pub fn run_case(seed: u64, root: &Path, options: &Options) -> CaseReport {
 
     // Round 0: apply, from a plan file made without faults or planning itself; killed.
     let plan = if case.rng.chance(0.6) {
+        case.note("round 0 applies a plan file made without faults".to_owned());
         let path = dir.join("plan.json");
         let mut args = base_args(&case.emulator.endpoint_url(), &case.state_dir);
         args.extend(["plan", "--out"].map(str::to_owned));
@@ -2172,6 +2215,26 @@ pub fn run_case(seed: u64, root: &Path, options: &Options) -> CaseReport {
     case.converge();
     case.final_check();
     case.report.someone_actions = case.actions.iter().filter(|a| a.performed).count();
+    if !case.report.violations.is_empty() || options.keep {
+        // The call log, numbered as the messages number calls, and what someone else did.
+        let calls: Vec<String> = case
+            .emulator
+            .calls()
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                format!(
+                    "#{i} {} {} {}",
+                    c.operation,
+                    c.name.as_deref().unwrap_or("-"),
+                    c.outcome
+                )
+            })
+            .collect();
+        let _ = std::fs::write(dir.join("calls.txt"), calls.join("\n") + "\n");
+        let log = case.report.log.join("\n") + "\n";
+        let _ = std::fs::write(dir.join("case.log"), log);
+    }
     case.report.elapsed = started.elapsed();
     let Case {
         report,
