@@ -15,6 +15,7 @@
 
 pub mod apply;
 pub mod emulator;
+pub mod model;
 
 use serde_json::{Value, json};
 use sm_recreate::emulator::{

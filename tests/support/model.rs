@@ -1,0 +1,2354 @@
+//! The randomized fault model (issue 7): one case = one seed. A fresh in-process emulator is seeded
+//! with a few non-compliant definitions (some referenced by schedules, some with 63-character or
+//! mixed-case names, some without `NetworkConfig`, some with 50 tags), then:
+//!
+//! 1. `apply --yes` (from a plan file made without faults, or planning itself) runs under a random
+//!    fault plan over every operation, while "someone else" changes things (adds a tag, replaces a
+//!    definition, deletes or repoints a schedule), and is killed at a random point: in-process
+//!    (the `commands::run` future dropped with its runtime) or, for a share of cases, SIGKILL of
+//!    the real binary;
+//! 2. `resume` rounds under new fault plans (sometimes killed as well);
+//! 3. `resume` rounds without faults until exit 0, following any printed manual action verbatim;
+//!    then one more `resume` that must send no mutating call.
+//!
+//! After every round the live emulator and the journal are checked (I1 always somewhere, I4
+//! outcomes true of the live state, I5 schedules), and at the end every definition must be fixed
+//! exactly (every member but the flag, tags included), untouched, or changed only by someone
+//! else, with no temporary copy left (I6). The one loss SageMaker makes unavoidable, a change by
+//! someone else that lands between the tool's last look at the original and its delete (or
+//! between its last look at a schedule and its update), is counted separately, judged from the
+//! emulator's call log and the recorded actions.
+//!
+//! Used by `tests/randomized.rs` (`mod support;`) and `examples/soak.rs`
+//! (`#[path = "../tests/support/model.rs"] mod model;`), so it depends only on the library, std,
+//! tokio, serde_json and the AWS SDK crates the library itself uses.
+
+#![allow(dead_code)]
+
+use serde_json::{Value, json};
+use sm_recreate::cli::Cli;
+use sm_recreate::emulator::{
+    self, Behaviour, Emulator, EmulatorConfig, FaultError, FaultRule, MUTATING_OPERATIONS,
+    RecordedCall, Seed, SeedDefinition, SeedSchedule,
+};
+use sm_recreate::kinds::Kind;
+use sm_recreate::plan::request::temporary_name;
+use sm_recreate::sagemaker::{AwsOptions, SageMaker, load_sdk_config};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// A content a definition has had: describe JSON, tags, and the replacing action (none: the
+/// original).
+type Version = (Value, BTreeSet<(String, String)>, Option<usize>);
+/// A tag someone added: the action, the tag, whether it landed.
+type TagAdd = (usize, (String, String), Landed);
+
+pub const REGION: &str = "us-east-1";
+const ACCOUNT: &str = "123456789012";
+/// Temporary names a run may have used (the contract: only attempt 0; 0.1 tried up to 8 more).
+const TEMP_ATTEMPTS: u32 = 9;
+/// Longest a round may take before it counts as hung.
+const ROUND_LIMIT: Duration = Duration::from_secs(90);
+/// Resume rounds without faults before the case counts as not converging.
+const CLEAN_ROUNDS: usize = 6;
+
+// -------------------------------------------------------------------------------------------
+// a seeded PRNG (splitmix64): no dev-only crates, identical sequences everywhere
+// -------------------------------------------------------------------------------------------
+
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed ^ 0x005E_ED0F_FA17_u64)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.below(hi - lo + 1)
+    }
+
+    pub fn chance(&mut self, p: f64) -> bool {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}
+
+// -------------------------------------------------------------------------------------------
+// options and the report of one case
+// -------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The real `sm-recreate` binary: SIGKILL cases, and the rounds whose output is read.
+    pub binary: PathBuf,
+    /// One case in this many kills the real binary instead of dropping the future in-process.
+    pub sigkill_one_in: u64,
+    /// Print the case's event log as it goes.
+    pub verbose: bool,
+    /// Keep the case's scratch directory (state dir, outputs) even when it passes.
+    pub keep: bool,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct CaseReport {
+    pub seed: u64,
+    pub definitions: usize,
+    pub rounds: usize,
+    /// Calls answered with a fault-class outcome while a fault plan was set (an approximation:
+    /// the call log does not say which rule answered).
+    pub faults_injected: usize,
+    pub kills: usize,
+    pub sigkills: usize,
+    pub someone_actions: usize,
+    /// Someone-else changes lost in the window SageMaker offers no conditional call for.
+    pub race_windows: usize,
+    pub violations: Vec<String>,
+    pub log: Vec<String>,
+    pub elapsed: Duration,
+    pub scratch: Option<PathBuf>,
+}
+
+impl CaseReport {
+    fn note(&mut self, verbose: bool, line: String) {
+        if verbose {
+            eprintln!("[seed {}] {line}", self.seed);
+        }
+        self.log.push(line);
+    }
+}
+
+/// The environment every in-process run and every child process uses: dummy credentials, empty
+/// AWS files, no IMDS, `AWS_MAX_ATTEMPTS=2`. Call once, before any thread or runtime starts.
+///
+/// # Safety
+/// Sets process environment variables: no other thread may read or write the environment
+/// concurrently.
+pub unsafe fn prepare_process_env(scratch: &Path) {
+    std::fs::create_dir_all(scratch).expect("create the scratch root");
+    let config = scratch.join("aws-config");
+    let credentials = scratch.join("aws-credentials");
+    std::fs::write(&config, "").expect("write empty AWS config");
+    std::fs::write(&credentials, "").expect("write empty AWS credentials");
+    let inherited: Vec<_> = std::env::vars_os()
+        .map(|(k, _)| k)
+        .filter(|k| k.to_string_lossy().starts_with("AWS_"))
+        .collect();
+    // SAFETY: the caller guarantees no concurrent access to the environment.
+    unsafe {
+        for key in inherited {
+            std::env::remove_var(key);
+        }
+        std::env::remove_var("RUST_LOG");
+        std::env::set_var("AWS_ACCESS_KEY_ID", "AKIDFAULTMODEL");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "fault-model-secret");
+        std::env::set_var("AWS_REGION", REGION);
+        std::env::set_var("AWS_CONFIG_FILE", &config);
+        std::env::set_var("AWS_SHARED_CREDENTIALS_FILE", &credentials);
+        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+        std::env::set_var("AWS_MAX_ATTEMPTS", "2");
+        std::env::set_var("NO_COLOR", "1");
+    }
+}
+
+/// Whether this build of the tool knows `--patience` (the issue-7 executor does, 0.1 does not).
+pub fn supports_patience() -> bool {
+    <Cli as clap::Parser>::try_parse_from(["sm-recreate", "resume", "--patience", "2"]).is_ok()
+}
+
+// -------------------------------------------------------------------------------------------
+// the world: definitions, schedules, bystanders
+// -------------------------------------------------------------------------------------------
+
+fn maximal(kind: Kind) -> Value {
+    let text = match kind {
+        Kind::DataQuality => include_str!("../../fixtures/maximal/data-quality.json"),
+        Kind::ModelExplainability => {
+            include_str!("../../fixtures/maximal/model-explainability.json")
+        }
+        Kind::ModelQuality => include_str!("../../fixtures/maximal/model-quality.json"),
+        Kind::ModelBias => include_str!("../../fixtures/maximal/model-bias.json"),
+    };
+    serde_json::from_str(text).expect("maximal fixture is JSON")
+}
+
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub kind: Kind,
+    pub name: String,
+    /// The describe JSON as seeded.
+    pub original: Value,
+    pub tags: BTreeSet<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub name: String,
+    pub kind: Kind,
+    /// Index into `World::targets`.
+    pub target: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct World {
+    pub targets: Vec<Target>,
+    /// Compliant definitions the tool must never touch (someone repoints schedules to them).
+    pub bystanders: Vec<Target>,
+    pub schedules: Vec<Schedule>,
+}
+
+fn request_for(kind: Kind, name: &str, flag: Option<bool>, tags: &[(String, String)]) -> Value {
+    let mut request = maximal(kind);
+    request["JobDefinitionName"] = json!(name);
+    match flag {
+        Some(flag) => {
+            request["NetworkConfig"]["EnableInterContainerTrafficEncryption"] = json!(flag);
+        }
+        None => {
+            request
+                .as_object_mut()
+                .expect("object")
+                .shift_remove("NetworkConfig");
+        }
+    }
+    let object = request.as_object_mut().expect("object");
+    object.shift_remove("Tags");
+    if !tags.is_empty() {
+        object.insert(
+            "Tags".into(),
+            Value::Array(
+                tags.iter()
+                    .map(|(k, v)| json!({"Key": k, "Value": v}))
+                    .collect(),
+            ),
+        );
+    }
+    request
+}
+
+fn definition_name(rng: &mut Rng, index: usize) -> (String, bool) {
+    match rng.below(5) {
+        0 => {
+            // 63 characters, the maximum.
+            let mut name = format!("long-{index}-monitor-");
+            while name.len() < 62 {
+                name.push(char::from(b'a' + (rng.below(26) as u8)));
+            }
+            name.push('9');
+            (name, false)
+        }
+        1 => (format!("Churn-DQ-{index}"), true),
+        2 => (format!("Fraud-Model-{index}-V2"), true),
+        3 => (format!("pricing-{index}"), false),
+        _ => (format!("churn-model-{index}"), false),
+    }
+}
+
+impl World {
+    pub fn generate(rng: &mut Rng) -> (World, Seed) {
+        let count = rng.range(1, 5) as usize;
+        let mut targets = Vec::new();
+        let mut seed_definitions = Vec::new();
+        let mut schedules = Vec::new();
+        let mut seed_schedules = Vec::new();
+        for index in 0..count {
+            let kind = *rng.pick(&Kind::ALL);
+            let (name, mixed) = definition_name(rng, index);
+            let flag = if rng.chance(0.3) { None } else { Some(false) };
+            let tag_count = *rng.pick(&[0usize, 1, 2, 3, 5, 50]);
+            let tags: Vec<(String, String)> = (0..tag_count)
+                .map(|t| (format!("k{t}"), format!("v{t}-{}", rng.below(1000))))
+                .collect();
+            seed_definitions.push(SeedDefinition {
+                kind,
+                region: REGION.to_owned(),
+                request: request_for(kind, &name, flag, &tags),
+            });
+            let references = *rng.pick(&[0usize, 0, 1, 1, 2]);
+            for s in 0..references {
+                let schedule = format!("sched-{index}-{s}");
+                // Mixed-case names are sometimes referenced in another case (AWS compares names
+                // case-insensitively).
+                let referenced = if mixed && rng.chance(0.5) {
+                    name.to_ascii_lowercase()
+                } else {
+                    name.clone()
+                };
+                seed_schedules.push(schedule_seed(&schedule, kind, &referenced));
+                schedules.push(Schedule {
+                    name: schedule,
+                    kind,
+                    target: index,
+                });
+            }
+            targets.push(Target {
+                kind,
+                name,
+                original: Value::Null,
+                tags: tags.into_iter().collect(),
+            });
+        }
+        let kinds: BTreeSet<Kind> = targets.iter().map(|t| t.kind).collect();
+        let mut bystanders = Vec::new();
+        for kind in kinds {
+            let name = format!("keep-{}", kind.cli_name());
+            let tags = vec![("team".to_owned(), "other".to_owned())];
+            seed_definitions.push(SeedDefinition {
+                kind,
+                region: REGION.to_owned(),
+                request: request_for(kind, &name, Some(true), &tags),
+            });
+            bystanders.push(Target {
+                kind,
+                name,
+                original: Value::Null,
+                tags: tags.into_iter().collect(),
+            });
+        }
+        let seed = Seed {
+            account_id: ACCOUNT.to_owned(),
+            definitions: seed_definitions,
+            schedules: seed_schedules,
+        };
+        (
+            World {
+                targets,
+                bystanders,
+                schedules,
+            },
+            seed,
+        )
+    }
+
+    fn all_definitions(&self) -> impl Iterator<Item = &Target> {
+        self.targets.iter().chain(&self.bystanders)
+    }
+
+    fn target_index(&self, kind: Kind, name: &str) -> Option<usize> {
+        self.targets
+            .iter()
+            .position(|t| t.kind == kind && t.name.eq_ignore_ascii_case(name))
+    }
+}
+
+fn schedule_seed(name: &str, kind: Kind, definition: &str) -> SeedSchedule {
+    SeedSchedule {
+        region: REGION.to_owned(),
+        request: json!({
+            "MonitoringScheduleName": name,
+            "MonitoringScheduleConfig": {
+                "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
+                "MonitoringJobDefinitionName": definition,
+                "MonitoringType": kind.monitoring_type(),
+            },
+        }),
+        status: None,
+        last_monitoring_execution_summary: None,
+    }
+}
+
+// -------------------------------------------------------------------------------------------
+// fault plans
+// -------------------------------------------------------------------------------------------
+
+const ERROR_CODES: [&str; 5] = [
+    "InternalFailure",
+    "ServiceUnavailable",
+    "ThrottlingException",
+    "ValidationException",
+    "ResourceInUse",
+];
+
+fn operations(world: &World) -> Vec<String> {
+    let kinds: BTreeSet<Kind> = world.targets.iter().map(|t| t.kind).collect();
+    let mut ops: Vec<String> = Vec::new();
+    for kind in kinds {
+        let noun = kind.api_noun();
+        ops.push(format!("Create{noun}"));
+        ops.push(format!("Describe{noun}"));
+        ops.push(format!("Delete{noun}"));
+        ops.push(format!("List{noun}s"));
+    }
+    for op in [
+        "ListTags",
+        "DescribeMonitoringSchedule",
+        "ListMonitoringSchedules",
+        "UpdateMonitoringSchedule",
+    ] {
+        ops.push(op.to_owned());
+    }
+    ops
+}
+
+fn fault_plan(rng: &mut Rng, world: &World, rules: usize) -> Vec<FaultRule> {
+    let ops = operations(world);
+    let mut names: Vec<String> = Vec::new();
+    for target in &world.targets {
+        names.push(target.name.clone());
+        names.push(temporary_name(&target.name, 0));
+        names.push(format!("{}*", &target.name[..target.name.len().min(8)]));
+    }
+    for schedule in &world.schedules {
+        names.push(schedule.name.clone());
+    }
+    names.push("*-smr*".to_owned());
+    (0..rules)
+        .map(|_| {
+            let operation = if rng.chance(0.25) {
+                "*".to_owned()
+            } else {
+                rng.pick(&ops).clone()
+            };
+            let name = if rng.chance(0.5) {
+                None
+            } else {
+                Some(rng.pick(&names).clone())
+            };
+            let (nth, probability, times) = if rng.chance(0.5) {
+                (Some(rng.range(1, 4) as u32), None, None)
+            } else {
+                let p = *rng.pick(&[0.05, 0.1, 0.2, 0.35]);
+                let times = if rng.chance(0.5) {
+                    Some(rng.range(1, 6) as u32)
+                } else {
+                    None
+                };
+                (None, Some(p), times)
+            };
+            let mutating = operation == "*"
+                || MUTATING_OPERATIONS.contains(&operation.as_str())
+                || operation.starts_with("Create")
+                || operation.starts_with("Delete");
+            let mut rule = FaultRule {
+                operation,
+                name,
+                nth,
+                probability,
+                times,
+                ..FaultRule::default()
+            };
+            match rng.below(20) {
+                0..=10 => {
+                    let code: &&str = rng.pick(&ERROR_CODES);
+                    rule.error = Some(FaultError::new(code));
+                    if rng.chance(0.2) {
+                        rule.delay_ms = Some(rng.range(5, 100));
+                    }
+                }
+                11..=14 => rule.drop_connection = true,
+                _ => rule.delay_ms = Some(rng.range(5, 200)),
+            }
+            if (rule.error.is_some() || rule.drop_connection) && mutating && rng.chance(0.4) {
+                rule.after = true;
+            }
+            rule
+        })
+        .collect()
+}
+
+fn describe_rule(rule: &FaultRule) -> String {
+    let effect = match (&rule.error, rule.drop_connection, rule.delay_ms) {
+        (Some(error), _, _) => error.code.clone(),
+        (None, true, _) => "drop".to_owned(),
+        (None, false, Some(ms)) => format!("delay {ms}ms"),
+        _ => "nothing".to_owned(),
+    };
+    let trigger = match (rule.nth, rule.probability) {
+        (Some(n), _) => format!("nth {n}"),
+        (None, Some(p)) => format!(
+            "p {p}{}",
+            rule.times.map(|t| format!(" x{t}")).unwrap_or_default()
+        ),
+        _ => "always".to_owned(),
+    };
+    format!(
+        "{} {} {}{}{}",
+        rule.operation,
+        rule.name.as_deref().unwrap_or("(any)"),
+        trigger,
+        if rule.after { " after " } else { " " },
+        effect
+    )
+}
+
+fn clean_behaviour(settle: Duration) -> Behaviour {
+    Behaviour {
+        schedule_transition: settle,
+        ..Behaviour::default()
+    }
+}
+
+fn faulty_behaviour(settle: Duration, faults: Vec<FaultRule>) -> Behaviour {
+    Behaviour {
+        faults,
+        ..clean_behaviour(settle)
+    }
+}
+
+const FAULT_OUTCOMES: [&str; 6] = [
+    "dropped",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "ThrottlingException",
+    "ValidationException",
+    "ResourceInUse",
+];
+
+// -------------------------------------------------------------------------------------------
+// someone else
+// -------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionKind {
+    AddTag(usize),
+    Replace(usize),
+    DeleteSchedule(usize),
+    Repoint(usize),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Landed {
+    Yes,
+    No,
+    Unknown,
+}
+
+#[derive(Debug, Clone)]
+pub struct Action {
+    pub kind: ActionKind,
+    /// The round it belongs to and the call count (from the round's start) that triggers it.
+    pub round: usize,
+    pub at_calls: usize,
+    pub performed: bool,
+    pub landed: Landed,
+    /// The call-log length when the action began: any effect lands after this index.
+    pub start_index: usize,
+    /// Call-log indexes of the tool's calls in flight when it began.
+    pub in_flight: Vec<usize>,
+    /// Call-log indexes of the someone-else client's own requests.
+    pub own_calls: Vec<usize>,
+    /// AddTag: the tag. Replace: the tags it set.
+    pub tags: Vec<(String, String)>,
+    /// Replace: the describe JSON it stored.
+    pub describe: Option<Value>,
+    /// Repoint: the definition the schedule was pointed at.
+    pub repointed_to: Option<String>,
+    pub detail: String,
+}
+
+fn plan_actions(rng: &mut Rng, world: &World) -> Vec<Action> {
+    let count = *rng.pick(&[0usize, 0, 1, 1, 2, 3]);
+    (0..count)
+        .map(|_| {
+            let schedule_action = !world.schedules.is_empty() && rng.chance(0.4);
+            let kind = if schedule_action {
+                let s = rng.below(world.schedules.len() as u64) as usize;
+                if rng.chance(0.5) {
+                    ActionKind::DeleteSchedule(s)
+                } else {
+                    ActionKind::Repoint(s)
+                }
+            } else {
+                let t = rng.below(world.targets.len() as u64) as usize;
+                if rng.chance(0.5) {
+                    ActionKind::AddTag(t)
+                } else {
+                    ActionKind::Replace(t)
+                }
+            };
+            Action {
+                kind,
+                round: if rng.chance(0.8) { 0 } else { 1 },
+                at_calls: rng.range(0, 45) as usize,
+                performed: false,
+                landed: Landed::No,
+                start_index: 0,
+                in_flight: Vec::new(),
+                own_calls: Vec::new(),
+                tags: Vec::new(),
+                describe: None,
+                repointed_to: None,
+                detail: String::new(),
+            }
+        })
+        .collect()
+}
+
+struct Clients {
+    typed: aws_sdk_sagemaker::Client,
+    adapter: SageMaker,
+}
+
+async fn someone_clients(endpoint: &str) -> Clients {
+    let config = load_sdk_config(&AwsOptions {
+        endpoint_url: Some(endpoint.to_owned()),
+        region: Some(REGION.to_owned()),
+        dummy_credentials: true,
+        ..AwsOptions::default()
+    })
+    .await;
+    Clients {
+        typed: aws_sdk_sagemaker::Client::new(&config),
+        adapter: SageMaker::new(&config, REGION),
+    }
+}
+
+fn calls_len(emulator: &Emulator) -> usize {
+    emulator.calls().len()
+}
+
+/// Indexes in `from..` of calls of `operation` naming `name` (case-insensitively).
+fn matching_calls(emulator: &Emulator, from: usize, operation: &str, name: &str) -> Vec<usize> {
+    emulator
+        .calls()
+        .iter()
+        .enumerate()
+        .skip(from)
+        .filter(|(_, c)| {
+            c.operation == operation
+                && c.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+fn schedule_target(emulator: &Emulator, schedule: &str) -> Option<String> {
+    emulator.schedule(REGION, schedule).map(|s| {
+        s["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    })
+}
+
+/// Performs one action, retrying through whatever faults are set, and records what happened.
+async fn perform(
+    emulator: &Emulator,
+    clients: &Clients,
+    world: &World,
+    action: &mut Action,
+    number: usize,
+    seed: u64,
+) {
+    let calls = emulator.calls();
+    action.start_index = calls.len();
+    action.in_flight = calls
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.outcome == "in-flight")
+        .map(|(i, _)| i)
+        .collect();
+    action.performed = true;
+    match action.kind {
+        ActionKind::AddTag(t) => {
+            let target = &world.targets[t];
+            let Some(live) = emulator.definition(REGION, target.kind, &target.name) else {
+                action.performed = false;
+                action.detail = format!("add a tag to {}: it does not exist now", target.name);
+                return;
+            };
+            let arn = live["JobDefinitionArn"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let tag = (format!("legal-hold-{number}"), format!("case-{seed}"));
+            action.tags = vec![tag.clone()];
+            action.landed = Landed::No;
+            let mut any_error = false;
+            for _ in 0..6 {
+                let before = calls_len(emulator);
+                let sdk_tag = aws_sdk_sagemaker::types::Tag::builder()
+                    .key(&tag.0)
+                    .value(&tag.1)
+                    .build();
+                let result = clients
+                    .typed
+                    .add_tags()
+                    .resource_arn(&arn)
+                    .tags(sdk_tag)
+                    .send()
+                    .await;
+                let mine = matching_calls(emulator, before, "AddTags", &target.name);
+                action.own_calls.extend(&mine);
+                match result {
+                    Ok(_) => {
+                        action.landed = Landed::Yes;
+                        break;
+                    }
+                    Err(error) => {
+                        let text = format!("{error:?}");
+                        if text.contains("ResourceNotFound") {
+                            break;
+                        }
+                        any_error = true;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+            }
+            if action.landed == Landed::No && any_error {
+                let calls = emulator.calls();
+                let performed = action.own_calls.iter().any(|&i| calls[i].outcome == "ok");
+                action.landed = if performed {
+                    Landed::Yes
+                } else {
+                    Landed::Unknown
+                };
+            }
+            action.detail = format!(
+                "add tag {}={} to {}: {:?}",
+                tag.0, tag.1, target.name, action.landed
+            );
+        }
+        ActionKind::Replace(t) => {
+            let target = &world.targets[t];
+            let Some(live) = emulator.definition(REGION, target.kind, &target.name) else {
+                action.performed = false;
+                action.detail = format!("replace {}: it does not exist now", target.name);
+                return;
+            };
+            let referenced = world.schedules.iter().any(|s| {
+                schedule_target(emulator, &s.name)
+                    .is_some_and(|d| d.eq_ignore_ascii_case(&target.name))
+            });
+            if referenced {
+                action.performed = false;
+                action.detail = format!("replace {}: a schedule references it now", target.name);
+                return;
+            }
+            let mut describe = live.clone();
+            let object = describe.as_object_mut().expect("object");
+            object.shift_remove("CreationTime");
+            object.insert(
+                "RoleArn".into(),
+                json!(format!("arn:aws:iam::{ACCOUNT}:role/someone-else-{number}")),
+            );
+            let tags = vec![
+                ("owner".to_owned(), "someone-else".to_owned()),
+                ("version".to_owned(), number.to_string()),
+            ];
+            action.start_index = calls_len(emulator);
+            emulator.put_definition_raw(REGION, target.kind, describe, tags.clone());
+            action.describe = emulator.definition(REGION, target.kind, &target.name);
+            action.tags = tags;
+            action.landed = Landed::Yes;
+            action.detail = format!("replace {} with version {number}", target.name);
+        }
+        ActionKind::DeleteSchedule(s) => {
+            let schedule = &world.schedules[s];
+            if emulator.schedule(REGION, &schedule.name).is_none() {
+                action.performed = false;
+                action.detail = format!("delete schedule {}: already gone", schedule.name);
+                return;
+            }
+            action.landed = Landed::No;
+            for _ in 0..8 {
+                let before = calls_len(emulator);
+                let _ = clients
+                    .typed
+                    .delete_monitoring_schedule()
+                    .monitoring_schedule_name(&schedule.name)
+                    .send()
+                    .await;
+                action.own_calls.extend(matching_calls(
+                    emulator,
+                    before,
+                    "DeleteMonitoringSchedule",
+                    &schedule.name,
+                ));
+                if emulator.schedule(REGION, &schedule.name).is_none() {
+                    action.landed = Landed::Yes;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            action.detail = format!("delete schedule {}: {:?}", schedule.name, action.landed);
+        }
+        ActionKind::Repoint(s) => {
+            let schedule = &world.schedules[s];
+            let Some(described) = emulator.schedule(REGION, &schedule.name) else {
+                action.performed = false;
+                action.detail = format!("repoint {}: it is gone", schedule.name);
+                return;
+            };
+            let mut config = described["MonitoringScheduleConfig"].clone();
+            let current = config["MonitoringJobDefinitionName"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let candidates: Vec<&Target> = world
+                .all_definitions()
+                .filter(|t| t.kind == schedule.kind && !t.name.eq_ignore_ascii_case(&current))
+                .filter(|t| emulator.definition(REGION, t.kind, &t.name).is_some())
+                .collect();
+            let Some(to) = candidates.first().map(|t| t.name.clone()) else {
+                action.performed = false;
+                action.detail = format!("repoint {}: no other definition", schedule.name);
+                return;
+            };
+            config["MonitoringJobDefinitionName"] = json!(to);
+            action.repointed_to = Some(to.clone());
+            action.landed = Landed::No;
+            let mut any_error = false;
+            for _ in 0..10 {
+                let before = calls_len(emulator);
+                let result = clients
+                    .adapter
+                    .update_schedule(&schedule.name, &config)
+                    .await;
+                action.own_calls.extend(matching_calls(
+                    emulator,
+                    before,
+                    "UpdateMonitoringSchedule",
+                    &schedule.name,
+                ));
+                let now = schedule_target(emulator, &schedule.name);
+                if result.is_ok() || now.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&to)) {
+                    action.landed = Landed::Yes;
+                    break;
+                }
+                if now.is_none() {
+                    break;
+                }
+                any_error = true;
+                tokio::time::sleep(Duration::from_millis(30)).await;
+            }
+            if action.landed == Landed::No && any_error {
+                action.landed = Landed::Unknown;
+            }
+            action.detail = format!(
+                "repoint {} from {current} to {to}: {:?}",
+                schedule.name, action.landed
+            );
+        }
+    }
+}
+
+/// Runs the round's actions as their call counts come up; stops starting new ones once `done`.
+async fn someone_else(
+    emulator: Arc<Emulator>,
+    world: Arc<World>,
+    mut actions: Vec<(usize, Action)>,
+    base: usize,
+    done: Arc<AtomicBool>,
+    seed: u64,
+) -> Vec<(usize, Action)> {
+    let clients = someone_clients(&emulator.endpoint_url()).await;
+    actions.sort_by_key(|(_, a)| a.at_calls);
+    for (number, action) in &mut actions {
+        loop {
+            if done.load(Ordering::SeqCst) {
+                action.detail = "not performed: the round ended first".to_owned();
+                break;
+            }
+            if calls_len(&emulator) >= base + action.at_calls {
+                perform(&emulator, &clients, &world, action, *number, seed).await;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    actions
+}
+
+// -------------------------------------------------------------------------------------------
+// running the tool
+// -------------------------------------------------------------------------------------------
+
+#[derive(Debug)]
+struct RoundResult {
+    /// `None` when killed.
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    hung: bool,
+}
+
+struct Case<'a> {
+    options: &'a Options,
+    seed: u64,
+    rng: Rng,
+    world: Arc<World>,
+    emulator: Arc<Emulator>,
+    runtime: tokio::runtime::Runtime,
+    dir: PathBuf,
+    state_dir: PathBuf,
+    patience: bool,
+    settle: Duration,
+    actions: Vec<Action>,
+    report: CaseReport,
+    /// Journal lines already checked, per journal file.
+    journal_seen: BTreeMap<PathBuf, usize>,
+    /// The round that is running or was checked last.
+    round: usize,
+    /// Call-log index where each round began, and whether a fault plan was set.
+    rounds: Vec<(usize, bool)>,
+    /// The harness's own reads (checks between rounds).
+    harness_calls: BTreeSet<usize>,
+    checker: Option<Clients>,
+}
+
+fn base_args(endpoint: &str, state_dir: &Path) -> Vec<String> {
+    vec![
+        "--endpoint-url".to_owned(),
+        endpoint.to_owned(),
+        "--state-dir".to_owned(),
+        state_dir.display().to_string(),
+        "--color".to_owned(),
+        "never".to_owned(),
+        "-q".to_owned(),
+    ]
+}
+
+impl Case<'_> {
+    fn note(&mut self, line: String) {
+        let verbose = self.options.verbose;
+        self.report.note(verbose, line);
+    }
+
+    fn violation(&mut self, what: String) {
+        self.note(format!("VIOLATION: {what}"));
+        self.report.violations.push(what);
+    }
+
+    fn command_args(&self, command: &str, plan: Option<&Path>) -> Vec<String> {
+        let mut args = base_args(&self.emulator.endpoint_url(), &self.state_dir);
+        args.push(command.to_owned());
+        if let Some(plan) = plan {
+            args.push(plan.display().to_string());
+        }
+        if command == "apply" {
+            args.push("--yes".to_owned());
+        }
+        if command == "apply" || command == "resume" {
+            args.extend(["--schedule-timeout", "5", "--format", "json"].map(str::to_owned));
+            if self.patience {
+                args.extend(["--patience", "2"].map(str::to_owned));
+            }
+        }
+        args
+    }
+
+    /// Runs the binary to completion (or the round limit), output to files.
+    fn run_binary(&mut self, args: &[String], label: &str) -> RoundResult {
+        let out = self.dir.join(format!("{label}.stdout"));
+        let err = self.dir.join(format!("{label}.stderr"));
+        let mut child = Command::new(&self.options.binary)
+            .args(args)
+            .current_dir(&self.dir)
+            .env("HOME", &self.dir)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&out).expect("stdout file"))
+            .stderr(std::fs::File::create(&err).expect("stderr file"))
+            .spawn()
+            .expect("spawn sm-recreate");
+        let started = Instant::now();
+        let mut hung = false;
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                break Some(status);
+            }
+            if started.elapsed() > ROUND_LIMIT {
+                let _ = child.kill();
+                let _ = child.wait();
+                hung = true;
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        RoundResult {
+            code: status.and_then(|s| s.code()),
+            stdout: std::fs::read_to_string(&out).unwrap_or_default(),
+            stderr: std::fs::read_to_string(&err).unwrap_or_default(),
+            hung,
+        }
+    }
+
+    /// Runs the binary and SIGKILLs it once the emulator has seen `kill_at` more calls.
+    fn run_binary_killed(&mut self, args: &[String], kill_at: usize, label: &str) -> RoundResult {
+        let base = calls_len(&self.emulator);
+        let err = self.dir.join(format!("{label}.stderr"));
+        let mut child = Command::new(&self.options.binary)
+            .args(args)
+            .current_dir(&self.dir)
+            .env("HOME", &self.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&err).expect("stderr file"))
+            .spawn()
+            .expect("spawn sm-recreate");
+        let started = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return RoundResult {
+                    code: status.code(),
+                    stdout: String::new(),
+                    stderr: std::fs::read_to_string(&err).unwrap_or_default(),
+                    hung: false,
+                };
+            }
+            if calls_len(&self.emulator) >= base + kill_at || started.elapsed() > ROUND_LIMIT {
+                let hung = started.elapsed() > ROUND_LIMIT;
+                let _ = child.kill();
+                let _ = child.wait();
+                return RoundResult {
+                    code: None,
+                    stdout: String::new(),
+                    stderr: std::fs::read_to_string(&err).unwrap_or_default(),
+                    hung,
+                };
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Runs the tool in-process and drops it (with its runtime) after `kill_at` more emulator
+    /// calls or `kill_after`, whichever comes first.
+    fn run_in_process_killed(
+        &mut self,
+        args: &[String],
+        kill_at: usize,
+        kill_after: Duration,
+    ) -> RoundResult {
+        let mut argv = vec!["sm-recreate".to_owned()];
+        argv.extend(args.iter().cloned());
+        let cli = match <Cli as clap::Parser>::try_parse_from(&argv) {
+            Ok(cli) => cli,
+            Err(error) => {
+                return RoundResult {
+                    code: Some(2),
+                    stdout: String::new(),
+                    stderr: error.to_string(),
+                    hung: false,
+                };
+            }
+        };
+        let emulator = Arc::clone(&self.emulator);
+        let base = calls_len(&emulator);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let outcome = runtime.block_on(async move {
+            let killer = async {
+                let started = Instant::now();
+                loop {
+                    if calls_len(&emulator) >= base + kill_at || started.elapsed() >= kill_after {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            };
+            tokio::select! {
+                result = sm_recreate::commands::run(cli) => Some(result),
+                () = killer => None,
+            }
+        });
+        // Dropping the runtime drops every task the run spawned: nothing of it goes on.
+        drop(runtime);
+        RoundResult {
+            code: outcome.map(|r| match r {
+                Ok(status) => status as i32,
+                Err(_) => 2,
+            }),
+            stdout: String::new(),
+            stderr: String::new(),
+            hung: false,
+        }
+    }
+
+    /// Waits (briefly) until the emulator has no call in flight.
+    fn quiesce(&self) {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_millis(800) {
+            if !self
+                .emulator
+                .calls()
+                .iter()
+                .any(|c| c.outcome == "in-flight")
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn begin_round(&mut self, faults: Option<Vec<FaultRule>>) {
+        self.round = self.rounds.len();
+        let faulty = faults.is_some();
+        match faults {
+            Some(rules) => {
+                for rule in &rules {
+                    let line = format!("round {} fault: {}", self.round, describe_rule(rule));
+                    self.note(line);
+                }
+                self.emulator
+                    .set_behaviour(faulty_behaviour(self.settle, rules));
+            }
+            None => self.emulator.set_behaviour(clean_behaviour(self.settle)),
+        }
+        self.rounds.push((calls_len(&self.emulator), faulty));
+    }
+
+    /// One faulty round (apply or resume), maybe killed, with the someone-else actions of
+    /// `action_round` running alongside.
+    fn faulty_round(
+        &mut self,
+        command: &str,
+        plan: Option<&Path>,
+        action_round: usize,
+        kill: bool,
+    ) {
+        let rules = self.rng.range(1, 5) as usize;
+        let faults = fault_plan(&mut self.rng, &self.world, rules);
+        let kill_at = self.rng.range(1, 60) as usize;
+        let kill_after = Duration::from_millis(self.rng.range(20, 2500));
+        let sigkill = kill && self.rng.below(self.options.sigkill_one_in.max(1)) == 0;
+        self.begin_round(Some(faults));
+        let args = self.command_args(command, plan);
+        // Someone else's actions for this round run on the emulator's runtime.
+        let planned: Vec<(usize, Action)> = self
+            .actions
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.round == action_round && !a.performed && a.detail.is_empty())
+            .map(|(i, a)| (i, a.clone()))
+            .collect();
+        let done = Arc::new(AtomicBool::new(false));
+        let handle = (!planned.is_empty()).then(|| {
+            self.runtime.spawn(someone_else(
+                Arc::clone(&self.emulator),
+                Arc::clone(&self.world),
+                planned,
+                calls_len(&self.emulator),
+                Arc::clone(&done),
+                self.seed,
+            ))
+        });
+        let label = format!("round{}-{command}", self.round);
+        let result = if !kill {
+            self.run_binary(&args, &label)
+        } else if sigkill {
+            self.report.sigkills += 1;
+            self.run_binary_killed(&args, kill_at, &label)
+        } else {
+            self.run_in_process_killed(&args, kill_at, kill_after)
+        };
+        done.store(true, Ordering::SeqCst);
+        if let Some(handle) = handle {
+            for (index, action) in self.runtime.block_on(handle).expect("someone else") {
+                self.actions[index] = action;
+                let line = format!(
+                    "round {}: someone else: {}",
+                    self.round, self.actions[index].detail
+                );
+                self.note(line);
+            }
+        }
+        if result.code.is_none() {
+            self.report.kills += 1;
+        }
+        if result.hung {
+            self.violation(format!("round {} ({command}) hung", self.round));
+        }
+        let line = format!(
+            "round {} {command}{}: {}",
+            self.round,
+            if kill {
+                if sigkill {
+                    format!(" (SIGKILL at +{kill_at} calls)")
+                } else {
+                    format!(" (drop at +{kill_at} calls or {kill_after:?})")
+                }
+            } else {
+                String::new()
+            },
+            match result.code {
+                Some(code) => format!("exit {code}"),
+                None => "killed".to_owned(),
+            }
+        );
+        self.note(line);
+        self.quiesce();
+        self.end_round();
+    }
+
+    /// Clears the faults, counts what was injected, checks the round.
+    fn end_round(&mut self) {
+        self.emulator.set_behaviour(clean_behaviour(self.settle));
+        let (start, faulty) = self.rounds[self.round];
+        if faulty {
+            self.report.faults_injected += self.emulator.calls()[start..]
+                .iter()
+                .filter(|c| FAULT_OUTCOMES.contains(&c.outcome.as_str()))
+                .count();
+        }
+        self.report.rounds += 1;
+        self.check_round();
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // checks
+    // ---------------------------------------------------------------------------------------
+
+    fn live(&self, kind: Kind, name: &str) -> Option<Value> {
+        self.emulator.definition(REGION, kind, name)
+    }
+
+    /// The live tags, read through ListTags (call only while no faults are set). The harness's
+    /// own calls are remembered so the race-window judgement does not take them for the tool's.
+    fn live_tags(&mut self, describe: &Value) -> Option<BTreeSet<(String, String)>> {
+        let arn = describe["JobDefinitionArn"].as_str()?.to_owned();
+        if self.checker.is_none() {
+            self.checker = Some(
+                self.runtime
+                    .block_on(someone_clients(&self.emulator.endpoint_url())),
+            );
+        }
+        let client = self.checker.as_ref().expect("checker client");
+        let before = calls_len(&self.emulator);
+        let tags = self.runtime.block_on(client.adapter.list_tags(&arn));
+        let after = calls_len(&self.emulator);
+        self.harness_calls.extend(before..after);
+        Some(tags.ok()?.into_iter().map(|t| (t.key, t.value)).collect())
+    }
+
+    /// The copies of target `t` that exist now, with their describe JSON.
+    fn copies(&self, t: usize) -> Vec<(String, Value)> {
+        let target = &self.world.targets[t];
+        (0..TEMP_ATTEMPTS)
+            .map(|attempt| temporary_name(&target.name, attempt))
+            .filter_map(|name| self.live(target.kind, &name).map(|d| (name, d)))
+            .collect()
+    }
+
+    /// Every content target `t` has had: the original, then each replacement, in order.
+    fn versions(&self, t: usize) -> Vec<Version> {
+        let target = &self.world.targets[t];
+        let mut versions = vec![(target.original.clone(), target.tags.clone(), None)];
+        for (i, action) in self.actions.iter().enumerate() {
+            if action.kind == ActionKind::Replace(t)
+                && action.landed == Landed::Yes
+                && let Some(describe) = &action.describe
+            {
+                versions.push((
+                    describe.clone(),
+                    action.tags.iter().cloned().collect(),
+                    Some(i),
+                ));
+            }
+        }
+        versions
+    }
+
+    /// Whether someone else changed target `t` in this round or an earlier one.
+    fn touched_by_now(&self, t: usize, round: usize) -> bool {
+        self.actions.iter().any(|a| {
+            a.performed
+                && a.round <= round
+                && matches!(a.kind, ActionKind::AddTag(x) | ActionKind::Replace(x) if x == t)
+        })
+    }
+
+    fn check_round(&mut self) {
+        let round = self.round;
+        // I1: every definition's latest content exists, as itself or a compliant copy.
+        for t in 0..self.world.targets.len() {
+            let versions = self.versions(t);
+            let target = self.world.targets[t].clone();
+            let live = self.live(target.kind, &target.name);
+            let copies = self.copies(t);
+            let holds = |content: &Value| {
+                live.as_ref()
+                    .is_some_and(|l| same_content(l, content) || same_content(l, &flagged(content)))
+                    || copies
+                        .iter()
+                        .any(|(_, c)| same_content(c, &flagged(content)))
+            };
+            let (latest, _, by) = versions.last().expect("the original").clone();
+            if !holds(&latest) {
+                let earlier = versions.iter().rev().skip(1).find(|(v, _, _)| holds(v));
+                match (by, earlier) {
+                    (Some(action), Some(_)) if self.raced_definition(t, action, &["Describe", "ListTags"]) => {
+                        self.note(format!(
+                            "round {round}: {}: someone else's version was lost in the delete window",
+                            target.name
+                        ));
+                    }
+                    _ => self.violation(format!(
+                        "I1 after round {round}: the content of {} ({}) exists nowhere (live: {}, copies: {:?})",
+                        target.name,
+                        if by.is_some() { "someone else's version" } else { "the original" },
+                        live.as_ref().map_or("absent".to_owned(), |l| format!("flag {:?}", flag(l))),
+                        copies.iter().map(|(n, _)| n).collect::<Vec<_>>()
+                    )),
+                }
+            }
+        }
+        // I5: existing schedules point at existing definitions; someone's deletes stay deleted.
+        for schedule in self.world.schedules.clone() {
+            if let Some(pointed) = schedule_target(&self.emulator, &schedule.name)
+                && self.live(schedule.kind, &pointed).is_none()
+            {
+                self.violation(format!(
+                    "I5 after round {round}: schedule {} points at {pointed}, which does not exist",
+                    schedule.name
+                ));
+            }
+        }
+        // I4: the outcomes this round journaled are true of the live state.
+        for (item, outcome, snapshot) in self.new_outcomes() {
+            let Some(t) = self.world.target_index(item.0, &item.1) else {
+                self.violation(format!("I4: outcome {outcome} for unknown item {}", item.1));
+                continue;
+            };
+            self.check_outcome(t, &outcome, snapshot.as_ref(), round);
+        }
+    }
+
+    fn check_outcome(&mut self, t: usize, outcome: &str, snapshot: Option<&Value>, round: usize) {
+        let target = self.world.targets[t].clone();
+        let someone = self.touched_by_now(t, round);
+        let live = self.live(target.kind, &target.name);
+        let copies = self.copies(t);
+        let name = &target.name;
+        let mut problems = Vec::new();
+        match outcome {
+            "recreated" | "recreated-with-leftovers" => match (&live, snapshot) {
+                (None, _) => problems.push("the definition does not exist".to_owned()),
+                (Some(live), Some(snapshot)) if !someone => {
+                    if !same_content(live, &flagged(&snapshot["describe"])) {
+                        problems.push(format!(
+                            "the definition is not the snapshot made compliant (flag {:?})",
+                            flag(live)
+                        ));
+                    }
+                    let expected = settable(&snapshot_tags(snapshot));
+                    let live_desc = live.clone();
+                    match self.live_tags(&live_desc) {
+                        Some(tags) if tags != expected => problems.push(format!(
+                            "tags differ from the snapshot's: missing {:?}, extra {:?}",
+                            expected.difference(&tags).collect::<Vec<_>>(),
+                            tags.difference(&expected).collect::<Vec<_>>()
+                        )),
+                        _ => {}
+                    }
+                    if outcome == "recreated" && !copies.is_empty() {
+                        problems.push(format!("copies remain: {:?}", names(&copies)));
+                    }
+                }
+                _ => {}
+            },
+            "rolled-back" | "changed-since-plan" | "changed-during-run" | "failed-untouched" => {
+                match &live {
+                    None => problems.push("the original does not exist".to_owned()),
+                    Some(live) => {
+                        let known = self
+                            .versions(t)
+                            .iter()
+                            .any(|(v, _, _)| same_content(live, v));
+                        if outcome == "rolled-back"
+                            && !someone
+                            && let Some(snapshot) = snapshot
+                            && !same_content(live, &snapshot["describe"])
+                        {
+                            problems.push(format!(
+                                "the definition is not the snapshot (flag {:?})",
+                                flag(live)
+                            ));
+                        } else if !known && !someone {
+                            problems.push(format!(
+                                "the definition is no version anyone made (flag {:?})",
+                                flag(live)
+                            ));
+                        }
+                    }
+                }
+                if !copies.is_empty() {
+                    problems.push(format!("copies remain: {:?}", names(&copies)));
+                }
+            }
+            "busy" if live.is_none() => {
+                problems.push("the original does not exist".to_owned());
+            }
+            "missing" if live.is_some() && !someone => {
+                problems.push("the definition exists".to_owned());
+            }
+            _ => {}
+        }
+        for problem in problems {
+            self.violation(format!(
+                "I4 after round {round}: {name} reported {outcome}, but {problem}"
+            ));
+        }
+    }
+
+    /// `(kind, name)`, outcome and the item's latest snapshot, for every `item-finished` line
+    /// written since the last check.
+    fn new_outcomes(&mut self) -> Vec<((Kind, String), String, Option<Value>)> {
+        let mut found = Vec::new();
+        let runs = self.state_dir.join("runs");
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(&runs)
+            .map(|e| e.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        dirs.sort();
+        for dir in dirs {
+            let path = dir.join("journal.jsonl");
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let lines: Vec<&str> = text.lines().collect();
+            let seen = self.journal_seen.get(&path).copied().unwrap_or(0);
+            for line in lines.iter().skip(seen) {
+                let Ok(record) = serde_json::from_str::<Value>(line) else {
+                    continue;
+                };
+                if record["event"] != "item-finished" {
+                    continue;
+                }
+                let Some(kind) = record["item"]["kind"]
+                    .as_str()
+                    .and_then(Kind::from_cli_name)
+                    .or_else(|| serde_json::from_value(record["item"]["kind"].clone()).ok())
+                else {
+                    continue;
+                };
+                let name = record["item"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                let outcome = record["outcome"].as_str().unwrap_or_default().to_owned();
+                let snapshot = latest_snapshot(&dir, &name);
+                found.push(((kind, name), outcome, snapshot));
+            }
+            self.journal_seen.insert(path, lines.len());
+        }
+        found
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // the race window
+    // ---------------------------------------------------------------------------------------
+
+    /// Whether someone's change (action `a`) to target `t` may have landed between the tool's
+    /// last look at the original (`reads`: operation prefixes, e.g. Describe, ListTags) and a
+    /// delete of it, with nothing else of the item's in between: the window SageMaker offers no
+    /// conditional delete for.
+    fn raced_definition(&self, t: usize, a: usize, reads: &[&str]) -> bool {
+        let target = &self.world.targets[t];
+        let action = &self.actions[a];
+        let calls = self.emulator.calls();
+        let delete = format!("Delete{}", target.kind.api_noun());
+        let describe = format!("Describe{}", target.kind.api_noun());
+        let read_ops: Vec<String> = reads
+            .iter()
+            .map(|r| {
+                if *r == "Describe" {
+                    describe.clone()
+                } else {
+                    (*r).to_owned()
+                }
+            })
+            .collect();
+        let own: BTreeSet<usize> = self
+            .actions
+            .iter()
+            .flat_map(|a| a.own_calls.clone())
+            .chain(self.harness_calls.iter().copied())
+            .collect();
+        let is_d = |c: &RecordedCall| {
+            c.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(&target.name))
+        };
+        let item_names: Vec<String> = std::iter::once(target.name.to_ascii_lowercase())
+            .chain((0..TEMP_ATTEMPTS).map(|k| temporary_name(&target.name, k).to_ascii_lowercase()))
+            .chain(
+                self.world
+                    .schedules
+                    .iter()
+                    .filter(|s| s.target == t)
+                    .map(|s| s.name.to_ascii_lowercase()),
+            )
+            .collect();
+        for (d, call) in calls.iter().enumerate() {
+            if call.operation != delete || !is_d(call) || own.contains(&d) {
+                continue;
+            }
+            let in_flight = action.in_flight.contains(&d);
+            if d < action.start_index && !in_flight {
+                continue;
+            }
+            // The tool's last look at D before this delete.
+            let Some(r) = (0..d).rev().find(|&i| {
+                !own.contains(&i) && read_ops.contains(&calls[i].operation) && is_d(&calls[i])
+            }) else {
+                continue;
+            };
+            if r >= action.start_index {
+                // It looked after the change began: it could have seen it.
+                continue;
+            }
+            let busy_between = (r + 1..d).any(|i| {
+                let c = &calls[i];
+                !own.contains(&i)
+                    && MUTATING_OPERATIONS.contains(&c.operation.as_str())
+                    && c.operation != delete
+                    && c.name
+                        .as_deref()
+                        .is_some_and(|n| item_names.contains(&n.to_ascii_lowercase()))
+            });
+            if !busy_between {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Where someone's change (action `a`) to target `t` fell among the tool's calls: for
+    /// violation messages.
+    fn window_story(&self, t: usize, a: usize) -> String {
+        let target = &self.world.targets[t];
+        let action = &self.actions[a];
+        let calls = self.emulator.calls();
+        let own: BTreeSet<usize> = self
+            .actions
+            .iter()
+            .flat_map(|a| a.own_calls.clone())
+            .chain(self.harness_calls.iter().copied())
+            .collect();
+        let about_d = |i: usize| {
+            !own.contains(&i)
+                && calls[i]
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(&target.name))
+        };
+        let describe = format!("Describe{}", target.kind.api_noun());
+        let delete = format!("Delete{}", target.kind.api_noun());
+        let last = |op: &str| {
+            (0..action.start_index.min(calls.len()))
+                .rev()
+                .find(|&i| about_d(i) && calls[i].operation == op)
+                .map_or("none".to_owned(), |i| format!("#{i}"))
+        };
+        let deletes: Vec<String> = (0..calls.len())
+            .filter(|&i| about_d(i) && calls[i].operation == delete)
+            .map(|i| format!("#{i} {}", calls[i].outcome))
+            .collect();
+        format!(
+            "change at call #{}; before it the tool's last {describe} {} and ListTags {}; its deletes {:?}",
+            action.start_index,
+            last(&describe),
+            last("ListTags"),
+            deletes
+        )
+    }
+
+    /// The same for a schedule someone repointed: the tool's update came right after a look at
+    /// the schedule that preceded the repoint.
+    fn raced_schedule(&self, s: usize, a: usize) -> bool {
+        let schedule = &self.world.schedules[s];
+        let action = &self.actions[a];
+        let calls = self.emulator.calls();
+        let own: BTreeSet<usize> = self
+            .actions
+            .iter()
+            .flat_map(|a| a.own_calls.clone())
+            .chain(self.harness_calls.iter().copied())
+            .collect();
+        let is_s = |c: &RecordedCall| {
+            c.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(&schedule.name))
+        };
+        for (u, call) in calls.iter().enumerate() {
+            if call.operation != "UpdateMonitoringSchedule" || !is_s(call) || own.contains(&u) {
+                continue;
+            }
+            if u < action.start_index && !action.in_flight.contains(&u) {
+                continue;
+            }
+            let Some(r) = (0..u).rev().find(|&i| {
+                !own.contains(&i)
+                    && calls[i].operation == "DescribeMonitoringSchedule"
+                    && is_s(&calls[i])
+            }) else {
+                continue;
+            };
+            if r < action.start_index {
+                return true;
+            }
+        }
+        false
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // the end
+    // ---------------------------------------------------------------------------------------
+
+    /// Resume rounds without faults until exit 0, following printed manual actions verbatim.
+    fn converge(&mut self) {
+        let mut next: Vec<String> = self.command_args("resume", None);
+        let mut converged = false;
+        for attempt in 0..CLEAN_ROUNDS {
+            self.begin_round(None);
+            let label = format!("round{}-clean", self.round);
+            let result = self.run_binary(&next, &label);
+            let line = format!(
+                "round {} clean `{}`: exit {:?}",
+                self.round,
+                next.iter()
+                    .filter(|a| !a.starts_with("http"))
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                result.code
+            );
+            self.note(line);
+            if result.hung {
+                self.violation(format!("round {} (clean resume) hung", self.round));
+            }
+            let manual = manual_actions(&result.stderr);
+            // I4: a printed restore fits only when the original is absent.
+            for action in &manual {
+                let words = shell_words(action);
+                if words.iter().any(|w| w == "restore")
+                    && let Some(path) = words.last()
+                    && let Ok(text) = std::fs::read_to_string(path)
+                    && let Ok(snapshot) = serde_json::from_str::<Value>(&text)
+                {
+                    let kind = serde_json::from_value::<Kind>(snapshot["kind"].clone()).ok();
+                    let name = snapshot["name"].as_str().unwrap_or_default();
+                    if let Some(kind) = kind
+                        && self.live(kind, name).is_some()
+                    {
+                        self.violation(format!(
+                            "I4 after round {}: the manual action is `{action}`, but {name} exists",
+                            self.round
+                        ));
+                    }
+                }
+            }
+            self.end_round();
+            match result.code {
+                Some(0) => {
+                    converged = true;
+                    break;
+                }
+                Some(4) if !manual.is_empty() => {
+                    let words = shell_words(&manual[0]);
+                    if words.first().map(String::as_str) != Some("sm-recreate") {
+                        self.violation(format!(
+                            "the manual action is not a command: {}",
+                            manual[0]
+                        ));
+                        break;
+                    }
+                    next = words[1..].to_vec();
+                    if !next.iter().any(|w| w == "--endpoint-url") {
+                        self.violation(format!(
+                            "the manual action `{}` does not name the endpoint",
+                            manual[0]
+                        ));
+                        break;
+                    }
+                }
+                Some(4) => {
+                    self.violation(format!(
+                        "round {}: exit 4 without a manual action:\n{}",
+                        self.round,
+                        tail(&result.stderr)
+                    ));
+                    next = self.command_args("resume", None);
+                }
+                Some(1) => next = self.command_args("resume", None),
+                other => {
+                    self.violation(format!(
+                        "round {}: resume exited {other:?}:\n{}",
+                        self.round,
+                        tail(&result.stderr)
+                    ));
+                    next = self.command_args("resume", None);
+                }
+            }
+            let _ = attempt;
+        }
+        if !converged {
+            self.violation(format!(
+                "I6: no exit 0 after {CLEAN_ROUNDS} resume rounds without faults"
+            ));
+            return;
+        }
+        // A second resume: exit 0, not one mutating call.
+        self.begin_round(None);
+        let before = calls_len(&self.emulator);
+        let args = self.command_args("resume", None);
+        let label = format!("round{}-noop", self.round);
+        let result = self.run_binary(&args, &label);
+        let mutating: Vec<String> = self.emulator.calls()[before..]
+            .iter()
+            .filter(|c| MUTATING_OPERATIONS.contains(&c.operation.as_str()))
+            .map(|c| format!("{} {}", c.operation, c.name.as_deref().unwrap_or("")))
+            .collect();
+        if result.code != Some(0) {
+            self.violation(format!(
+                "I6: the second resume exited {:?}:\n{}",
+                result.code,
+                tail(&result.stderr)
+            ));
+        }
+        if !mutating.is_empty() {
+            self.violation(format!(
+                "I6: the second resume sent mutating calls: {mutating:?}"
+            ));
+        }
+        self.end_round();
+    }
+
+    fn final_check(&mut self) {
+        let mut landed_tags: BTreeMap<usize, Vec<TagAdd>> = BTreeMap::new();
+        for (i, action) in self.actions.iter().enumerate() {
+            if let ActionKind::AddTag(t) = action.kind
+                && action.performed
+                && action.landed != Landed::No
+            {
+                landed_tags
+                    .entry(t)
+                    .or_default()
+                    .push((i, action.tags[0].clone(), action.landed));
+            }
+        }
+        for t in 0..self.world.targets.len() {
+            let target = self.world.targets[t].clone();
+            let versions = self.versions(t);
+            let (base, base_tags, by) = versions.last().expect("original").clone();
+            let replaced_at = by.map(|i| self.actions[i].start_index).unwrap_or(0);
+            // Tag additions after the latest version: they must be on it.
+            let adds: Vec<TagAdd> = landed_tags
+                .get(&t)
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(i, _, _)| self.actions[*i].start_index >= replaced_at)
+                .collect();
+            let Some(live) = self.live(target.kind, &target.name) else {
+                self.violation(format!("final: {} does not exist", target.name));
+                continue;
+            };
+            let tags = self.live_tags(&live).unwrap_or_default();
+            // Untouched (or put back exactly as it was: same content, new CreationTime) or fixed.
+            let untouched = same_content(&live, &base);
+            let fixed = same_content(&live, &flagged(&base));
+            let expected_tags = settable(&base_tags);
+            let extra: BTreeSet<(String, String)> =
+                tags.difference(&expected_tags).cloned().collect();
+            let missing: BTreeSet<(String, String)> =
+                expected_tags.difference(&tags).cloned().collect();
+            let mut lost_tags = Vec::new();
+            for (i, tag, landed) in &adds {
+                if !tags.contains(tag) && *landed == Landed::Yes {
+                    lost_tags.push(*i);
+                }
+            }
+            let unexplained_extra: Vec<&(String, String)> = extra
+                .iter()
+                .filter(|tag| !adds.iter().any(|(_, added, _)| added == *tag))
+                .collect();
+            if (untouched || fixed)
+                && missing.is_empty()
+                && unexplained_extra.is_empty()
+                && lost_tags.is_empty()
+            {
+                continue;
+            }
+            // Not as expected: a loss in the delete window, or a violation.
+            let mut raced = false;
+            if !(untouched || fixed)
+                && let Some(action) = by
+                && versions
+                    .iter()
+                    .rev()
+                    .skip(1)
+                    .any(|(v, _, _)| same_content(&live, &flagged(v)) || same_content(&live, v))
+                && self.raced_definition(t, action, &["Describe", "ListTags"])
+            {
+                raced = true;
+            }
+            if (untouched || fixed) && !lost_tags.is_empty() {
+                raced = lost_tags
+                    .iter()
+                    .all(|&i| self.raced_definition(t, i, &["ListTags"]));
+                if raced && !(missing.is_empty() && unexplained_extra.is_empty()) {
+                    raced = false;
+                }
+            }
+            if raced {
+                self.report.race_windows += 1;
+                self.note(format!(
+                    "final: {}: someone else's change lost in the delete window (tolerated)",
+                    target.name
+                ));
+                continue;
+            }
+            self.violation(format!(
+                "final: {} is neither fixed exactly, untouched, nor changed only by someone else: {}{}{}{}",
+                target.name,
+                if untouched {
+                    "describe untouched".to_owned()
+                } else if fixed {
+                    "describe fixed".to_owned()
+                } else {
+                    format!(
+                        "describe is {} (flag {:?})",
+                        if versions.iter().any(|(v, _, _)| same_content(&live, &flagged(v)) || same_content(&live, v)) {
+                            "an earlier version"
+                        } else {
+                            "unknown content"
+                        },
+                        flag(&live)
+                    ) + &by.map(|a| format!(" ({})", self.window_story(t, a))).unwrap_or_default()
+                },
+                if missing.is_empty() { String::new() } else { format!("; tags missing {missing:?}") },
+                if unexplained_extra.is_empty() { String::new() } else { format!("; extra tags {unexplained_extra:?}") },
+                if lost_tags.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; someone else's tag lost: {:?} ({})",
+                        lost_tags.iter().map(|&i| &self.actions[i].tags[0]).collect::<Vec<_>>(),
+                        self.window_story(t, lost_tags[0])
+                    )
+                },
+            ));
+        }
+        // No temporary copies, no stray definitions; bystanders untouched.
+        for t in 0..self.world.targets.len() {
+            let copies = self.copies(t);
+            if !copies.is_empty() {
+                self.violation(format!(
+                    "final: temporary copies remain: {:?}",
+                    names(&copies)
+                ));
+            }
+        }
+        for bystander in self.world.bystanders.clone() {
+            if self.live(bystander.kind, &bystander.name).as_ref() != Some(&bystander.original) {
+                self.violation(format!("final: bystander {} was changed", bystander.name));
+            }
+        }
+        for kind in Kind::ALL {
+            for name in self.emulator.definition_names(REGION, kind) {
+                let known = self
+                    .world
+                    .all_definitions()
+                    .any(|t| t.kind == kind && t.name.eq_ignore_ascii_case(&name));
+                let copy = self.world.targets.iter().any(|t| {
+                    t.kind == kind
+                        && (0..TEMP_ATTEMPTS)
+                            .any(|k| temporary_name(&t.name, k).eq_ignore_ascii_case(&name))
+                });
+                if !known && !copy {
+                    self.violation(format!("final: stray definition {name}"));
+                }
+            }
+        }
+        // Schedules: deleted ones stay deleted, repointed ones stay where someone put them, the
+        // rest point at their own definition.
+        for (s, schedule) in self.world.schedules.clone().into_iter().enumerate() {
+            let last = self
+                .actions
+                .iter()
+                .enumerate()
+                .rfind(|(_, a)| {
+                    a.performed
+                        && a.landed != Landed::No
+                        && matches!(a.kind, ActionKind::DeleteSchedule(x) | ActionKind::Repoint(x) if x == s)
+                })
+                .map(|(i, a)| (i, a.clone()));
+            let now = schedule_target(&self.emulator, &schedule.name);
+            let own = &self.world.targets[schedule.target].name;
+            match (last, now) {
+                (Some((_, action)), Some(_))
+                    if matches!(action.kind, ActionKind::DeleteSchedule(_))
+                        && action.landed == Landed::Yes =>
+                {
+                    self.violation(format!(
+                        "final: schedule {} was deleted by someone else, and exists again",
+                        schedule.name
+                    ));
+                }
+                (Some((i, action)), Some(now)) if matches!(action.kind, ActionKind::Repoint(_)) => {
+                    let to = action.repointed_to.clone().unwrap_or_default();
+                    let there = now.eq_ignore_ascii_case(&to);
+                    let home = now.eq_ignore_ascii_case(own);
+                    if !(there || action.landed == Landed::Unknown && home) {
+                        if self.raced_schedule(s, i) {
+                            self.report.race_windows += 1;
+                            self.note(format!(
+                                "final: schedule {}: someone's repoint lost in the update window (tolerated)",
+                                schedule.name
+                            ));
+                        } else {
+                            self.violation(format!(
+                                "I5 final: schedule {} was repointed by someone else to {to}, but points at {now}",
+                                schedule.name
+                            ));
+                        }
+                    }
+                }
+                (None, None) => {
+                    self.violation(format!("final: schedule {} is gone", schedule.name))
+                }
+                (None, Some(now)) if !now.eq_ignore_ascii_case(own) => {
+                    self.violation(format!(
+                        "final: schedule {} points at {now}, not {own}",
+                        schedule.name
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+// -------------------------------------------------------------------------------------------
+// JSON helpers
+// -------------------------------------------------------------------------------------------
+
+/// The describe JSON without what a recreate changes or the name carries.
+fn comparable(describe: &Value) -> Value {
+    let mut value = describe.clone();
+    if let Some(object) = value.as_object_mut() {
+        object.shift_remove("CreationTime");
+        object.shift_remove("JobDefinitionArn");
+        object.shift_remove("JobDefinitionName");
+    }
+    value
+}
+
+fn same_content(a: &Value, b: &Value) -> bool {
+    comparable(a) == comparable(b)
+}
+
+fn flagged(describe: &Value) -> Value {
+    let mut value = describe.clone();
+    if value.get("NetworkConfig").is_none() {
+        value["NetworkConfig"] = json!({});
+    }
+    value["NetworkConfig"]["EnableInterContainerTrafficEncryption"] = json!(true);
+    value
+}
+
+fn flag(describe: &Value) -> Option<bool> {
+    describe["NetworkConfig"]["EnableInterContainerTrafficEncryption"].as_bool()
+}
+
+fn settable(tags: &BTreeSet<(String, String)>) -> BTreeSet<(String, String)> {
+    tags.iter()
+        .filter(|(k, _)| !k.starts_with("aws:"))
+        .cloned()
+        .collect()
+}
+
+fn snapshot_tags(snapshot: &Value) -> BTreeSet<(String, String)> {
+    snapshot["tags"]
+        .as_array()
+        .map(|tags| {
+            tags.iter()
+                .map(|t| {
+                    (
+                        t["Key"].as_str().unwrap_or_default().to_owned(),
+                        t["Value"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn names(copies: &[(String, Value)]) -> Vec<&str> {
+    copies.iter().map(|(n, _)| n.as_str()).collect()
+}
+
+fn latest_snapshot(run_dir: &Path, name: &str) -> Option<Value> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(run_dir.join("snapshots"))
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .filter_map(|p| serde_json::from_str::<Value>(&std::fs::read_to_string(p).ok()?).ok())
+        .rfind(|s| {
+            s["name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        })
+}
+
+fn manual_actions(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter_map(|l| {
+            l.split_once("needs manual action: ")
+                .map(|(_, a)| a.trim().to_owned())
+        })
+        .collect()
+}
+
+/// Splits a POSIX shell command line (quotes and backslashes; no expansions).
+pub fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                for c in chars.by_ref() {
+                    if c == '\'' {
+                        break;
+                    }
+                    word.push(c);
+                }
+            }
+            '"' => {
+                in_word = true;
+                while let Some(c) = chars.next() {
+                    match c {
+                        '"' => break,
+                        '\\' => {
+                            if let Some(next) = chars.next() {
+                                word.push(next);
+                            }
+                        }
+                        _ => word.push(c),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                if let Some(next) = chars.next() {
+                    word.push(next);
+                }
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
+}
+
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(12)..].join("\n")
+}
+
+// -------------------------------------------------------------------------------------------
+// one case
+// -------------------------------------------------------------------------------------------
+
+fn scratch_dir(root: &Path, seed: u64) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let dir = root.join(format!("case-{seed}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create the case directory");
+    dir
+}
+
+/// Runs the case for `seed` under `root` (a scratch directory). `prepare_process_env` must have
+/// run first.
+pub fn run_case(seed: u64, root: &Path, options: &Options) -> CaseReport {
+    let started = Instant::now();
+    let mut rng = Rng::new(seed);
+    let (mut world, emulator_seed) = World::generate(&mut rng);
+    let settle = if rng.chance(0.7) {
+        Duration::ZERO
+    } else {
+        Duration::from_millis(40)
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("emulator runtime");
+    let emulator = runtime
+        .block_on(emulator::start(
+            EmulatorConfig {
+                seed: emulator_seed,
+                behaviour: clean_behaviour(settle),
+            },
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+        ))
+        .expect("start the emulator");
+    for target in world.targets.iter_mut().chain(world.bystanders.iter_mut()) {
+        target.original = emulator
+            .definition(REGION, target.kind, &target.name)
+            .expect("seeded definition");
+    }
+    let dir = scratch_dir(root, seed);
+    let state_dir = dir.join("state");
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&state_dir)
+        .expect("create the state dir");
+    let actions = plan_actions(&mut rng, &world);
+    let mut case = Case {
+        options,
+        seed,
+        rng,
+        world: Arc::new(world),
+        emulator: Arc::new(emulator),
+        runtime,
+        dir: dir.clone(),
+        state_dir,
+        patience: supports_patience(),
+        settle,
+        actions,
+        report: CaseReport {
+            seed,
+            ..CaseReport::default()
+        },
+        journal_seen: BTreeMap::new(),
+        round: 0,
+        rounds: Vec::new(),
+        harness_calls: BTreeSet::new(),
+        checker: None,
+    };
+    case.report.definitions = case.world.targets.len();
+    let summary: Vec<String> = case
+        .world
+        .targets
+        .iter()
+        .map(|t| {
+            let schedules = case
+                .world
+                .schedules
+                .iter()
+                .filter(|s| s.target == t.name_index(&case.world))
+                .count();
+            format!(
+                "{} {} ({} tags{}{})",
+                t.kind.cli_name(),
+                t.name,
+                t.tags.len(),
+                if flag(&t.original).is_none() {
+                    ", no NetworkConfig"
+                } else {
+                    ""
+                },
+                if schedules > 0 {
+                    format!(", {schedules} schedule(s)")
+                } else {
+                    String::new()
+                }
+            )
+        })
+        .collect();
+    case.note(format!("definitions: {}", summary.join("; ")));
+
+    // Round 0: apply, from a plan file made without faults or planning itself; killed.
+    let plan = if case.rng.chance(0.6) {
+        case.note("round 0 applies a plan file made without faults".to_owned());
+        let path = dir.join("plan.json");
+        let mut args = base_args(&case.emulator.endpoint_url(), &case.state_dir);
+        args.extend(["plan", "--out"].map(str::to_owned));
+        args.push(path.display().to_string());
+        let result = case.run_binary(&args, "plan");
+        if result.code != Some(0) {
+            case.violation(format!(
+                "plan without faults exited {:?}:\n{}",
+                result.code,
+                tail(&result.stderr)
+            ));
+        }
+        Some(path)
+    } else {
+        None
+    };
+    case.faulty_round("apply", plan.as_deref(), 0, true);
+    // Faulty resume rounds, sometimes killed too.
+    let faulty_resumes = case.rng.range(1, 2);
+    for i in 0..faulty_resumes {
+        let kill = case.rng.chance(0.3);
+        case.faulty_round("resume", None, if i == 0 { 1 } else { usize::MAX }, kill);
+    }
+    case.converge();
+    case.final_check();
+    case.report.someone_actions = case.actions.iter().filter(|a| a.performed).count();
+    if !case.report.violations.is_empty() || options.keep {
+        // The call log, numbered as the messages number calls, and what someone else did.
+        let calls: Vec<String> = case
+            .emulator
+            .calls()
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                format!(
+                    "#{i} {} {} {}",
+                    c.operation,
+                    c.name.as_deref().unwrap_or("-"),
+                    c.outcome
+                )
+            })
+            .collect();
+        let _ = std::fs::write(dir.join("calls.txt"), calls.join("\n") + "\n");
+        let log = case.report.log.join("\n") + "\n";
+        let _ = std::fs::write(dir.join("case.log"), log);
+    }
+    case.report.elapsed = started.elapsed();
+    let Case {
+        report,
+        runtime,
+        emulator,
+        ..
+    } = case;
+    drop(emulator);
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    let mut report = report;
+    if report.violations.is_empty() && !options.keep {
+        let _ = std::fs::remove_dir_all(&dir);
+    } else {
+        report.scratch = Some(dir);
+    }
+    report
+}
+
+impl Target {
+    fn name_index(&self, world: &World) -> usize {
+        world
+            .targets
+            .iter()
+            .position(|t| t.kind == self.kind && t.name == self.name)
+            .unwrap_or(usize::MAX)
+    }
+}
+
+use std::os::unix::fs::DirBuilderExt;
+
+/// Totals over many cases.
+#[derive(Debug, Default, Clone)]
+pub struct Totals {
+    pub cases: usize,
+    pub definitions: usize,
+    pub rounds: usize,
+    pub faults_injected: usize,
+    pub kills: usize,
+    pub sigkills: usize,
+    pub someone_actions: usize,
+    pub race_windows: usize,
+    pub violations: usize,
+    pub failing_seeds: Vec<u64>,
+}
+
+impl Totals {
+    pub fn add(&mut self, report: &CaseReport) {
+        self.cases += 1;
+        self.definitions += report.definitions;
+        self.rounds += report.rounds;
+        self.faults_injected += report.faults_injected;
+        self.kills += report.kills;
+        self.sigkills += report.sigkills;
+        self.someone_actions += report.someone_actions;
+        self.race_windows += report.race_windows;
+        self.violations += report.violations.len();
+        if !report.violations.is_empty() {
+            self.failing_seeds.push(report.seed);
+        }
+    }
+}
+
+impl std::fmt::Display for Totals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cases {}, definitions {}, rounds {}, faults injected {}, kills {} ({} SIGKILL), \
+             someone-else actions {}, race-window cases {}, violations {}",
+            self.cases,
+            self.definitions,
+            self.rounds,
+            self.faults_injected,
+            self.kills,
+            self.sigkills,
+            self.someone_actions,
+            self.race_windows,
+            self.violations
+        )
+    }
+}
+
+/// Runs `seeds` a few at a time on `workers` threads; calls `done` for each finished case.
+pub fn run_many(
+    seeds: &[u64],
+    workers: usize,
+    root: &Path,
+    options: &Options,
+    mut done: impl FnMut(&CaseReport),
+) -> Totals {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let mut totals = Totals::default();
+    std::thread::scope(|scope| {
+        for _ in 0..workers.max(1) {
+            let sender = sender.clone();
+            let next = &next;
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(&seed) = seeds.get(i) else {
+                        break;
+                    };
+                    let report = run_case(seed, root, options);
+                    if sender.send(report).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(sender);
+        for report in receiver {
+            totals.add(&report);
+            done(&report);
+        }
+    });
+    totals
+}
