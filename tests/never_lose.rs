@@ -371,6 +371,12 @@ fn a_lost_delete_answer_under_the_direct_strategy_is_never_reported_rolled_back(
             );
         }
         "recreated" => assert!(is_fixed(&env, kind, MB, &before), "{text}"),
+        // The re-check before the delete could not see the original: nothing was touched.
+        "failed-untouched" => assert_eq!(
+            original.as_ref().map(without_creation_time),
+            Some(without_creation_time(&before)),
+            "I4: failed-untouched, but the original is not as it was\n{text}"
+        ),
         "in-doubt" | "rollback-incomplete" => {
             assert_eq!(code(&output), 4, "{text}");
             let manual = manual_action(&output)

@@ -199,7 +199,7 @@ fn print_manual_actions(outcomes: &[(ItemKey, apply::Outcome)], resume: &str, in
     }
     if interrupted {
         eprintln!(
-            "Interrupted: definitions not started were left as they are; to continue: {resume}"
+            "Interrupted: definitions not started were left as they are; to continue: `{resume}`"
         );
     }
 }
@@ -216,7 +216,7 @@ fn watch_ctrl_c(stop: Arc<AtomicBool>, resume: String) -> tokio::task::JoinHandl
             "\nInterrupted: finishing (or rolling back) the definitions in flight; press Ctrl-C again to stop at once."
         );
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("Stopped. To finish or roll back: {resume}");
+            eprintln!("Stopped. To finish or roll back: `{resume}`");
             std::process::exit(130);
         }
     })

@@ -51,7 +51,6 @@ type TagAdd = (usize, (String, String), Landed);
 pub const REGION: &str = "us-east-1";
 const ACCOUNT: &str = "123456789012";
 /// Temporary names a run may have used (the contract: only attempt 0; 0.1 tried up to 8 more).
-const TEMP_ATTEMPTS: u32 = 9;
 /// Longest a round may take before it counts as hung.
 const ROUND_LIMIT: Duration = Duration::from_secs(90);
 /// Resume rounds without faults before the case counts as not converging.
@@ -406,7 +405,7 @@ fn fault_plan(rng: &mut Rng, world: &World, rules: usize) -> Vec<FaultRule> {
     let mut names: Vec<String> = Vec::new();
     for target in &world.targets {
         names.push(target.name.clone());
-        names.push(temporary_name(&target.name, 0));
+        names.push(temporary_name(&target.name));
         names.push(format!("{}*", &target.name[..target.name.len().min(8)]));
     }
     for schedule in &world.schedules {
@@ -1238,9 +1237,10 @@ impl Case<'_> {
     /// The copies of target `t` that exist now, with their describe JSON.
     fn copies(&self, t: usize) -> Vec<(String, Value)> {
         let target = &self.world.targets[t];
-        (0..TEMP_ATTEMPTS)
-            .map(|attempt| temporary_name(&target.name, attempt))
-            .filter_map(|name| self.live(target.kind, &name).map(|d| (name, d)))
+        let name = temporary_name(&target.name);
+        self.live(target.kind, &name)
+            .map(|d| (name, d))
+            .into_iter()
             .collect()
     }
 
@@ -1484,7 +1484,7 @@ impl Case<'_> {
                 .is_some_and(|n| n.eq_ignore_ascii_case(&target.name))
         };
         let item_names: Vec<String> = std::iter::once(target.name.to_ascii_lowercase())
-            .chain((0..TEMP_ATTEMPTS).map(|k| temporary_name(&target.name, k).to_ascii_lowercase()))
+            .chain(std::iter::once(temporary_name(&target.name).to_ascii_lowercase()))
             .chain(
                 self.world
                     .schedules
@@ -1867,8 +1867,7 @@ impl Case<'_> {
                     .any(|t| t.kind == kind && t.name.eq_ignore_ascii_case(&name));
                 let copy = self.world.targets.iter().any(|t| {
                     t.kind == kind
-                        && (0..TEMP_ATTEMPTS)
-                            .any(|k| temporary_name(&t.name, k).eq_ignore_ascii_case(&name))
+                        && temporary_name(&t.name).eq_ignore_ascii_case(&name)
                 });
                 if !known && !copy {
                     self.violation(format!("final: stray definition {name}"));

@@ -51,9 +51,9 @@ pub fn demo_request(name: &str) -> Value {
         .request
 }
 
-/// The temporary copy's name the contract fixes: `temporary_name(name, 0)`.
+/// The temporary copy's name the contract fixes: `temporary_name(name)`.
 pub fn copy_name(name: &str) -> String {
-    sm_recreate::plan::request::temporary_name(name, 0)
+    sm_recreate::plan::request::temporary_name(name)
 }
 
 /// Every definition of `kind` named like a temporary copy of `name` (`NAME-smr…`), whatever
