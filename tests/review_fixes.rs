@@ -490,10 +490,11 @@ fn apply_stops_at_step_3_when_the_schedule_points_at_a_third_definition() {
 // -------------------------------------------------------------------------------------------
 
 /// Killed while creating the original name (step 5: deleted, schedule on the copy); someone
-/// creates a different definition under that name. `resume` must touch nothing, exit 4 and name
-/// the snapshot with a `restore --replace` command.
+/// creates a different definition under that name. `resume` must leave theirs exactly as it is
+/// (their change wins, I3), give the schedule back to the name and drop the copy:
+/// `changed-during-run`, exit 1.
 #[test]
-fn resume_touches_nothing_when_the_name_holds_a_foreign_definition() {
+fn resume_leaves_a_foreign_definition_under_the_name_as_they_made_it() {
     let kind = Kind::ModelExplainability;
     let env = env_with(referenced_seed(kind, NAME));
     let plan = make_plan(&env);
@@ -526,32 +527,32 @@ fn resume_touches_nothing_when_the_name_holds_a_foreign_definition() {
     let foreign_before = env.definition(kind, NAME).unwrap();
     let mutations = env.mutating_calls().len();
 
-    let output = env.run(&["resume"]);
+    let output = env.run(&["resume", "--format", "json"]);
     let text = show(&output);
-    assert_eq!(code(&output), 4, "{text}");
+    // Their definition wins, as a change made before the delete does: it is left exactly as
+    // they made it, the schedule names it again, and the copy goes once theirs was seen.
+    assert_eq!(code(&output), 1, "{text}");
     assert_eq!(
-        mutating_since(&env, mutations),
-        Vec::<String>::new(),
-        "resume sent mutating calls\n{text}"
+        only_entry(&output)["status"],
+        json!("changed-during-run"),
+        "{text}"
     );
-    let (snapshot, _) = env.snapshot_of(NAME);
-    let manual = manual_action(&output);
-    assert!(
-        manual.contains("restore --replace"),
-        "no `restore --replace` command: {manual}"
-    );
-    let words = shell_words(&manual.replace('`', " "));
-    assert!(
-        words.iter().any(|w| Path::new(w).is_absolute()
-            && Path::new(w).exists()
-            && canonical(Path::new(w)) == canonical(&snapshot)),
-        "the snapshot {} is not named: {manual}",
-        snapshot.display()
-    );
-    // Everything as the test left it.
+    let creates: Vec<String> = mutating_since(&env, mutations)
+        .into_iter()
+        .filter(|c| c.starts_with("Create"))
+        .collect();
+    assert_eq!(creates, Vec::<String>::new(), "resume created something\n{text}");
     assert_eq!(env.definition(kind, NAME), Some(foreign_before), "{text}");
-    assert_eq!(env.definition(kind, &temp), Some(copy_before), "{text}");
-    assert_eq!(schedule_config(&env), schedule_before, "{text}");
+    assert_eq!(env.definition(kind, &temp), None, "{text}");
+    drop(copy_before);
+    let mut expected = schedule_before.clone();
+    expected["MonitoringJobDefinitionName"] = json!(NAME);
+    assert_eq!(schedule_config(&env), expected, "{text}");
+    let (snapshot, _) = env.snapshot_of(NAME);
+    assert!(
+        text.contains(&snapshot.display().to_string()),
+        "the message names the snapshot: {text}"
+    );
 }
 
 // -------------------------------------------------------------------------------------------

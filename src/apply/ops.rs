@@ -237,7 +237,11 @@ impl Ops<'_> {
                 Err(err) => err,
             };
             let exhausted = attempt >= self.timings.attempts;
+            // A throttled call is refused before it acts, as AWS documents; it is still counted
+            // as possibly acted, so that a conflict on the next attempt is looked at rather than
+            // taken for someone else's (no behaviour here rests on the documentation alone).
             if err.is(ErrorClass::Throttled) && !exhausted {
+                unknown.get_or_insert(err);
                 self.backoff(attempt).await;
                 continue;
             }
@@ -309,6 +313,8 @@ impl Ops<'_> {
             }
             let exhausted = attempt >= self.timings.attempts;
             if err.is(ErrorClass::Throttled) && !exhausted {
+                // As in `create`: refused before acting, yet a `NotFound` next is taken as ours.
+                unknown = true;
                 self.backoff(attempt).await;
                 continue;
             }

@@ -321,7 +321,7 @@ impl Job<'_> {
             Ok(Created::Made) => {}
             // Exactly the target: an earlier attempt whose answer was lost; verify decides.
             Ok(Created::Taken { live }) if holds(&live, &self.target_request) => {}
-            Ok(Created::Taken { .. }) => return self.someone_took_the_name(""),
+            Ok(Created::Taken { .. }) => return self.someone_took_the_name("").await,
             Err(StepError::Refused(err)) => return self.roll_back_after_delete(&err).await,
             Err(StepError::InDoubt(message)) => return self.in_doubt(message),
             Err(StepError::Journal(message)) => return self.journal_stop(&message),
@@ -442,7 +442,9 @@ impl Job<'_> {
             .filter(|t| !is_reserved_tag(t))
             .cloned()
             .collect();
-        if live_tags != expected {
+        // The create sets every tag it carries or fails, so a tag beyond them was added by
+        // someone since: theirs to keep. A missing or changed one is a difference.
+        if !live_tags.is_superset(&expected) {
             return Ok(Some(format!(
                 "tags differ: expected {:?}, found {:?}",
                 expected.iter().map(|t| &t.key).collect::<Vec<_>>(),
@@ -526,26 +528,18 @@ impl Job<'_> {
     }
 
     /// After this run deleted the original, someone created a different definition under its
-    /// name. Nothing more is touched: the original's content lives on in the compliant copy
-    /// (which keeps the schedules) and the snapshot, and only a person can say which should
-    /// hold the name.
-    fn someone_took_the_name(&self, context: &str) -> Outcome {
-        let copy = match self.temp().filter(|_| self.owns_copy()) {
-            Some(temp) => format!("the original's compliant copy {temp} keeps its schedules, and "),
-            None => String::new(),
-        };
-        Outcome::RollbackIncomplete {
-            message: format!(
-                "{context}after this run deleted it, someone created a different definition \
-                 under its name; nothing more was touched: {copy}the snapshot is {}. Compare \
-                 theirs with the snapshot; the command below puts the original back (after \
-                 snapshotting theirs) and takes the schedules back from the copy",
-                self.snapshot_path.display()
-            ),
-            manual: self
-                .restore_hint()
-                .replacen(" restore ", " restore --replace ", 1),
-        }
+    /// name: a change by someone else wins, as before the delete. The schedules name it again
+    /// (they named the name), and the copy goes once theirs is seen; the original stays in the
+    /// snapshot.
+    async fn someone_took_the_name(&self, context: &str) -> Outcome {
+        let cause = Cause::Changed(format!(
+            "{context}changed during the run: after this run deleted it, someone created a \
+             different definition under its name; theirs is kept and the schedules name it again \
+             (the original is in the snapshot {})",
+            self.snapshot_path.display()
+        ));
+        let all: Vec<&ScheduleSnapshot> = self.schedules().collect();
+        self.hand_back(cause, &all).await
     }
 
     /// Gives `schedules` back to the original name; returns what failed. A schedule found
@@ -585,7 +579,9 @@ impl Job<'_> {
             Ok(Created::Made) => {}
             Ok(Created::Taken { live }) if holds(&live, &restore) => {}
             Ok(Created::Taken { .. }) => {
-                return self.someone_took_the_name(&format!("{cause}; while rolling back, "));
+                return self
+                    .someone_took_the_name(&format!("{cause}; while rolling back, "))
+                    .await;
             }
             Err(StepError::Refused(err)) => {
                 let meanwhile = match self.temp().filter(|_| self.owns_copy()) {
@@ -757,7 +753,7 @@ impl Job<'_> {
                 self.finish_rollback("an earlier attempt failed and was rolled back")
                     .await
             }
-            Some(_) if progress.deleted_original => self.someone_took_the_name(""),
+            Some(_) if progress.deleted_original => self.someone_took_the_name("").await,
             Some(_) => {
                 self.hand_back(
                     Cause::Changed(

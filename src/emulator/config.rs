@@ -127,6 +127,10 @@ pub struct Behaviour {
         deserialize_with = "millis"
     )]
     pub execution_duration: Duration,
+    /// Seeds the draws of `probability` rules, so a fault plan replays the same way; random
+    /// when absent.
+    #[serde(default)]
+    pub fault_seed: Option<u64>,
 }
 
 impl Default for Behaviour {
@@ -137,6 +141,7 @@ impl Default for Behaviour {
             faults: Vec::new(),
             schedule_transition: default_schedule_transition(),
             execution_duration: default_execution_duration(),
+            fault_seed: None,
         }
     }
 }

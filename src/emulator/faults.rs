@@ -1,6 +1,8 @@
 //! The runtime side of `Behaviour`: the token bucket and the per-rule counters that decide, call by
 //! call, whether a fault fires.
 
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use std::time::{Duration, Instant};
 
 use super::config::{Behaviour, FaultRule};
@@ -51,6 +53,7 @@ pub(crate) struct BehaviourState {
     behaviour: Behaviour,
     counters: Vec<RuleCounter>,
     bucket: Option<TokenBucket>,
+    draws: StdRng,
 }
 
 impl BehaviourState {
@@ -60,10 +63,15 @@ impl BehaviourState {
             tokens: f64::from(throttle.burst),
             refilled_at: Instant::now(),
         });
+        let draws = match behaviour.fault_seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_os_rng(),
+        };
         BehaviourState {
             behaviour,
             counters,
             bucket,
+            draws,
         }
     }
 
@@ -97,7 +105,7 @@ impl BehaviourState {
                 continue;
             }
             counter.matched = counter.matched.saturating_add(1);
-            if decision.outcome.is_some() || !should_fire(rule, counter) {
+            if decision.outcome.is_some() || !should_fire(rule, counter, &mut self.draws) {
                 continue;
             }
             counter.fired = counter.fired.saturating_add(1);
@@ -133,7 +141,7 @@ fn rule_matches(rule: &FaultRule, operation: &str, name: Option<&str>) -> bool {
     operation_matches && name_matches
 }
 
-fn should_fire(rule: &FaultRule, counter: &RuleCounter) -> bool {
+fn should_fire(rule: &FaultRule, counter: &RuleCounter, draws: &mut StdRng) -> bool {
     let nth_allows = rule.nth.is_none_or(|nth| counter.matched == nth);
     let times_allows = rule.times.is_none_or(|times| counter.fired < times);
     // Draw only when everything else allows, so probability 0/1 never consumes randomness
@@ -142,7 +150,7 @@ fn should_fire(rule: &FaultRule, counter: &RuleCounter) -> bool {
         && times_allows
         && rule
             .probability
-            .is_none_or(|probability| rand::random::<f64>() < probability)
+            .is_none_or(|probability| draws.random::<f64>() < probability)
 }
 
 #[cfg(test)]

@@ -458,7 +458,15 @@ fn fault_plan(rng: &mut Rng, world: &World, rules: usize) -> Vec<FaultRule> {
                 11..=14 => rule.drop_connection = true,
                 _ => rule.delay_ms = Some(rng.range(5, 200)),
             }
-            if (rule.error.is_some() || rule.drop_connection) && mutating && rng.chance(0.4) {
+            // A lost answer after the service acted: a dropped connection, a 5xx, or throttling
+            // (which AWS refuses before acting, but the tool must not depend on that). A
+            // definitive refusal (`ResourceInUse`, `ValidationException`) that acted anyway is
+            // not something the service does, and no client could tell it from the truth.
+            let lost_answer = rule.drop_connection
+                || rule.error.as_ref().is_some_and(|e| {
+                    e.status >= 500 || e.code == "ThrottlingException"
+                });
+            if lost_answer && mutating && rng.chance(0.4) {
                 rule.after = true;
             }
             rule
@@ -498,9 +506,11 @@ fn clean_behaviour(settle: Duration) -> Behaviour {
     }
 }
 
-fn faulty_behaviour(settle: Duration, faults: Vec<FaultRule>) -> Behaviour {
+/// `fault_seed` makes the emulator's `probability` draws replay with the case's seed.
+fn faulty_behaviour(settle: Duration, faults: Vec<FaultRule>, fault_seed: u64) -> Behaviour {
     Behaviour {
         faults,
+        fault_seed: Some(fault_seed),
         ..clean_behaviour(settle)
     }
 }
@@ -1103,8 +1113,9 @@ impl Case<'_> {
                     let line = format!("round {} fault: {}", self.round, describe_rule(rule));
                     self.note(line);
                 }
+                let fault_seed = self.rng.next_u64();
                 self.emulator
-                    .set_behaviour(faulty_behaviour(self.settle, rules));
+                    .set_behaviour(faulty_behaviour(self.settle, rules, fault_seed));
             }
             None => self.emulator.set_behaviour(clean_behaviour(self.settle)),
         }
