@@ -541,7 +541,11 @@ fn resume_leaves_a_foreign_definition_under_the_name_as_they_made_it() {
         .into_iter()
         .filter(|c| c.starts_with("Create"))
         .collect();
-    assert_eq!(creates, Vec::<String>::new(), "resume created something\n{text}");
+    assert_eq!(
+        creates,
+        Vec::<String>::new(),
+        "resume created something\n{text}"
+    );
     assert_eq!(env.definition(kind, NAME), Some(foreign_before), "{text}");
     assert_eq!(env.definition(kind, &temp), None, "{text}");
     drop(copy_before);

@@ -463,9 +463,10 @@ fn fault_plan(rng: &mut Rng, world: &World, rules: usize) -> Vec<FaultRule> {
             // definitive refusal (`ResourceInUse`, `ValidationException`) that acted anyway is
             // not something the service does, and no client could tell it from the truth.
             let lost_answer = rule.drop_connection
-                || rule.error.as_ref().is_some_and(|e| {
-                    e.status >= 500 || e.code == "ThrottlingException"
-                });
+                || rule
+                    .error
+                    .as_ref()
+                    .is_some_and(|e| e.status >= 500 || e.code == "ThrottlingException");
             if lost_answer && mutating && rng.chance(0.4) {
                 rule.after = true;
             }
@@ -1495,7 +1496,9 @@ impl Case<'_> {
                 .is_some_and(|n| n.eq_ignore_ascii_case(&target.name))
         };
         let item_names: Vec<String> = std::iter::once(target.name.to_ascii_lowercase())
-            .chain(std::iter::once(temporary_name(&target.name).to_ascii_lowercase()))
+            .chain(std::iter::once(
+                temporary_name(&target.name).to_ascii_lowercase(),
+            ))
             .chain(
                 self.world
                     .schedules
@@ -1518,8 +1521,20 @@ impl Case<'_> {
             }) else {
                 continue;
             };
-            if r >= action.start_index {
-                // It looked after the change began: it could have seen it.
+            // When the change took effect: its first call the service performed (`ok`), else
+            // when it began (a change made directly in the emulator has no call).
+            let landed = action
+                .own_calls
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    calls[i].outcome == "ok"
+                        && MUTATING_OPERATIONS.contains(&calls[i].operation.as_str())
+                })
+                .min()
+                .unwrap_or(action.start_index);
+            if r >= landed {
+                // It looked after the change landed: it could have seen it.
                 continue;
             }
             let busy_between = (r + 1..d).any(|i| {
@@ -1876,10 +1891,10 @@ impl Case<'_> {
                     .world
                     .all_definitions()
                     .any(|t| t.kind == kind && t.name.eq_ignore_ascii_case(&name));
-                let copy = self.world.targets.iter().any(|t| {
-                    t.kind == kind
-                        && temporary_name(&t.name).eq_ignore_ascii_case(&name)
-                });
+                let copy =
+                    self.world.targets.iter().any(|t| {
+                        t.kind == kind && temporary_name(&t.name).eq_ignore_ascii_case(&name)
+                    });
                 if !known && !copy {
                     self.violation(format!("final: stray definition {name}"));
                 }
