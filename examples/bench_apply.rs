@@ -32,10 +32,11 @@ const PAGE: usize = 100;
 /// (src/apply/mod.rs `prepare`, src/apply/protocol.rs `staged`/`finish_from_recreated`):
 /// 1. Describe D | ListMonitoringSchedules | Describe T (is the temporary name free?)
 /// 2. ListTags D (needs the ARN from 1)
-/// 3. Create T   4. Delete D   5. Create D
-/// 6. Describe T (is the copy ours?) | Describe D + ListTags D (verify)
-/// 7. Delete T
-const ROUNDS_PER_DEFINITION: usize = 7;
+/// 3. Create T   4. Describe D + ListTags D (the re-check before the delete)
+/// 5. Delete D   6. Create D
+/// 7. Describe D + ListTags D (verify) | Describe T (is the copy ours?)
+/// 8. Delete T (only once verified)
+const ROUNDS_PER_DEFINITION: usize = 8;
 
 fn binary() -> PathBuf {
     // target/release/examples/bench_apply -> target/release/sm-recreate

@@ -11,31 +11,43 @@
 //!
 //! Prints cases, faults injected, kills, someone-else actions, race-window cases (someone's
 //! change lost in the one window SageMaker gives no conditional call for) and violations, which
-//! must be 0; exits 1 on any violation. The release binary is found next to this example's
-//! directory (`target/release/sm-recreate`).
+//! must be 0; exits 1 on any violation. The cases that SIGKILL a real process run this example
+//! itself as the tool (`--as-sm-recreate`), so nothing else needs building.
 
 #[path = "../tests/support/model.rs"]
 mod model;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
-fn binary() -> PathBuf {
-    // target/<profile>/examples/soak -> target/<profile>/sm-recreate
-    let exe = std::env::current_exe().expect("current exe");
-    let profile = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the examples directory has a parent");
-    let binary = profile.join("sm-recreate");
-    if !binary.is_file() {
-        eprintln!(
-            "{} not found: build it first (`cargo build --release`, or `cargo build` for a debug soak)",
-            binary.display()
-        );
-        std::process::exit(2);
-    }
-    binary
+/// The soak runs itself as the tool (`soak --as-sm-recreate ARGS`) for the cases that SIGKILL a
+/// real process, so `cargo run --example soak` needs no separate build of the binary.
+const AS_TOOL: &str = "--as-sm-recreate";
+
+fn tool() -> (PathBuf, Vec<String>) {
+    (
+        std::env::current_exe().expect("current exe"),
+        vec![AS_TOOL.to_owned()],
+    )
+}
+
+/// `soak --as-sm-recreate ARGS`: exactly what `sm-recreate ARGS` does.
+fn run_as_tool(args: Vec<String>) -> ! {
+    use clap::Parser;
+    let cli =
+        sm_recreate::cli::Cli::parse_from(std::iter::once("sm-recreate".to_owned()).chain(args));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let code = match runtime.block_on(sm_recreate::commands::run(cli)) {
+        Ok(status) => status as i32,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            sm_recreate::exit::ExitStatus::Usage as i32
+        }
+    };
+    std::process::exit(code)
 }
 
 fn usage() -> ! {
@@ -116,7 +128,11 @@ fn main() {
     let mut keep = false;
     let mut verbose = false;
     let mut results: Option<PathBuf> = None;
-    let mut args = std::env::args().skip(1);
+    let all: Vec<String> = std::env::args().skip(1).collect();
+    if all.first().map(String::as_str) == Some(AS_TOOL) {
+        run_as_tool(all[1..].to_vec());
+    }
+    let mut args = all.into_iter();
     while let Some(arg) = args.next() {
         let mut value = || args.next().unwrap_or_else(|| usage());
         match arg.as_str() {
@@ -143,7 +159,8 @@ fn main() {
         // SAFETY: no other thread exists yet.
         unsafe { model::prepare_process_env(&root) };
         let options = model::Options {
-            binary: binary(),
+            binary: tool().0,
+            binary_args: tool().1,
             sigkill_one_in,
             verbose,
             keep,
@@ -163,7 +180,8 @@ fn main() {
         // SAFETY: no other thread exists yet.
         unsafe { model::prepare_process_env(&root) };
         let options = model::Options {
-            binary: binary(),
+            binary: tool().0,
+            binary_args: tool().1,
             sigkill_one_in,
             verbose: true,
             keep: true,

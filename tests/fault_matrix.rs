@@ -21,13 +21,16 @@ const NAME: &str = "target";
 const TEMP_GLOB: &str = "target-smr*";
 
 /// A call of the protocol: the operation, the name it carries, and from which matching call on
-/// it is the one meant (1 = every call of that operation and name).
+/// it is the one meant (1 = every call of that operation and name). A mutating call also names
+/// the look that follows a lost answer to it (`look`: operation, name, nth), so a pair of faults
+/// can hit both.
 #[derive(Debug, Clone)]
 struct Call {
     label: &'static str,
     operation: String,
     name: Option<&'static str>,
     from_nth: u32,
+    look: Option<(String, &'static str, u32)>,
 }
 
 /// Every call the staged protocol makes for one definition referenced by one schedule, applied
@@ -35,119 +38,94 @@ struct Call {
 /// step 0: Describe D, ListTags D, ListMonitoringSchedules, DescribeMonitoringSchedule S,
 ///         Describe T (is the temporary name free?)
 /// step 2: Create T; step 3: Describe S, Update S (to T), Describe S (settled?)
-/// step 4: Delete D; step 5: Create D; step 6: Describe S, Update S (back), Describe S
-/// step 7: Describe T (ours?), Delete T; step 8: Describe D, ListTags D.
+/// step 4: Describe D, ListTags D (the re-check); step 5: Delete D; step 6: Create D;
+/// step 7: Describe S, Update S (back), Describe S; step 8: Describe D, ListTags D (verify);
+/// step 9: Describe T (ours?), Delete T.
 fn protocol_calls(kind: Kind) -> Vec<Call> {
-    let call = |label, operation: String, name, from_nth, _mutating: bool| Call {
+    let read = |label, operation: String, name, from_nth| Call {
         label,
         operation,
-        name,
+        name: Some(name),
         from_nth,
+        look: None,
     };
-    let schedule = "DescribeMonitoringSchedule".to_owned();
+    let write = |label, operation: String, name, look: (String, &'static str, u32)| Call {
+        label,
+        operation,
+        name: Some(name),
+        from_nth: 1,
+        look: Some(look),
+    };
+    let describe = || op("Describe", kind);
+    let schedule = || "DescribeMonitoringSchedule".to_owned();
+    let update = || "UpdateMonitoringSchedule".to_owned();
     vec![
-        call(
-            "describe-original@step0",
-            op("Describe", kind),
-            Some(NAME),
-            1,
-            false,
-        ),
-        call("list-tags@step0", "ListTags".into(), Some(NAME), 1, false),
-        call(
-            "list-schedules@step0",
-            "ListMonitoringSchedules".into(),
-            None,
-            1,
-            false,
-        ),
-        call(
-            "describe-schedule@step0",
-            schedule.clone(),
-            Some(SCHEDULE),
-            1,
-            false,
-        ),
-        call(
-            "describe-temporary@free-name",
-            op("Describe", kind),
-            Some(TEMP_GLOB),
-            1,
-            false,
-        ),
-        call(
+        read("describe-original@step0", describe(), NAME, 1),
+        read("list-tags@step0", "ListTags".into(), NAME, 1),
+        Call {
+            label: "list-schedules@step0",
+            operation: "ListMonitoringSchedules".into(),
+            name: None,
+            from_nth: 1,
+            look: None,
+        },
+        read("describe-schedule@step0", schedule(), SCHEDULE, 1),
+        read("describe-temporary@free-name", describe(), TEMP_GLOB, 1),
+        write(
             "create-temporary",
             op("Create", kind),
-            Some(TEMP_GLOB),
-            1,
-            true,
+            TEMP_GLOB,
+            (describe(), TEMP_GLOB, 2),
         ),
-        call(
+        read(
             "describe-schedule@repoint-to-temporary",
-            schedule.clone(),
-            Some(SCHEDULE),
+            schedule(),
+            SCHEDULE,
             2,
-            false,
         ),
-        call(
+        write(
             "update-schedule-to-temporary",
-            "UpdateMonitoringSchedule".into(),
-            Some(SCHEDULE),
-            1,
-            true,
+            update(),
+            SCHEDULE,
+            (schedule(), SCHEDULE, 3),
         ),
-        call(
+        read(
             "describe-schedule@settle-on-temporary",
-            schedule.clone(),
-            Some(SCHEDULE),
+            schedule(),
+            SCHEDULE,
             3,
-            false,
         ),
-        call("delete-original", op("Delete", kind), Some(NAME), 1, true),
-        call("create-original", op("Create", kind), Some(NAME), 1, true),
-        call(
-            "describe-schedule@repoint-back",
-            schedule.clone(),
-            Some(SCHEDULE),
-            4,
-            false,
+        read("describe-original@recheck", describe(), NAME, 2),
+        read("list-tags@recheck", "ListTags".into(), NAME, 2),
+        write(
+            "delete-original",
+            op("Delete", kind),
+            NAME,
+            (describe(), NAME, 3),
         ),
-        call(
+        write(
+            "create-original",
+            op("Create", kind),
+            NAME,
+            (describe(), NAME, 3),
+        ),
+        read("describe-schedule@repoint-back", schedule(), SCHEDULE, 4),
+        write(
             "update-schedule-back",
-            "UpdateMonitoringSchedule".into(),
-            Some(SCHEDULE),
-            2,
-            true,
+            update(),
+            SCHEDULE,
+            (schedule(), SCHEDULE, 5),
         ),
-        call(
-            "describe-schedule@settle-back",
-            schedule,
-            Some(SCHEDULE),
-            5,
-            false,
-        ),
-        call(
-            "describe-temporary@before-delete",
-            op("Describe", kind),
-            Some(TEMP_GLOB),
-            2,
-            false,
-        ),
-        call(
+        read("describe-schedule@settle-back", schedule(), SCHEDULE, 5),
+        read("describe-original@verify", describe(), NAME, 3),
+        read("list-tags@verify", "ListTags".into(), NAME, 3),
+        read("describe-temporary@before-delete", describe(), TEMP_GLOB, 2),
+        write(
             "delete-temporary",
             op("Delete", kind),
-            Some(TEMP_GLOB),
-            1,
-            true,
+            TEMP_GLOB,
+            (describe(), TEMP_GLOB, 3),
         ),
-        call(
-            "describe-original@verify",
-            op("Describe", kind),
-            Some(NAME),
-            2,
-            false,
-        ),
-        call("list-tags@verify", "ListTags".into(), Some(NAME), 2, false),
     ]
 }
 
@@ -163,14 +141,18 @@ enum Fault {
     Drop,
     /// Performed, then the connection dropped: a lost response, once.
     LostResponse,
+    /// A lost response, and every look that follows it throttled (a pair: the outcome of the
+    /// call cannot be learnt).
+    LostThenBlind,
 }
 
-const FAULTS: [Fault; 5] = [
+const FAULTS: [Fault; 6] = [
     Fault::Throttle,
     Fault::ServerError,
     Fault::Validation,
     Fault::Drop,
     Fault::LostResponse,
+    Fault::LostThenBlind,
 ];
 
 /// How many consecutive matching calls a "persistent" fault that starts at the nth covers: more
@@ -183,7 +165,9 @@ fn rules(fault: Fault, call: &Call) -> Vec<FaultRule> {
             Fault::Throttle => error_rule(&call.operation, call.name, "ThrottlingException"),
             Fault::ServerError => error_rule(&call.operation, call.name, "InternalFailure"),
             Fault::Validation => error_rule(&call.operation, call.name, "ValidationException"),
-            Fault::Drop | Fault::LostResponse => drop_rule(&call.operation, call.name),
+            Fault::Drop | Fault::LostResponse | Fault::LostThenBlind => {
+                drop_rule(&call.operation, call.name)
+            }
         };
         rule.nth = nth;
         rule
@@ -193,6 +177,18 @@ fn rules(fault: Fault, call: &Call) -> Vec<FaultRule> {
             after: true,
             ..base(Some(call.from_nth))
         }],
+        Fault::LostThenBlind => {
+            let (operation, name, nth) = call.look.clone().expect("a mutating call");
+            let mut rules = vec![FaultRule {
+                after: true,
+                ..base(Some(call.from_nth))
+            }];
+            rules.extend((nth..nth + PERSISTENT_SPAN).map(|n| FaultRule {
+                nth: Some(n),
+                ..error_rule(&operation, Some(name), "ThrottlingException")
+            }));
+            rules
+        }
         _ if call.from_nth == 1 => vec![base(None)],
         // "From the nth matching call on": one rule per count.
         _ => (call.from_nth..call.from_nth + PERSISTENT_SPAN)
@@ -206,6 +202,8 @@ struct Case {
     fault: Fault,
     call: Call,
     kind: Kind,
+    /// The definition is referenced by the schedule `nightly` (else by nothing).
+    with_schedule: bool,
 }
 
 struct CaseResult {
@@ -218,10 +216,29 @@ struct CaseResult {
 
 fn run_case(case: &Case) -> CaseResult {
     let kind = case.kind;
-    let mut env = Env::start(referenced_seed(kind, NAME), settle_behaviour(vec![]));
+    let seeded = if case.with_schedule {
+        referenced_seed(kind, NAME)
+    } else {
+        seed(
+            vec![definition(
+                kind,
+                noncompliant(kind, NAME, &[("team", "ml"), ("cost-center", "42")]),
+            )],
+            vec![],
+        )
+    };
+    let mut env = Env::start(seeded, settle_behaviour(vec![]));
     env.max_attempts = Some(2);
     let before = env.definition(kind, NAME).unwrap();
-    let schedule_before = env.emulator.schedule(REGION, SCHEDULE).unwrap();
+    let schedule_before = env.emulator.schedule(REGION, SCHEDULE);
+    // Where the schedule points (the original's name when there is none).
+    let schedule_target = || {
+        if case.with_schedule {
+            env.schedule_target(SCHEDULE)
+        } else {
+            NAME.to_owned()
+        }
+    };
     let tags_before = tag_set(&[("team", "ml"), ("cost-center", "42")]);
     let plan = env.path("plan.json");
     let output = env.run(&["plan", "--out", plan.to_str().unwrap(), "--format", "json"]);
@@ -246,7 +263,7 @@ fn run_case(case: &Case) -> CaseResult {
         Fault::Throttle => "ThrottlingException",
         Fault::ServerError => "InternalFailure",
         Fault::Validation => "ValidationException",
-        Fault::Drop | Fault::LostResponse => "dropped",
+        Fault::Drop | Fault::LostResponse | Fault::LostThenBlind => "dropped",
     };
     let fired = calls
         .iter()
@@ -289,7 +306,7 @@ fn run_case(case: &Case) -> CaseResult {
         .into_iter()
         .filter(|n| n.starts_with("target-smr"))
         .collect();
-    let target = env.schedule_target(SCHEDULE);
+    let target = schedule_target();
     let state = match &live {
         Some(l) if *l == compliant => "compliant",
         Some(l) if *l == original => "original",
@@ -326,7 +343,7 @@ fn run_case(case: &Case) -> CaseResult {
             }) == Some(true)
         });
         let stopped = status == "rollback-incomplete" || status == "in-doubt";
-        if !stopped || !copy_ok || !temps.contains(&target) {
+        if !stopped || !copy_ok || (case.with_schedule && !temps.contains(&target)) {
             fail(format!(
                 "the definition is missing (status {status}, copies {temps:?}, schedule on {target})"
             ));
@@ -336,20 +353,22 @@ fn run_case(case: &Case) -> CaseResult {
         fail(format!("tags changed: {:?}", env.tags(kind, NAME)));
     }
     // The schedule points at an existing definition, its configuration otherwise unchanged.
-    if env.definition(kind, &target).is_none() {
-        fail(format!(
-            "the schedule points at {target}, which does not exist"
-        ));
-    }
-    let mut config =
-        env.emulator.schedule(REGION, SCHEDULE).unwrap()["MonitoringScheduleConfig"].clone();
-    config["MonitoringJobDefinitionName"] = json!(NAME);
-    if config != schedule_before["MonitoringScheduleConfig"] {
-        fail(format!("the schedule's configuration changed: {config}"));
+    if let Some(schedule_before) = &schedule_before {
+        if env.definition(kind, &target).is_none() {
+            fail(format!(
+                "the schedule points at {target}, which does not exist"
+            ));
+        }
+        let mut config =
+            env.emulator.schedule(REGION, SCHEDULE).unwrap()["MonitoringScheduleConfig"].clone();
+        config["MonitoringJobDefinitionName"] = json!(NAME);
+        if config != schedule_before["MonitoringScheduleConfig"] {
+            fail(format!("the schedule's configuration changed: {config}"));
+        }
     }
     // A copy left behind is named in the output.
     for temp in &temps {
-        if !text.contains(temp.as_str()) && !text.contains("sm-recreate resume") {
+        if !text.contains(temp.as_str()) && !text.contains(" resume ") {
             fail(format!(
                 "temporary copy {temp} left but not named in the output"
             ));
@@ -409,10 +428,10 @@ fn run_case(case: &Case) -> CaseResult {
         if !left.is_empty() {
             fail(format!("after the manual action copies remain: {left:?}"));
         }
-        if env.schedule_target(SCHEDULE) != NAME {
+        if schedule_target() != NAME {
             fail(format!(
                 "after the manual action the schedule is on {}",
-                env.schedule_target(SCHEDULE)
+                schedule_target()
             ));
         }
         if env.tags(kind, NAME) != tags_before {
@@ -422,7 +441,15 @@ fn run_case(case: &Case) -> CaseResult {
     let line = format!(
         "{:>3} {:<14} {:<40} {:<22} exit {} ({state}{}){follow_up}",
         case.index,
-        format!("{:?}", case.fault),
+        format!(
+            "{:?}{}",
+            case.fault,
+            if case.with_schedule {
+                ""
+            } else {
+                " (no schedule)"
+            }
+        ),
         case.call.label,
         status,
         exit,
@@ -448,19 +475,33 @@ fn run_case(case: &Case) -> CaseResult {
 fn every_fault_on_every_call_keeps_the_invariants() {
     let mut cases = Vec::new();
     for fault in FAULTS {
-        for call in protocol_calls(Kind::DataQuality) {
-            let index = cases.len();
-            let kind = Kind::ALL[index % 4];
-            let call = protocol_calls(kind)
-                .into_iter()
-                .find(|c| c.label == call.label)
-                .unwrap();
-            cases.push(Case {
-                index,
-                fault,
-                call,
-                kind,
-            });
+        // Pairs (a lost answer, then blind looks) also on a definition no schedule references.
+        let variants: &[bool] = if fault == Fault::LostThenBlind {
+            &[true, false]
+        } else {
+            &[true]
+        };
+        for &with_schedule in variants {
+            for call in protocol_calls(Kind::DataQuality) {
+                let applies = (fault != Fault::LostThenBlind || call.look.is_some())
+                    && (with_schedule || call.name != Some(SCHEDULE));
+                if !applies {
+                    continue;
+                }
+                let index = cases.len();
+                let kind = Kind::ALL[index % 4];
+                let call = protocol_calls(kind)
+                    .into_iter()
+                    .find(|c| c.label == call.label)
+                    .unwrap();
+                cases.push(Case {
+                    index,
+                    fault,
+                    call,
+                    kind,
+                    with_schedule,
+                });
+            }
         }
     }
     let total = cases.len();
@@ -526,7 +567,7 @@ fn every_fault_on_every_call_keeps_the_invariants() {
             None
         };
         if let Some(expected) = expected_untouched
-            && case.fault != Fault::LostResponse
+            && !matches!(case.fault, Fault::LostResponse | Fault::LostThenBlind)
             && (result.status != expected || result.exit != 1)
         {
             problems.push(format!(

@@ -27,6 +27,7 @@ fn the_fault_model_finds_no_violation_over_the_fixed_seeds() {
     let seeds: Vec<u64> = (1..=env_number("SMR_MODEL_SEEDS", DEFAULT_SEEDS)).collect();
     let options = model::Options {
         binary: PathBuf::from(env!("CARGO_BIN_EXE_sm-recreate")),
+        binary_args: Vec::new(),
         sigkill_one_in: 10,
         verbose: false,
         keep: false,

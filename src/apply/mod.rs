@@ -29,7 +29,8 @@ pub enum Strategy {
     #[default]
     Staged,
     /// Delete and create under the same name, rolling back from the snapshot. For accounts that
-    /// forbid extra names; refuses definitions that schedules reference.
+    /// forbid extra names; refuses definitions that schedules reference. Between the delete and
+    /// the create the definition exists only in the snapshot on disk.
     Direct,
 }
 

@@ -59,6 +59,9 @@ impl std::fmt::Display for Cause {
     }
 }
 
+/// A look at a definition: its describe JSON, `None` when it does not exist.
+type Looked = Result<Option<Value>, AwsError>;
+
 /// What the re-check before the delete found.
 enum Recheck {
     Unchanged,
@@ -357,10 +360,19 @@ impl Job<'_> {
                 Err(StepError::Journal(message)) => return self.journal_stop(&message),
             }
         }
-        // 7. Verify: the copy may go only once the original is seen as it should be.
+        // 7. Verify: the copy may go only once the original is seen as it should be. Whether
+        // the copy is ours is looked at meanwhile; only its delete waits.
         let verifying =
             async { read(self.verify(&self.target_request, &self.expected_tags).await) };
-        match self.step(Step::Verify, verifying).await {
+        let own_copy = self.temp().filter(|_| self.owns_copy() && !left_on_copy);
+        let looking = async {
+            match own_copy {
+                Some(copy) => Some(self.ops().find(copy).await),
+                None => None,
+            }
+        };
+        let (verified, looked) = tokio::join!(self.step(Step::Verify, verifying), looking);
+        match verified {
             Ok(None) => {}
             Ok(Some(difference)) => {
                 return Outcome::Unverified {
@@ -380,13 +392,14 @@ impl Job<'_> {
             ));
             return Outcome::Recreated { warnings };
         }
-        warnings.extend(self.drop_copies(false).await);
+        warnings.extend(self.drop_copies(false, looked).await);
         Outcome::Recreated { warnings }
     }
 
     /// Deletes this job's copies (each only if it holds what this run put there); returns what
     /// is left over. `rollback` names the steps as a rollback's.
-    async fn drop_copies(&self, rollback: bool) -> Vec<String> {
+    async fn drop_copies(&self, rollback: bool, looked: Option<Looked>) -> Vec<String> {
+        let mut looked = looked;
         let mut leftovers = Vec::new();
         let own = self.temp().filter(|_| self.owns_copy()).map(|t| {
             (
@@ -403,7 +416,8 @@ impl Job<'_> {
             .iter()
             .map(|e| (Step::DeleteEarlierTemporary(e.clone()), e.as_str()));
         for (step, copy) in own.into_iter().chain(earlier) {
-            match self.step(step, self.delete_copy(copy)).await {
+            let seen = looked.take().filter(|_| Some(copy) == self.temp());
+            match self.step(step, self.delete_copy(copy, seen)).await {
                 Ok(true) => {}
                 // Someone else's definition under that name: not a leftover of this run.
                 Ok(false) => tracing::warn!(
@@ -481,7 +495,7 @@ impl Job<'_> {
                 manual: self.resume_hint(),
             };
         }
-        let leftovers = self.drop_copies(true).await;
+        let leftovers = self.drop_copies(true, None).await;
         if !leftovers.is_empty() {
             return Outcome::RollbackIncomplete {
                 message: format!("{cause}; then undoing failed: {}", leftovers.join("; ")),
@@ -636,7 +650,7 @@ impl Job<'_> {
         let schedules: Vec<&ScheduleSnapshot> = self.schedules().collect();
         let mut failures = self.return_schedules(&schedules, true).await;
         if failures.is_empty() {
-            failures = self.drop_copies(true).await;
+            failures = self.drop_copies(true, None).await;
         }
         if failures.is_empty() {
             Outcome::Failed {
@@ -776,9 +790,13 @@ impl Job<'_> {
 
     /// Deletes a copy, but only if it holds what this run put there: anything else under that
     /// name was not made by this run and is left alone (`Ok(false)`).
-    async fn delete_copy(&self, copy: &str) -> Result<bool, OpError> {
+    async fn delete_copy(&self, copy: &str, seen: Option<Looked>) -> Result<bool, OpError> {
         let ops = self.ops();
-        let Some(live) = read(ops.find(copy).await)? else {
+        let live = match seen {
+            Some(looked) => looked,
+            None => ops.find(copy).await,
+        };
+        let Some(live) = read(live)? else {
             return Ok(true);
         };
         let ours = holds(&live, &self.target_request)
