@@ -310,6 +310,10 @@ pub enum Event {
         account_id: String,
         strategy: String,
         items: Vec<PlannedItem>,
+        /// For a `restore` run: the snapshot it restores (an interrupted `restore --replace`
+        /// continues when the same command runs again).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        restoring: Option<PathBuf>,
     },
     ItemStarted {
         item: ItemKey,
@@ -634,6 +638,8 @@ pub fn read_records(path: &Path) -> Result<Vec<Record>, JournalError> {
 pub struct RunSummary {
     pub account_id: Option<String>,
     pub strategy: Option<String>,
+    /// For a `restore` run: the snapshot it restores.
+    pub restoring: Option<PathBuf>,
     pub planned: Vec<PlannedItem>,
     /// The snapshot of every item the run started.
     pub snapshots: Vec<(ItemKey, PathBuf)>,
@@ -645,14 +651,27 @@ pub struct RunSummary {
 }
 
 /// What the steps journaled for one item may have done: a step counts from the moment it
-/// started, since a call whose answer was lost may have acted.
+/// started, since a call whose answer was lost may have acted, until the journal says AWS
+/// refused it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Progress {
-    /// This run sent the create that claims the temporary copy: the copy, if it exists, is
-    /// this run's (nobody else's create of that name can succeed while it exists).
-    pub claimed_copy: bool,
-    /// This run sent the delete of the original since it last claimed the copy.
+    /// Where this run's claim of the temporary copy stands.
+    pub copy: Claim,
+    /// This run sent a delete of the original, since it last claimed the copy, that AWS did not
+    /// refuse.
     pub deleted_original: bool,
+}
+
+/// This run's claim of the temporary copy, as far as its journal knows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Claim {
+    /// Not sent, or refused: a copy under the name is not this run's.
+    #[default]
+    None,
+    /// Sent, answer unknown: the copy is this run's only if it carries this run's claim tag.
+    Sent,
+    /// AWS answered that this run made it.
+    Made,
 }
 
 impl RunSummary {
@@ -664,10 +683,12 @@ impl RunSummary {
                     account_id,
                     strategy,
                     items,
+                    restoring,
                     ..
                 } => {
                     summary.account_id = Some(account_id.clone());
                     summary.strategy = Some(strategy.clone());
+                    summary.restoring = restoring.clone();
                     summary.planned.extend(items.iter().cloned());
                 }
                 Event::ItemStarted { item, snapshot } => {
@@ -682,22 +703,22 @@ impl RunSummary {
                 Event::RunFinished => summary.run_finished = true,
                 Event::RunInterrupted => summary.run_finished = false,
                 Event::Step {
-                    item,
-                    step,
-                    phase: Phase::Start,
-                    ..
+                    item, step, phase, ..
                 } => {
                     let progress = summary.progress_mut(item);
-                    match step {
-                        Step::CreateTemporary => {
-                            progress.claimed_copy = true;
+                    match (step, phase) {
+                        (Step::CreateTemporary, Phase::Start) => {
+                            progress.copy = Claim::Sent;
                             progress.deleted_original = false;
                         }
-                        Step::DeleteOriginal => progress.deleted_original = true,
+                        (Step::CreateTemporary, Phase::Done) => progress.copy = Claim::Made,
+                        (Step::CreateTemporary, Phase::Failed) => progress.copy = Claim::None,
+                        (Step::DeleteOriginal, Phase::Start) => progress.deleted_original = true,
+                        // Refused: that delete did not act.
+                        (Step::DeleteOriginal, Phase::Failed) => progress.deleted_original = false,
                         _ => {}
                     }
                 }
-                Event::Step { .. } => {}
             }
         }
         summary
@@ -865,6 +886,7 @@ mod tests {
             account_id: "1".into(),
             strategy: "staged".into(),
             items: vec![planned("a"), planned("b"), planned("c")],
+            restoring: None,
         })
         .unwrap();
         run.record(Event::ItemStarted {

@@ -1113,3 +1113,134 @@ fn a_schedule_naming_the_definition_in_other_case_is_moved() {
     );
     assert_eq!(copies(&env, kind, "Mixed-Sched"), Vec::<String>::new());
 }
+
+// -------------------------------------------------------------------------------------------
+// Found by the hostile review of the new executor
+// -------------------------------------------------------------------------------------------
+
+/// Review finding 2 (I3): a delete that did not act (its connection dropped after a hold, and
+/// the original was seen still there) is sent again only after another re-check, so a tag
+/// someone adds meanwhile is kept, not deleted with the definition.
+#[test]
+fn a_retried_delete_is_preceded_by_a_fresh_recheck() {
+    let kind = Kind::ModelBias;
+    let env = demo_env(
+        &[MB],
+        vec![hold_rule(
+            &op("Delete", kind),
+            MB,
+            HOLD_WHILE_ACTING_MS,
+            true,
+        )],
+    );
+    let mut run = spawn(command_in(
+        &env,
+        &env.state_dir(),
+        &["apply", "--yes", "--name", MB, "--format", "json"],
+    ));
+    wait_until_held(&env, &mut run, &op("Delete", kind), MB);
+    add_tag(&env, kind, MB, "legal-hold", "true");
+    let theirs = env.definition(kind, MB).expect("still there");
+    let their_tags = env.tags(kind, MB);
+    let output = run.finish();
+    let text = show(&output);
+    assert_eq!(status(&output, MB), "changed-during-run", "{text}");
+    assert_eq!(code(&output), 1, "{text}");
+    assert_eq!(env.definition(kind, MB), Some(theirs), "{text}");
+    assert_eq!(env.tags(kind, MB), their_tags, "{text}");
+    assert_eq!(copies(&env, kind, MB), Vec::<String>::new(), "{text}");
+}
+
+/// Review finding 3 (I3, I6): a delete AWS refused did not act. When the run then stops in
+/// doubt and someone deletes the definition on purpose, `resume` must not take the absence for
+/// its own delete and create the definition again: their deletion stands, the copy is kept.
+#[test]
+fn resume_does_not_undo_a_deletion_after_a_refused_delete() {
+    let kind = Kind::ModelBias;
+    let mut faults = vec![FaultRule {
+        operation: op("Delete", kind),
+        name: Some(MB.to_owned()),
+        nth: Some(1),
+        error: fault_error("ValidationException", 400, "refused"),
+        ..FaultRule::default()
+    }];
+    // The look the undo starts with fails: describes 4 on are throttled (1 inventory, 1 prepare,
+    // 1 re-check, then the undo's).
+    faults.extend((4..=60).map(|nth| throttled(&op("Describe", kind), MB, nth)));
+    let mut env = demo_env(&[MB], faults);
+    env.max_attempts = Some(1);
+    let output = env.run(&[
+        "apply",
+        "--yes",
+        "--name",
+        MB,
+        "--patience",
+        "1",
+        "--format",
+        "json",
+    ]);
+    let text = show(&output);
+    assert_eq!(status(&output, MB), "in-doubt", "{text}");
+    assert_eq!(code(&output), 4, "{text}");
+    env.clear_faults();
+    let client = env.client();
+    env.block_on(client.delete_definition(kind, MB))
+        .expect("someone deletes it on purpose");
+
+    let output = env.run(&["resume", "--format", "json"]);
+    let text = show(&output);
+    assert_eq!(status(&output, MB), "changed-during-run", "{text}");
+    assert_eq!(code(&output), 1, "{text}");
+    assert_eq!(
+        env.definition(kind, MB),
+        None,
+        "their deletion was undone\n{text}"
+    );
+    assert_eq!(copies(&env, kind, MB).len(), 1, "the copy is kept\n{text}");
+}
+
+/// Review finding 1 (I7): a create of the copy that was throttled did not act; when another run
+/// claims the copy meanwhile, this run never takes the other run's copy (byte-identical in
+/// content) for its own.
+#[test]
+fn a_throttled_claim_never_takes_another_runs_copy() {
+    let kind = Kind::ModelBias;
+    let glob = format!("{MB}-smr*");
+    let env = demo_env(
+        &[MB],
+        vec![FaultRule {
+            nth: Some(1),
+            error: fault_error("ThrottlingException", 400, "Rate exceeded"),
+            ..hold_rule(&op("Create", kind), &glob, 3_000, false)
+        }],
+    );
+    let mut first = spawn(command_in(
+        &env,
+        &env.state_dir(),
+        &["apply", "--yes", "--name", MB, "--format", "json"],
+    ));
+    wait_until_held(&env, &mut first, &op("Create", kind), &glob);
+    // Another run, from another state directory, claims the copy while the first is held.
+    let other_state = env.path("other-state");
+    let mut other = spawn(command_in(
+        &env,
+        &other_state,
+        &["apply", "--yes", "--name", MB, "--format", "json"],
+    ));
+    let first = first.finish();
+    let other = other.finish();
+    let text = format!("{}\n---\n{}", show(&first), show(&other));
+    // Busy when the other run still held the copy at the retry; if it had finished, the retry
+    // claimed a fresh copy and the re-check found the definition recreated by the other run.
+    assert!(
+        ["busy", "changed-during-run"].contains(&status(&first, MB).as_str()),
+        "{text}"
+    );
+    assert_eq!(status(&other, MB), "recreated", "{text}");
+    assert_eq!(copies(&env, kind, MB), Vec::<String>::new(), "{text}");
+    let live = env.definition(kind, MB).expect("recreated");
+    assert_eq!(
+        live["NetworkConfig"]["EnableInterContainerTrafficEncryption"],
+        json!(true)
+    );
+}

@@ -565,7 +565,7 @@ fn resume_leaves_a_foreign_definition_under_the_name_as_they_made_it() {
 
 /// A `restore --replace` killed mid-way leaves an unfinished `restore` run; `resume` must refuse
 /// it (exit 2, naming `restore`) without a single mutating call, instead of treating it as a
-/// staged recreate and reversing the restore.
+/// staged recreate and reversing the restore; the same restore command then finishes it.
 #[test]
 fn resume_refuses_an_interrupted_restore_run() {
     let kind = Kind::DataQuality;
@@ -612,6 +612,23 @@ fn resume_refuses_an_interrupted_restore_run() {
     );
     assert_eq!(env.definition(kind, NAME), live_before);
     assert_eq!(schedule_config(&env), schedule_before);
+
+    // The same restore command, run again, continues that run (I6): the original is back as the
+    // snapshot recorded it, the schedule on it, no copy left.
+    let output = env.run(&["restore", snapshot.to_str().unwrap(), "--replace"]);
+    let text = show(&output);
+    assert_eq!(code(&output), 0, "{text}");
+    assert!(stderr(&output).contains("Continuing"), "{text}");
+    let recorded: Value =
+        serde_json::from_str(&std::fs::read_to_string(&snapshot).unwrap()).unwrap();
+    let restored = env.definition(kind, NAME).expect("restored");
+    assert_eq!(
+        without_creation_time(&restored),
+        without_creation_time(&recorded["describe"]),
+        "{text}"
+    );
+    assert_eq!(temporary_copies(&env, kind), Vec::<String>::new(), "{text}");
+    assert_eq!(env.schedule_target(SCHEDULE), NAME, "{text}");
 }
 
 // -------------------------------------------------------------------------------------------

@@ -363,7 +363,17 @@ impl Executor {
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        let tags = client.list_tags(&arn).await?;
+        let tags = match client.list_tags(&arn).await {
+            Ok(tags) => tags,
+            Err(err) if err.is(crate::sagemaker::ErrorClass::NotFound) => {
+                return Ok(Prepared::Stop(Outcome::Changed {
+                    message: "changed since plan: it disappeared while being read (another run \
+                              may be recreating it); left alone (plan again)"
+                        .to_owned(),
+                }));
+            }
+            Err(err) => return Err(err),
+        };
         if request::snapshot_hash(&describe, &tags) != target.planned_sha256 {
             return Ok(Prepared::Stop(Outcome::Changed {
                 message: "changed since plan: the live definition or its tags differ from what \

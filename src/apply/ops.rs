@@ -221,11 +221,14 @@ impl Ops<'_> {
     /// attempt that follows a lost answer is looked at the same way; on a clean attempt it means
     /// the name was taken before (`Created::Taken`). `replacing` is the definition just deleted
     /// under this name: while it is still visible (same `CreationTime`), the create is retried.
+    /// `mark`: a tag the request carries that no other run's does (the copy's claim): after a
+    /// lost answer, only a definition carrying it counts as made by this call.
     pub async fn create(
         &self,
         name: &str,
         request: &Value,
         replacing: Option<&Value>,
+        mark: Option<&Tag>,
     ) -> Result<Created, OpError> {
         let still_the_old_one = |live: &Value| replacing.is_some_and(|old| same_object(live, old));
         let mut unknown: Option<AwsError> = None;
@@ -237,11 +240,8 @@ impl Ops<'_> {
                 Err(err) => err,
             };
             let exhausted = attempt >= self.timings.attempts;
-            // A throttled call is refused before it acts, as AWS documents; it is still counted
-            // as possibly acted, so that a conflict on the next attempt is looked at rather than
-            // taken for someone else's (no behaviour here rests on the documentation alone).
+            // A throttled call is refused before it acts (AWS-FACTS #7): simply sent again.
             if err.is(ErrorClass::Throttled) && !exhausted {
-                unknown.get_or_insert(err);
                 self.backoff(attempt).await;
                 continue;
             }
@@ -249,7 +249,7 @@ impl Ops<'_> {
             if !(ambiguous || err.is(ErrorClass::InUse)) {
                 return match unknown {
                     // An earlier attempt may have acted: only a look can say.
-                    Some(_) => self.settle_create(name, request, &err).await,
+                    Some(_) => self.settle_create(name, request, mark, &err).await,
                     None => Err(OpError::Refused(err)),
                 };
             }
@@ -263,9 +263,14 @@ impl Ops<'_> {
             match live {
                 Some(live) if still_the_old_one(&live) => {}
                 // The request's content under the name, new: ours if any attempt's answer was
-                // unknown (this one, or one before a later `ResourceInUse`).
+                // unknown (this one, or one before a later `ResourceInUse`), and it bears the
+                // mark.
                 Some(live) if unknown.is_some() && holds(&live, request) => {
-                    return Ok(Created::Made);
+                    return match self.bears(&live, mark).await {
+                        Ok(true) => Ok(Created::Made),
+                        Ok(false) => Ok(Created::Taken { live }),
+                        Err(look) => Err(OpError::in_doubt("create", name, &err, &look)),
+                    };
                 }
                 Some(live) => return Ok(Created::Taken { live }),
                 None => {}
@@ -284,57 +289,67 @@ impl Ops<'_> {
         &self,
         name: &str,
         request: &Value,
+        mark: Option<&Tag>,
         refusal: &AwsError,
     ) -> Result<Created, OpError> {
-        match self.find(name).await {
-            Ok(Some(live)) if holds(&live, request) => Ok(Created::Made),
-            Ok(Some(live)) => Ok(Created::Taken { live }),
-            Ok(None) => Err(OpError::Refused(refusal.clone())),
+        let live = match self.find(name).await {
+            Ok(Some(live)) => live,
+            Ok(None) => return Err(OpError::Refused(refusal.clone())),
+            Err(look) => return Err(OpError::in_doubt("create", name, refusal, &look)),
+        };
+        if !holds(&live, request) {
+            return Ok(Created::Taken { live });
+        }
+        match self.bears(&live, mark).await {
+            Ok(true) => Ok(Created::Made),
+            Ok(false) => Ok(Created::Taken { live }),
             Err(look) => Err(OpError::in_doubt("create", name, refusal, &look)),
         }
     }
 
-    /// Deletes `name`, which was seen as `seen` (its `CreationTime` identifies it).
-    pub async fn delete(&self, name: &str, seen: &Value) -> Result<Deleted, OpError> {
-        let mut unknown = false;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let err = match self.client.delete_definition(self.kind, name).await {
-                Ok(()) => return Ok(Deleted::Deleted),
-                Err(err) => err,
-            };
-            if err.is(ErrorClass::NotFound) {
-                return Ok(if unknown {
-                    Deleted::Deleted
-                } else {
-                    Deleted::AlreadyGone
-                });
-            }
-            let exhausted = attempt >= self.timings.attempts;
-            if err.is(ErrorClass::Throttled) && !exhausted {
-                // As in `create`: refused before acting, yet a `NotFound` next is taken as ours.
-                unknown = true;
-                self.backoff(attempt).await;
-                continue;
-            }
-            if !err.is(ErrorClass::Transient) && !unknown {
-                return Err(OpError::Refused(err));
-            }
-            unknown |= err.is(ErrorClass::Transient);
-            let live = self
-                .find(name)
-                .await
-                .map_err(|look| OpError::in_doubt("delete", name, &err, &look))?;
-            match live {
-                None => return Ok(Deleted::Deleted),
-                Some(live) if !same_object(&live, seen) => return Ok(Deleted::Replaced { live }),
-                // Still there: the attempt did not act.
-                Some(_) if !err.is(ErrorClass::Transient) || exhausted => {
-                    return Err(OpError::Refused(err));
-                }
-                Some(_) => self.backoff(attempt).await,
-            }
+    /// Does the described definition carry `mark` (trivially, when there is none)?
+    pub async fn bears(&self, live: &Value, mark: Option<&Tag>) -> Result<bool, AwsError> {
+        let Some(mark) = mark else {
+            return Ok(true);
+        };
+        let arn = live["JobDefinitionArn"].as_str().unwrap_or_default();
+        Ok(self.tags(arn).await?.contains(mark))
+    }
+
+    /// Sends one delete of `name`, which was seen as `seen` (its `CreationTime` identifies it),
+    /// and settles a lost answer by looking. `Err(Refused)` means the delete did not act; when
+    /// its class is throttled or transient it may be tried again — after the caller looked at
+    /// the definition again, since someone may have changed it meanwhile.
+    pub async fn delete_once(&self, name: &str, seen: &Value) -> Result<Deleted, OpError> {
+        let err = match self.client.delete_definition(self.kind, name).await {
+            Ok(()) => return Ok(Deleted::Deleted),
+            Err(err) if err.is(ErrorClass::NotFound) => return Ok(Deleted::AlreadyGone),
+            Err(err) => err,
+        };
+        if !err.is(ErrorClass::Transient) {
+            return Err(OpError::Refused(err));
+        }
+        let live = self
+            .find(name)
+            .await
+            .map_err(|look| OpError::in_doubt("delete", name, &err, &look))?;
+        match live {
+            None => Ok(Deleted::Deleted),
+            Some(live) if !same_object(&live, seen) => Ok(Deleted::Replaced { live }),
+            // Still there: the attempt did not act.
+            Some(_) => Err(OpError::Refused(err)),
+        }
+    }
+
+    /// Waits before trying a refused call again, if it may be: `false` once `attempt` is the
+    /// last, or the refusal is not one that passes.
+    pub async fn may_retry(&self, err: &OpError, attempt: u32) -> bool {
+        let passing = matches!(err, OpError::Refused(e) if is_passing(e));
+        if passing && attempt < self.timings.attempts {
+            self.backoff(attempt).await;
+            true
+        } else {
+            false
         }
     }
 

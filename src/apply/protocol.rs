@@ -7,7 +7,9 @@
 
 use super::ops::{Created, Deleted, OpError, Ops, Repoint, Timings, holds, same_object};
 use super::{Hints, Outcome, Strategy};
-use crate::journal::{Event, ItemKey, Phase, Progress, Run, ScheduleSnapshot, Snapshot, Step};
+use crate::journal::{
+    Claim, Event, ItemKey, Phase, Progress, Run, ScheduleSnapshot, Snapshot, Step,
+};
 use crate::plan::request::{self, is_reserved_tag};
 use crate::sagemaker::{AwsError, ErrorClass, SageMaker, Tag};
 use serde_json::Value;
@@ -62,6 +64,15 @@ impl std::fmt::Display for Cause {
 /// A look at a definition: its describe JSON, `None` when it does not exist.
 type Looked = Result<Option<Value>, AwsError>;
 
+/// How deleting the original ended.
+enum Removal {
+    Deleted,
+    /// Not deleted, for this reason; nothing was changed by the attempt.
+    Stop(Cause),
+    InDoubt(String),
+    Journal(String),
+}
+
 /// What the re-check before the delete found.
 enum Recheck {
     Unchanged,
@@ -113,6 +124,11 @@ impl Job<'_> {
 
     fn temp(&self) -> Option<&str> {
         self.snapshot.temporary_name.as_deref()
+    }
+
+    /// The tag this run's copy carries.
+    fn claim(&self) -> Tag {
+        request::claim_tag(&self.run.run_id)
     }
 
     fn owns_copy(&self) -> bool {
@@ -170,9 +186,14 @@ impl Job<'_> {
         };
         // 2. Claim the copy: proves AWS accepts the request before anything is touched, and
         // stops any other run from recreating this definition meanwhile.
-        let temp_request = request::renamed(&self.target_request, &temp);
+        let mark = self.claim();
+        let temp_request = request::copy_request(&self.target_request, &temp, &mark);
         let claim = async {
-            match self.ops().create(&temp, &temp_request, None).await? {
+            match self
+                .ops()
+                .create(&temp, &temp_request, None, Some(&mark))
+                .await?
+            {
                 Created::Made => Ok(()),
                 Created::Taken { .. } => Err(OpError::Refused(AwsError {
                     operation: "claim".to_owned(),
@@ -230,52 +251,60 @@ impl Job<'_> {
             };
             return self.hand_back(cause, &moved).await;
         }
-        // 4. Re-check the original right before deleting it: a change someone made since the
-        // snapshot wins over this run.
-        let cause = match self
-            .step(Step::RecheckOriginal, async { read(self.recheck().await) })
-            .await
-        {
-            Ok(Recheck::Unchanged) => None,
-            Ok(Recheck::Changed(what)) => Some(Cause::Changed(what)),
-            Ok(Recheck::Gone) => Some(Cause::Changed(
-                "changed during the run: someone deleted it".to_owned(),
-            )),
-            Err(StepError::Journal(message)) => return self.journal_stop(&message),
-            Err(err) => Some(Cause::Failed(format!(
-                "could not re-check it before deleting it: {err}"
-            ))),
-        };
-        if let Some(cause) = cause {
-            return self.hand_back(cause, &moved).await;
-        }
-        // 5. Delete the original.
-        match self
-            .step(
-                Step::DeleteOriginal,
-                self.ops().delete(self.name(), &self.snapshot.describe),
-            )
-            .await
-        {
-            Ok(Deleted::Deleted | Deleted::AlreadyGone) => {}
-            Ok(Deleted::Replaced { .. }) => {
-                return self
-                    .hand_back(
-                        Cause::Changed(
-                            "changed during the run: someone replaced it with a new version"
-                                .to_owned(),
-                        ),
-                        &moved,
-                    )
-                    .await;
-            }
-            Err(StepError::Refused(err)) => {
-                return self.hand_back(Cause::Failed(err.to_string()), &moved).await;
-            }
-            Err(StepError::InDoubt(message)) => return self.in_doubt(message),
-            Err(StepError::Journal(message)) => return self.journal_stop(&message),
+        // 4. and 5. Re-check the original right before deleting it, and delete it.
+        match self.recheck_and_delete().await {
+            Removal::Deleted => {}
+            Removal::Stop(cause) => return self.hand_back(cause, &moved).await,
+            Removal::InDoubt(message) => return self.in_doubt(message),
+            Removal::Journal(message) => return self.journal_stop(&message),
         }
         self.finish_from_deleted().await
+    }
+
+    /// Re-checks the original and deletes it; a delete that did not act (throttled, or a lost
+    /// answer after which the original was seen still there) is sent again only after another
+    /// re-check, so a change someone makes meanwhile is never deleted with it.
+    async fn recheck_and_delete(&self) -> Removal {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let rechecked = self
+                .step(Step::RecheckOriginal, async { read(self.recheck().await) })
+                .await;
+            match rechecked {
+                Ok(Recheck::Unchanged) => {}
+                Ok(Recheck::Changed(what)) => return Removal::Stop(Cause::Changed(what)),
+                Ok(Recheck::Gone) => {
+                    return Removal::Stop(Cause::Changed(
+                        "changed during the run: someone deleted it".to_owned(),
+                    ));
+                }
+                Err(StepError::Journal(message)) => return Removal::Journal(message),
+                Err(err) => {
+                    return Removal::Stop(Cause::Failed(format!(
+                        "could not re-check it before deleting it: {err}"
+                    )));
+                }
+            }
+            let ops = self.ops();
+            let deleting = ops.delete_once(self.name(), &self.snapshot.describe);
+            match self.step(Step::DeleteOriginal, deleting).await {
+                Ok(Deleted::Deleted | Deleted::AlreadyGone) => return Removal::Deleted,
+                Ok(Deleted::Replaced { .. }) => {
+                    return Removal::Stop(Cause::Changed(
+                        "changed during the run: someone replaced it with a new version".to_owned(),
+                    ));
+                }
+                Err(StepError::Refused(err)) => {
+                    if ops.may_retry(&OpError::Refused(err.clone()), attempt).await {
+                        continue;
+                    }
+                    return Removal::Stop(Cause::Failed(err.to_string()));
+                }
+                Err(StepError::InDoubt(message)) => return Removal::InDoubt(message),
+                Err(StepError::Journal(message)) => return Removal::Journal(message),
+            }
+        }
     }
 
     /// Describes the original and lists its tags again; compares them with the snapshot.
@@ -319,6 +348,7 @@ impl Job<'_> {
             self.name(),
             &self.target_request,
             Some(&self.snapshot.describe),
+            None,
         );
         match self.step(Step::CreateOriginal, creating).await {
             Ok(Created::Made) => {}
@@ -585,7 +615,7 @@ impl Job<'_> {
     async fn roll_back_after_delete(&self, cause: &AwsError) -> Outcome {
         let restore = request::restore_request(&self.snapshot.describe, &self.snapshot.tags);
         let ops = self.ops();
-        let creating = ops.create(self.name(), &restore, Some(&self.snapshot.describe));
+        let creating = ops.create(self.name(), &restore, Some(&self.snapshot.describe), None);
         match self
             .step(Step::RollbackCreateOriginalFromSnapshot, creating)
             .await
@@ -681,51 +711,43 @@ impl Job<'_> {
                 ),
             };
         }
-        match self
-            .step(Step::RecheckOriginal, async { read(self.recheck().await) })
-            .await
-        {
-            Ok(Recheck::Unchanged) => {}
-            Ok(Recheck::Changed(message)) => return Outcome::ChangedDuringRun { message },
-            Ok(Recheck::Gone) => {
-                return Outcome::ChangedDuringRun {
-                    message: "changed during the run: someone deleted it".to_owned(),
-                };
-            }
-            Err(StepError::Journal(message)) => return self.journal_stop(&message),
-            Err(err) => {
-                return Outcome::Untouched {
-                    message: format!("could not re-check it before deleting it: {err}"),
-                };
-            }
-        }
-        match self
-            .step(
-                Step::DeleteOriginal,
-                self.ops().delete(self.name(), &self.snapshot.describe),
-            )
-            .await
-        {
-            Ok(Deleted::Deleted | Deleted::AlreadyGone) => self.finish_from_deleted().await,
-            Ok(Deleted::Replaced { .. }) => Outcome::ChangedDuringRun {
-                message: "changed during the run: someone replaced it with a new version; \
-                          theirs is kept"
-                    .to_owned(),
+        match self.recheck_and_delete().await {
+            Removal::Deleted => self.finish_from_deleted().await,
+            Removal::Stop(Cause::Changed(message)) => Outcome::ChangedDuringRun { message },
+            // The re-check or the delete failed, and the delete did not act.
+            Removal::Stop(cause) => Outcome::Untouched {
+                message: format!("nothing was changed: {cause}"),
             },
-            // Refused: the delete did not act, the original is as it was.
-            Err(StepError::Refused(err)) => Outcome::Untouched {
-                message: format!("AWS refused the delete; nothing was changed: {err}"),
-            },
-            Err(StepError::InDoubt(message)) => self.in_doubt(message),
-            Err(StepError::Journal(message)) => self.journal_stop(&message),
+            Removal::InDoubt(message) => self.in_doubt(message),
+            Removal::Journal(message) => self.journal_stop(&message),
         }
     }
 
     /// Re-enters the protocol from what is live (for `resume`), knowing from the journal what
     /// this run may have done.
     pub async fn reconcile(&self, strategy: Strategy, progress: Progress) -> Outcome {
-        self.owns_copy
-            .store(progress.claimed_copy, Ordering::SeqCst);
+        let owns = match (progress.copy, self.temp()) {
+            (Claim::Made, _) => true,
+            (Claim::None, _) | (Claim::Sent, None) => false,
+            // Sent, answer unknown: the copy is this run's only if it bears this run's claim.
+            (Claim::Sent, Some(temp)) => {
+                let ops = self.ops();
+                let owned = match ops.find(temp).await {
+                    Ok(Some(live)) => ops.bears(&live, Some(&self.claim())).await,
+                    Ok(None) => Ok(false),
+                    Err(err) => Err(err),
+                };
+                match owned {
+                    Ok(owned) => owned,
+                    Err(err) => {
+                        return self.in_doubt(format!(
+                            "cannot tell whether the copy {temp} is this run's: {err}"
+                        ));
+                    }
+                }
+            }
+        };
+        self.owns_copy.store(owns, Ordering::SeqCst);
         let live = match self
             .ops()
             .find_with_tags(self.name(), &self.snapshot.arn)
@@ -792,25 +814,28 @@ impl Job<'_> {
     /// name was not made by this run and is left alone (`Ok(false)`).
     async fn delete_copy(&self, copy: &str, seen: Option<Looked>) -> Result<bool, OpError> {
         let ops = self.ops();
-        let live = match seen {
-            Some(looked) => looked,
-            None => ops.find(copy).await,
-        };
-        let Some(live) = read(live)? else {
-            return Ok(true);
-        };
-        let ours = holds(&live, &self.target_request)
-            || holds(
-                &live,
-                &request::create_request(&self.snapshot.describe, &self.snapshot.tags).0,
-            );
-        if !ours {
-            return Ok(false);
+        let compliant = request::create_request(&self.snapshot.describe, &self.snapshot.tags).0;
+        let mut seen = seen;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let live = match seen.take() {
+                Some(looked) => looked,
+                None => ops.find(copy).await,
+            };
+            let Some(live) = read(live)? else {
+                return Ok(true);
+            };
+            if !(holds(&live, &self.target_request) || holds(&live, &compliant)) {
+                return Ok(false);
+            }
+            match ops.delete_once(copy, &live).await {
+                Ok(Deleted::Deleted | Deleted::AlreadyGone) => return Ok(true),
+                Ok(Deleted::Replaced { .. }) => return Ok(false),
+                Err(err) if ops.may_retry(&err, attempt).await => {}
+                Err(err) => return Err(err),
+            }
         }
-        Ok(match ops.delete(copy, &live).await? {
-            Deleted::Deleted | Deleted::AlreadyGone => true,
-            Deleted::Replaced { .. } => false,
-        })
     }
 
     /// The names schedules may be moved back from: this run's copy, if it claimed one, and the

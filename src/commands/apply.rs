@@ -134,6 +134,7 @@ pub async fn run(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<ExitSta
         account_id: account_id.clone(),
         strategy: args.strategy.as_str().to_owned(),
         items: targets.iter().map(PlannedItem::from).collect(),
+        restoring: None,
     })?;
     eprintln!(
         "Run {}: recreating {} definition(s) in account {account_id} ({} strategy); journal and snapshots in {}.",

@@ -5,14 +5,18 @@ use crate::apply;
 use crate::apply::ops::{Ops, holds};
 use crate::apply::protocol::{Job, snapshot_of};
 use crate::apply::report::Reporter;
+use crate::apply::{Outcome, Strategy};
 use crate::cli::{GlobalArgs, ReportFormat, RestoreArgs};
 use crate::exit::{ExitStatus, UsageError};
 use crate::inventory;
-use crate::journal::{Event, PlannedItem, Snapshot};
+use crate::journal::{
+    Event, ItemKey, JournalError, PlannedItem, Run, RunSummary, Snapshot, StateDir,
+};
 use crate::kinds::same_name;
 use crate::plan::request;
 use crate::settings::Session;
 use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitStatus> {
@@ -59,13 +63,62 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
     };
     let key = recorded.key();
     let restore_request = request::restore_request(&recorded.describe, &recorded.tags);
-    // The temporary names an earlier run for this definition may have used: schedules and copies
-    // left under them are this restore's to take back and clean up (a person asked for it, with
-    // the snapshot that run wrote).
-    let mut owned: Vec<String> = recorded.temporary_name.iter().cloned().collect();
-    let current = request::temporary_name(&recorded.name);
-    if !owned.iter().any(|name| same_name(name, &current)) {
-        owned.push(current);
+    let recorded_path =
+        std::fs::canonicalize(&args.snapshot).unwrap_or_else(|_| args.snapshot.clone());
+    let hints = super::apply::hints(global, state.root());
+    let again = match &hints.command {
+        Some(command) => format!(
+            "{command} --region {} restore {}{}",
+            crate::settings::shell_quote(&recorded.region),
+            if args.replace { "--replace " } else { "" },
+            crate::settings::shell_quote(&recorded_path.display().to_string())
+        ),
+        None => hints.resume(""),
+    };
+    // The copies the snapshot's run left (they carry its claim): schedules and copies under
+    // them are this restore's to take back and clean up, since a person asked for it with the
+    // snapshot that run wrote. A copy any other run made is left alone.
+    let mut owned: Vec<String> = Vec::new();
+    let candidates = recorded
+        .temporary_name
+        .iter()
+        .cloned()
+        .chain(std::iter::once(request::temporary_name(&recorded.name)));
+    let claim = request::claim_tag(&recorded.run_id);
+    for name in candidates {
+        if owned.iter().any(|o| same_name(o, &name)) {
+            continue;
+        }
+        let ours = match ops.find(&name).await? {
+            None => true,
+            Some(copy) => ops.bears(&copy, Some(&claim)).await?,
+        };
+        if ours {
+            owned.push(name);
+        }
+    }
+    // An interrupted `restore --replace` of this snapshot: continue it from where it stopped.
+    if let Some((run_id, current_path)) = unfinished_replace(&state, &key, &recorded_path)? {
+        let run = state.existing_run(&run_id)?;
+        let progress = RunSummary::from_records(&run.records()?).progress_of(&key);
+        let current = Snapshot::read(&current_path)?;
+        eprintln!("Continuing the interrupted restore run {run_id}.");
+        owned.retain(|name| Some(name) != current.temporary_name.as_ref());
+        let job = Job {
+            run: &run,
+            client: &client,
+            snapshot: current,
+            snapshot_path: current_path,
+            target_request: restore_request,
+            expected_tags: recorded.tags.clone(),
+            hints,
+            extra_owned: owned,
+            again: Some(again),
+            timings,
+            owns_copy: AtomicBool::new(false),
+        };
+        let outcome = job.reconcile(Strategy::Staged, progress).await;
+        return Ok(finish(&run, key, outcome, args.format, session.color));
     }
     let (live, listed) = tokio::join!(ops.find(&recorded.name), client.list_schedules(None));
     let (live, listed) = (live?, listed?);
@@ -113,8 +166,6 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
     }
 
     let run = state.new_run()?;
-    let recorded_path =
-        std::fs::canonicalize(&args.snapshot).unwrap_or_else(|_| args.snapshot.clone());
     let (snapshot, snapshot_path, temporary) = match live {
         Some(live) if !already_restored => {
             // Replacing: snapshot what is there now, so this too can be undone.
@@ -124,11 +175,13 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
                 .to_owned();
             let tags = client.list_tags(&arn).await?;
             let temporary = request::temporary_name(&recorded.name);
-            if ops.find(&temporary).await?.is_some() {
+            if !owned.iter().any(|name| same_name(name, &temporary))
+                && ops.find(&temporary).await?.is_some()
+            {
                 return Err(UsageError::new(format!(
-                    "the temporary copy {temporary} of {key} exists: an earlier run is unfinished"
+                    "the temporary copy {temporary} of {key} exists: another run is working on it"
                 ))
-                .with_hint("finish that run first with `resume`; then restore --replace")
+                .with_hint("finish that run first (`resume` with its state directory); then restore --replace")
                 .into());
             }
             let current = snapshot_of(
@@ -155,6 +208,13 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
             (snapshot, recorded_path.clone(), temporary)
         }
     };
+    let replacing = snapshot.run_id == run.run_id;
+    // Restoring takes over the copy the snapshot's run left, if it is that run's; replacing
+    // claims its own.
+    let owns_copy = !replacing
+        && temporary
+            .as_ref()
+            .is_some_and(|t| owned.iter().any(|o| same_name(o, t)));
     owned.retain(|name| Some(name) != temporary.as_ref());
     run.record(Event::RunStarted {
         run_id: run.run_id.clone(),
@@ -165,22 +225,12 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
             temporary_name: temporary.clone(),
             snapshot_sha256: snapshot.snapshot_sha256.clone(),
         }],
+        restoring: Some(recorded_path.clone()),
     })?;
     run.record(Event::ItemStarted {
         item: key.clone(),
         snapshot: snapshot_path.clone(),
     })?;
-    let replacing = snapshot.run_id == run.run_id;
-    let hints = super::apply::hints(global, state.root());
-    let again = match &hints.command {
-        Some(command) => format!(
-            "{command} --region {} restore {}{}",
-            crate::settings::shell_quote(&recorded.region),
-            if args.replace { "--replace " } else { "" },
-            crate::settings::shell_quote(&recorded_path.display().to_string())
-        ),
-        None => hints.resume(""),
-    };
     let job = Job {
         run: &run,
         client: &client,
@@ -192,8 +242,7 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
         extra_owned: owned,
         again: Some(again),
         timings,
-        // Restoring takes over what the snapshot's run left; replacing claims its own copy.
-        owns_copy: AtomicBool::new(!replacing),
+        owns_copy: AtomicBool::new(owns_copy),
     };
     let outcome = if replacing {
         job.staged().await
@@ -203,7 +252,18 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
     } else {
         job.finish_from_deleted().await
     };
-    // AWS was changed from here on: the outcome decides the exit status, not the journal.
+    Ok(finish(&run, key, outcome, args.format, session.color))
+}
+
+/// Journals and reports how the restore ended. AWS may have been changed by now: the outcome
+/// decides the exit status, never a failed journal write.
+fn finish(
+    run: &Run,
+    key: ItemKey,
+    outcome: Outcome,
+    format: ReportFormat,
+    color: bool,
+) -> ExitStatus {
     for event in [
         Event::ItemFinished {
             item: key.clone(),
@@ -220,11 +280,37 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
     if let Some(manual) = outcome.manual() {
         eprintln!("error: {key} needs manual action: {manual}");
     }
-    let reporter = Reporter::new(1, args.format == ReportFormat::Json, session.color, false);
+    let reporter = Reporter::new(1, format == ReportFormat::Json, color, false);
     reporter.finished(&key, &outcome);
     let outcomes = vec![(key, outcome)];
     if let Err(err) = reporter.summary(&run.run_id, &outcomes) {
         tracing::debug!("could not print the summary: {err}");
     }
-    Ok(apply::exit_status(&outcomes))
+    apply::exit_status(&outcomes)
+}
+
+/// The newest unfinished `restore --replace` run of `key` restoring `snapshot`, with the path of
+/// the snapshot it took of what it replaces.
+fn unfinished_replace(
+    state: &StateDir,
+    key: &ItemKey,
+    snapshot: &Path,
+) -> Result<Option<(String, PathBuf)>, JournalError> {
+    for run_id in state.run_ids()?.into_iter().rev() {
+        let run = state.existing_run(&run_id)?;
+        let summary = RunSummary::from_records(&run.records()?);
+        if summary.strategy.as_deref() != Some("restore")
+            || summary.restoring.as_deref() != Some(snapshot)
+            || summary.is_complete()
+        {
+            continue;
+        }
+        // A replace snapshots what it replaces into its own run; other restores start over.
+        if let Some(current) = summary.snapshot_of(key)
+            && current.starts_with(run.dir())
+        {
+            return Ok(Some((run_id, current.clone())));
+        }
+    }
+    Ok(None)
 }

@@ -15,11 +15,27 @@ pub async fn run(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<ExitSt
         Some(id) => id.clone(),
         None => {
             let mut incomplete = Vec::new();
+            let mut restores = Vec::new();
             for id in state.run_ids()?.into_iter().rev() {
                 let run = state.existing_run(&id)?;
-                if !RunSummary::from_records(&run.records()?).is_complete() {
-                    incomplete.push(id);
+                let summary = RunSummary::from_records(&run.records()?);
+                if summary.is_complete() {
+                    continue;
                 }
+                // A restore is continued by running the same restore command again.
+                if summary.strategy.as_deref() == Some("restore") {
+                    let snapshot = summary.restoring.as_ref().map_or_else(
+                        || "SNAPSHOT".to_owned(),
+                        |s| crate::settings::shell_quote(&s.display().to_string()),
+                    );
+                    eprintln!(
+                        "Run {id} is an unfinished restore: run `restore {snapshot}` again (with \
+                         --replace if it was given) to finish it."
+                    );
+                    restores.push(id);
+                    continue;
+                }
+                incomplete.push(id);
             }
             if incomplete.len() > 1 {
                 eprintln!(
@@ -29,6 +45,14 @@ pub async fn run(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<ExitSt
             }
             match incomplete.into_iter().next() {
                 Some(id) => id,
+                None if !restores.is_empty() => {
+                    return Err(UsageError::new(format!(
+                        "no unfinished apply to resume; the unfinished run {} is a restore",
+                        restores.join(", ")
+                    ))
+                    .with_hint("run the same `sm-recreate restore SNAPSHOT` command again: it finishes the restore")
+                    .into());
+                }
                 None => {
                     println!(
                         "Nothing to resume: every run in {} is complete.",

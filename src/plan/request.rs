@@ -74,6 +74,39 @@ pub fn renamed(request: &Value, name: &str) -> Value {
     request
 }
 
+/// The tag key that marks a temporary copy as one run's (`claim_tag`).
+pub const CLAIM_TAG_KEY: &str = "sm-recreate:claim";
+
+/// At most this many tags on one SageMaker resource.
+pub const MAX_TAGS: usize = 50;
+
+/// The mark a run's temporary copy carries: the run's id. Two runs' copies of one definition are
+/// otherwise byte-identical, so after a lost answer this is how a run knows the copy it finds is
+/// its own.
+pub fn claim_tag(run_id: &str) -> Tag {
+    Tag {
+        key: CLAIM_TAG_KEY.to_owned(),
+        value: run_id.to_owned(),
+    }
+}
+
+/// The temporary copy's create request: `request` under `name`, marked with `claim`. A resource
+/// holds at most 50 tags, so a definition with 50 has its copy carry the first 49 and the mark;
+/// the definition itself is created again with all 50 from the snapshot.
+pub fn copy_request(request: &Value, name: &str, claim: &Tag) -> Value {
+    let mut request = renamed(request, name);
+    if let Value::Object(members) = &mut request {
+        let mut tags = match members.get("Tags") {
+            Some(Value::Array(tags)) => tags.clone(),
+            _ => Vec::new(),
+        };
+        tags.truncate(MAX_TAGS - 1);
+        tags.push(serde_json::to_value(claim).expect("tags serialize"));
+        members.insert("Tags".to_owned(), Value::Array(tags));
+    }
+    request
+}
+
 /// The create request that puts a definition back exactly as the snapshot recorded it (rollback
 /// and `restore`): no flag change, all user-settable tags.
 pub fn restore_request(describe: &Value, tags: &[Tag]) -> Value {
@@ -250,6 +283,29 @@ mod tests {
             ("(aws:)?[a-z]{1,8}", "[a-z0-9]{0,8}").prop_map(|(k, v)| Tag { key: k, value: v }),
             0..6,
         )
+    }
+
+    #[test]
+    fn the_copy_carries_the_claim_and_at_most_fifty_tags() {
+        let claim = claim_tag("20261130T000000Z-0001");
+        let few = json!({"JobDefinitionName": "a", "Tags": [{"Key": "k", "Value": "v"}]});
+        let copy = copy_request(&few, "a-smr1", &claim);
+        assert_eq!(copy["JobDefinitionName"], json!("a-smr1"));
+        assert_eq!(
+            copy["Tags"],
+            json!([{"Key": "k", "Value": "v"}, {"Key": CLAIM_TAG_KEY, "Value": claim.value}])
+        );
+        let fifty: Vec<Value> = (0..50)
+            .map(|i| json!({"Key": format!("k{i}"), "Value": "v"}))
+            .collect();
+        let full = json!({"JobDefinitionName": "a", "Tags": fifty});
+        let copy = copy_request(&full, "a-smr1", &claim);
+        let tags = copy["Tags"].as_array().unwrap();
+        assert_eq!(tags.len(), MAX_TAGS);
+        assert_eq!(tags[48]["Key"], json!("k48"));
+        assert_eq!(tags[49]["Key"], json!(CLAIM_TAG_KEY));
+        let none = copy_request(&json!({"JobDefinitionName": "a"}), "a-smr1", &claim);
+        assert_eq!(none["Tags"].as_array().unwrap().len(), 1);
     }
 
     proptest! {
