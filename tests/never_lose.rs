@@ -1222,7 +1222,7 @@ fn a_throttled_claim_never_takes_another_runs_copy() {
     wait_until_held(&env, &mut first, &op("Create", kind), &glob);
     // Another run, from another state directory, claims the copy while the first is held.
     let other_state = env.path("other-state");
-    let mut other = spawn(command_in(
+    let other = spawn(command_in(
         &env,
         &other_state,
         &["apply", "--yes", "--name", MB, "--format", "json"],

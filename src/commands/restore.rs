@@ -97,6 +97,21 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
             owned.push(name);
         }
     }
+    // The job that puts the snapshot's content back, in `run`, working from `snapshot` (the
+    // recorded one, or for `--replace` the one taken of what it replaces).
+    let job = |run, snapshot, snapshot_path, extra_owned, owns_copy| Job {
+        run,
+        client: &client,
+        snapshot,
+        snapshot_path,
+        target_request: restore_request.clone(),
+        expected_tags: recorded.tags.clone(),
+        hints: hints.clone(),
+        extra_owned,
+        again: Some(again.clone()),
+        timings,
+        owns_copy: AtomicBool::new(owns_copy),
+    };
     // An interrupted `restore --replace` of this snapshot: continue it from where it stopped.
     if let Some((run_id, current_path)) = unfinished_replace(&state, &key, &recorded_path)? {
         let run = state.existing_run(&run_id)?;
@@ -104,19 +119,7 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
         let current = Snapshot::read(&current_path)?;
         eprintln!("Continuing the interrupted restore run {run_id}.");
         owned.retain(|name| Some(name) != current.temporary_name.as_ref());
-        let job = Job {
-            run: &run,
-            client: &client,
-            snapshot: current,
-            snapshot_path: current_path,
-            target_request: restore_request,
-            expected_tags: recorded.tags.clone(),
-            hints,
-            extra_owned: owned,
-            again: Some(again),
-            timings,
-            owns_copy: AtomicBool::new(false),
-        };
+        let job = job(&run, current, current_path, owned, false);
         let outcome = job.reconcile(Strategy::Staged, progress).await;
         return Ok(finish(&run, key, outcome, args.format, session.color));
     }
@@ -231,19 +234,7 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
         item: key.clone(),
         snapshot: snapshot_path.clone(),
     })?;
-    let job = Job {
-        run: &run,
-        client: &client,
-        snapshot,
-        snapshot_path,
-        target_request: restore_request,
-        expected_tags: recorded.tags.clone(),
-        hints,
-        extra_owned: owned,
-        again: Some(again),
-        timings,
-        owns_copy: AtomicBool::new(owns_copy),
-    };
+    let job = job(&run, snapshot, snapshot_path, owned, owns_copy);
     let outcome = if replacing {
         job.staged().await
     } else if already_restored {
