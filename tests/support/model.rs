@@ -461,15 +461,12 @@ fn fault_plan(rng: &mut Rng, world: &World, rules: usize) -> Vec<FaultRule> {
                 11..=14 => rule.drop_connection = true,
                 _ => rule.delay_ms = Some(rng.range(5, 200)),
             }
-            // A lost answer after the service acted: a dropped connection, a 5xx, or throttling
-            // (which AWS refuses before acting, but the tool must not depend on that). A
-            // definitive refusal (`ResourceInUse`, `ValidationException`) that acted anyway is
-            // not something the service does, and no client could tell it from the truth.
-            let lost_answer = rule.drop_connection
-                || rule
-                    .error
-                    .as_ref()
-                    .is_some_and(|e| e.status >= 500 || e.code == "ThrottlingException");
+            // A lost answer after the service acted: a dropped connection or a 5xx. A refusal
+            // that acted anyway (`ThrottlingException`, which AWS answers before acting;
+            // `ResourceInUse`, `ValidationException`) is not something the service does, and no
+            // client could tell it from the truth.
+            let lost_answer =
+                rule.drop_connection || rule.error.as_ref().is_some_and(|e| e.status >= 500);
             if lost_answer && mutating && rng.chance(0.4) {
                 rule.after = true;
             }
