@@ -660,6 +660,8 @@ pub struct Progress {
     /// This run sent a delete of the original, since it last claimed the copy, that AWS did not
     /// refuse.
     pub deleted_original: bool,
+    /// This run started recreating the original from the snapshot (a rollback).
+    pub restoring_original: bool,
 }
 
 /// This run's claim of the temporary copy, as far as its journal knows.
@@ -710,6 +712,17 @@ impl RunSummary {
                         (Step::CreateTemporary, Phase::Start) => {
                             progress.copy = Claim::Sent;
                             progress.deleted_original = false;
+                            progress.restoring_original = false;
+                        }
+                        // Once this run deletes its copy, a copy under the name is only this
+                        // run's if it still bears the claim.
+                        (Step::DeleteTemporary | Step::RollbackDeleteTemporary, Phase::Start)
+                            if progress.copy == Claim::Made =>
+                        {
+                            progress.copy = Claim::Sent
+                        }
+                        (Step::RollbackCreateOriginalFromSnapshot, Phase::Start) => {
+                            progress.restoring_original = true;
                         }
                         (Step::CreateTemporary, Phase::Done) => progress.copy = Claim::Made,
                         (Step::CreateTemporary, Phase::Failed) => progress.copy = Claim::None,

@@ -1244,3 +1244,125 @@ fn a_throttled_claim_never_takes_another_runs_copy() {
         json!(true)
     );
 }
+
+/// Second review, finding 2 (I6): a restore of a missing definition killed mid-way leaves a run
+/// of its own; running the restore again finishes the definition and closes that run, so a
+/// later `resume` has nothing left to refuse.
+#[test]
+fn an_interrupted_restore_run_is_closed_by_the_next_restore() {
+    let kind = Kind::ModelBias;
+    let env = demo_env(&[MB], vec![]);
+    let output = env.run(&["apply", "--yes", "--name", MB]);
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    let (snapshot, _) = env.snapshot_of(MB);
+    let client = env.client();
+    env.block_on(client.delete_definition(kind, MB))
+        .expect("someone deletes it");
+    env.emulator.set_behaviour(Behaviour {
+        faults: vec![hold_rule(&op("Create", kind), MB, HOLD_FOREVER_MS, true)],
+        ..Behaviour::default()
+    });
+    let mut run = spawn(command_in(
+        &env,
+        &env.state_dir(),
+        &["restore", snapshot.to_str().unwrap()],
+    ));
+    wait_until_held(&env, &mut run, &op("Create", kind), MB);
+    run.kill();
+    env.clear_faults();
+    let output = env.run(&["restore", snapshot.to_str().unwrap()]);
+    let text = show(&output);
+    assert_eq!(code(&output), 0, "{text}");
+    assert!(env.definition(kind, MB).is_some(), "{text}");
+    let output = env.run(&["resume"]);
+    let text = show(&output);
+    assert_eq!(
+        code(&output),
+        0,
+        "resume after the restore finished: {text}"
+    );
+}
+
+/// Second review, finding 1 (I7): after this run deleted its own copy, a copy under the name is
+/// another run's unless it bears this run's claim; `resume` must not repoint or delete it.
+#[test]
+fn resume_leaves_another_runs_copy_made_after_its_own_was_deleted() {
+    let kind = Kind::ModelQuality;
+    let name = "pricing-model-quality";
+    let glob = format!("{name}-smr*");
+    // The delete of the original is refused, so the run undoes; the delete of its copy acts but
+    // its answer is lost and the looks that follow fail: the run stops in doubt.
+    let mut faults = vec![
+        FaultRule {
+            operation: op("Delete", kind),
+            name: Some(name.to_owned()),
+            error: fault_error("ValidationException", 400, "refused"),
+            ..FaultRule::default()
+        },
+        FaultRule {
+            operation: op("Delete", kind),
+            name: Some(glob.clone()),
+            nth: Some(1),
+            after: true,
+            error: fault_error("InternalFailure", 500, "lost"),
+            ..FaultRule::default()
+        },
+    ];
+    faults.extend((3..=80).map(|nth| throttled(&op("Describe", kind), &glob, nth)));
+    let mut env = demo_env(&[name], faults);
+    env.max_attempts = Some(1);
+    let output = env.run(&[
+        "apply",
+        "--yes",
+        "--name",
+        name,
+        "--patience",
+        "1",
+        "--format",
+        "json",
+    ]);
+    let text = show(&output);
+    assert_eq!(code(&output), 4, "{text}");
+    env.clear_faults();
+    let copy = copy_name(name);
+    assert_eq!(
+        env.definition(kind, &copy),
+        None,
+        "the copy was deleted\n{text}"
+    );
+    // Another run claims the name meanwhile.
+    let mut theirs = env.definition(kind, name).expect("original");
+    theirs["JobDefinitionName"] = json!(copy);
+    theirs["NetworkConfig"]["EnableInterContainerTrafficEncryption"] = json!(true);
+    theirs
+        .as_object_mut()
+        .unwrap()
+        .shift_remove("JobDefinitionArn");
+    theirs.as_object_mut().unwrap().shift_remove("CreationTime");
+    env.emulator.put_definition_raw(
+        REGION,
+        kind,
+        theirs,
+        vec![(
+            "sm-recreate:claim".to_owned(),
+            "20261130T000000Z-9999".to_owned(),
+        )],
+    );
+    let their_copy = env.definition(kind, &copy);
+    let output = env.run(&["resume", "--format", "json"]);
+    let text = show(&output);
+    assert_eq!(
+        env.definition(kind, &copy),
+        their_copy,
+        "resume touched another run's copy\n{text}"
+    );
+    let live = env
+        .definition(kind, name)
+        .expect("the original is never lost");
+    assert_ne!(
+        live["NetworkConfig"]["EnableInterContainerTrafficEncryption"],
+        json!(true),
+        "the original is left for the run that holds the copy\n{text}"
+    );
+    assert_eq!(status(&output, name), "busy", "{text}");
+}

@@ -151,6 +151,9 @@ impl Job<'_> {
             }
             Err(err) => {
                 let phase = match &err {
+                    // A lost answer after which the look saw nothing happen: the request may
+                    // still act late, so the journal does not call it refused.
+                    OpError::Refused(e) if e.is(ErrorClass::Transient) => Phase::InDoubt,
                     OpError::Refused(_) => Phase::Failed,
                     OpError::InDoubt(_) => Phase::InDoubt,
                 };
@@ -266,6 +269,9 @@ impl Job<'_> {
     /// re-check, so a change someone makes meanwhile is never deleted with it.
     async fn recheck_and_delete(&self) -> Removal {
         let mut attempt = 0;
+        // An earlier attempt's answer was lost: it may act late, so the original gone now is
+        // taken for this run's delete.
+        let mut lost = false;
         loop {
             attempt += 1;
             let rechecked = self
@@ -274,6 +280,7 @@ impl Job<'_> {
             match rechecked {
                 Ok(Recheck::Unchanged) => {}
                 Ok(Recheck::Changed(what)) => return Removal::Stop(Cause::Changed(what)),
+                Ok(Recheck::Gone) if lost => return Removal::Deleted,
                 Ok(Recheck::Gone) => {
                     return Removal::Stop(Cause::Changed(
                         "changed during the run: someone deleted it".to_owned(),
@@ -296,8 +303,15 @@ impl Job<'_> {
                     ));
                 }
                 Err(StepError::Refused(err)) => {
+                    lost |= err.is(ErrorClass::Transient);
                     if ops.may_retry(&OpError::Refused(err.clone()), attempt).await {
                         continue;
+                    }
+                    if lost {
+                        return Removal::InDoubt(format!(
+                            "delete of {}: {err}; an earlier answer was lost and it may still act",
+                            self.name()
+                        ));
                     }
                     return Removal::Stop(Cause::Failed(err.to_string()));
                 }
@@ -772,6 +786,15 @@ impl Job<'_> {
                     },
                     other => other,
                 }
+            }
+            Some((live, _))
+                if progress.restoring_original
+                    && holds(&live, &restore)
+                    && !same_object(&live, &self.snapshot.describe) =>
+            {
+                tracing::info!(item = %self.key(), "original restored from the snapshot: finishing the rollback");
+                self.finish_rollback("an earlier attempt failed and was rolled back")
+                    .await
             }
             Some((live, _))
                 if holds(&live, &self.target_request)

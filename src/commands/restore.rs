@@ -10,7 +10,7 @@ use crate::cli::{GlobalArgs, ReportFormat, RestoreArgs};
 use crate::exit::{ExitStatus, UsageError};
 use crate::inventory;
 use crate::journal::{
-    Event, ItemKey, JournalError, PlannedItem, Run, RunSummary, Snapshot, StateDir,
+    Event, ItemKey, JournalError, PlannedItem, Run, RunSummary, Snapshot, StateDir, Status,
 };
 use crate::kinds::same_name;
 use crate::plan::request;
@@ -75,26 +75,35 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
         ),
         None => hints.resume(""),
     };
-    // The copies the snapshot's run left (they carry its claim): schedules and copies under
-    // them are this restore's to take back and clean up, since a person asked for it with the
-    // snapshot that run wrote. A copy any other run made is left alone.
+    // The copies the snapshot's run left (they carry its claim; a copy made by sm-recreate 0.1
+    // carries none, and counts when the snapshot names it): schedules and copies under them are
+    // this restore's to take back and clean up, since a person asked for it with the snapshot
+    // that run wrote. A copy any other run made is left alone.
     let mut owned: Vec<String> = Vec::new();
+    let mut foreign: Option<String> = None;
     let candidates = recorded
         .temporary_name
         .iter()
         .cloned()
         .chain(std::iter::once(request::temporary_name(&recorded.name)));
-    let claim = request::claim_tag(&recorded.run_id);
     for name in candidates {
-        if owned.iter().any(|o| same_name(o, &name)) {
+        if owned.iter().chain(&foreign).any(|o| same_name(o, &name)) {
             continue;
         }
-        let ours = match ops.find(&name).await? {
-            None => true,
-            Some(copy) => ops.bears(&copy, Some(&claim)).await?,
+        let Some(copy) = ops.find(&name).await? else {
+            continue;
+        };
+        let arn = copy["JobDefinitionArn"].as_str().unwrap_or_default();
+        let tags = ops.tags(arn).await?;
+        let mut claims = tags.iter().filter(|t| t.key == request::CLAIM_TAG_KEY);
+        let ours = match claims.next() {
+            Some(claim) => claim.value == recorded.run_id,
+            None => recorded.temporary_name.as_deref() == Some(name.as_str()),
         };
         if ours {
             owned.push(name);
+        } else {
+            foreign = Some(name);
         }
     }
     // The job that puts the snapshot's content back, in `run`, working from `snapshot` (the
@@ -122,6 +131,14 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
         let job = job(&run, current, current_path, owned, false);
         let outcome = job.reconcile(Strategy::Staged, progress).await;
         return Ok(finish(&run, key, outcome, args.format, session.color));
+    }
+    if let Some(copy) = &foreign {
+        return Err(UsageError::new(format!(
+            "the temporary copy {copy} of {key} exists and belongs to another run: it is \
+             recreating this definition"
+        ))
+        .with_hint("let that run finish (or `resume` it from its state directory), then restore")
+        .into());
     }
     let (live, listed) = tokio::join!(ops.find(&recorded.name), client.list_schedules(None));
     let (live, listed) = (live?, listed?);
@@ -163,6 +180,7 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
             copies_left |= ops.find(name).await?.is_some();
         }
         if !on_copies && !copies_left {
+            close_earlier_restores(&state, &key, &recorded_path, Status::Recreated, None)?;
             println!("{key} is already as the snapshot recorded it; nothing to do.");
             return Ok(ExitStatus::Success);
         }
@@ -178,13 +196,17 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
                 .to_owned();
             let tags = client.list_tags(&arn).await?;
             let temporary = request::temporary_name(&recorded.name);
-            if !owned.iter().any(|name| same_name(name, &temporary))
-                && ops.find(&temporary).await?.is_some()
-            {
+            if let Some(left) = owned.iter().find(|name| same_name(name, &temporary)) {
                 return Err(UsageError::new(format!(
-                    "the temporary copy {temporary} of {key} exists: another run is working on it"
+                    "the compliant copy {left} that run {} left exists, and replacing needs its \
+                     name",
+                    recorded.run_id
                 ))
-                .with_hint("finish that run first (`resume` with its state directory); then restore --replace")
+                .with_hint(format!(
+                    "if that run is unfinished, `resume {}` first; if it ended (e.g. \
+                     verify-failed, which keeps the copy), delete {left} once no schedule uses it",
+                    recorded.run_id
+                ))
                 .into());
             }
             let current = snapshot_of(
@@ -243,7 +265,52 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
     } else {
         job.finish_from_deleted().await
     };
+    if outcome.status().is_settled()
+        && let Err(err) = close_earlier_restores(
+            &state,
+            &key,
+            &recorded_path,
+            outcome.status(),
+            Some(&run.run_id),
+        )
+    {
+        tracing::error!("could not close earlier restore runs: {err}");
+    }
     Ok(finish(&run, key, outcome, args.format, session.color))
+}
+
+/// An earlier restore of the same snapshot that was interrupted (its definition missing or
+/// already restored: such a restore starts over rather than continuing) is finished by this one:
+/// its journal says so, so `resume` no longer counts it as unfinished.
+fn close_earlier_restores(
+    state: &StateDir,
+    key: &ItemKey,
+    snapshot: &Path,
+    outcome: Status,
+    by: Option<&str>,
+) -> Result<(), JournalError> {
+    for run_id in state.run_ids()? {
+        if Some(run_id.as_str()) == by {
+            continue;
+        }
+        let run = state.existing_run(&run_id)?;
+        let summary = RunSummary::from_records(&run.records()?);
+        let same = summary.strategy.as_deref() == Some("restore")
+            && summary.restoring.as_deref() == Some(snapshot)
+            && summary.planned.iter().any(|p| &p.item == key);
+        if same && !summary.is_complete() {
+            run.record(Event::ItemFinished {
+                item: key.clone(),
+                outcome,
+                message: Some(match by {
+                    Some(other) => format!("finished by the restore run {other}"),
+                    None => "found already restored by a later restore".to_owned(),
+                }),
+            })?;
+            run.record(Event::RunFinished)?;
+        }
+    }
+    Ok(())
 }
 
 /// Journals and reports how the restore ended. AWS may have been changed by now: the outcome

@@ -475,6 +475,21 @@ fn fault_plan(rng: &mut Rng, world: &World, rules: usize) -> Vec<FaultRule> {
         .collect()
 }
 
+/// When someone's change took effect: its first call the service performed (`ok`), else when
+/// it began (a change made directly in the emulator has no call). A look by the tool before this
+/// could not have seen it.
+fn landed_at(action: &Action, calls: &[RecordedCall]) -> usize {
+    action
+        .own_calls
+        .iter()
+        .copied()
+        .filter(|&i| {
+            calls[i].outcome == "ok" && MUTATING_OPERATIONS.contains(&calls[i].operation.as_str())
+        })
+        .min()
+        .unwrap_or(action.start_index)
+}
+
 fn describe_rule(rule: &FaultRule) -> String {
     let effect = match (&rule.error, rule.drop_connection, rule.delay_ms) {
         (Some(error), _, _) => error.code.clone(),
@@ -1262,7 +1277,14 @@ impl Case<'_> {
     fn versions(&self, t: usize) -> Vec<Version> {
         let target = &self.world.targets[t];
         let mut versions = vec![(target.original.clone(), target.tags.clone(), None)];
-        for (i, action) in self.actions.iter().enumerate() {
+        // In the order they were made, which is not the order the actions were drawn in.
+        let mut order: Vec<usize> = (0..self.actions.len()).collect();
+        order.sort_by_key(|&i| {
+            let action = &self.actions[i];
+            (action.round, action.start_index, action.at_calls)
+        });
+        for i in order {
+            let action = &self.actions[i];
             if action.kind == ActionKind::Replace(t)
                 && action.landed == Landed::Yes
                 && let Some(describe) = &action.describe
@@ -1545,19 +1567,7 @@ impl Case<'_> {
             }) else {
                 continue;
             };
-            // When the change took effect: its first call the service performed (`ok`), else
-            // when it began (a change made directly in the emulator has no call).
-            let landed = action
-                .own_calls
-                .iter()
-                .copied()
-                .filter(|&i| {
-                    calls[i].outcome == "ok"
-                        && MUTATING_OPERATIONS.contains(&calls[i].operation.as_str())
-                })
-                .min()
-                .unwrap_or(action.start_index);
-            if r >= landed {
+            if r >= landed_at(action, &calls) {
                 // It looked after the change landed: it could have seen it.
                 continue;
             }
@@ -1648,7 +1658,7 @@ impl Case<'_> {
             }) else {
                 continue;
             };
-            if r < action.start_index {
+            if r < landed_at(action, &calls) {
                 return true;
             }
         }
