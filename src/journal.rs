@@ -662,6 +662,9 @@ pub struct Progress {
     pub deleted_original: bool,
     /// This run started recreating the original from the snapshot (a rollback).
     pub restoring_original: bool,
+    /// A delete of the original had its answer lost: it may act late, so a later refusal does
+    /// not make the delete "not sent".
+    pub delete_lost: bool,
 }
 
 /// This run's claim of the temporary copy, as far as its journal knows.
@@ -713,6 +716,7 @@ impl RunSummary {
                             progress.copy = Claim::Sent;
                             progress.deleted_original = false;
                             progress.restoring_original = false;
+                            progress.delete_lost = false;
                         }
                         // Once this run deletes its copy, a copy under the name is only this
                         // run's if it still bears the claim.
@@ -727,8 +731,11 @@ impl RunSummary {
                         (Step::CreateTemporary, Phase::Done) => progress.copy = Claim::Made,
                         (Step::CreateTemporary, Phase::Failed) => progress.copy = Claim::None,
                         (Step::DeleteOriginal, Phase::Start) => progress.deleted_original = true,
-                        // Refused: that delete did not act.
-                        (Step::DeleteOriginal, Phase::Failed) => progress.deleted_original = false,
+                        (Step::DeleteOriginal, Phase::InDoubt) => progress.delete_lost = true,
+                        // Refused: that delete did not act (and no earlier one may act late).
+                        (Step::DeleteOriginal, Phase::Failed) if !progress.delete_lost => {
+                            progress.deleted_original = false;
+                        }
                         _ => {}
                     }
                 }

@@ -217,6 +217,8 @@ impl Job<'_> {
                     ),
                 };
             }
+            // Every attempt was seen not to act. (Should one still act late, the copy bears this
+            // run's claim: the next run reports it busy, naming it.)
             Err(StepError::Refused(err)) => {
                 return Outcome::Failed {
                     message: format!("AWS refused the compliant copy; nothing was changed: {err}"),
@@ -279,8 +281,16 @@ impl Job<'_> {
                 .await;
             match rechecked {
                 Ok(Recheck::Unchanged) => {}
-                Ok(Recheck::Changed(what)) => return Removal::Stop(Cause::Changed(what)),
                 Ok(Recheck::Gone) if lost => return Removal::Deleted,
+                // An earlier delete may still act: undoing now could lose what it deletes.
+                Ok(_) | Err(StepError::Refused(_)) if lost => {
+                    return Removal::InDoubt(format!(
+                        "an earlier delete of {} had its answer lost and may still act; it \
+                         changed or could not be seen since",
+                        self.name()
+                    ));
+                }
+                Ok(Recheck::Changed(what)) => return Removal::Stop(Cause::Changed(what)),
                 Ok(Recheck::Gone) => {
                     return Removal::Stop(Cause::Changed(
                         "changed during the run: someone deleted it".to_owned(),
@@ -740,14 +750,25 @@ impl Job<'_> {
     /// Re-enters the protocol from what is live (for `resume`), knowing from the journal what
     /// this run may have done.
     pub async fn reconcile(&self, strategy: Strategy, progress: Progress) -> Outcome {
+        // The copy is this run's if it bears this run's claim; an unmarked copy only sm-recreate
+        // 0.1 made, and is this run's if its journal says it sent the claim. No copy: nothing
+        // to own.
         let owns = match (progress.copy, self.temp()) {
-            (Claim::Made, _) => true,
-            (Claim::None, _) | (Claim::Sent, None) => false,
-            // Sent, answer unknown: the copy is this run's only if it bears this run's claim.
-            (Claim::Sent, Some(temp)) => {
+            (Claim::None, _) | (_, None) => false,
+            (_, Some(temp)) => {
                 let ops = self.ops();
                 let owned = match ops.find(temp).await {
-                    Ok(Some(live)) => ops.bears(&live, Some(&self.claim())).await,
+                    Ok(Some(live)) => {
+                        let arn = live["JobDefinitionArn"].as_str().unwrap_or_default();
+                        ops.tags(arn).await.map(|tags| {
+                            let mut claims =
+                                tags.iter().filter(|t| t.key == request::CLAIM_TAG_KEY);
+                            match claims.next() {
+                                Some(claim) => claim.value == self.run.run_id,
+                                None => true,
+                            }
+                        })
+                    }
                     Ok(None) => Ok(false),
                     Err(err) => Err(err),
                 };
@@ -812,7 +833,11 @@ impl Job<'_> {
                 self.finish_rollback("an earlier attempt failed and was rolled back")
                     .await
             }
-            Some(_) if progress.deleted_original => self.someone_took_the_name("").await,
+            Some((live, _))
+                if progress.deleted_original && !same_object(&live, &self.snapshot.describe) =>
+            {
+                self.someone_took_the_name("").await
+            }
             Some(_) => {
                 self.hand_back(
                     Cause::Changed(

@@ -80,14 +80,16 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
     // this restore's to take back and clean up, since a person asked for it with the snapshot
     // that run wrote. A copy any other run made is left alone.
     let mut owned: Vec<String> = Vec::new();
-    let mut foreign: Option<String> = None;
+    // A copy another run claimed: its name and that run's id.
+    let mut foreign: Option<(String, String)> = None;
     let candidates = recorded
         .temporary_name
         .iter()
         .cloned()
         .chain(std::iter::once(request::temporary_name(&recorded.name)));
     for name in candidates {
-        if owned.iter().chain(&foreign).any(|o| same_name(o, &name)) {
+        let seen = owned.iter().chain(foreign.iter().map(|(copy, _)| copy));
+        if seen.into_iter().any(|o| same_name(o, &name)) {
             continue;
         }
         let Some(copy) = ops.find(&name).await? else {
@@ -95,15 +97,18 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
         };
         let arn = copy["JobDefinitionArn"].as_str().unwrap_or_default();
         let tags = ops.tags(arn).await?;
-        let mut claims = tags.iter().filter(|t| t.key == request::CLAIM_TAG_KEY);
-        let ours = match claims.next() {
-            Some(claim) => claim.value == recorded.run_id,
+        let claim = tags
+            .iter()
+            .find(|t| t.key == request::CLAIM_TAG_KEY)
+            .map(|t| t.value.clone());
+        let ours = match &claim {
+            Some(run_id) => *run_id == recorded.run_id,
             None => recorded.temporary_name.as_deref() == Some(name.as_str()),
         };
         if ours {
             owned.push(name);
         } else {
-            foreign = Some(name);
+            foreign = Some((name, claim.unwrap_or_else(|| "unknown".to_owned())));
         }
     }
     // The job that puts the snapshot's content back, in `run`, working from `snapshot` (the
@@ -132,12 +137,16 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
         let outcome = job.reconcile(Strategy::Staged, progress).await;
         return Ok(finish(&run, key, outcome, args.format, session.color));
     }
-    if let Some(copy) = &foreign {
+    if let Some((copy, owner)) = &foreign {
         return Err(UsageError::new(format!(
-            "the temporary copy {copy} of {key} exists and belongs to another run: it is \
-             recreating this definition"
+            "the temporary copy {copy} of {key} exists and belongs to run {owner}, which is \
+             recreating this definition or kept its copy when it ended"
         ))
-        .with_hint("let that run finish (or `resume` it from its state directory), then restore")
+        .with_hint(format!(
+            "if run {owner} is unfinished, `resume {owner}` with its state directory first; if \
+             it ended (verify-failed and changed-during-run keep the copy), restore that run's \
+             snapshot instead, or move any schedules off {copy} and delete it"
+        ))
         .into());
     }
     let (live, listed) = tokio::join!(ops.find(&recorded.name), client.list_schedules(None));
@@ -203,9 +212,9 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
                     recorded.run_id
                 ))
                 .with_hint(format!(
-                    "if that run is unfinished, `resume {}` first; if it ended (e.g. \
-                     verify-failed, which keeps the copy), delete {left} once no schedule uses it",
-                    recorded.run_id
+                    "if that run is unfinished, `{}` first; if it ended (e.g. verify-failed, \
+                     which keeps the copy), delete {left} once no schedule uses it",
+                    snapshot_run_resume(global, &recorded_path, &recorded.run_id)
                 ))
                 .into());
             }
@@ -265,7 +274,7 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
     } else {
         job.finish_from_deleted().await
     };
-    if outcome.status().is_settled()
+    if outcome.status() == Status::Recreated
         && let Err(err) = close_earlier_restores(
             &state,
             &key,
@@ -277,6 +286,16 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
         tracing::error!("could not close earlier restore runs: {err}");
     }
     Ok(finish(&run, key, outcome, args.format, session.color))
+}
+
+/// The `resume` command of the run that wrote a snapshot, in the state directory that holds it
+/// (`STATE/runs/RUN/snapshots/FILE`).
+fn snapshot_run_resume(global: &GlobalArgs, snapshot: &Path, run_id: &str) -> String {
+    let root = snapshot.ancestors().nth(4).unwrap_or(Path::new("."));
+    format!(
+        "{} resume {run_id}",
+        crate::settings::command_prefix(global, root)
+    )
 }
 
 /// An earlier restore of the same snapshot that was interrupted (its definition missing or

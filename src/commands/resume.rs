@@ -28,13 +28,16 @@ pub async fn run(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<ExitSt
                         || "SNAPSHOT".to_owned(),
                         |s| crate::settings::shell_quote(&s.display().to_string()),
                     );
-                    let command = hints(global, state.root())
-                        .command
-                        .unwrap_or_else(|| "sm-recreate".to_owned());
-                    eprintln!(
-                        "Run {id} is an unfinished restore: run `{command} restore {snapshot}` \
-                         again (with --replace if it was given) to finish it."
-                    );
+                    match hints(global, state.root()).command {
+                        Some(command) => eprintln!(
+                            "Run {id} is an unfinished restore: run `{command} restore \
+                             {snapshot}` again (with --replace if it was given) to finish it."
+                        ),
+                        None => eprintln!(
+                            "Run {id} is an unfinished restore of a --sandbox account, which \
+                             ended with its process."
+                        ),
+                    }
                     restores.push(id);
                     continue;
                 }
