@@ -1940,15 +1940,17 @@ impl Case<'_> {
         // Schedules: deleted ones stay deleted, repointed ones stay where someone put them, the
         // rest point at their own definition.
         for (s, schedule) in self.world.schedules.clone().into_iter().enumerate() {
+            // The last in the order they were made (not the order they were drawn in).
             let last = self
                 .actions
                 .iter()
                 .enumerate()
-                .rfind(|(_, a)| {
+                .filter(|(_, a)| {
                     a.performed
                         && a.landed != Landed::No
                         && matches!(a.kind, ActionKind::DeleteSchedule(x) | ActionKind::Repoint(x) if x == s)
                 })
+                .max_by_key(|(_, a)| (a.round, a.start_index, a.at_calls))
                 .map(|(i, a)| (i, a.clone()));
             let now = schedule_target(&self.emulator, &schedule.name);
             let own = &self.world.targets[schedule.target].name;
