@@ -24,20 +24,10 @@ pub async fn run(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<ExitSt
                 }
                 // A restore is continued by running the same restore command again.
                 if summary.strategy.as_deref() == Some("restore") {
-                    let snapshot = summary.restoring.as_ref().map_or_else(
-                        || "SNAPSHOT".to_owned(),
-                        |s| crate::settings::shell_quote(&s.display().to_string()),
+                    eprintln!(
+                        "Run {id} is an unfinished restore: {}.",
+                        restore_again(global, state.root(), &summary)
                     );
-                    match hints(global, state.root()).command {
-                        Some(command) => eprintln!(
-                            "Run {id} is an unfinished restore: run `{command} restore \
-                             {snapshot}` again (with --replace if it was given) to finish it."
-                        ),
-                        None => eprintln!(
-                            "Run {id} is an unfinished restore of a --sandbox account, which \
-                             ended with its process."
-                        ),
-                    }
                     restores.push(id);
                     continue;
                 }
@@ -56,7 +46,7 @@ pub async fn run(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<ExitSt
                         "no unfinished apply to resume; the unfinished run {} is a restore",
                         restores.join(", ")
                     ))
-                    .with_hint("run the same `sm-recreate restore SNAPSHOT` command again: it finishes the restore")
+                    .with_hint("run the restore command named above again: it finishes the restore")
                     .into());
                 }
                 None => {
@@ -138,10 +128,12 @@ pub async fn run(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<ExitSt
             "run {run_id} is a `{recorded}` run, which resume does not continue"
         ))
         .with_hint(if recorded == "restore" {
-            "run the same `sm-recreate restore SNAPSHOT` command again: it checks what exists and \
-             finishes the restore"
+            format!(
+                "{}: it checks what exists and finishes the restore",
+                restore_again(global, state.root(), &summary)
+            )
         } else {
-            "this journal was written by another version of sm-recreate"
+            "this journal was written by another version of sm-recreate".to_owned()
         })
         .into());
     };
@@ -167,4 +159,22 @@ pub async fn run(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<ExitSt
         .collect();
     let outcomes = execute(&executor, &run, work, args.format, session.color).await?;
     Ok(apply::exit_status(&outcomes))
+}
+
+/// How to finish an interrupted restore run: the same `restore` command again, as it can be run.
+fn restore_again(
+    global: &GlobalArgs,
+    state_root: &std::path::Path,
+    summary: &RunSummary,
+) -> String {
+    let snapshot = summary.restoring.as_ref().map_or_else(
+        || "SNAPSHOT".to_owned(),
+        |s| crate::settings::shell_quote(&s.display().to_string()),
+    );
+    match hints(global, state_root).command {
+        Some(command) => {
+            format!("run `{command} restore {snapshot}` again (with --replace if it was given)")
+        }
+        None => "it restored a --sandbox account, which ended with its process".to_owned(),
+    }
 }
