@@ -829,6 +829,11 @@ impl Job<'_> {
                 tracing::info!(item = %self.key(), "original already recreated: finishing");
                 self.finish_from_recreated().await
             }
+            // The snapshot's content under a new object after this run's delete, though the
+            // journal shows no rollback create: an earlier attempt's answer was lost in a way the
+            // journal did not keep, or an identical definition someone made; either way the
+            // original is back, so the rollback is finished. (Checked after the arm above so a
+            // restore, whose target is the snapshot's content, is not taken for a rollback.)
             Some((live, _))
                 if progress.deleted_original
                     && holds(&live, &restore)
