@@ -1374,33 +1374,3 @@ fn resume_leaves_another_runs_copy_made_after_its_own_was_deleted() {
     );
     assert_eq!(status(&output, name), "busy", "{text}");
 }
-
-/// A definition someone replaces after the run recreated it (while its verify is held): their
-/// version wins, as a change before the delete does (I3): left as they made it, the copy
-/// deleted once theirs was seen, `changed-during-run`.
-#[test]
-fn a_definition_replaced_after_the_recreate_is_kept() {
-    let kind = Kind::ModelBias;
-    // Describes of the original: the plan's inventory, step 0, the re-check, then verify's.
-    let env = demo_env(
-        &[MB],
-        vec![FaultRule {
-            nth: Some(4),
-            ..hold_rule(&op("Describe", kind), MB, HOLD_WHILE_ACTING_MS, false)
-        }],
-    );
-    let mut run = spawn(command_in(
-        &env,
-        &env.state_dir(),
-        &["apply", "--yes", "--name", MB, "--format", "json"],
-    ));
-    wait_until_held(&env, &mut run, &op("Describe", kind), MB);
-    replace_model_bias(&env, &other_version_of_model_bias());
-    let theirs = env.definition(kind, MB).expect("their version");
-    let output = run.finish();
-    let text = show(&output);
-    assert_eq!(status(&output, MB), "changed-during-run", "{text}");
-    assert_eq!(code(&output), 1, "{text}");
-    assert_eq!(env.definition(kind, MB), Some(theirs), "{text}");
-    assert_eq!(copies(&env, kind, MB), Vec::<String>::new(), "{text}");
-}

@@ -428,15 +428,10 @@ impl Job<'_> {
         let (verified, looked) = tokio::join!(self.step(Step::Verify, verifying), looking);
         match verified {
             Ok(None) => {}
-            // The create is atomic (content and tags), so a difference now is someone else's
-            // change since: theirs wins, as before the delete; the schedules name it again.
             Ok(Some(difference)) => {
-                let cause = Cause::Changed(format!(
-                    "changed during the run: after it was recreated, someone changed it \
-                     ({difference}); theirs is kept"
-                ));
-                let all: Vec<&ScheduleSnapshot> = self.schedules().collect();
-                return self.hand_back(cause, &all).await;
+                return Outcome::Unverified {
+                    message: format!("verification failed: {difference}{}", self.copy_kept_note()),
+                };
             }
             Err(StepError::Journal(message)) => return self.journal_stop(&message),
             Err(err) => return self.in_doubt(format!("could not verify the result: {err}")),
