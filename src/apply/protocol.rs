@@ -428,9 +428,18 @@ impl Job<'_> {
         let (verified, looked) = tokio::join!(self.step(Step::Verify, verifying), looking);
         match verified {
             Ok(None) => {}
+            // Someone's change since the create, or the service's own rendering: only a person
+            // can tell, so the copy is kept (with any schedule that stayed on it) and named.
             Ok(Some(difference)) => {
+                let stayed = warnings
+                    .iter()
+                    .map(|w| format!("; {w}"))
+                    .collect::<String>();
                 return Outcome::Unverified {
-                    message: format!("verification failed: {difference}{}", self.copy_kept_note()),
+                    message: format!(
+                        "verification failed: {difference}{}{stayed}",
+                        self.copy_kept_note()
+                    ),
                 };
             }
             Err(StepError::Journal(message)) => return self.journal_stop(&message),
