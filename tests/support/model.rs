@@ -1541,17 +1541,13 @@ impl Case<'_> {
                 .as_deref()
                 .is_some_and(|n| n.eq_ignore_ascii_case(&target.name))
         };
+        // The names the tool acts on between its re-check and the delete: the original and
+        // its copy (schedules move before the re-check; and a schedule someone pointed at
+        // another definition carries that one's calls, which the log cannot tell apart).
         let item_names: Vec<String> = std::iter::once(target.name.to_ascii_lowercase())
             .chain(std::iter::once(
                 temporary_name(&target.name).to_ascii_lowercase(),
             ))
-            .chain(
-                self.world
-                    .schedules
-                    .iter()
-                    .filter(|s| s.target == t)
-                    .map(|s| s.name.to_ascii_lowercase()),
-            )
             .collect();
         for (d, call) in calls.iter().enumerate() {
             if call.operation != delete || !is_d(call) || own.contains(&d) {
