@@ -14,5 +14,6 @@ pub mod kinds;
 pub mod logging;
 pub mod plan;
 pub mod render;
+pub mod resource;
 pub mod sagemaker;
 pub mod settings;

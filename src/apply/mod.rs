@@ -5,11 +5,12 @@ pub mod ops;
 pub mod protocol;
 pub mod report;
 
+pub use crate::journal::Strategy;
+
 use crate::inventory;
-use crate::journal::{
-    Event, ItemKey, PlannedItem, Progress, Run, ScheduleSnapshot, Snapshot, Status,
-};
+use crate::journal::{Event, PlannedItem, Progress, Run, ScheduleSnapshot, Snapshot, Status};
 use crate::plan::request;
+use crate::resource::ResourceId;
 use crate::sagemaker::{AwsError, SageMaker};
 use ops::{Ops, Timings};
 use protocol::{Job, snapshot_of};
@@ -21,36 +22,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Strategy {
-    /// Create a compliant copy under a temporary name first, move schedules to it, then replace
-    /// the original. Never leaves the schedules without a definition.
-    #[default]
-    Staged,
-    /// Delete and create under the same name, rolling back from the snapshot. For accounts that
-    /// forbid extra names; refuses definitions that schedules reference. Between the delete and
-    /// the create the definition exists only in the snapshot on disk.
-    Direct,
-}
-
-impl Strategy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Strategy::Staged => "staged",
-            Strategy::Direct => "direct",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Strategy> {
-        match text {
-            "staged" => Some(Strategy::Staged),
-            "direct" => Some(Strategy::Direct),
-            _ => None,
-        }
-    }
-}
-
 /// How one definition ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "kebab-case")]
@@ -58,7 +29,7 @@ pub enum Outcome {
     /// Recreated compliant and verified; `warnings` name anything left for `resume`.
     Recreated { warnings: Vec<String> },
     /// Not touched: the live definition differs from the plan.
-    Changed { message: String },
+    ChangedSincePlan { message: String },
     /// Someone else changed it during the run: everything this run did was undone, and their
     /// change kept.
     ChangedDuringRun { message: String },
@@ -72,9 +43,9 @@ pub enum Outcome {
     Missing { message: String },
     /// Failed before anything was changed (reading it, or writing its snapshot); `resume` tries
     /// it again.
-    Untouched { message: String },
+    FailedUntouched { message: String },
     /// Recreated, but the result differs from the snapshot beyond the flag.
-    Unverified { message: String },
+    VerifyFailed { message: String },
     /// An answer was lost and looking did not tell what happened: stopped without undoing
     /// anything; `manual` is the exact command that looks again and finishes.
     InDoubt { message: String, manual: String },
@@ -89,7 +60,7 @@ impl Outcome {
         match self {
             Outcome::Recreated { warnings } if warnings.is_empty() => Status::Recreated,
             Outcome::Recreated { .. } => Status::RecreatedWithLeftovers,
-            Outcome::Changed { .. } => Status::ChangedSincePlan,
+            Outcome::ChangedSincePlan { .. } => Status::ChangedSincePlan,
             Outcome::ChangedDuringRun { .. } => Status::ChangedDuringRun,
             Outcome::Busy { .. } => Status::Busy,
             Outcome::Refused { .. } => Status::Refused,
@@ -98,8 +69,8 @@ impl Outcome {
             } => Status::RolledBack,
             Outcome::Failed { .. } => Status::Failed,
             Outcome::Missing { .. } => Status::Missing,
-            Outcome::Untouched { .. } => Status::FailedUntouched,
-            Outcome::Unverified { .. } => Status::VerifyFailed,
+            Outcome::FailedUntouched { .. } => Status::FailedUntouched,
+            Outcome::VerifyFailed { .. } => Status::VerifyFailed,
             Outcome::InDoubt { .. } => Status::InDoubt,
             Outcome::RollbackIncomplete { .. } => Status::RollbackIncomplete,
             Outcome::NotStarted => Status::NotStarted,
@@ -114,14 +85,14 @@ impl Outcome {
     pub fn message(&self) -> Option<String> {
         match self {
             Outcome::Recreated { warnings } if !warnings.is_empty() => Some(warnings.join("; ")),
-            Outcome::Changed { message }
+            Outcome::ChangedSincePlan { message }
             | Outcome::ChangedDuringRun { message }
             | Outcome::Busy { message }
             | Outcome::Refused { message }
             | Outcome::Failed { message, .. }
             | Outcome::Missing { message }
-            | Outcome::Untouched { message }
-            | Outcome::Unverified { message } => Some(message.clone()),
+            | Outcome::FailedUntouched { message }
+            | Outcome::VerifyFailed { message } => Some(message.clone()),
             Outcome::InDoubt { message, manual }
             | Outcome::RollbackIncomplete { message, manual } => {
                 Some(format!("{message}; manual action: {manual}"))
@@ -177,7 +148,7 @@ impl Hints {
 /// A definition to recreate: who it is and what the plan saw.
 #[derive(Debug, Clone)]
 pub struct Target {
-    pub key: ItemKey,
+    pub key: ResourceId,
     pub planned_sha256: String,
     pub temporary_name: Option<String>,
 }
@@ -217,7 +188,7 @@ pub enum Work {
 }
 
 impl Work {
-    pub fn key(&self) -> ItemKey {
+    pub fn key(&self) -> ResourceId {
         match self {
             Work::Fresh(target) => target.key.clone(),
             Work::InFlight(snapshot, ..) => snapshot.key(),
@@ -232,11 +203,11 @@ impl Executor {
         self: &Arc<Self>,
         work: Vec<Work>,
         reporter: &Reporter,
-    ) -> Vec<(ItemKey, Outcome)> {
+    ) -> Vec<(ResourceId, Outcome)> {
         let permits = Arc::new(Semaphore::new(self.concurrency.max(1)));
         let mut tasks = JoinSet::new();
         let mut outcomes: Vec<Option<Outcome>> = vec![None; work.len()];
-        let keys: Vec<ItemKey> = work.iter().map(Work::key).collect();
+        let keys: Vec<ResourceId> = work.iter().map(Work::key).collect();
         let collect = |done: Result<(usize, Outcome), tokio::task::JoinError>,
                        outcomes: &mut Vec<Option<Outcome>>| {
             let (i, outcome) = done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
@@ -299,7 +270,7 @@ impl Executor {
                 return outcome;
             }
             Ok(Prepared::Stop(outcome)) => outcome,
-            Err(err) => Outcome::Untouched {
+            Err(err) => Outcome::FailedUntouched {
                 message: format!("nothing was changed: {err}"),
             },
         };
@@ -307,7 +278,7 @@ impl Executor {
         outcome
     }
 
-    fn finished(&self, key: &ItemKey, outcome: &Outcome) {
+    fn finished(&self, key: &ResourceId, outcome: &Outcome) {
         if let Err(err) = self.run.record(Event::ItemFinished {
             item: key.clone(),
             outcome: outcome.status(),
@@ -321,10 +292,15 @@ impl Executor {
     /// nobody holds the temporary copy's name, write the snapshot.
     async fn prepare(&self, target: &Target) -> Result<Prepared<'_>, AwsError> {
         let key = &target.key;
+        let Some(kind) = key.definition_kind() else {
+            return Ok(Prepared::Stop(Outcome::Refused {
+                message: format!("{key} is not a job definition; only definitions are recreated"),
+            }));
+        };
         let client = self.client(&key.region);
         let ops = Ops {
             client,
-            kind: key.kind,
+            kind,
             timings: self.timings,
         };
         let temporary = match self.strategy {
@@ -366,7 +342,7 @@ impl Executor {
         let tags = match client.list_tags(&arn).await {
             Ok(tags) => tags,
             Err(err) if err.is(crate::sagemaker::ErrorClass::NotFound) => {
-                return Ok(Prepared::Stop(Outcome::Changed {
+                return Ok(Prepared::Stop(Outcome::ChangedSincePlan {
                     message: "changed since plan: it disappeared while being read (another run \
                               may be recreating it); left alone (plan again)"
                         .to_owned(),
@@ -375,7 +351,7 @@ impl Executor {
             Err(err) => return Err(err),
         };
         if request::snapshot_hash(&describe, &tags) != target.planned_sha256 {
-            return Ok(Prepared::Stop(Outcome::Changed {
+            return Ok(Prepared::Stop(Outcome::ChangedSincePlan {
                 message: "changed since plan: the live definition or its tags differ from what \
                           was planned; left alone (plan again)"
                     .to_owned(),
@@ -384,14 +360,7 @@ impl Executor {
         let references = schedules_referencing(&ops, &key.name, &listed?).await?;
         let schedules = describe_schedules(client, references).await?;
         let snapshot = snapshot_of(
-            &self.run,
-            &self.account_id,
-            key,
-            &arn,
-            describe,
-            tags,
-            schedules,
-            temporary,
+            &self.run, key, kind, &arn, describe, tags, schedules, temporary,
         );
         let snapshot_path = self
             .run
@@ -517,7 +486,7 @@ enum Prepared<'a> {
 
 /// The exit status a set of outcomes calls for: 4 when a person must act, else 1 when anything
 /// is not fixed, else 0.
-pub fn exit_status(outcomes: &[(ItemKey, Outcome)]) -> crate::exit::ExitStatus {
+pub fn exit_status(outcomes: &[(ResourceId, Outcome)]) -> crate::exit::ExitStatus {
     use crate::exit::ExitStatus;
     if outcomes.iter().any(|(_, o)| o.manual().is_some()) {
         ExitStatus::RollbackIncomplete

@@ -7,10 +7,10 @@
 
 use super::ops::{Created, Deleted, OpError, Ops, Repoint, Timings, holds, same_object};
 use super::{Hints, Outcome, Strategy};
-use crate::journal::{
-    Claim, Event, ItemKey, Phase, Progress, Run, ScheduleSnapshot, Snapshot, Step,
-};
+use crate::journal::{Claim, Event, Phase, Progress, Run, ScheduleSnapshot, Snapshot, Step};
+use crate::kinds::Kind;
 use crate::plan::request::{self, is_reserved_tag};
+use crate::resource::ResourceId;
 use crate::sagemaker::{AwsError, ErrorClass, SageMaker, Tag};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -106,7 +106,7 @@ fn read<T>(result: Result<T, AwsError>) -> Result<T, OpError> {
 }
 
 impl Job<'_> {
-    pub fn key(&self) -> ItemKey {
+    pub fn key(&self) -> ResourceId {
         self.snapshot.key()
     }
 
@@ -435,7 +435,7 @@ impl Job<'_> {
                     .iter()
                     .map(|w| format!("; {w}"))
                     .collect::<String>();
-                return Outcome::Unverified {
+                return Outcome::VerifyFailed {
                     message: format!(
                         "verification failed: {difference}{}{stayed}",
                         self.copy_kept_note()
@@ -748,7 +748,7 @@ impl Job<'_> {
             Removal::Deleted => self.finish_from_deleted().await,
             Removal::Stop(Cause::Changed(message)) => Outcome::ChangedDuringRun { message },
             // The re-check or the delete failed, and the delete did not act.
-            Removal::Stop(cause) => Outcome::Untouched {
+            Removal::Stop(cause) => Outcome::FailedUntouched {
                 message: format!("nothing was changed: {cause}"),
             },
             Removal::InDoubt(message) => self.in_doubt(message),
@@ -977,8 +977,8 @@ fn describe_difference(live: &Value, request: &Value) -> String {
 #[allow(clippy::too_many_arguments)]
 pub fn snapshot_of(
     run: &Run,
-    account_id: &str,
-    key: &ItemKey,
+    key: &ResourceId,
+    kind: Kind,
     arn: &str,
     describe: Value,
     tags: Vec<Tag>,
@@ -988,9 +988,9 @@ pub fn snapshot_of(
     Snapshot {
         format_version: crate::journal::SNAPSHOT_FORMAT_VERSION,
         run_id: run.run_id.clone(),
-        account_id: account_id.to_owned(),
+        account_id: key.account_id.clone(),
         region: key.region.clone(),
-        kind: key.kind,
+        kind,
         name: key.name.clone(),
         arn: arn.to_owned(),
         snapshot_sha256: request::snapshot_hash(&describe, &tags),

@@ -2,7 +2,7 @@
 //! progress bar on a terminal, a summary, or one JSON document for scripts.
 
 use super::Outcome;
-use crate::journal::ItemKey;
+use crate::resource::ResourceId;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::io::Write;
@@ -37,7 +37,7 @@ impl Reporter {
         }
     }
 
-    pub fn finished(&self, key: &ItemKey, outcome: &Outcome) {
+    pub fn finished(&self, key: &ResourceId, outcome: &Outcome) {
         if let Some(bar) = &self.progress {
             bar.inc(1);
         }
@@ -66,7 +66,7 @@ impl Reporter {
         }
     }
 
-    fn line(&self, key: &ItemKey, outcome: &Outcome) -> String {
+    fn line(&self, key: &ResourceId, outcome: &Outcome) -> String {
         match outcome {
             Outcome::Recreated { warnings } => {
                 let mut line = format!("{} {key}", self.paint("32", "recreated"));
@@ -75,7 +75,7 @@ impl Reporter {
                 }
                 line
             }
-            Outcome::Changed { message }
+            Outcome::ChangedSincePlan { message }
             | Outcome::Refused { message }
             | Outcome::Busy { message }
             | Outcome::Missing { message } => {
@@ -87,14 +87,11 @@ impl Reporter {
                     self.paint("33", "changed during run")
                 )
             }
-            Outcome::Untouched { message } => {
+            Outcome::FailedUntouched { message } => {
                 format!("{} {key}: {message}", self.paint("31", "failed"))
             }
-            Outcome::Unverified { message } => {
-                format!(
-                    "{} {key}: {message}",
-                    self.paint("31", "recreated, not verified")
-                )
+            Outcome::VerifyFailed { message } => {
+                format!("{} {key}: {message}", self.paint("31", "verify failed"))
             }
             Outcome::Failed {
                 message,
@@ -120,7 +117,7 @@ impl Reporter {
     }
 
     /// The summary line (text) or the whole JSON report, on stdout.
-    pub fn summary(&self, run_id: &str, outcomes: &[(ItemKey, Outcome)]) -> std::io::Result<()> {
+    pub fn summary(&self, run_id: &str, outcomes: &[(ResourceId, Outcome)]) -> std::io::Result<()> {
         if let Some(bar) = &self.progress {
             bar.finish_and_clear();
         }
@@ -137,7 +134,7 @@ impl Reporter {
             #[derive(Serialize)]
             struct Entry<'a> {
                 #[serde(flatten)]
-                key: &'a ItemKey,
+                key: &'a ResourceId,
                 /// The label the summary counts (`rolled-back`, `changed-since-plan`, ...).
                 status: &'static str,
                 #[serde(flatten)]

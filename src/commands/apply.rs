@@ -7,10 +7,11 @@ use crate::apply::{self, Executor, Hints, Strategy, Target, Work};
 use crate::cli::{ApplyArgs, GlobalArgs, PacingArgs, ReportFormat, SelectionArgs};
 use crate::confirm;
 use crate::exit::{ExitStatus, UsageError};
-use crate::journal::{Event, ItemKey, JournalError, PlannedItem, Run, StateDir};
+use crate::journal::{Event, JournalError, PlannedItem, Run, RunKind, StateDir};
 use crate::plan::Action;
 use crate::plan::document::{FORMAT_VERSION, PlanDocument};
 use crate::render::{self, Style};
+use crate::resource::ResourceId;
 use crate::settings::Session;
 use std::io::IsTerminal;
 use std::path::Path;
@@ -59,11 +60,7 @@ pub async fn run(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<ExitSta
                 .iter()
                 .filter(|item| item.action == Action::Recreate)
                 .map(|item| Target {
-                    key: ItemKey {
-                        region: item.region.clone(),
-                        kind: item.kind,
-                        name: item.name.clone(),
-                    },
+                    key: ResourceId::definition(&account_id, &item.region, item.kind, &item.name),
                     planned_sha256: item.snapshot_sha256.clone(),
                     temporary_name: item.temporary_name.clone(),
                 })
@@ -94,11 +91,12 @@ pub async fn run(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<ExitSta
             let targets = plan
                 .to_recreate()
                 .map(|item| Target {
-                    key: ItemKey {
-                        region: item.definition.region.clone(),
-                        kind: item.definition.kind,
-                        name: item.definition.name.clone(),
-                    },
+                    key: ResourceId::definition(
+                        &account_id,
+                        &item.definition.region,
+                        item.definition.kind,
+                        &item.definition.name,
+                    ),
                     planned_sha256: item.snapshot_sha256.clone(),
                     temporary_name: item.temporary_name.clone(),
                 })
@@ -132,9 +130,8 @@ pub async fn run(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<ExitSta
     run.record(Event::RunStarted {
         run_id: run.run_id.clone(),
         account_id: account_id.clone(),
-        strategy: args.strategy.as_str().to_owned(),
+        kind: RunKind::Apply(args.strategy),
         items: targets.iter().map(PlannedItem::from).collect(),
-        restoring: None,
     })?;
     eprintln!(
         "Run {}: recreating {} definition(s) in account {account_id} ({} strategy); journal and snapshots in {}.",
@@ -164,7 +161,7 @@ pub async fn execute(
     work: Vec<Work>,
     format: ReportFormat,
     color: bool,
-) -> anyhow::Result<Vec<(ItemKey, apply::Outcome)>> {
+) -> anyhow::Result<Vec<(ResourceId, apply::Outcome)>> {
     let reporter = Reporter::new(
         work.len(),
         format == ReportFormat::Json,
@@ -192,7 +189,11 @@ pub async fn execute(
 }
 
 /// Manual actions go to stderr first, so a closed stdout cannot swallow them.
-fn print_manual_actions(outcomes: &[(ItemKey, apply::Outcome)], resume: &str, interrupted: bool) {
+fn print_manual_actions(
+    outcomes: &[(ResourceId, apply::Outcome)],
+    resume: &str,
+    interrupted: bool,
+) {
     for (key, outcome) in outcomes {
         if let Some(manual) = outcome.manual() {
             eprintln!("error: {key} needs manual action: {manual}");

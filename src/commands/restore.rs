@@ -10,10 +10,11 @@ use crate::cli::{GlobalArgs, ReportFormat, RestoreArgs};
 use crate::exit::{ExitStatus, UsageError};
 use crate::inventory;
 use crate::journal::{
-    Event, ItemKey, JournalError, PlannedItem, Run, RunSummary, Snapshot, StateDir, Status,
+    Event, JournalError, PlannedItem, Run, RunKind, RunSummary, Snapshot, StateDir, Status,
 };
 use crate::kinds::same_name;
 use crate::plan::request;
+use crate::resource::ResourceId;
 use crate::settings::Session;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -220,8 +221,8 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
             }
             let current = snapshot_of(
                 &run,
-                &account_id,
                 &key,
+                recorded.kind,
                 &arn,
                 live,
                 tags,
@@ -253,13 +254,14 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
     run.record(Event::RunStarted {
         run_id: run.run_id.clone(),
         account_id: account_id.clone(),
-        strategy: "restore".to_owned(),
+        kind: RunKind::Restore {
+            snapshot: Some(recorded_path.clone()),
+        },
         items: vec![PlannedItem {
             item: key.clone(),
             temporary_name: temporary.clone(),
             snapshot_sha256: snapshot.snapshot_sha256.clone(),
         }],
-        restoring: Some(recorded_path.clone()),
     })?;
     run.record(Event::ItemStarted {
         item: key.clone(),
@@ -303,7 +305,7 @@ fn snapshot_run_resume(global: &GlobalArgs, snapshot: &Path, run_id: &str) -> St
 /// its journal says so, so `resume` no longer counts it as unfinished.
 fn close_earlier_restores(
     state: &StateDir,
-    key: &ItemKey,
+    key: &ResourceId,
     snapshot: &Path,
     outcome: Status,
     by: Option<&str>,
@@ -314,9 +316,8 @@ fn close_earlier_restores(
         }
         let run = state.existing_run(&run_id)?;
         let summary = RunSummary::from_records(&run.records()?);
-        let same = summary.strategy.as_deref() == Some("restore")
-            && summary.restoring.as_deref() == Some(snapshot)
-            && summary.planned.iter().any(|p| &p.item == key);
+        let same =
+            summary.restoring() == Some(snapshot) && summary.planned.iter().any(|p| &p.item == key);
         if same && !summary.is_complete() {
             run.record(Event::ItemFinished {
                 item: key.clone(),
@@ -336,7 +337,7 @@ fn close_earlier_restores(
 /// decides the exit status, never a failed journal write.
 fn finish(
     run: &Run,
-    key: ItemKey,
+    key: ResourceId,
     outcome: Outcome,
     format: ReportFormat,
     color: bool,
@@ -370,16 +371,13 @@ fn finish(
 /// the snapshot it took of what it replaces.
 fn unfinished_replace(
     state: &StateDir,
-    key: &ItemKey,
+    key: &ResourceId,
     snapshot: &Path,
 ) -> Result<Option<(String, PathBuf)>, JournalError> {
     for run_id in state.run_ids()?.into_iter().rev() {
         let run = state.existing_run(&run_id)?;
         let summary = RunSummary::from_records(&run.records()?);
-        if summary.strategy.as_deref() != Some("restore")
-            || summary.restoring.as_deref() != Some(snapshot)
-            || summary.is_complete()
-        {
+        if summary.restoring() != Some(snapshot) || summary.is_complete() {
             continue;
         }
         // A replace snapshots what it replaces into its own run; other restores start over.

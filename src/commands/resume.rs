@@ -1,7 +1,7 @@
 //! `resume`: finish or roll back what an interrupted apply left, then do what it never started.
 
 use super::apply::{execute, executor, hints, open_state_dir};
-use crate::apply::{self, Strategy, Target, Work};
+use crate::apply::{self, Target, Work};
 use crate::cli::{GlobalArgs, ResumeArgs};
 use crate::exit::{ExitStatus, UsageError};
 use crate::journal::{RunSummary, Snapshot};
@@ -23,7 +23,7 @@ pub async fn run(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<ExitSt
                     continue;
                 }
                 // A restore is continued by running the same restore command again.
-                if summary.strategy.as_deref() == Some("restore") {
+                if summary.is_restore() {
                     eprintln!(
                         "Run {id} is an unfinished restore: {}.",
                         restore_again(global, state.root(), &summary)
@@ -122,19 +122,14 @@ pub async fn run(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<ExitSt
         ))
         .into());
     }
-    let recorded = summary.strategy.as_deref().unwrap_or("unknown");
-    let Some(strategy) = Strategy::parse(recorded) else {
+    let Some(strategy) = summary.strategy() else {
         return Err(UsageError::new(format!(
-            "run {run_id} is a `{recorded}` run, which resume does not continue"
+            "run {run_id} is a `restore` run, which resume does not continue"
         ))
-        .with_hint(if recorded == "restore" {
-            format!(
-                "{}: it checks what exists and finishes the restore",
-                restore_again(global, state.root(), &summary)
-            )
-        } else {
-            "this journal was written by another version of sm-recreate".to_owned()
-        })
+        .with_hint(format!(
+            "{}: it checks what exists and finishes the restore",
+            restore_again(global, state.root(), &summary)
+        ))
         .into());
     };
     eprintln!(
@@ -167,7 +162,7 @@ fn restore_again(
     state_root: &std::path::Path,
     summary: &RunSummary,
 ) -> String {
-    let snapshot = summary.restoring.as_ref().map_or_else(
+    let snapshot = summary.restoring().map_or_else(
         || "SNAPSHOT".to_owned(),
         |s| crate::settings::shell_quote(&s.display().to_string()),
     );

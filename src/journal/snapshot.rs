@@ -1,0 +1,137 @@
+//! Snapshots: everything needed to put a definition back as it was, written durably before
+//! anything is deleted, and checked against their own hash when read back.
+
+use super::{JournalError, io_err};
+use crate::kinds::Kind;
+use crate::plan::request;
+use crate::resource::ResourceId;
+use crate::sagemaker::Tag;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fs;
+use std::path::Path;
+
+pub const SNAPSHOT_FORMAT_VERSION: u32 = 1;
+
+/// A schedule as it was before the run touched it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleSnapshot {
+    pub name: String,
+    /// The exact `DescribeMonitoringSchedule` JSON.
+    pub describe: Value,
+}
+
+impl ScheduleSnapshot {
+    pub fn config(&self) -> &Value {
+        &self.describe["MonitoringScheduleConfig"]
+    }
+}
+
+/// Everything needed to put a definition back as it was: written before anything is deleted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub format_version: u32,
+    pub run_id: String,
+    pub account_id: String,
+    pub region: String,
+    pub kind: Kind,
+    pub name: String,
+    pub arn: String,
+    /// The exact `Describe<Noun>` JSON.
+    pub describe: Value,
+    pub tags: Vec<Tag>,
+    pub schedules: Vec<ScheduleSnapshot>,
+    pub temporary_name: Option<String>,
+    /// `request::snapshot_hash(describe, tags)`: a snapshot that does not match it is refused.
+    pub snapshot_sha256: String,
+    pub taken_at: String,
+}
+
+impl Snapshot {
+    pub fn key(&self) -> ResourceId {
+        ResourceId::definition(&self.account_id, &self.region, self.kind, &self.name)
+    }
+
+    /// Reads and checks a snapshot file: valid JSON of this format whose hash matches its content.
+    pub fn read(path: &Path) -> Result<Snapshot, JournalError> {
+        let bad = |reason: String| JournalError::BadSnapshot {
+            path: path.to_owned(),
+            reason,
+        };
+        let bytes = fs::read(path).map_err(io_err(path))?;
+        let snapshot: Snapshot = serde_json::from_slice(&bytes).map_err(|e| bad(format!("{e}")))?;
+        if snapshot.format_version != SNAPSHOT_FORMAT_VERSION {
+            return Err(bad(format!(
+                "format version {} (this sm-recreate reads {SNAPSHOT_FORMAT_VERSION})",
+                snapshot.format_version
+            )));
+        }
+        if request::snapshot_hash(&snapshot.describe, &snapshot.tags) != snapshot.snapshot_sha256 {
+            return Err(bad(
+                "its content does not match its checksum (edited or corrupt)".into(),
+            ));
+        }
+        if snapshot
+            .describe
+            .get("JobDefinitionName")
+            .and_then(Value::as_str)
+            != Some(snapshot.name.as_str())
+        {
+            return Err(bad("its describe JSON does not name the definition".into()));
+        }
+        Ok(snapshot)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::{StateDir, timestamp};
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn snapshots_are_private_and_checked() {
+        let temp = tempfile::tempdir().unwrap();
+        let state = StateDir::open(&temp.path().join("s"), "test").unwrap();
+        let run = state.new_run().unwrap();
+        let describe = serde_json::json!({"JobDefinitionName": "a", "X": 1});
+        let tags = vec![Tag {
+            key: "k".into(),
+            value: "v".into(),
+        }];
+        let snapshot = Snapshot {
+            format_version: SNAPSHOT_FORMAT_VERSION,
+            run_id: run.run_id.clone(),
+            account_id: "1".into(),
+            region: "us-east-1".into(),
+            kind: Kind::DataQuality,
+            name: "a".into(),
+            arn: "arn".into(),
+            snapshot_sha256: request::snapshot_hash(&describe, &tags),
+            describe,
+            tags,
+            schedules: vec![],
+            temporary_name: Some("t".into()),
+            taken_at: timestamp(),
+        };
+        let path = run.write_snapshot(&snapshot).unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(Snapshot::read(&path).unwrap(), snapshot);
+        let edited = fs::read_to_string(&path)
+            .unwrap()
+            .replace("\"X\": 1", "\"X\": 2");
+        fs::write(&path, edited).unwrap();
+        assert!(matches!(
+            Snapshot::read(&path),
+            Err(JournalError::BadSnapshot { .. })
+        ));
+        fs::write(&path, "{\"truncated").unwrap();
+        assert!(matches!(
+            Snapshot::read(&path),
+            Err(JournalError::BadSnapshot { .. })
+        ));
+    }
+}
