@@ -145,6 +145,35 @@ pub enum Command {
     /// Run the SageMaker emulator for other tools (aws CLI, boto3, tests).
     #[command(subcommand)]
     Sandbox(SandboxCommand),
+
+    /// Print a shell completion script for sm-recreate on stdout.
+    ///
+    /// Install it where your shell looks, e.g.
+    /// `sm-recreate completions bash > ~/.local/share/bash-completion/completions/sm-recreate`,
+    /// `sm-recreate completions zsh > ~/.zfunc/_sm-recreate` (with `fpath+=~/.zfunc` before
+    /// `compinit`), `sm-recreate completions fish > ~/.config/fish/completions/sm-recreate.fish`.
+    Completions(CompletionsArgs),
+
+    /// Print the manual page (roff), or write one page per command into a directory.
+    ///
+    /// Read it with `sm-recreate man | man -l -`; install the pages with
+    /// `sm-recreate man --out-dir ~/.local/share/man/man1`.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `sm-recreate.1` and one page per command (`sm-recreate-apply.1`, ...) into DIR
+    /// (created if missing) instead of printing the main page.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 /// Which definitions to act on (shared by scan, plan and apply).

@@ -2,6 +2,8 @@
 
 mod apply;
 mod common;
+mod completions;
+mod man;
 mod plan;
 mod restore;
 mod resume;
@@ -19,5 +21,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Resume(args) => resume::run(&cli.global, args).await,
         Command::Restore(args) => restore::run(&cli.global, args).await,
         Command::Sandbox(SandboxCommand::Serve(args)) => sandbox::serve(&cli.global, args).await,
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     }
 }
