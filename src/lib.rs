@@ -14,6 +14,7 @@ pub mod kinds;
 pub mod logging;
 pub mod plan;
 pub mod render;
+pub mod request;
 pub mod resource;
 pub mod sagemaker;
 pub mod settings;

@@ -6,7 +6,7 @@ mod support;
 use serde_json::{Map, Value, json};
 use sm_recreate::emulator::Seed;
 use sm_recreate::kinds::Kind;
-use sm_recreate::plan::request::{create_request, renamed, restore_request, with_encryption};
+use sm_recreate::request::{create_request, renamed, restore_request, with_encryption};
 use sm_recreate::sagemaker::{ErrorClass, Tag};
 use support::{ACCOUNT, Sandbox, maximal_request, request_tags, seed, seed_definition};
 

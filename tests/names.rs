@@ -8,7 +8,7 @@ mod support;
 use serde_json::{Value, json};
 use sm_recreate::emulator::Seed;
 use sm_recreate::kinds::Kind;
-use sm_recreate::plan::request::temporary_name;
+use sm_recreate::request::temporary_name;
 use support::apply::{Env, definition, flag_of, noncompliant, schedule};
 use support::emulator::{client, delete_definition, describe_definition};
 use support::{ACCOUNT, REGION, Sandbox, actions, code, seed, show, stderr_text, stdout_json};

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use sm_recreate::emulator::{FaultRule, Seed};
 use sm_recreate::kinds::Kind;
 use sm_recreate::plan::document::PlanDocument;
-use sm_recreate::plan::request::snapshot_hash;
+use sm_recreate::request::snapshot_hash;
 use std::collections::BTreeMap;
 use support::{
     ACCOUNT, DEMO_SECRET, Flag, Sandbox, actions, definition_request, error_rule, seed,

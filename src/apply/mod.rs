@@ -9,7 +9,7 @@ pub use crate::journal::Strategy;
 
 use crate::inventory;
 use crate::journal::{Event, PlannedItem, Progress, Run, ScheduleSnapshot, Snapshot, Status};
-use crate::plan::request;
+use crate::request;
 use crate::resource::ResourceId;
 use crate::sagemaker::{AwsError, SageMaker};
 use ops::{Ops, Timings};

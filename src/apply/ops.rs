@@ -9,7 +9,7 @@
 //!   (`OpError::InDoubt`): the caller stops that definition and never undoes on a guess.
 
 use crate::kinds::{Kind, same_name};
-use crate::plan::request::READ_ONLY_MEMBERS;
+use crate::request::READ_ONLY_MEMBERS;
 use crate::sagemaker::{AwsError, ErrorClass, SageMaker, ScheduleDescription, Tag};
 use serde_json::Value;
 use std::time::{Duration, Instant};

@@ -9,7 +9,7 @@ use super::ops::{Created, Deleted, OpError, Ops, Repoint, Timings, holds, same_o
 use super::{Hints, Outcome, Strategy};
 use crate::journal::{Claim, Event, Phase, Progress, Run, ScheduleSnapshot, Snapshot, Step};
 use crate::kinds::Kind;
-use crate::plan::request::{self, is_reserved_tag};
+use crate::request::{self, is_reserved_tag};
 use crate::resource::ResourceId;
 use crate::sagemaker::{AwsError, ErrorClass, SageMaker, Tag};
 use serde_json::Value;

@@ -13,7 +13,7 @@ use crate::journal::{
     Event, JournalError, PlannedItem, Run, RunKind, RunSummary, Snapshot, StateDir, Status,
 };
 use crate::kinds::same_name;
-use crate::plan::request;
+use crate::request;
 use crate::resource::ResourceId;
 use crate::settings::Session;
 use std::collections::BTreeSet;

@@ -3,7 +3,7 @@
 
 use super::{JournalError, io_err};
 use crate::kinds::Kind;
-use crate::plan::request;
+use crate::request;
 use crate::resource::ResourceId;
 use crate::sagemaker::Tag;
 use serde::{Deserialize, Serialize};

@@ -120,7 +120,7 @@ impl PlanDocument {
         let mut unsigned = self.clone();
         unsigned.checksum = String::new();
         let bytes = serde_json::to_vec(&unsigned).expect("a plan document serializes");
-        super::request::hex(&Sha256::digest(&bytes))
+        crate::request::hex(&Sha256::digest(&bytes))
     }
 
     pub fn to_json_pretty(&self) -> String {

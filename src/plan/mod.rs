@@ -2,12 +2,12 @@
 //! unit-testable without AWS.
 
 pub mod document;
-pub mod request;
 pub mod selection;
 
 use crate::compliance::{self, Evaluation, Verdict};
 use crate::inventory::{Definition, Inventory, Problem};
 use crate::kinds::same_name;
+use crate::request;
 use crate::sagemaker::Tag;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -32,7 +32,7 @@ use sm_recreate::emulator::{
     RecordedCall, Seed, SeedDefinition, SeedSchedule,
 };
 use sm_recreate::kinds::Kind;
-use sm_recreate::plan::request::temporary_name;
+use sm_recreate::request::temporary_name;
 use sm_recreate::sagemaker::{AwsOptions, SageMaker, load_sdk_config};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;

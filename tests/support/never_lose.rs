@@ -53,7 +53,7 @@ pub fn demo_request(name: &str) -> Value {
 
 /// The temporary copy's name the contract fixes: `temporary_name(name)`.
 pub fn copy_name(name: &str) -> String {
-    sm_recreate::plan::request::temporary_name(name)
+    sm_recreate::request::temporary_name(name)
 }
 
 /// Every definition of `kind` named like a temporary copy of `name` (`NAME-smr…`), whatever

@@ -1,5 +1,10 @@
 //! The one transform at the heart of the tool: from the exact describe JSON to the exact create
-//! request, identical but for the encryption flag. Pure functions, no I/O.
+//! request, identical but for the encryption flag; the temporary copy's name, request and claim
+//! mark; the request that puts a definition back from its snapshot; and the hash that says a
+//! definition is still the one these were derived from. Pure functions, no I/O.
+//!
+//! Shared by the planner (what to create), the journal (checking a snapshot), the executor and
+//! `restore` (what they send), which is why it sits beside them rather than inside `plan`.
 
 use crate::kinds;
 use crate::sagemaker::Tag;
