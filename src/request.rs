@@ -136,11 +136,16 @@ pub fn restore_request(describe: &Value, tags: &[Tag]) -> Value {
 pub fn snapshot_hash(describe: &Value, tags: &[Tag]) -> String {
     let canonical = serde_json::json!({ "describe": describe, "tags": tags });
     let bytes = serde_json::to_vec(&canonical).expect("JSON serializes");
-    hex(&Sha256::digest(&bytes))
+    sha256_hex(&bytes)
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// SHA-256 of `bytes` in lower-case hex: the one digest the tool writes (snapshot hashes,
+/// temporary-name suffixes, the plan file's checksum).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The temporary name for the staged recreate: derived from the original (so a person can tell
@@ -151,8 +156,8 @@ pub fn hex(bytes: &[u8]) -> String {
 /// refused. The hash is of the lower-cased name, so spellings that may name the same definition
 /// claim the same copy.
 pub fn temporary_name(name: &str) -> String {
-    let digest = Sha256::digest(format!("{}#0", name.to_ascii_lowercase()).as_bytes());
-    let suffix = format!("-smr{}", &hex(&digest)[..6]);
+    let digest = sha256_hex(format!("{}#0", name.to_ascii_lowercase()).as_bytes());
+    let suffix = format!("-smr{}", &digest[..6]);
     let keep = 63 - suffix.len();
     let mut stem: String = name.chars().take(keep).collect();
     // The pattern forbids a trailing hyphen only at the very end, and the suffix ends in hex,

@@ -6,9 +6,9 @@ use crate::compliance::Evaluation;
 use crate::inventory::{Problem, ScheduleRef};
 use crate::kinds::Kind;
 use crate::render::redact;
+use crate::request;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 /// Bumped on any change a reader of an older version would misread.
 pub const FORMAT_VERSION: u32 = 1;
@@ -120,7 +120,7 @@ impl PlanDocument {
         let mut unsigned = self.clone();
         unsigned.checksum = String::new();
         let bytes = serde_json::to_vec(&unsigned).expect("a plan document serializes");
-        crate::request::hex(&Sha256::digest(&bytes))
+        request::sha256_hex(&bytes)
     }
 
     pub fn to_json_pretty(&self) -> String {
