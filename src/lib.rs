@@ -13,6 +13,7 @@ pub mod journal;
 pub mod kinds;
 pub mod logging;
 pub mod plan;
+pub mod redact;
 pub mod render;
 pub mod request;
 pub mod resource;

@@ -1,16 +1,16 @@
 //! Renderings of scans and plans for people (text with coloured diffs, markdown for change
-//! tickets) and scripts (JSON). `Environment` values are redacted everywhere unless asked.
+//! tickets) and scripts (JSON). `Environment` values are redacted everywhere unless asked (see
+//! `redact`).
 
 use crate::compliance::{Evaluation, Verdict};
 use crate::inventory::{Definition, Problem};
 use crate::plan::document::PlanDocument;
 use crate::plan::{Action, Plan, PlanItem};
+use crate::redact;
 use serde::Serialize;
 use serde_json::Value;
 use similar::TextDiff;
 use std::fmt::Write;
-
-pub const REDACTED: &str = "(redacted)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -24,40 +24,6 @@ pub enum Format {
 pub struct Style {
     pub color: bool,
     pub show_secrets: bool,
-}
-
-/// A copy of `value` with every `Environment` map's values replaced: container environments
-/// routinely carry credentials, and plans end up in tickets.
-pub fn redact(value: &Value) -> Value {
-    match value {
-        Value::Object(members) => Value::Object(
-            members
-                .iter()
-                .map(|(key, member)| {
-                    let rendered = match member {
-                        Value::Object(environment) if key == "Environment" => Value::Object(
-                            environment
-                                .keys()
-                                .map(|k| (k.clone(), Value::String(REDACTED.to_owned())))
-                                .collect(),
-                        ),
-                        other => redact(other),
-                    };
-                    (key.clone(), rendered)
-                })
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(redact).collect()),
-        other => other.clone(),
-    }
-}
-
-fn shown(value: &Value, style: Style) -> Value {
-    if style.show_secrets {
-        value.clone()
-    } else {
-        redact(value)
-    }
 }
 
 struct Paint(bool);
@@ -89,8 +55,8 @@ impl Paint {
 
 /// The unified diff of the definition as it is against as it will be.
 pub fn item_diff(item: &PlanItem, style: Style) -> String {
-    let before = pretty(&shown(&item.before_view(), style));
-    let after = pretty(&shown(&item.after_view(), style));
+    let before = pretty(&redact::shown(&item.before_view(), style.show_secrets));
+    let after = pretty(&redact::shown(&item.after_view(), style.show_secrets));
     TextDiff::from_lines(&before, &after)
         .unified_diff()
         .context_radius(3)
@@ -495,28 +461,5 @@ impl<'a> ScanReport<'a> {
             .expect("write");
         }
         out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn environment_values_are_redacted_at_any_depth() {
-        let value = json!({
-            "DataQualityAppSpecification": {"ImageUri": "x", "Environment": {"DB_PASSWORD": "hunter2", "MODE": "fast"}},
-            "List": [{"Environment": {"K": "secret"}}],
-            "Environment": "not a map stays",
-        });
-        let redacted = redact(&value);
-        assert_eq!(
-            redacted["DataQualityAppSpecification"]["Environment"],
-            json!({"DB_PASSWORD": REDACTED, "MODE": REDACTED})
-        );
-        assert_eq!(redacted["List"][0]["Environment"]["K"], json!(REDACTED));
-        assert_eq!(redacted["Environment"], json!("not a map stays"));
-        assert!(!redacted.to_string().contains("hunter2"));
     }
 }

@@ -5,7 +5,7 @@ use super::{Action, Plan, Summary};
 use crate::compliance::Evaluation;
 use crate::inventory::{Problem, ScheduleRef};
 use crate::kinds::Kind;
-use crate::render::redact;
+use crate::redact::redact;
 use crate::request;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
