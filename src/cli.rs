@@ -1,6 +1,10 @@
 //! Command-line definitions (clap derive) and nothing else: parsing turns into validated settings
 //! in `settings`, and each command lives in its own module.
 
+use crate::compliance::Evaluation;
+use crate::journal::Strategy;
+use crate::render::Format;
+use clap::builder::{EnumValueParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -193,8 +197,8 @@ pub struct SelectionArgs {
 
     /// How to judge compliance: `strict` (the flag must be true) or `config-rule` (as the AWS
     /// Config rules: only jobs on two or more instances need it).
-    #[arg(long, value_enum, default_value_t = crate::compliance::Evaluation::Strict)]
-    pub evaluation: crate::compliance::Evaluation,
+    #[arg(long, value_parser = through::<EvaluationArg, Evaluation>(), default_value = "strict")]
+    pub evaluation: Evaluation,
 
     /// Act on the definitions that this Security Hub findings export (ASFF JSON, as
     /// `aws securityhub get-findings` writes it) reports as failing, across its regions.
@@ -217,8 +221,8 @@ pub struct ScanArgs {
     pub selection: SelectionArgs,
 
     /// Output format; default text.
-    #[arg(long, value_enum, default_value_t = crate::render::Format::Text)]
-    pub format: crate::render::Format,
+    #[arg(long, value_parser = through::<FormatArg, Format>(), default_value = "text")]
+    pub format: Format,
 
     /// Exit 3 when any definition is non-compliant (0 when all comply).
     #[arg(long)]
@@ -231,8 +235,8 @@ pub struct PlanArgs {
     pub selection: SelectionArgs,
 
     /// Output format on stdout; default text.
-    #[arg(long, value_enum, default_value_t = crate::render::Format::Text)]
-    pub format: crate::render::Format,
+    #[arg(long, value_parser = through::<FormatArg, Format>(), default_value = "text")]
+    pub format: Format,
 
     /// Also write the plan file (JSON, no secrets) for review and `apply FILE`.
     #[arg(long, value_name = "FILE")]
@@ -263,8 +267,8 @@ pub struct ApplyArgs {
 
     /// `staged` (default) never leaves schedules without a definition; `direct` deletes and
     /// recreates under the same name and refuses definitions that schedules reference.
-    #[arg(long, value_enum, default_value_t = crate::apply::Strategy::Staged)]
-    pub strategy: crate::apply::Strategy,
+    #[arg(long, value_parser = through::<StrategyArg, Strategy>(), default_value = "staged")]
+    pub strategy: Strategy,
 
     #[command(flatten)]
     pub pacing: PacingArgs,
@@ -379,6 +383,73 @@ pub struct SandboxServeArgs {
     /// Behaviour file (JSON): latency, throttle and fault injection (see fixtures/README.md).
     #[arg(long, value_name = "FILE")]
     pub faults: Option<PathBuf>,
+}
+
+/// Parses a domain value through its clap mirror `M`, so that the domain enums (in compliance,
+/// journal and render) carry no clap derive: clap stays in this module.
+fn through<M, T>() -> impl TypedValueParser<Value = T>
+where
+    M: ValueEnum + Clone + Send + Sync + 'static,
+    T: From<M> + Clone + Send + Sync + 'static,
+{
+    EnumValueParser::<M>::new().map(T::from)
+}
+
+/// `--evaluation`, mirroring [`Evaluation`]; each doc comment is that value's help.
+#[derive(Clone, Copy, ValueEnum)]
+enum EvaluationArg {
+    /// `NetworkConfig.EnableInterContainerTrafficEncryption` must be `true`; missing counts as false.
+    Strict,
+    /// Non-compliant only when the flag is not true and `InstanceCount >= 2`.
+    ConfigRule,
+}
+
+impl From<EvaluationArg> for Evaluation {
+    fn from(arg: EvaluationArg) -> Evaluation {
+        match arg {
+            EvaluationArg::Strict => Evaluation::Strict,
+            EvaluationArg::ConfigRule => Evaluation::ConfigRule,
+        }
+    }
+}
+
+/// `--format` of `scan` and `plan`, mirroring [`Format`].
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Text,
+    Json,
+    Markdown,
+}
+
+impl From<FormatArg> for Format {
+    fn from(arg: FormatArg) -> Format {
+        match arg {
+            FormatArg::Text => Format::Text,
+            FormatArg::Json => Format::Json,
+            FormatArg::Markdown => Format::Markdown,
+        }
+    }
+}
+
+/// `--strategy`, mirroring [`Strategy`]; each doc comment is that value's help.
+#[derive(Clone, Copy, ValueEnum)]
+enum StrategyArg {
+    /// Create a compliant copy under a temporary name first, move schedules to it, then replace
+    /// the original. Never leaves the schedules without a definition.
+    Staged,
+    /// Delete and create under the same name, rolling back from the snapshot. For accounts that
+    /// forbid extra names; refuses definitions that schedules reference. Between the delete and
+    /// the create the definition exists only in the snapshot on disk.
+    Direct,
+}
+
+impl From<StrategyArg> for Strategy {
+    fn from(arg: StrategyArg) -> Strategy {
+        match arg {
+            StrategyArg::Staged => Strategy::Staged,
+            StrategyArg::Direct => Strategy::Direct,
+        }
+    }
 }
 
 #[cfg(test)]

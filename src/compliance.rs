@@ -6,7 +6,7 @@ use crate::kinds::Kind;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Evaluation {
     /// `NetworkConfig.EnableInterContainerTrafficEncryption` must be `true`; missing counts as false.

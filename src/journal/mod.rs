@@ -89,7 +89,7 @@ pub enum Event {
 }
 
 /// How `apply` recreates a definition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Strategy {
     /// Create a compliant copy under a temporary name first, move schedules to it, then replace
