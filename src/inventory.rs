@@ -3,7 +3,7 @@
 //! a region or kind that fails is reported without hiding the rest.
 
 use crate::kinds::{Kind, refers_to};
-use crate::sagemaker::{AwsError, ErrorClass, SageMaker, ScheduleSummary, Tag};
+use crate::sagemaker::{AwsError, DefinitionSummary, ErrorClass, SageMaker, ScheduleSummary, Tag};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
@@ -94,11 +94,12 @@ impl CallPool {
     }
 }
 
+/// One call's answer, with what it was about.
 enum Fetched {
     Listed {
         region: String,
         kind: Kind,
-        result: Result<Vec<crate::sagemaker::DefinitionSummary>, AwsError>,
+        result: Result<Vec<DefinitionSummary>, AwsError>,
     },
     Schedules {
         region: String,
@@ -121,111 +122,196 @@ enum Fetched {
 
 type Key = DefinitionId;
 
-/// Reads every region in `clients` (one client per region) within `scope`.
+/// Reads every region in `clients` (one client per region) within `scope`, in three steps: list
+/// each kind and the region's schedules; describe and list the tags of every listed definition
+/// the name filter passes, as each listing arrives; then join the answers into definitions.
 pub async fn collect(clients: &[SageMaker], scope: &Scope, concurrency: usize) -> Inventory {
-    let pool = CallPool(Arc::new(Semaphore::new(concurrency.max(1))));
-    let mut tasks: JoinSet<Fetched> = JoinSet::new();
-    let by_region: HashMap<String, SageMaker> = clients
-        .iter()
-        .map(|c| (c.region().to_owned(), c.clone()))
-        .collect();
+    let mut reading = Reading {
+        scope,
+        calls: Calls {
+            pool: CallPool(Arc::new(Semaphore::new(concurrency.max(1)))),
+            tasks: JoinSet::new(),
+        },
+        by_region: clients
+            .iter()
+            .map(|c| (c.region().to_owned(), c.clone()))
+            .collect(),
+        answers: Answers::default(),
+    };
+    reading.calls.list(clients, &scope.kinds);
+    while let Some(fetched) = reading.calls.next().await {
+        reading.take(fetched);
+    }
+    reading.answers.into_inventory()
+}
 
-    for client in clients {
-        let region = client.region().to_owned();
-        for &kind in &scope.kinds {
-            let (client, pool, region) = (client.clone(), pool.clone(), region.clone());
-            tasks.spawn(async move {
-                let result = pool.run(client.list_definitions(kind)).await;
-                Fetched::Listed {
-                    region,
-                    kind,
-                    result,
-                }
+/// The calls in flight: each takes a permit of the one pool when it runs.
+struct Calls {
+    pool: CallPool,
+    tasks: JoinSet<Fetched>,
+}
+
+impl Calls {
+    /// Per region, the listing of each kind and of the monitoring schedules.
+    fn list(&mut self, clients: &[SageMaker], kinds: &[Kind]) {
+        for client in clients {
+            let region = client.region().to_owned();
+            for &kind in kinds {
+                let (client, pool, region) = (client.clone(), self.pool.clone(), region.clone());
+                self.tasks.spawn(async move {
+                    let result = pool.run(client.list_definitions(kind)).await;
+                    Fetched::Listed {
+                        region,
+                        kind,
+                        result,
+                    }
+                });
+            }
+            let (client, pool) = (client.clone(), self.pool.clone());
+            self.tasks.spawn(async move {
+                let result = pool.run(client.list_schedules(None)).await;
+                Fetched::Schedules { region, result }
             });
         }
-        let (client, pool) = (client.clone(), pool.clone());
-        tasks.spawn(async move {
-            let result = pool.run(client.list_schedules(None)).await;
-            Fetched::Schedules { region, result }
+    }
+
+    /// Describe and ListTags of one listed definition. They need only the listed name and ARN,
+    /// so they overlap.
+    fn describe_and_tag(
+        &mut self,
+        client: &SageMaker,
+        region: &str,
+        kind: Kind,
+        summary: DefinitionSummary,
+    ) {
+        let (describe_client, describe_pool) = (client.clone(), self.pool.clone());
+        let (region2, name, arn) = (region.to_owned(), summary.name.clone(), summary.arn.clone());
+        self.tasks.spawn(async move {
+            let result = describe_pool
+                .run(describe_client.describe_definition(kind, &name))
+                .await;
+            Fetched::Described {
+                region: region2,
+                kind,
+                name,
+                arn,
+                result,
+            }
+        });
+        let (tags_client, tags_pool) = (client.clone(), self.pool.clone());
+        let region2 = region.to_owned();
+        self.tasks.spawn(async move {
+            let result = tags_pool.run(tags_client.list_tags(&summary.arn)).await;
+            Fetched::Tagged {
+                region: region2,
+                kind,
+                name: summary.name,
+                result,
+            }
         });
     }
 
-    let mut inventory = Inventory::default();
-    let mut raws: HashMap<Key, (String, Value)> = HashMap::new();
-    let mut tags: HashMap<Key, Vec<Tag>> = HashMap::new();
-    let mut schedules: HashMap<String, Vec<ScheduleSummary>> = HashMap::new();
-    let mut failed: BTreeSet<Key> = BTreeSet::new();
-
-    while let Some(joined) = tasks.join_next().await {
-        let fetched = match joined {
-            Ok(fetched) => fetched,
+    /// The next answer, in the order they arrive; `None` when every call has answered.
+    async fn next(&mut self) -> Option<Fetched> {
+        let joined = self.tasks.join_next().await?;
+        match joined {
+            Ok(fetched) => Some(fetched),
             Err(err) => std::panic::resume_unwind(err.into_panic()),
-        };
+        }
+    }
+}
+
+/// One inventory being read: the calls, and the answers so far.
+struct Reading<'a> {
+    scope: &'a Scope,
+    calls: Calls,
+    by_region: HashMap<String, SageMaker>,
+    answers: Answers,
+}
+
+impl Reading<'_> {
+    /// Files one answer; a listing starts the describes and tag listings of what it found.
+    fn take(&mut self, fetched: Fetched) {
         match fetched {
             Fetched::Listed {
                 region,
                 kind,
-                result: Ok(summaries),
-            } => {
-                tracing::debug!(%region, %kind, count = summaries.len(), "listed definitions");
-                let client = &by_region[&region];
-                for summary in summaries {
-                    inventory
-                        .existing_names
-                        .insert((region.clone(), kind, summary.name.clone()));
-                    if !(scope.name_filter)(&region, kind, &summary.name) {
-                        continue;
-                    }
-                    // Describe and ListTags need only the listed name and ARN, so they overlap.
-                    let (describe_client, describe_pool) = (client.clone(), pool.clone());
-                    let (region2, name, arn) =
-                        (region.clone(), summary.name.clone(), summary.arn.clone());
-                    tasks.spawn(async move {
-                        let result = describe_pool
-                            .run(describe_client.describe_definition(kind, &name))
-                            .await;
-                        Fetched::Described {
-                            region: region2,
-                            kind,
-                            name,
-                            arn,
-                            result,
-                        }
-                    });
-                    let (tags_client, tags_pool) = (client.clone(), pool.clone());
-                    let region2 = region.clone();
-                    tasks.spawn(async move {
-                        let result = tags_pool.run(tags_client.list_tags(&summary.arn)).await;
-                        Fetched::Tagged {
-                            region: region2,
-                            kind,
-                            name: summary.name,
-                            result,
-                        }
-                    });
-                }
-            }
-            Fetched::Listed {
+                result,
+            } => self.listed(region, kind, result),
+            Fetched::Schedules { region, result } => self.answers.schedules_listed(region, result),
+            Fetched::Described {
                 region,
                 kind,
-                result: Err(err),
-            } => inventory.problems.push(Problem {
+                name,
+                arn,
+                result,
+            } => self.answers.described((region, kind, name), arn, result),
+            Fetched::Tagged {
                 region,
-                kind: Some(kind),
-                name: None,
-                message: format!("could not list {kind} job definitions: {err}"),
-                incomplete: true,
-            }),
-            Fetched::Schedules {
-                region,
-                result: Ok(list),
-            } => {
-                schedules.insert(region, list);
+                kind,
+                name,
+                result,
+            } => self.answers.tagged((region, kind, name), result),
+        }
+    }
+
+    /// Every listed name is recorded as existing (temporary names must be free of all of them);
+    /// those the name filter passes are described and their tags listed.
+    fn listed(
+        &mut self,
+        region: String,
+        kind: Kind,
+        result: Result<Vec<DefinitionSummary>, AwsError>,
+    ) {
+        let summaries = match result {
+            Ok(summaries) => summaries,
+            Err(err) => {
+                self.answers.inventory.problems.push(Problem {
+                    region,
+                    kind: Some(kind),
+                    name: None,
+                    message: format!("could not list {kind} job definitions: {err}"),
+                    incomplete: true,
+                });
+                return;
             }
-            Fetched::Schedules {
-                region,
-                result: Err(err),
-            } => inventory.problems.push(Problem {
+        };
+        tracing::debug!(%region, %kind, count = summaries.len(), "listed definitions");
+        let client = &self.by_region[&region];
+        for summary in summaries {
+            self.answers.inventory.existing_names.insert((
+                region.clone(),
+                kind,
+                summary.name.clone(),
+            ));
+            if !(self.scope.name_filter)(&region, kind, &summary.name) {
+                continue;
+            }
+            self.calls.describe_and_tag(client, &region, kind, summary);
+        }
+    }
+}
+
+/// The answers so far, kept apart until every call has answered: a definition needs its
+/// describe, its tags and its region's schedules.
+#[derive(Default)]
+struct Answers {
+    /// Existing names and problems are recorded as they arrive; definitions at the end.
+    inventory: Inventory,
+    raws: HashMap<Key, (String, Value)>,
+    tags: HashMap<Key, Vec<Tag>>,
+    schedules: HashMap<String, Vec<ScheduleSummary>>,
+    /// Definitions dropped because a describe or a tag listing failed.
+    failed: BTreeSet<Key>,
+}
+
+impl Answers {
+    fn schedules_listed(&mut self, region: String, result: Result<Vec<ScheduleSummary>, AwsError>) {
+        match result {
+            Ok(list) => {
+                self.schedules.insert(region, list);
+            }
+            Err(err) => self.inventory.problems.push(Problem {
                 region,
                 kind: None,
                 name: None,
@@ -235,104 +321,92 @@ pub async fn collect(clients: &[SageMaker], scope: &Scope, concurrency: usize) -
                 ),
                 incomplete: false,
             }),
-            Fetched::Described {
+        }
+    }
+
+    fn described(&mut self, key: Key, arn: String, result: Result<Value, AwsError>) {
+        match result {
+            Ok(raw) => {
+                self.raws.insert(key, (arn, raw));
+            }
+            Err(err) => self.record_failure(key, "describe", &err),
+        }
+    }
+
+    fn tagged(&mut self, key: Key, result: Result<Vec<Tag>, AwsError>) {
+        match result {
+            Ok(list) => {
+                self.tags.insert(key, list);
+            }
+            // A definition whose tags are unknown cannot be recreated faithfully.
+            Err(err) => self.record_failure(key, "list tags", &err),
+        }
+    }
+
+    /// Drops a definition whose describe or tags failed, reporting it once. NotFound means it
+    /// was deleted meanwhile: worth a note, but nothing is missing from the inventory.
+    fn record_failure(&mut self, key: Key, call: &str, err: &AwsError) {
+        if !self.failed.insert(key.clone()) {
+            return;
+        }
+        let gone = err.is(ErrorClass::NotFound);
+        let (region, kind, name) = key;
+        self.inventory.problems.push(Problem {
+            region,
+            kind: Some(kind),
+            name: Some(name),
+            message: if gone {
+                "deleted between list and describe".to_owned()
+            } else {
+                format!("could not {call}: {err}")
+            },
+            incomplete: !gone,
+        });
+    }
+
+    /// Joins each described definition with its tags and the schedules that reference it;
+    /// sorts definitions and problems.
+    fn into_inventory(self) -> Inventory {
+        let Answers {
+            mut inventory,
+            raws,
+            mut tags,
+            schedules,
+            failed,
+        } = self;
+        for (key, (arn, raw)) in raws {
+            if failed.contains(&key) {
+                continue;
+            }
+            let (region, kind, name) = key.clone();
+            let references = schedules
+                .get(&region)
+                .map(|list| {
+                    references_among(list, kind, &name, |named| {
+                        inventory
+                            .existing_names
+                            .contains(&(region.clone(), kind, named.to_owned()))
+                    })
+                })
+                .unwrap_or_default();
+            inventory.definitions.push(Definition {
+                tags: tags.remove(&key).unwrap_or_default(),
                 region,
                 kind,
                 name,
                 arn,
-                result,
-            } => match result {
-                Ok(raw) => {
-                    raws.insert((region, kind, name), (arn, raw));
-                }
-                Err(err) => record_failure(
-                    &mut inventory,
-                    &mut failed,
-                    (region, kind, name),
-                    "describe",
-                    &err,
-                ),
-            },
-            Fetched::Tagged {
-                region,
-                kind,
-                name,
-                result,
-            } => match result {
-                Ok(list) => {
-                    tags.insert((region, kind, name), list);
-                }
-                // A definition whose tags are unknown cannot be recreated faithfully.
-                Err(err) => record_failure(
-                    &mut inventory,
-                    &mut failed,
-                    (region, kind, name),
-                    "list tags",
-                    &err,
-                ),
-            },
+                raw,
+                schedules: references,
+            });
         }
-    }
-
-    for (key, (arn, raw)) in raws {
-        if failed.contains(&key) {
-            continue;
-        }
-        let (region, kind, name) = key.clone();
-        let references = schedules
-            .get(&region)
-            .map(|list| {
-                references_among(list, kind, &name, |named| {
-                    inventory
-                        .existing_names
-                        .contains(&(region.clone(), kind, named.to_owned()))
-                })
-            })
-            .unwrap_or_default();
-        inventory.definitions.push(Definition {
-            tags: tags.remove(&key).unwrap_or_default(),
-            region,
-            kind,
-            name,
-            arn,
-            raw,
-            schedules: references,
+        inventory
+            .definitions
+            .sort_by(|a, b| (&a.region, a.kind, &a.name).cmp(&(&b.region, b.kind, &b.name)));
+        inventory.problems.sort_by(|a, b| {
+            (&a.region, a.kind, &a.name, &a.message).cmp(&(&b.region, b.kind, &b.name, &b.message))
         });
+        inventory
     }
-    inventory
-        .definitions
-        .sort_by(|a, b| (&a.region, a.kind, &a.name).cmp(&(&b.region, b.kind, &b.name)));
-    inventory.problems.sort_by(|a, b| {
-        (&a.region, a.kind, &a.name, &a.message).cmp(&(&b.region, b.kind, &b.name, &b.message))
-    });
-    inventory
-}
-
-/// Drops a definition whose describe or tags failed, reporting it once. NotFound means it was
-/// deleted meanwhile: worth a note, but nothing is missing from the inventory.
-fn record_failure(
-    inventory: &mut Inventory,
-    failed: &mut BTreeSet<Key>,
-    key: Key,
-    call: &str,
-    err: &AwsError,
-) {
-    if !failed.insert(key.clone()) {
-        return;
-    }
-    let gone = err.is(ErrorClass::NotFound);
-    let (region, kind, name) = key;
-    inventory.problems.push(Problem {
-        region,
-        kind: Some(kind),
-        name: Some(name),
-        message: if gone {
-            "deleted between list and describe".to_owned()
-        } else {
-            format!("could not {call}: {err}")
-        },
-        incomplete: !gone,
-    });
 }
 
 impl Inventory {
