@@ -8,12 +8,14 @@ pub mod report;
 pub use crate::journal::Strategy;
 
 use crate::inventory;
-use crate::journal::{Event, PlannedItem, Progress, Run, ScheduleSnapshot, Snapshot, Status};
+use crate::journal::{
+    Event, PlannedItem, Progress, Run, ScheduleSnapshot, Snapshot, Status, snapshot_of,
+};
 use crate::request;
 use crate::resource::ResourceId;
 use crate::sagemaker::{AwsError, SageMaker};
 use ops::{Ops, Timings};
-use protocol::{Job, snapshot_of};
+use protocol::Job;
 use report::Reporter;
 use serde::Serialize;
 use std::collections::HashMap;

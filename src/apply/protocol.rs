@@ -8,7 +8,6 @@
 use super::ops::{Created, Deleted, OpError, Ops, Repoint, Timings, holds, same_object};
 use super::{Hints, Outcome, Strategy};
 use crate::journal::{Claim, Event, Phase, Progress, Run, ScheduleSnapshot, Snapshot, Step};
-use crate::kinds::Kind;
 use crate::request::{self, is_reserved_tag};
 use crate::resource::ResourceId;
 use crate::sagemaker::{AwsError, ErrorClass, SageMaker, Tag};
@@ -971,33 +970,4 @@ fn describe_difference(live: &Value, request: &Value) -> String {
             .map(String::as_str),
     );
     format!("members differ from the snapshot: {}", differing.join(", "))
-}
-
-/// Builds the snapshot for a definition about to be recreated.
-#[allow(clippy::too_many_arguments)]
-pub fn snapshot_of(
-    run: &Run,
-    key: &ResourceId,
-    kind: Kind,
-    arn: &str,
-    describe: Value,
-    tags: Vec<Tag>,
-    schedules: Vec<ScheduleSnapshot>,
-    temporary_name: Option<String>,
-) -> Snapshot {
-    Snapshot {
-        format_version: crate::journal::SNAPSHOT_FORMAT_VERSION,
-        run_id: run.run_id.clone(),
-        account_id: key.account_id.clone(),
-        region: key.region.clone(),
-        kind,
-        name: key.name.clone(),
-        arn: arn.to_owned(),
-        snapshot_sha256: request::snapshot_hash(&describe, &tags),
-        describe,
-        tags,
-        schedules,
-        temporary_name,
-        taken_at: crate::journal::timestamp(),
-    }
 }

@@ -3,7 +3,7 @@
 use super::apply::open_state_dir;
 use crate::apply;
 use crate::apply::ops::{Ops, holds};
-use crate::apply::protocol::{Job, snapshot_of};
+use crate::apply::protocol::Job;
 use crate::apply::report::Reporter;
 use crate::apply::{Outcome, Strategy};
 use crate::cli::{GlobalArgs, ReportFormat, RestoreArgs};
@@ -11,6 +11,7 @@ use crate::exit::{ExitStatus, UsageError};
 use crate::inventory;
 use crate::journal::{
     Event, JournalError, PlannedItem, Run, RunKind, RunSummary, Snapshot, StateDir, Status,
+    snapshot_of,
 };
 use crate::kinds::same_name;
 use crate::request;

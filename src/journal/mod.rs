@@ -7,7 +7,7 @@ mod snapshot;
 mod state_dir;
 mod summary;
 
-pub use snapshot::{SNAPSHOT_FORMAT_VERSION, ScheduleSnapshot, Snapshot};
+pub use snapshot::{SNAPSHOT_FORMAT_VERSION, ScheduleSnapshot, Snapshot, snapshot_of};
 pub use state_dir::{StateDir, write_durably};
 pub use summary::{Claim, Progress, RunSummary};
 

@@ -1,7 +1,7 @@
 //! Snapshots: everything needed to put a definition back as it was, written durably before
 //! anything is deleted, and checked against their own hash when read back.
 
-use super::{JournalError, io_err};
+use super::{JournalError, Run, io_err, timestamp};
 use crate::kinds::Kind;
 use crate::request;
 use crate::resource::ResourceId;
@@ -80,6 +80,35 @@ impl Snapshot {
             return Err(bad("its describe JSON does not name the definition".into()));
         }
         Ok(snapshot)
+    }
+}
+
+/// Builds the snapshot for a definition about to be recreated.
+#[allow(clippy::too_many_arguments)]
+pub fn snapshot_of(
+    run: &Run,
+    key: &ResourceId,
+    kind: Kind,
+    arn: &str,
+    describe: Value,
+    tags: Vec<Tag>,
+    schedules: Vec<ScheduleSnapshot>,
+    temporary_name: Option<String>,
+) -> Snapshot {
+    Snapshot {
+        format_version: SNAPSHOT_FORMAT_VERSION,
+        run_id: run.run_id.clone(),
+        account_id: key.account_id.clone(),
+        region: key.region.clone(),
+        kind,
+        name: key.name.clone(),
+        arn: arn.to_owned(),
+        snapshot_sha256: request::snapshot_hash(&describe, &tags),
+        describe,
+        tags,
+        schedules,
+        temporary_name,
+        taken_at: timestamp(),
     }
 }
 
