@@ -5,10 +5,12 @@
 //! Every step is journaled before it acts, and every step is idempotent, so `resume` can re-enter
 //! from what it finds live.
 
+mod verify;
+
 use super::ops::{Created, Deleted, OpError, Ops, Repoint, Timings, holds, same_object};
 use super::{Hints, Outcome, Strategy};
 use crate::journal::{Claim, Event, Phase, Progress, Run, ScheduleSnapshot, Snapshot, Step};
-use crate::request::{self, is_reserved_tag};
+use crate::request;
 use crate::resource::ResourceId;
 use crate::sagemaker::{AwsError, ErrorClass, SageMaker, Tag};
 use serde_json::Value;
@@ -499,37 +501,6 @@ impl Job<'_> {
         leftovers
     }
 
-    /// Describes the definition and its tags and compares them with what is expected.
-    /// `Some(difference)` when they differ.
-    async fn verify(&self, expected: &Value, tags: &[Tag]) -> Result<Option<String>, AwsError> {
-        let Some((live, live_tags)) = self
-            .ops()
-            .find_with_tags(self.name(), &self.snapshot.arn)
-            .await?
-        else {
-            return Ok(Some("the definition does not exist".to_owned()));
-        };
-        if !holds(&live, expected) {
-            return Ok(Some(describe_difference(&live, expected)));
-        }
-        let live_tags: BTreeSet<Tag> = live_tags.into_iter().collect();
-        let expected: BTreeSet<Tag> = tags
-            .iter()
-            .filter(|t| !is_reserved_tag(t))
-            .cloned()
-            .collect();
-        // The create sets every tag it carries or fails, so a tag beyond them was added by
-        // someone since: theirs to keep. A missing or changed one is a difference.
-        if !live_tags.is_superset(&expected) {
-            return Ok(Some(format!(
-                "tags differ: expected {:?}, found {:?}",
-                expected.iter().map(|t| &t.key).collect::<Vec<_>>(),
-                live_tags.iter().map(|t| &t.key).collect::<Vec<_>>()
-            )));
-        }
-        Ok(None)
-    }
-
     /// Gives up before the original was deleted by this run (or after someone else took its
     /// name): look at the original first — the copy may go only once it is seen — then give the
     /// moved schedules back and delete the copy.
@@ -950,24 +921,4 @@ impl Job<'_> {
             None => self.hints.resume(&self.run.run_id),
         }
     }
-}
-
-/// A short description of how a live definition differs from the request.
-fn describe_difference(live: &Value, request: &Value) -> String {
-    let live = super::ops::comparable(live);
-    let wanted = super::ops::comparable(request);
-    let (Value::Object(live), Value::Object(wanted)) = (&live, &wanted) else {
-        return "the definition is not a JSON object".to_owned();
-    };
-    let mut differing: Vec<&str> = wanted
-        .iter()
-        .filter(|(k, v)| live.get(*k) != Some(v))
-        .map(|(k, _)| k.as_str())
-        .collect();
-    differing.extend(
-        live.keys()
-            .filter(|k| !wanted.contains_key(*k))
-            .map(String::as_str),
-    );
-    format!("members differ from the snapshot: {}", differing.join(", "))
 }
