@@ -5,6 +5,7 @@
 //! Every step is journaled before it acts, and every step is idempotent, so `resume` can re-enter
 //! from what it finds live.
 
+mod hints;
 mod verify;
 
 use super::ops::{Created, Deleted, OpError, Ops, Repoint, Timings, holds, same_object};
@@ -878,47 +879,5 @@ impl Job<'_> {
             .into_iter()
             .chain(self.extra_owned.iter().map(String::as_str))
             .collect()
-    }
-
-    fn copy_kept_note(&self) -> String {
-        match self.temp().filter(|_| self.owns_copy()) {
-            Some(temp) => format!("; the compliant copy {temp} is kept (delete it when satisfied)"),
-            None => String::new(),
-        }
-    }
-
-    /// An answer was lost and looking did not tell: stop here, undo nothing.
-    fn in_doubt(&self, message: String) -> Outcome {
-        Outcome::InDoubt {
-            message: format!("{message}; stopped without undoing anything"),
-            manual: self.resume_hint(),
-        }
-    }
-
-    fn journal_stop(&self, message: &str) -> Outcome {
-        self.in_doubt(format!(
-            "the journal cannot be written ({message}), so no further call was made"
-        ))
-    }
-
-    /// `resume` while the original exists (it finishes from there), `restore` only when it is
-    /// absent (the snapshot is then the only full record of it).
-    async fn manual_for_live_state(&self) -> String {
-        match self.ops().find(self.name()).await {
-            Ok(None) => self.restore_hint(),
-            _ => self.resume_hint(),
-        }
-    }
-
-    fn restore_hint(&self) -> String {
-        self.hints
-            .restore(&self.snapshot.region, &self.snapshot_path)
-    }
-
-    fn resume_hint(&self) -> String {
-        match &self.again {
-            Some(again) => again.clone(),
-            None => self.hints.resume(&self.run.run_id),
-        }
     }
 }
