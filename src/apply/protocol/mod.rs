@@ -5,6 +5,7 @@
 //! Every step is journaled before it acts, and every step is idempotent, so `resume` can re-enter
 //! from what it finds live.
 
+mod copies;
 mod hints;
 mod verify;
 
@@ -461,47 +462,6 @@ impl Job<'_> {
         Outcome::Recreated { warnings }
     }
 
-    /// Deletes this job's copies (each only if it holds what this run put there); returns what
-    /// is left over. `rollback` names the steps as a rollback's.
-    async fn drop_copies(&self, rollback: bool, looked: Option<Looked>) -> Vec<String> {
-        let mut looked = looked;
-        let mut leftovers = Vec::new();
-        let own = self.temp().filter(|_| self.owns_copy()).map(|t| {
-            (
-                if rollback {
-                    Step::RollbackDeleteTemporary
-                } else {
-                    Step::DeleteTemporary
-                },
-                t,
-            )
-        });
-        let earlier = self
-            .extra_owned
-            .iter()
-            .map(|e| (Step::DeleteEarlierTemporary(e.clone()), e.as_str()));
-        for (step, copy) in own.into_iter().chain(earlier) {
-            let seen = looked.take().filter(|_| Some(copy) == self.temp());
-            match self.step(step, self.delete_copy(copy, seen)).await {
-                Ok(true) => {}
-                // Someone else's definition under that name: not a leftover of this run.
-                Ok(false) => tracing::warn!(
-                    item = %self.key(),
-                    "a definition named {copy} is not a copy this run made; left alone"
-                ),
-                Err(StepError::Journal(message)) => {
-                    leftovers.push(format!("journal: {message}"));
-                    break;
-                }
-                Err(err) => leftovers.push(format!(
-                    "temporary copy {copy} could not be deleted ({err}); `{}` deletes it",
-                    self.resume_hint()
-                )),
-            }
-        }
-        leftovers
-    }
-
     /// Gives up before the original was deleted by this run (or after someone else took its
     /// name): look at the original first — the copy may go only once it is seen — then give the
     /// moved schedules back and delete the copy.
@@ -841,43 +801,5 @@ impl Job<'_> {
                 "changed during the run: someone deleted it".to_owned(),
             )),
         }
-    }
-
-    /// Deletes a copy, but only if it holds what this run put there: anything else under that
-    /// name was not made by this run and is left alone (`Ok(false)`).
-    async fn delete_copy(&self, copy: &str, seen: Option<Looked>) -> Result<bool, OpError> {
-        let ops = self.ops();
-        let compliant = request::create_request(&self.snapshot.describe, &self.snapshot.tags).0;
-        let mut seen = seen;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let live = match seen.take() {
-                Some(looked) => looked,
-                None => ops.find(copy).await,
-            };
-            let Some(live) = read(live)? else {
-                return Ok(true);
-            };
-            if !(holds(&live, &self.target_request) || holds(&live, &compliant)) {
-                return Ok(false);
-            }
-            match ops.delete_once(copy, &live).await {
-                Ok(Deleted::Deleted | Deleted::AlreadyGone) => return Ok(true),
-                Ok(Deleted::Replaced { .. }) => return Ok(false),
-                Err(err) if ops.may_retry(&err, attempt).await => {}
-                Err(err) => return Err(err),
-            }
-        }
-    }
-
-    /// The names schedules may be moved back from: this run's copy, if it claimed one, and the
-    /// earlier copies it owns.
-    fn copy_names(&self) -> Vec<&str> {
-        self.temp()
-            .filter(|_| self.owns_copy())
-            .into_iter()
-            .chain(self.extra_owned.iter().map(String::as_str))
-            .collect()
     }
 }
