@@ -4,21 +4,26 @@
 //! before it is deleted; only what was seen is reported; only this run's copy is touched.
 //! Every step is journaled before it acts, and every step is idempotent, so `resume` can re-enter
 //! from what it finds live.
+//!
+//! This file holds the job and `step`, which journals every call. The steps themselves:
+//! `forward` (the staged and direct recreate), `rollback` (undo before the delete, roll back
+//! after it), `verify`, and `reconcile` (where `resume` re-enters); `copies` keeps to this run's
+//! own temporary copies, and `hints` words the manual action an outcome names.
 
 mod copies;
+mod forward;
 mod hints;
 mod reconcile;
 mod rollback;
 mod verify;
 
-use super::ops::{Created, Deleted, OpError, Ops, Repoint, Timings, holds, same_object};
-use super::{Hints, Outcome};
+use super::Hints;
+use super::ops::{OpError, Ops, Timings};
 use crate::journal::{Event, Phase, Run, ScheduleSnapshot, Snapshot, Step};
 use crate::request;
 use crate::resource::ResourceId;
 use crate::sagemaker::{AwsError, ErrorClass, SageMaker, Tag};
 use serde_json::Value;
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -68,22 +73,6 @@ impl std::fmt::Display for Cause {
 
 /// A look at a definition: its describe JSON, `None` when it does not exist.
 type Looked = Result<Option<Value>, AwsError>;
-
-/// How deleting the original ended.
-enum Removal {
-    Deleted,
-    /// Not deleted, for this reason; nothing was changed by the attempt.
-    Stop(Cause),
-    InDoubt(String),
-    Journal(String),
-}
-
-/// What the re-check before the delete found.
-enum Recheck {
-    Unchanged,
-    Changed(String),
-    Gone,
-}
 
 /// Why a step did not go on.
 #[derive(Debug, thiserror::Error)]
@@ -182,310 +171,5 @@ impl Job<'_> {
 
     fn schedules(&self) -> impl Iterator<Item = &ScheduleSnapshot> {
         self.snapshot.schedules.iter()
-    }
-
-    /// The staged recreate from the top (step 2 on; the snapshot is already on disk).
-    pub async fn staged(&self) -> Outcome {
-        let Some(temp) = self.temp().map(str::to_owned) else {
-            return Outcome::Failed {
-                message: "no temporary name was planned".to_owned(),
-                rolled_back: false,
-            };
-        };
-        // 2. Claim the copy: proves AWS accepts the request before anything is touched, and
-        // stops any other run from recreating this definition meanwhile.
-        let mark = self.claim();
-        let temp_request = request::copy_request(&self.target_request, &temp, &mark);
-        let claim = async {
-            match self
-                .ops()
-                .create(&temp, &temp_request, None, Some(&mark))
-                .await?
-            {
-                Created::Made => Ok(()),
-                Created::Taken { .. } => Err(OpError::Refused(AwsError {
-                    operation: "claim".to_owned(),
-                    class: ErrorClass::InUse,
-                    code: None,
-                    message: format!("{temp} exists"),
-                })),
-            }
-        };
-        match self.step(Step::CreateTemporary, claim).await {
-            Ok(()) => self.owns_copy.store(true, Ordering::SeqCst),
-            Err(StepError::Refused(err)) if err.operation == "claim" => {
-                return Outcome::Busy {
-                    message: format!(
-                        "its temporary copy {temp} exists: another run is recreating it, or an \
-                         unfinished one left it (`resume` that run; if none is running, delete \
-                         {temp}); nothing was changed"
-                    ),
-                };
-            }
-            // Every attempt was seen not to act. (Should one still act late, the copy bears this
-            // run's claim: the next run reports it busy, naming it.)
-            Err(StepError::Refused(err)) => {
-                return Outcome::Failed {
-                    message: format!("AWS refused the compliant copy; nothing was changed: {err}"),
-                    rolled_back: true,
-                };
-            }
-            Err(StepError::InDoubt(message)) => {
-                self.owns_copy.store(true, Ordering::SeqCst);
-                return self.in_doubt(message);
-            }
-            Err(StepError::Journal(message)) => return self.journal_stop(&message),
-        }
-        // 3. Move the schedules to the copy.
-        let mut moved: Vec<&ScheduleSnapshot> = Vec::new();
-        for schedule in self.schedules() {
-            let step = Step::RepointToTemporary(schedule.name.clone());
-            let (ops, from) = (self.ops(), [self.name()]);
-            let moving = ops.repoint_schedule(&schedule.name, &from, &temp);
-            let cause = match self.step(step, moving).await {
-                Ok(Repoint::Moved | Repoint::AlreadyThere) => {
-                    moved.push(schedule);
-                    continue;
-                }
-                Ok(Repoint::Vanished) => continue,
-                Ok(Repoint::LeftAlone { points_at }) => Cause::Changed(format!(
-                    "changed during the run: someone pointed schedule {} at {points_at}",
-                    schedule.name
-                )),
-                Err(StepError::Refused(err)) => {
-                    moved.push(schedule);
-                    Cause::Failed(err.to_string())
-                }
-                Err(StepError::InDoubt(message)) => return self.in_doubt(message),
-                Err(StepError::Journal(message)) => return self.journal_stop(&message),
-            };
-            return self.hand_back(cause, &moved).await;
-        }
-        // 4. and 5. Re-check the original right before deleting it, and delete it.
-        match self.recheck_and_delete().await {
-            Removal::Deleted => {}
-            Removal::Stop(cause) => return self.hand_back(cause, &moved).await,
-            Removal::InDoubt(message) => return self.in_doubt(message),
-            Removal::Journal(message) => return self.journal_stop(&message),
-        }
-        self.finish_from_deleted().await
-    }
-
-    /// Re-checks the original and deletes it; a delete that did not act (throttled, or a lost
-    /// answer after which the original was seen still there) is sent again only after another
-    /// re-check, so a change someone makes meanwhile is never deleted with it.
-    async fn recheck_and_delete(&self) -> Removal {
-        let mut attempt = 0;
-        // An earlier attempt's answer was lost: it may act late, so the original gone now is
-        // taken for this run's delete.
-        let mut lost = false;
-        loop {
-            attempt += 1;
-            let rechecked = self
-                .step(Step::RecheckOriginal, async { read(self.recheck().await) })
-                .await;
-            match rechecked {
-                Ok(Recheck::Unchanged) => {}
-                Ok(Recheck::Gone) if lost => return Removal::Deleted,
-                // An earlier delete may still act: undoing now could lose what it deletes.
-                Ok(_) | Err(StepError::Refused(_)) if lost => {
-                    return Removal::InDoubt(format!(
-                        "an earlier delete of {} had its answer lost and may still act; it \
-                         changed or could not be seen since",
-                        self.name()
-                    ));
-                }
-                Ok(Recheck::Changed(what)) => return Removal::Stop(Cause::Changed(what)),
-                Ok(Recheck::Gone) => {
-                    return Removal::Stop(Cause::Changed(
-                        "changed during the run: someone deleted it".to_owned(),
-                    ));
-                }
-                Err(StepError::Journal(message)) => return Removal::Journal(message),
-                Err(err) => {
-                    return Removal::Stop(Cause::Failed(format!(
-                        "could not re-check it before deleting it: {err}"
-                    )));
-                }
-            }
-            let ops = self.ops();
-            let deleting = ops.delete_once(self.name(), &self.snapshot.describe);
-            match self.step(Step::DeleteOriginal, deleting).await {
-                Ok(Deleted::Deleted | Deleted::AlreadyGone) => return Removal::Deleted,
-                Ok(Deleted::Replaced { .. }) => {
-                    return Removal::Stop(Cause::Changed(
-                        "changed during the run: someone replaced it with a new version".to_owned(),
-                    ));
-                }
-                Err(StepError::Refused(err)) => {
-                    lost |= err.is(ErrorClass::Transient);
-                    if ops.may_retry(&OpError::Refused(err.clone()), attempt).await {
-                        continue;
-                    }
-                    if lost {
-                        return Removal::InDoubt(format!(
-                            "delete of {}: {err}; an earlier answer was lost and it may still act",
-                            self.name()
-                        ));
-                    }
-                    return Removal::Stop(Cause::Failed(err.to_string()));
-                }
-                Err(StepError::InDoubt(message)) => return Removal::InDoubt(message),
-                Err(StepError::Journal(message)) => return Removal::Journal(message),
-            }
-        }
-    }
-
-    /// Describes the original and lists its tags again; compares them with the snapshot.
-    async fn recheck(&self) -> Result<Recheck, AwsError> {
-        let Some((live, tags)) = self
-            .ops()
-            .find_with_tags(self.name(), &self.snapshot.arn)
-            .await?
-        else {
-            return Ok(Recheck::Gone);
-        };
-        if request::snapshot_hash(&live, &tags) == self.snapshot.snapshot_sha256 {
-            return Ok(Recheck::Unchanged);
-        }
-        Ok(Recheck::Changed(self.what_changed(&live, &tags)))
-    }
-
-    fn what_changed(&self, live: &Value, tags: &[Tag]) -> String {
-        let what = if !same_object(live, &self.snapshot.describe) {
-            "someone replaced it with a new version"
-        } else if !holds(live, &self.snapshot.describe) {
-            "someone changed its content"
-        } else {
-            let live: BTreeSet<&Tag> = tags.iter().collect();
-            let recorded: BTreeSet<&Tag> = self.snapshot.tags.iter().collect();
-            if live != recorded {
-                "someone changed its tags"
-            } else {
-                "it differs from the snapshot"
-            }
-        };
-        format!("changed during the run: {what}; left as they made it")
-    }
-
-    /// Steps 5–8, from the state "original deleted, copy holds the schedules" (also where
-    /// `resume` re-enters when it finds the original gone after this run's delete).
-    pub async fn finish_from_deleted(&self) -> Outcome {
-        // 5. Create the original name, compliant.
-        let ops = self.ops();
-        let creating = ops.create(
-            self.name(),
-            &self.target_request,
-            Some(&self.snapshot.describe),
-            None,
-        );
-        match self.step(Step::CreateOriginal, creating).await {
-            Ok(Created::Made) => {}
-            // Exactly the target: an earlier attempt whose answer was lost; verify decides.
-            Ok(Created::Taken { live }) if holds(&live, &self.target_request) => {}
-            Ok(Created::Taken { .. }) => return self.someone_took_the_name("").await,
-            Err(StepError::Refused(err)) => return self.roll_back_after_delete(&err).await,
-            Err(StepError::InDoubt(message)) => return self.in_doubt(message),
-            Err(StepError::Journal(message)) => return self.journal_stop(&message),
-        }
-        self.finish_from_recreated().await
-    }
-
-    /// Steps 6–8, from the state "original recreated".
-    pub async fn finish_from_recreated(&self) -> Outcome {
-        let mut warnings = Vec::new();
-        // 6. Schedules back to the original name.
-        let mut left_on_copy = false;
-        for schedule in self.schedules() {
-            let step = Step::RepointToOriginal(schedule.name.clone());
-            let (ops, from) = (self.ops(), self.copy_names());
-            let moving = ops.repoint_schedule(&schedule.name, &from, self.name());
-            match self.step(step, moving).await {
-                Ok(Repoint::Moved | Repoint::AlreadyThere | Repoint::Vanished) => {}
-                Ok(Repoint::LeftAlone { points_at }) => tracing::warn!(
-                    item = %self.key(),
-                    "schedule {} was pointed at {points_at} by someone else during the run; left there",
-                    schedule.name
-                ),
-                Err(StepError::Refused(err)) => {
-                    left_on_copy = true;
-                    warnings.push(format!(
-                        "schedule {} stays on the compliant copy {}: {err}",
-                        schedule.name,
-                        self.temp().unwrap_or("?")
-                    ));
-                }
-                Err(StepError::InDoubt(message)) => return self.in_doubt(message),
-                Err(StepError::Journal(message)) => return self.journal_stop(&message),
-            }
-        }
-        // 7. Verify: the copy may go only once the original is seen as it should be. Whether
-        // the copy is ours is looked at meanwhile; only its delete waits.
-        let verifying =
-            async { read(self.verify(&self.target_request, &self.expected_tags).await) };
-        let own_copy = self.temp().filter(|_| self.owns_copy() && !left_on_copy);
-        let looking = async {
-            match own_copy {
-                Some(copy) => Some(self.ops().find(copy).await),
-                None => None,
-            }
-        };
-        let (verified, looked) = tokio::join!(self.step(Step::Verify, verifying), looking);
-        match verified {
-            Ok(None) => {}
-            // Someone's change since the create, or the service's own rendering: only a person
-            // can tell, so the copy is kept (with any schedule that stayed on it) and named.
-            Ok(Some(difference)) => {
-                let stayed = warnings
-                    .iter()
-                    .map(|w| format!("; {w}"))
-                    .collect::<String>();
-                return Outcome::VerifyFailed {
-                    message: format!(
-                        "verification failed: {difference}{}{stayed}",
-                        self.copy_kept_note()
-                    ),
-                };
-            }
-            Err(StepError::Journal(message)) => return self.journal_stop(&message),
-            Err(err) => return self.in_doubt(format!("could not verify the result: {err}")),
-        }
-        // 8. Delete the copy, unless a schedule still needs it.
-        if left_on_copy {
-            warnings.push(format!(
-                "temporary copy {} kept for the schedules above; `{}` moves them back and \
-                 deletes it",
-                self.temp().unwrap_or("?"),
-                self.resume_hint()
-            ));
-            return Outcome::Recreated { warnings };
-        }
-        warnings.extend(self.drop_copies(false, looked).await);
-        Outcome::Recreated { warnings }
-    }
-
-    /// The direct strategy: re-check, delete, create, roll back from the snapshot. No temporary
-    /// name, so it refuses definitions that schedules reference.
-    pub async fn direct(&self) -> Outcome {
-        if !self.snapshot.schedules.is_empty() {
-            let names: Vec<&str> = self.schedules().map(|s| s.name.as_str()).collect();
-            return Outcome::Refused {
-                message: format!(
-                    "--strategy direct cannot recreate a definition that schedules reference ({}); \
-                     use --strategy staged",
-                    names.join(", ")
-                ),
-            };
-        }
-        match self.recheck_and_delete().await {
-            Removal::Deleted => self.finish_from_deleted().await,
-            Removal::Stop(Cause::Changed(message)) => Outcome::ChangedDuringRun { message },
-            // The re-check or the delete failed, and the delete did not act.
-            Removal::Stop(cause) => Outcome::FailedUntouched {
-                message: format!("nothing was changed: {cause}"),
-            },
-            Removal::InDoubt(message) => self.in_doubt(message),
-            Removal::Journal(message) => self.journal_stop(&message),
-        }
     }
 }
