@@ -29,7 +29,7 @@ const LATENCY: Duration = Duration::from_millis(50);
 const PAGE: usize = 100;
 
 /// Sequential rounds of calls per unreferenced definition in the staged protocol
-/// (src/apply/mod.rs `prepare`, src/apply/protocol.rs `staged`/`finish_from_recreated`):
+/// (src/apply/mod.rs `prepare`, src/apply/protocol/forward.rs `staged`/`finish_from_recreated`):
 /// 1. Describe D | ListMonitoringSchedules | Describe T (is the temporary name free?)
 /// 2. ListTags D (needs the ARN from 1)
 /// 3. Create T   4. Describe D + ListTags D (the re-check before the delete)
