@@ -17,7 +17,7 @@
 //! kinds are listed at once).
 
 use serde_json::{Value, json};
-use sm_recreate::emulator::{self, Behaviour, EmulatorConfig, Seed, SeedDefinition};
+use sm_emulator::{Behaviour, EmulatorConfig, Seed, SeedDefinition};
 use sm_recreate::kinds::Kind;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -102,7 +102,7 @@ fn run(
     concurrency: usize,
 ) -> Measured {
     let emulator = runtime
-        .block_on(emulator::start(
+        .block_on(sm_emulator::start(
             EmulatorConfig {
                 seed: seed(definitions),
                 behaviour: Behaviour {

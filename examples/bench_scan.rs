@@ -17,9 +17,7 @@
 //! to measure another build.
 
 use serde_json::{Value, json};
-use sm_recreate::emulator::{
-    self, Behaviour, EmulatorConfig, RecordedCall, Seed, SeedDefinition, Throttle,
-};
+use sm_emulator::{Behaviour, EmulatorConfig, RecordedCall, Seed, SeedDefinition, Throttle};
 use sm_recreate::kinds::Kind;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -133,7 +131,7 @@ fn run_scenario(
     behaviour: Behaviour,
 ) -> Run {
     let emulator = runtime
-        .block_on(emulator::start(
+        .block_on(sm_emulator::start(
             EmulatorConfig {
                 seed: seed.clone(),
                 behaviour,

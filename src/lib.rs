@@ -6,7 +6,6 @@ pub mod cli;
 pub mod commands;
 pub mod compliance;
 pub mod confirm;
-pub mod emulator;
 pub mod exit;
 pub mod inventory;
 pub mod journal;

@@ -3,11 +3,11 @@
 //! validated before any command does work.
 
 use crate::cli::{ColorChoice, GlobalArgs};
-use crate::emulator::{self, Emulator, EmulatorConfig, Seed};
 use crate::exit::UsageError;
 use crate::kinds;
 use crate::sagemaker::{AwsOptions, SageMaker, load_sdk_config};
 use aws_config::SdkConfig;
+use sm_emulator::{Emulator, EmulatorConfig, Seed};
 use std::io::IsTerminal;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -75,7 +75,7 @@ impl Session {
                         UsageError::new(format!("cannot use sandbox seed {seed_path}: {e}"))
                     })?
                 };
-                let emulator = emulator::start(
+                let emulator = sm_emulator::start(
                     EmulatorConfig {
                         seed,
                         ..EmulatorConfig::default()

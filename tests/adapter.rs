@@ -4,7 +4,7 @@
 mod support;
 
 use serde_json::{Map, Value, json};
-use sm_recreate::emulator::Seed;
+use sm_emulator::Seed;
 use sm_recreate::kinds::Kind;
 use sm_recreate::request::{create_request, renamed, restore_request, with_encryption};
 use sm_recreate::sagemaker::{ErrorClass, Tag};

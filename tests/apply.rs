@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use sm_recreate::emulator::{Behaviour, Seed};
+use sm_emulator::{Behaviour, Seed};
 use sm_recreate::kinds::Kind;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
@@ -84,7 +84,7 @@ fn maximal_definitions_of_every_kind_are_recreated_identical_but_for_the_flag() 
         .unwrap()
         .to_owned();
     let mut stopped = schedule("bias-daily", Kind::ModelBias, &mb);
-    stopped.status = Some(sm_recreate::emulator::SeedScheduleStatus::Stopped);
+    stopped.status = Some(sm_emulator::SeedScheduleStatus::Stopped);
     let env = Env::quick(seed(
         definitions,
         vec![schedule(SCHEDULE, Kind::DataQuality, &dq), stopped],
@@ -706,19 +706,19 @@ fn default_retries_absorb_a_single_throttle_5xx_or_drop() {
     // kind on the most delicate calls is invisible in the outcome.
     let kind = Kind::ModelBias;
     let faults = vec![
-        sm_recreate::emulator::FaultRule {
+        sm_emulator::FaultRule {
             times: Some(1),
             ..error_rule(&op("Delete", kind), Some("watched"), "ThrottlingException")
         },
-        sm_recreate::emulator::FaultRule {
+        sm_emulator::FaultRule {
             times: Some(1),
             ..error_rule(&op("Create", kind), Some("watched"), "InternalFailure")
         },
-        sm_recreate::emulator::FaultRule {
+        sm_emulator::FaultRule {
             times: Some(1),
             ..drop_rule("UpdateMonitoringSchedule", Some(SCHEDULE))
         },
-        sm_recreate::emulator::FaultRule {
+        sm_emulator::FaultRule {
             times: Some(1),
             after: true,
             ..drop_rule(&op("Create", kind), Some("watched-smr*"))
@@ -754,7 +754,7 @@ fn a_throttled_account_still_gets_through() {
             ..Seed::default()
         },
         Behaviour {
-            throttle: Some(sm_recreate::emulator::Throttle {
+            throttle: Some(sm_emulator::Throttle {
                 rate_per_second: 20.0,
                 burst: 5,
             }),

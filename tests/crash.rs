@@ -16,7 +16,7 @@
 
 mod support;
 
-use sm_recreate::emulator::FaultRule;
+use sm_emulator::FaultRule;
 use sm_recreate::kinds::Kind;
 use std::process::Stdio;
 use std::time::{Duration, Instant};

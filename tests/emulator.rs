@@ -8,9 +8,7 @@ use std::time::Duration;
 use aws_sdk_sagemaker::types::{MonitoringType, ScheduleStatus, Tag};
 use serde_json::{Value, json};
 
-use sm_recreate::emulator::{
-    Behaviour, FaultError, FaultRule, MUTATING_OPERATIONS, Seed, Throttle,
-};
+use sm_emulator::{Behaviour, FaultError, FaultRule, MUTATING_OPERATIONS, Seed, Throttle};
 use sm_recreate::kinds::Kind;
 use support::emulator::{
     ListQuery, client, create_definition, create_schedule, delete_definition, describe_definition,

@@ -11,7 +11,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use sm_recreate::emulator::FaultRule;
+use sm_emulator::FaultRule;
 use sm_recreate::kinds::Kind;
 use std::sync::Mutex;
 use support::apply::*;

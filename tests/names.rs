@@ -6,7 +6,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use sm_recreate::emulator::Seed;
+use sm_emulator::Seed;
 use sm_recreate::kinds::Kind;
 use sm_recreate::request::temporary_name;
 use support::apply::{Env, definition, flag_of, noncompliant, schedule};

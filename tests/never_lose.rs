@@ -17,7 +17,7 @@ mod support;
 
 use never_lose_support::*;
 use serde_json::{Value, json};
-use sm_recreate::emulator::{Behaviour, FaultError, FaultRule, Seed};
+use sm_emulator::{Behaviour, FaultError, FaultRule, Seed};
 use sm_recreate::kinds::Kind;
 use sm_recreate::sagemaker::Tag;
 use std::collections::BTreeSet;

@@ -22,7 +22,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use sm_recreate::emulator::FaultRule;
+use sm_emulator::FaultRule;
 use sm_recreate::kinds::Kind;
 use sm_recreate::plan::document::PlanDocument;
 use std::io::Read;
@@ -51,7 +51,7 @@ const DEADLINE: Duration = Duration::from_secs(120);
 // -------------------------------------------------------------------------------------------
 
 /// An `Env` on `seed` whose schedules settle at once and whose binary tries each call twice.
-fn env_with(seed: sm_recreate::emulator::Seed) -> Env {
+fn env_with(seed: sm_emulator::Seed) -> Env {
     let mut env = Env::start(seed, settle_behaviour(vec![]));
     env.max_attempts = Some(2);
     env
@@ -364,7 +364,7 @@ fn a_schedule_change_made_during_the_run_survives_the_move_back() {
 // -------------------------------------------------------------------------------------------
 
 /// `NAME` referenced by `nightly`, plus a compliant definition `other` (not planned).
-fn seed_with_other(kind: Kind) -> sm_recreate::emulator::Seed {
+fn seed_with_other(kind: Kind) -> sm_emulator::Seed {
     let mut seed = referenced_seed(kind, NAME);
     seed.definitions.push(definition(
         kind,

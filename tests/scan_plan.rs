@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use sm_recreate::emulator::{FaultRule, Seed};
+use sm_emulator::{FaultRule, Seed};
 use sm_recreate::kinds::Kind;
 use sm_recreate::plan::document::PlanDocument;
 use sm_recreate::request::snapshot_hash;

@@ -1,8 +1,8 @@
 //! `sandbox serve`: the emulator as a long-running server for other tools.
 
 use crate::cli::{GlobalArgs, SandboxServeArgs};
-use crate::emulator::{self, Behaviour, EmulatorConfig, Seed};
 use crate::exit::{ExitStatus, UsageError};
+use sm_emulator::{Behaviour, EmulatorConfig, Seed};
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 
@@ -22,7 +22,7 @@ pub async fn serve(global: &GlobalArgs, args: SandboxServeArgs) -> anyhow::Resul
         Some(path) => Behaviour::from_path(path)
             .map_err(|e| UsageError::new(format!("cannot use faults {}: {e}", path.display())))?,
     };
-    let emulator = emulator::start(
+    let emulator = sm_emulator::start(
         EmulatorConfig { seed, behaviour },
         SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)),
     )

@@ -6,7 +6,7 @@ use super::{
     Flag, REGION, Sandbox, flagged_request, seed, seed_definition, seed_schedule, with_timeout,
 };
 use serde_json::{Value, json};
-use sm_recreate::emulator::{Behaviour, FaultRule, Seed, SeedDefinition, SeedSchedule};
+use sm_emulator::{Behaviour, FaultRule, Seed, SeedDefinition, SeedSchedule};
 use sm_recreate::kinds::Kind;
 use sm_recreate::sagemaker::{SageMaker, Tag};
 use std::collections::BTreeSet;

@@ -13,7 +13,7 @@ use aws_smithy_types::retry::RetryConfig;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use sm_recreate::emulator::{Behaviour, Emulator, Seed};
+use sm_emulator::{Behaviour, Emulator, Seed};
 use sm_recreate::kinds::Kind;
 
 use super::start_emulator;

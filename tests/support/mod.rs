@@ -18,7 +18,7 @@ pub mod emulator;
 pub mod model;
 
 use serde_json::{Value, json};
-use sm_recreate::emulator::{
+use sm_emulator::{
     Behaviour, Emulator, EmulatorConfig, FaultError, FaultRule, MUTATING_OPERATIONS, RecordedCall,
     Seed, SeedDefinition, SeedSchedule,
 };
@@ -57,7 +57,7 @@ pub fn runtime() -> tokio::runtime::Runtime {
 
 /// Starts an emulator on an ephemeral loopback port.
 pub async fn start_emulator(seed: Seed, behaviour: Behaviour) -> Emulator {
-    sm_recreate::emulator::start(
+    sm_emulator::start(
         EmulatorConfig { seed, behaviour },
         SocketAddr::from(([127, 0, 0, 1], 0)),
     )

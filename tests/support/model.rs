@@ -26,11 +26,11 @@
 #![allow(dead_code)]
 
 use serde_json::{Value, json};
-use sm_recreate::cli::Cli;
-use sm_recreate::emulator::{
-    self, Behaviour, Emulator, EmulatorConfig, FaultError, FaultRule, MUTATING_OPERATIONS,
-    RecordedCall, Seed, SeedDefinition, SeedSchedule,
+use sm_emulator::{
+    Behaviour, Emulator, EmulatorConfig, FaultError, FaultRule, MUTATING_OPERATIONS, RecordedCall,
+    Seed, SeedDefinition, SeedSchedule,
 };
+use sm_recreate::cli::Cli;
 use sm_recreate::kinds::Kind;
 use sm_recreate::request::temporary_name;
 use sm_recreate::sagemaker::{AwsOptions, SageMaker, load_sdk_config};
@@ -2193,7 +2193,7 @@ pub fn run_case(seed: u64, root: &Path, options: &Options) -> CaseReport {
         .build()
         .expect("emulator runtime");
     let emulator = runtime
-        .block_on(emulator::start(
+        .block_on(sm_emulator::start(
             EmulatorConfig {
                 seed: emulator_seed,
                 behaviour: clean_behaviour(settle),

@@ -11,7 +11,7 @@
 use crate::support::apply::Env;
 use crate::support::{REGION, Workdir, code, show, stderr};
 use serde_json::Value;
-use sm_recreate::emulator::{FaultRule, Seed};
+use sm_emulator::{FaultRule, Seed};
 use sm_recreate::kinds::Kind;
 use std::io::Read;
 use std::path::Path;

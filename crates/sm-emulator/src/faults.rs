@@ -135,7 +135,7 @@ fn rule_matches(rule: &FaultRule, operation: &str, name: Option<&str>) -> bool {
     };
     let name_matches = match (&rule.name, name) {
         (None, _) => true,
-        (Some(pattern), Some(name)) => crate::kinds::glob_match(pattern, name),
+        (Some(pattern), Some(name)) => sm_kinds::glob_match(pattern, name),
         (Some(_), None) => false,
     };
     operation_matches && name_matches
@@ -156,7 +156,7 @@ fn should_fire(rule: &FaultRule, counter: &RuleCounter, draws: &mut StdRng) -> b
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::config::{FaultError, Throttle};
+    use crate::config::{FaultError, Throttle};
 
     fn state(faults: Vec<FaultRule>) -> BehaviourState {
         BehaviourState::new(Behaviour {

@@ -1,10 +1,11 @@
 //! The sandbox: a SageMaker-compatible HTTP server (AWS JSON 1.1) for the model-monitor job
-//! definitions and monitoring schedules this tool touches, plus STS `GetCallerIdentity`.
+//! definitions and monitoring schedules sm-recreate touches, plus STS `GetCallerIdentity`.
 //!
 //! It behaves like the real service where that matters to the tool (validation, `ResourceInUse`,
 //! `ResourceNotFound`, schedule status transitions, pagination), stores definitions as JSON so any
-//! member round-trips, and injects latency, throttling and faults on demand. It backs `--sandbox`,
-//! `sandbox serve` and the test suite.
+//! member round-trips, and injects latency, throttling and faults on demand. It backs
+//! sm-recreate's `--sandbox` and `sandbox serve`, and its test suite. It shares only the kinds
+//! table (`sm-kinds`) with the tool, so it can be read, changed and tested on its own.
 
 mod config;
 mod faults;
@@ -21,6 +22,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 use serde_json::Value;
+use sm_kinds::Kind;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -30,7 +32,6 @@ pub use config::{
     SeedDefinition, SeedSchedule, SeedScheduleStatus, Throttle,
 };
 
-use crate::kinds::Kind;
 use faults::BehaviourState;
 use server::{Shared, lock};
 use store::{Store, Timings};
@@ -243,9 +244,10 @@ mod tests {
     use protocol::Members;
     use std::path::Path;
 
+    /// The fixtures belong to the whole workspace: they sit at its root, two levels up.
     fn fixture(relative: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures")
+            .join("../../fixtures")
             .join(relative)
     }
 

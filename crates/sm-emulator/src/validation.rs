@@ -4,9 +4,9 @@
 //! round-trips unchecked, as unknown members must.
 
 use serde_json::Value;
+use sm_kinds::Kind;
 
 use super::protocol::{ApiError, Members};
-use crate::kinds::Kind;
 
 pub(crate) const NAME_PATTERN: &str = "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}";
 const ROLE_ARN_PATTERN: &str = r"^arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$";

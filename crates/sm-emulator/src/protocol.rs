@@ -2,9 +2,9 @@
 //! typed access to request members, and the region from the SigV4 credential scope.
 
 use serde_json::{Map, Value};
+use sm_kinds::Kind;
 
 use super::config::DEFAULT_REGION;
-use crate::kinds::Kind;
 
 /// The constructor of a per-kind operation, e.g. `Operation::CreateDefinition`.
 type KindOperation = fn(Kind) -> Operation;
@@ -342,7 +342,7 @@ mod tests {
             .filter(|operation| operation.is_mutating())
             .map(Operation::name)
             .collect();
-        let mut listed: Vec<String> = super::super::MUTATING_OPERATIONS
+        let mut listed: Vec<String> = crate::MUTATING_OPERATIONS
             .iter()
             .map(|name| (*name).to_owned())
             .collect();

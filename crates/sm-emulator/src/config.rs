@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
+use sm_kinds::Kind;
 
 use super::EmulatorError;
-use crate::kinds::Kind;
 
 /// The region used when a seed entry or a request names none.
 pub const DEFAULT_REGION: &str = "us-east-1";
@@ -16,8 +16,9 @@ pub const DEFAULT_REGION: &str = "us-east-1";
 /// The account id used when a seed names none.
 pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
 
-/// The built-in demo account, compiled in so `--sandbox` works from any directory.
-const DEMO_ACCOUNT_JSON: &str = include_str!("../../fixtures/demo-account.json");
+/// The built-in demo account (the workspace's `fixtures/demo-account.json`), compiled in so
+/// `--sandbox` works from any directory.
+const DEMO_ACCOUNT_JSON: &str = include_str!("../../../fixtures/demo-account.json");
 
 /// Everything `start` needs.
 #[derive(Debug, Clone, Default)]

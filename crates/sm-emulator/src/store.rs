@@ -6,13 +6,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
+use sm_kinds::Kind;
 
 use super::EmulatorError;
 use super::config::{Seed, SeedScheduleStatus};
 use super::listing::{self, LIST_LIMITS, PageRequest, TAG_LIMITS};
 use super::protocol::{ApiError, Members, Operation};
 use super::validation::{self, AwsTags, Violations};
-use crate::kinds::Kind;
 
 const PENDING: &str = "Pending";
 const SCHEDULED: &str = "Scheduled";
