@@ -7,7 +7,7 @@
 //! AWS configuration.
 //!
 //! Submodules: [`apply`] (the apply, fault-matrix, crash and bad-input tests' `Env` and end-state
-//! checks) and [`emulator`] (driving the emulator through the typed AWS SDK clients).
+//! checks) and [`emulator`] (acting as someone else through the plain AWS SDK client).
 //!
 //! Include with `mod support;`.
 
