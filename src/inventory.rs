@@ -58,7 +58,8 @@ pub struct Inventory {
 /// A test on (region, kind, name).
 pub type NameFilter = Arc<dyn Fn(&str, Kind, &str) -> bool + Send + Sync>;
 
-/// (region, kind, name): a definition's identity across regions.
+/// (region, kind, name): a definition within the inventory, which is of one account. Outside the
+/// inventory a definition is named by `resource::ResourceId`, which adds the account.
 pub type DefinitionId = (String, Kind, String);
 
 /// Which definitions to read.

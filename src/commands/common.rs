@@ -17,18 +17,14 @@ pub fn resolve_selection(args: &SelectionArgs) -> Result<Selection, UsageError> 
     for glob in &args.names {
         selection::check_glob(glob)?;
     }
-    let (findings, findings_accounts) = match &args.from_findings {
-        Some(path) => {
-            let (set, accounts) = selection::read_findings(path)?;
-            (Some(set), accounts)
-        }
-        None => (None, Default::default()),
+    let findings = match &args.from_findings {
+        Some(path) => Some(selection::read_findings(path)?),
+        None => None,
     };
     Ok(Selection {
         kinds,
         name_globs: args.names.clone(),
         findings,
-        findings_accounts,
         include_managed: args.include_managed,
     })
 }
@@ -40,9 +36,10 @@ pub async fn connect_and_read(
     concurrency: usize,
 ) -> anyhow::Result<(Session, Inventory)> {
     let session = Session::connect(global, &selection.findings_regions()).await?;
-    if !selection.findings_accounts.is_empty() {
+    let findings_accounts = selection.findings_accounts();
+    if !findings_accounts.is_empty() {
         let account = session.account_id().await?;
-        if let Some(other) = selection.findings_accounts.iter().find(|a| **a != account) {
+        if let Some(other) = findings_accounts.iter().find(|a| **a != account) {
             return Err(UsageError::new(format!(
                 "the findings name account {other}, but the credentials are for account {account}"
             ))
@@ -96,19 +93,19 @@ pub async fn connect_and_read(
     }
     if let Some(wanted) = &selection.findings {
         // A finding's ARN may spell the name in another case (I8): compare as AWS might.
-        for (region, kind, name) in wanted {
-            let found = inventory
-                .definitions
-                .iter()
-                .any(|d| &d.region == region && d.kind == *kind && same_name(&d.name, name));
-            let reported = inventory
-                .problems
-                .iter()
-                .any(|p| p.name.as_deref().is_some_and(|n| same_name(n, name)));
-            if !found && !reported && session.regions.contains(region) {
-                tracing::warn!(
-                    "{kind} {name} ({region}) is named by a finding but no longer exists"
-                );
+        for finding in wanted {
+            let found = inventory.definitions.iter().any(|d| {
+                d.region == finding.region
+                    && finding.definition_kind() == Some(d.kind)
+                    && same_name(&d.name, &finding.name)
+            });
+            let reported = inventory.problems.iter().any(|p| {
+                p.name
+                    .as_deref()
+                    .is_some_and(|n| same_name(n, &finding.name))
+            });
+            if !found && !reported && session.regions.contains(&finding.region) {
+                tracing::warn!("{finding} is named by a finding but no longer exists");
             }
         }
     }

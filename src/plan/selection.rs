@@ -1,8 +1,8 @@
 //! Which definitions a command acts on: kinds, controls, name globs, and Security Hub findings.
 
 use crate::exit::UsageError;
-use crate::inventory::DefinitionId;
 use crate::kinds::{DefinitionArn, Kind, glob_match, refers_to};
+use crate::resource::ResourceId;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -14,12 +14,10 @@ pub struct Selection {
     pub kinds: BTreeSet<Kind>,
     /// Empty means every name.
     pub name_globs: Vec<String>,
-    /// From `--from-findings`: exactly these definitions (region, kind, name as the ARN spells
-    /// it, which may be lower-cased: match with [`Selection::named_by_findings`]); `None` means
-    /// no findings file was given.
-    pub findings: Option<BTreeSet<DefinitionId>>,
-    /// Account ids the findings name (a findings file from another account is refused).
-    pub findings_accounts: BTreeSet<String>,
+    /// From `--from-findings`: exactly these definitions (the name as the ARN spells it, which
+    /// may be lower-cased: match with [`Selection::named_by_findings`]); `None` means no findings
+    /// file was given.
+    pub findings: Option<BTreeSet<ResourceId>>,
     pub include_managed: bool,
 }
 
@@ -34,13 +32,18 @@ impl Selection {
 
     /// Regions the findings name, in order; empty without findings.
     pub fn findings_regions(&self) -> Vec<String> {
-        let regions: BTreeSet<&String> = self
-            .findings
+        let regions: BTreeSet<&String> =
+            self.findings.iter().flatten().map(|f| &f.region).collect();
+        regions.into_iter().cloned().collect()
+    }
+
+    /// Accounts the findings name (a findings file from another account is refused).
+    pub fn findings_accounts(&self) -> BTreeSet<&str> {
+        self.findings
             .iter()
             .flatten()
-            .map(|(region, _, _)| region)
-            .collect();
-        regions.into_iter().cloned().collect()
+            .map(|f| f.account_id.as_str())
+            .collect()
     }
 
     /// Does the definition fall inside the selection (before compliance is judged)?
@@ -69,8 +72,10 @@ impl Selection {
         name: &str,
         exists_exactly: impl Fn(&str) -> bool,
     ) -> bool {
-        self.findings.iter().flatten().any(|(r, k, n)| {
-            r.as_str() == region && *k == kind && refers_to(n, name, &exists_exactly)
+        self.findings.iter().flatten().any(|f| {
+            f.region == region
+                && f.definition_kind() == Some(kind)
+                && refers_to(&f.name, name, &exists_exactly)
         })
     }
 }
@@ -111,9 +116,7 @@ pub fn check_glob(glob: &str) -> Result<(), UsageError> {
 
 /// Reads a Security Hub findings export (`aws securityhub get-findings` output, or a bare array of
 /// ASFF findings) and returns the definitions its failing SageMaker.9/.10/.13/.15 findings name.
-pub fn read_findings(
-    path: &Path,
-) -> Result<(BTreeSet<DefinitionId>, BTreeSet<String>), UsageError> {
+pub fn read_findings(path: &Path) -> Result<BTreeSet<ResourceId>, UsageError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         UsageError::new(format!("cannot read findings file {}: {e}", path.display()))
     })?;
@@ -129,9 +132,7 @@ pub fn read_findings(
 }
 
 /// The pure part of `read_findings`.
-pub fn parse_findings(
-    document: &Value,
-) -> Result<(BTreeSet<DefinitionId>, BTreeSet<String>), String> {
+pub fn parse_findings(document: &Value) -> Result<BTreeSet<ResourceId>, String> {
     let findings = match document {
         Value::Object(map) => map
             .get("Findings")
@@ -141,7 +142,6 @@ pub fn parse_findings(
         _ => return Err("expected an object with a `Findings` array (ASFF)".to_owned()),
     };
     let mut definitions = BTreeSet::new();
-    let mut accounts = BTreeSet::new();
     let mut relevant = 0usize;
     for (index, finding) in findings.iter().enumerate() {
         if !finding.is_object() {
@@ -185,8 +185,12 @@ pub fn parse_findings(
                     arn.kind
                 ));
             }
-            accounts.insert(arn.account_id.clone());
-            definitions.insert((arn.region, arn.kind, arn.name));
+            definitions.insert(ResourceId::definition(
+                &arn.account_id,
+                &arn.region,
+                arn.kind,
+                &arn.name,
+            ));
         }
     }
     if relevant == 0 {
@@ -195,7 +199,7 @@ pub fn parse_findings(
             findings.len()
         ));
     }
-    Ok((definitions, accounts))
+    Ok(definitions)
 }
 
 #[cfg(test)]
@@ -228,17 +232,24 @@ mod tests {
              "Resources": [{"Id": "arn:aws:sagemaker:us-east-1:123456789012:model-quality-job-definition/c"}]},
             {"Compliance": {"Status": "FAILED", "SecurityControlId": "S3.1"}, "Resources": [{"Id": "arn:aws:s3:::bucket"}]},
         ]});
-        let (definitions, accounts) = parse_findings(&document).unwrap();
+        let definitions = parse_findings(&document).unwrap();
         assert_eq!(
-            definitions.into_iter().collect::<Vec<_>>(),
+            definitions.iter().cloned().collect::<Vec<_>>(),
             vec![
-                ("eu-west-1".to_owned(), Kind::ModelBias, "b".to_owned()),
-                ("us-east-1".to_owned(), Kind::DataQuality, "a".to_owned()),
+                ResourceId::definition("123456789012", "eu-west-1", Kind::ModelBias, "b"),
+                ResourceId::definition("123456789012", "us-east-1", Kind::DataQuality, "a"),
             ]
         );
+        let selection = Selection {
+            findings: Some(definitions),
+            ..Selection::default()
+        };
         assert_eq!(
-            accounts.into_iter().collect::<Vec<_>>(),
-            vec!["123456789012".to_owned()]
+            selection
+                .findings_accounts()
+                .into_iter()
+                .collect::<Vec<_>>(),
+            vec!["123456789012"]
         );
     }
 
@@ -248,7 +259,7 @@ mod tests {
             {"Compliance": {"Status": "FAILED", "SecurityControlId": "SageMaker.9"},
              "Resources": [{"Id": "arn:aws:sagemaker:us-east-1:123456789012:data-quality-job-definition/churn-dq"}]},
         ]});
-        let (definitions, _) = parse_findings(&document).unwrap();
+        let definitions = parse_findings(&document).unwrap();
         let selection = Selection {
             findings: Some(definitions),
             ..Selection::default()
