@@ -7,6 +7,7 @@ mod man;
 mod plan;
 mod restore;
 mod resume;
+mod runs;
 mod sandbox;
 mod scan;
 

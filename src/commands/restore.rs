@@ -1,6 +1,6 @@
 //! `restore`: recreate a definition exactly as a snapshot recorded it.
 
-use super::apply::open_state_dir;
+use super::runs::{self, open_state_dir};
 use crate::apply;
 use crate::apply::ops::{Ops, holds};
 use crate::apply::protocol::Job;
@@ -57,7 +57,7 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
         .into());
     }
     let client = session.sagemaker(&recorded.region);
-    let timings = super::apply::timings(args.pacing);
+    let timings = runs::timings(args.pacing);
     let ops = Ops {
         client: &client,
         kind: recorded.kind,
@@ -67,7 +67,7 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
     let restore_request = request::restore_request(&recorded.describe, &recorded.tags);
     let recorded_path =
         std::fs::canonicalize(&args.snapshot).unwrap_or_else(|_| args.snapshot.clone());
-    let hints = super::apply::hints(global, state.root());
+    let hints = runs::hints(global, state.root());
     let again = match &hints.command {
         Some(command) => format!(
             "{command} --region {} restore {}{}",

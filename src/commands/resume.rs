@@ -1,6 +1,6 @@
 //! `resume`: finish or roll back what an interrupted apply left, then do what it never started.
 
-use super::apply::{execute, executor, hints, open_state_dir};
+use super::runs::{execute, executor, hints, open_state_dir};
 use crate::apply::{self, Target, Work};
 use crate::cli::{GlobalArgs, ResumeArgs};
 use crate::exit::{ExitStatus, UsageError};
