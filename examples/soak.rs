@@ -40,10 +40,11 @@ fn run_as_tool(args: Vec<String>) -> ! {
         .enable_all()
         .build()
         .expect("a runtime");
-    let code = match runtime.block_on(sm_recreate::commands::run(cli)) {
+    let out = sm_recreate::output::Output::new(&cli.global);
+    let code = match runtime.block_on(sm_recreate::commands::run(&out, cli)) {
         Ok(status) => status as i32,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            out.error(format!("{err:#}"), None);
             sm_recreate::exit::ExitStatus::Usage as i32
         }
     };

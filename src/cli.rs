@@ -77,7 +77,7 @@ pub struct GlobalArgs {
     #[arg(short, long, action = clap::ArgAction::Count, global = true, conflicts_with = "quiet")]
     pub verbose: u8,
 
-    /// Less output on stderr: errors only.
+    /// Less output on stderr: errors and hints only (results still go to stdout).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub quiet: u8,
 
@@ -273,7 +273,7 @@ pub struct ApplyArgs {
     #[command(flatten)]
     pub pacing: PacingArgs,
 
-    /// Report format on stdout: text lines as definitions finish, or one JSON document.
+    /// Report format on stdout: text, or one JSON document.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
 
@@ -339,6 +339,7 @@ pub struct ResumeArgs {
     #[command(flatten)]
     pub pacing: PacingArgs,
 
+    /// Report format on stdout: text, or one JSON document (as `apply --format json`).
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
 }
@@ -356,6 +357,7 @@ pub struct RestoreArgs {
     #[command(flatten)]
     pub pacing: PacingArgs,
 
+    /// Report format on stdout: text, or one JSON document (as `apply --format json`).
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
 }

@@ -1,5 +1,6 @@
 //! Process exit codes, one place: scripts branch on these.
 
+use serde::{Serialize, Serializer};
 use std::process::ExitCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -19,6 +20,13 @@ pub enum ExitStatus {
 impl From<ExitStatus> for ExitCode {
     fn from(status: ExitStatus) -> ExitCode {
         ExitCode::from(status as u8)
+    }
+}
+
+/// Reports carry the code a script sees, as a number.
+impl Serialize for ExitStatus {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u8(*self as u8)
     }
 }
 

@@ -11,6 +11,7 @@ pub mod inventory;
 pub mod journal;
 pub mod kinds;
 pub mod logging;
+pub mod output;
 pub mod plan;
 pub mod redact;
 pub mod render;

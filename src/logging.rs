@@ -1,10 +1,12 @@
-//! Logs go to stderr (stdout is for data): text for people, JSON for log pipelines. The AWS SDK's
-//! own logs stay quiet unless asked for with -vvv or RUST_LOG.
+//! Logs go to stderr (stdout is for data), through the output layer: text for people, JSON for
+//! log pipelines. The AWS SDK's own logs stay quiet unless asked for with -vvv or RUST_LOG.
 
-use crate::cli::LogFormat;
+use crate::cli::{GlobalArgs, LogFormat};
+use crate::output::Output;
 use tracing_subscriber::EnvFilter;
 
-pub fn init(verbose: u8, quiet: u8, format: LogFormat, color: bool) {
+pub fn init(global: &GlobalArgs, out: &Output) {
+    let (quiet, verbose) = (global.quiet, global.verbose);
     let filter = match std::env::var("RUST_LOG") {
         Ok(spec) if !spec.is_empty() => EnvFilter::new(spec),
         _ => EnvFilter::new(match (quiet, verbose) {
@@ -17,14 +19,15 @@ pub fn init(verbose: u8, quiet: u8, format: LogFormat, color: bool) {
             _ => "debug,sm_recreate=trace",
         }),
     };
+    let writer = out.clone();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(move || writer.log_writer());
     // Ignore the error of a second init (tests run several commands in one process).
-    let _ = match format {
+    let _ = match global.log_format {
         LogFormat::Json => builder.json().with_current_span(false).try_init(),
         LogFormat::Text => builder
-            .with_ansi(color)
+            .with_ansi(out.stderr_color())
             .with_target(verbose >= 2)
             .without_time()
             .try_init(),

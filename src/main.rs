@@ -1,48 +1,36 @@
-//! Thin entry point: parse, set up logging, run, map the outcome to an exit code.
+//! Thin entry point: parse, set up output and logging, run, map the outcome to an exit code.
 
 use clap::Parser;
 use sm_recreate::cli::Cli;
 use sm_recreate::exit::{ExitStatus, UsageError};
+use sm_recreate::output::Output;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let stderr_color = sm_recreate::settings::color_enabled(cli.global.color, &std::io::stderr());
-    sm_recreate::logging::init(
-        cli.global.verbose,
-        cli.global.quiet,
-        cli.global.log_format,
-        stderr_color,
-    );
+    let out = Output::new(&cli.global);
+    sm_recreate::logging::init(&cli.global, &out);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(runtime) => runtime,
         Err(err) => {
-            eprintln!("error: cannot start the async runtime: {err}");
+            out.error(format!("cannot start the async runtime: {err}"), None);
             return ExitStatus::Usage.into();
         }
     };
-    match runtime.block_on(sm_recreate::commands::run(cli)) {
+    // A closed stdout or stderr never reaches here: the output layer stops writing to it and
+    // the command goes on, so an error is always the command's own (a broken pipe in one is a
+    // connection to AWS that broke, not a reader that left).
+    match runtime.block_on(sm_recreate::commands::run(&out, cli)) {
         Ok(status) => status.into(),
-        Err(err) => report_error(&err).into(),
+        Err(err) => {
+            let hint = err
+                .downcast_ref::<UsageError>()
+                .and_then(|u| u.hint.as_deref());
+            out.error(format!("{err:#}"), hint);
+            ExitStatus::Usage.into()
+        }
     }
-}
-
-fn report_error(err: &anyhow::Error) -> ExitStatus {
-    // A closed pipe (`sm-recreate plan | head`) is not a failure.
-    if let Some(io) = err.downcast_ref::<std::io::Error>()
-        && io.kind() == std::io::ErrorKind::BrokenPipe
-    {
-        return ExitStatus::Success;
-    }
-    eprintln!("error: {err:#}");
-    if let Some(hint) = err
-        .downcast_ref::<UsageError>()
-        .and_then(|u| u.hint.as_deref())
-    {
-        eprintln!("hint: {hint}");
-    }
-    ExitStatus::Usage
 }

@@ -1,35 +1,21 @@
 //! Turns parsed global flags into what commands work with: the AWS configuration (or a sandbox
-//! emulator standing in for AWS), the regions, and output preferences. Everything here is
-//! validated before any command does work.
+//! emulator standing in for AWS) and the regions. Everything here is validated before any
+//! command does work.
 
-use crate::cli::{ColorChoice, GlobalArgs};
+use crate::cli::GlobalArgs;
 use crate::exit::UsageError;
 use crate::kinds;
 use crate::sagemaker::{AwsOptions, SageMaker, load_sdk_config};
 use aws_config::SdkConfig;
 use sm_emulator::{Emulator, EmulatorConfig, Seed};
-use std::io::IsTerminal;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-
-/// `auto` colours a terminal unless `NO_COLOR` is set (https://no-color.org).
-pub fn color_enabled(choice: ColorChoice, stream: &impl IsTerminal) -> bool {
-    match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            stream.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        }
-    }
-}
 
 /// A connection to AWS (or the sandbox) for the regions asked for.
 pub struct Session {
     pub sdk_config: SdkConfig,
     pub regions: Vec<String>,
     pub state_dir: PathBuf,
-    /// Colour on stdout.
-    pub color: bool,
     /// Kept alive for the session when `--sandbox` started one in-process.
     pub sandbox: Option<Emulator>,
     /// The caller's account, asked of STS once per session.
@@ -116,7 +102,6 @@ impl Session {
             sdk_config,
             regions,
             state_dir: global.state_dir.clone(),
-            color: color_enabled(global.color, &std::io::stdout()),
             sandbox,
             account_id: tokio::sync::OnceCell::new(),
         })

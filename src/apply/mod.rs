@@ -16,7 +16,6 @@ use crate::resource::ResourceId;
 use crate::sagemaker::{AwsError, SageMaker};
 use ops::{Ops, Timings};
 use protocol::Job;
-use report::Reporter;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -129,10 +128,15 @@ impl Hints {
                            --endpoint-url at it)";
 
     pub fn resume(&self, run_id: &str) -> String {
-        match &self.command {
-            Some(command) => format!("{command} resume {run_id}"),
-            None => Self::SANDBOX.to_owned(),
-        }
+        self.resume_command(run_id)
+            .unwrap_or_else(|| Self::SANDBOX.to_owned())
+    }
+
+    /// The `resume` command, when one can run (not under `--sandbox`).
+    pub fn resume_command(&self, run_id: &str) -> Option<String> {
+        self.command
+            .as_ref()
+            .map(|command| format!("{command} resume {run_id}"))
     }
 
     pub fn restore(&self, region: &str, snapshot: &std::path::Path) -> String {
@@ -199,12 +203,12 @@ impl Work {
 }
 
 impl Executor {
-    /// Runs every piece of work under the concurrency bound, reporting each as it finishes;
-    /// returns the outcomes in input order. After Ctrl-C no new work starts.
+    /// Runs every piece of work under the concurrency bound, telling `finished` about each as it
+    /// ends; returns the outcomes in input order. After Ctrl-C no new work starts.
     pub async fn run_all(
         self: &Arc<Self>,
         work: Vec<Work>,
-        reporter: &Reporter,
+        finished: impl Fn(&ResourceId, &Outcome),
     ) -> Vec<(ResourceId, Outcome)> {
         let permits = Arc::new(Semaphore::new(self.concurrency.max(1)));
         let mut tasks = JoinSet::new();
@@ -213,7 +217,7 @@ impl Executor {
         let collect = |done: Result<(usize, Outcome), tokio::task::JoinError>,
                        outcomes: &mut Vec<Option<Outcome>>| {
             let (i, outcome) = done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-            reporter.finished(&keys[i], &outcome);
+            finished(&keys[i], &outcome);
             outcomes[i] = Some(outcome);
         };
         for (index, unit) in work.into_iter().enumerate() {
@@ -247,7 +251,7 @@ impl Executor {
             .zip(outcomes)
             .map(|(key, outcome)| {
                 let outcome = outcome.unwrap_or_else(|| {
-                    reporter.finished(key, &Outcome::NotStarted);
+                    finished(key, &Outcome::NotStarted);
                     Outcome::NotStarted
                 });
                 (key.clone(), outcome)

@@ -1,177 +1,342 @@
-//! What `apply`, `resume` and `restore` tell the user: one line per definition as it finishes, a
-//! progress bar on a terminal, a summary, or one JSON document for scripts.
+//! What `apply`, `resume` and `restore` tell the user about a run: one value, printed once on
+//! stdout, as text for people (`Display`) or one JSON document for scripts (`Serialize`), with
+//! the exit status it calls for.
 
 use super::Outcome;
+use crate::exit::ExitStatus;
+use crate::journal::Status;
 use crate::resource::ResourceId;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use std::io::Write;
-use std::sync::Mutex;
+use std::collections::BTreeMap;
+use std::fmt;
 
-pub struct Reporter {
-    json: bool,
-    color: bool,
-    progress: Option<ProgressBar>,
-    lines: Mutex<()>,
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// `None` when no run was started.
+    pub run_id: Option<String>,
+    /// How many definitions ended with each status.
+    pub summary: BTreeMap<&'static str, usize>,
+    pub definitions: Vec<DefinitionReport>,
+    /// The command that finishes or rolls back what the run left unfinished, verbatim; `None`
+    /// when nothing is left (or under `--sandbox`, whose account ended with the process).
+    pub hint: Option<String>,
+    /// Why nothing was done, when nothing was.
+    pub note: Option<String>,
+    /// The process's exit code.
+    pub exit_code: ExitStatus,
 }
 
-impl Reporter {
-    /// `progress` only on a terminal (stderr), so logs and pipes stay clean.
-    pub fn new(total: usize, json: bool, color: bool, progress: bool) -> Reporter {
-        let progress = progress.then(|| {
-            let bar = ProgressBar::new(total as u64);
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
-                )
-                .expect("a valid progress template"),
-            );
-            bar.enable_steady_tick(std::time::Duration::from_millis(200));
-            bar
-        });
-        Reporter {
-            json,
+/// How one definition ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct DefinitionReport {
+    #[serde(flatten)]
+    pub key: ResourceId,
+    /// The label the summary counts (`rolled-back`, `changed-since-plan`, ...).
+    pub status: Status,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+impl RunReport {
+    /// The report of a run that worked on `outcomes`. `continue_with` is the command that picks
+    /// the run up again; it is reported only if anything is left for it.
+    pub fn of_run(
+        run_id: &str,
+        outcomes: Vec<(ResourceId, Outcome)>,
+        continue_with: Option<String>,
+    ) -> RunReport {
+        let exit_code = super::exit_status(&outcomes);
+        let unfinished = outcomes.iter().any(|(_, o)| !o.status().is_settled());
+        let definitions: Vec<DefinitionReport> = outcomes
+            .into_iter()
+            .map(|(key, outcome)| DefinitionReport {
+                key,
+                status: outcome.status(),
+                outcome,
+            })
+            .collect();
+        let mut summary = BTreeMap::new();
+        for definition in &definitions {
+            *summary.entry(definition.status.label()).or_default() += 1;
+        }
+        RunReport {
+            run_id: Some(run_id.to_owned()),
+            summary,
+            definitions,
+            hint: continue_with.filter(|_| unfinished),
+            note: None,
+            exit_code,
+        }
+    }
+
+    /// Nothing was done, for the reason `note` gives.
+    pub fn nothing_to_do(run_id: Option<&str>, note: impl Into<String>) -> RunReport {
+        RunReport {
+            run_id: run_id.map(str::to_owned),
+            summary: BTreeMap::new(),
+            definitions: Vec::new(),
+            hint: None,
+            note: Some(note.into()),
+            exit_code: ExitStatus::Success,
+        }
+    }
+
+    /// How many definitions the run never started (it was interrupted).
+    pub fn not_started(&self) -> usize {
+        self.definitions
+            .iter()
+            .filter(|d| d.status == Status::NotStarted)
+            .count()
+    }
+
+    /// The text form, with the statuses coloured when `color`.
+    pub fn painted(&self, color: bool) -> Painted<'_> {
+        Painted {
+            report: self,
             color,
-            progress,
-            lines: Mutex::new(()),
         }
     }
 
-    pub fn finished(&self, key: &ResourceId, outcome: &Outcome) {
-        if let Some(bar) = &self.progress {
-            bar.inc(1);
-        }
-        if self.json {
-            return;
-        }
-        let line = self.line(key, outcome);
-        let _guard = self.lines.lock().expect("report lock");
-        let print = || {
-            let mut stdout = std::io::stdout().lock();
-            // A closed stdout must not abort a run that is deleting things.
-            let _ = writeln!(stdout, "{line}");
-            let _ = stdout.flush();
-        };
-        match &self.progress {
-            Some(bar) => bar.suspend(print),
-            None => print(),
-        }
+    /// The JSON document, pretty-printed, ending with a newline.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("a report serializes");
+        text.push('\n');
+        text
     }
+}
 
-    fn paint(&self, code: &str, text: &str) -> String {
-        if self.color {
+impl fmt::Display for RunReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.painted(false).fmt(f)
+    }
+}
+
+/// [`RunReport`] as text; see [`RunReport::painted`].
+pub struct Painted<'a> {
+    report: &'a RunReport,
+    color: bool,
+}
+
+impl fmt::Display for Painted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let report = self.report;
+        if let Some(note) = &report.note {
+            writeln!(f, "{note}")?;
+        }
+        for definition in &report.definitions {
+            writeln!(
+                f,
+                "{}",
+                outcome_line(&definition.key, &definition.outcome, self.color)
+            )?;
+        }
+        if let (Some(run_id), false) = (&report.run_id, report.definitions.is_empty()) {
+            // In the order the statuses first occur, as the lines above list them.
+            let mut counts: Vec<(&str, usize)> = Vec::new();
+            for definition in &report.definitions {
+                let label = definition.status.label();
+                match counts.iter_mut().find(|(l, _)| *l == label) {
+                    Some((_, n)) => *n += 1,
+                    None => counts.push((label, 1)),
+                }
+            }
+            let counts: Vec<String> = counts.iter().map(|(l, n)| format!("{n} {l}")).collect();
+            writeln!(f, "\nRun {run_id}: {}.", counts.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// One definition's line: its status (coloured when `color`), who it is, and why.
+pub fn outcome_line(key: &ResourceId, outcome: &Outcome, color: bool) -> String {
+    let paint = |code: &str, text: &str| {
+        if color {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {
             text.to_owned()
         }
+    };
+    match outcome {
+        Outcome::Recreated { warnings } => {
+            let mut line = format!("{} {key}", paint("32", "recreated"));
+            for warning in warnings {
+                line.push_str(&format!("\n  {} {warning}", paint("33", "warning:")));
+            }
+            line
+        }
+        Outcome::ChangedSincePlan { message }
+        | Outcome::Refused { message }
+        | Outcome::Busy { message }
+        | Outcome::Missing { message } => {
+            format!("{} {key}: {message}", paint("33", "skipped"))
+        }
+        Outcome::ChangedDuringRun { message } => {
+            format!("{} {key}: {message}", paint("33", "changed during run"))
+        }
+        Outcome::FailedUntouched { message } => {
+            format!("{} {key}: {message}", paint("31", "failed"))
+        }
+        Outcome::VerifyFailed { message } => {
+            format!("{} {key}: {message}", paint("31", "verify failed"))
+        }
+        Outcome::Failed {
+            message,
+            rolled_back: true,
+        } => format!("{} {key}: {message}", paint("31", "rolled back")),
+        Outcome::Failed {
+            message,
+            rolled_back: false,
+        } => format!("{} {key}: {message}", paint("31", "failed")),
+        Outcome::InDoubt { message, manual } => format!(
+            "{} {key}: {message}\n  manual action: {manual}",
+            paint("1;31", "IN DOUBT")
+        ),
+        Outcome::RollbackIncomplete { message, manual } => format!(
+            "{} {key}: {message}\n  manual action: {manual}",
+            paint("1;31", "ROLLBACK INCOMPLETE")
+        ),
+        Outcome::NotStarted => format!(
+            "{} {key}: the run was interrupted",
+            paint("33", "not started")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::Kind;
+
+    const RUN: &str = "20261130T042231Z-1a2b";
+    const RESUME: &str = "sm-recreate --state-dir /work/.sm-recreate resume 20261130T042231Z-1a2b";
+
+    fn key(kind: Kind, name: &str) -> ResourceId {
+        ResourceId::definition("123456789012", "us-east-1", kind, name)
     }
 
-    fn line(&self, key: &ResourceId, outcome: &Outcome) -> String {
-        match outcome {
-            Outcome::Recreated { warnings } => {
-                let mut line = format!("{} {key}", self.paint("32", "recreated"));
-                for warning in warnings {
-                    line.push_str(&format!("\n  {} {warning}", self.paint("33", "warning:")));
-                }
-                line
-            }
-            Outcome::ChangedSincePlan { message }
-            | Outcome::Refused { message }
-            | Outcome::Busy { message }
-            | Outcome::Missing { message } => {
-                format!("{} {key}: {message}", self.paint("33", "skipped"))
-            }
-            Outcome::ChangedDuringRun { message } => {
-                format!(
-                    "{} {key}: {message}",
-                    self.paint("33", "changed during run")
-                )
-            }
-            Outcome::FailedUntouched { message } => {
-                format!("{} {key}: {message}", self.paint("31", "failed"))
-            }
-            Outcome::VerifyFailed { message } => {
-                format!("{} {key}: {message}", self.paint("31", "verify failed"))
-            }
-            Outcome::Failed {
-                message,
-                rolled_back: true,
-            } => format!("{} {key}: {message}", self.paint("31", "rolled back")),
-            Outcome::Failed {
-                message,
-                rolled_back: false,
-            } => format!("{} {key}: {message}", self.paint("31", "failed")),
-            Outcome::InDoubt { message, manual } => format!(
-                "{} {key}: {message}\n  manual action: {manual}",
-                self.paint("1;31", "IN DOUBT")
-            ),
-            Outcome::RollbackIncomplete { message, manual } => format!(
-                "{} {key}: {message}\n  manual action: {manual}",
-                self.paint("1;31", "ROLLBACK INCOMPLETE")
-            ),
-            Outcome::NotStarted => format!(
-                "{} {key}: the run was interrupted",
-                self.paint("33", "not started")
-            ),
-        }
+    /// An apply that met most of what can happen: fixed, fixed with a leftover, rolled back,
+    /// skipped, in doubt, interrupted.
+    fn apply_report() -> RunReport {
+        RunReport::of_run(
+            RUN,
+            vec![
+                (
+                    key(Kind::DataQuality, "churn-dq"),
+                    Outcome::Recreated { warnings: vec![] },
+                ),
+                (
+                    key(Kind::ModelQuality, "fraud-mq"),
+                    Outcome::Recreated {
+                        warnings: vec![
+                            "the temporary copy fraud-mq-smr1a2b could not be deleted; `resume` deletes it"
+                                .to_owned(),
+                        ],
+                    },
+                ),
+                (
+                    key(Kind::ModelBias, "credit-mb"),
+                    Outcome::Failed {
+                        message: "CreateModelBiasJobDefinition: ValidationException: KMS key not usable; everything was put back".to_owned(),
+                        rolled_back: true,
+                    },
+                ),
+                (
+                    key(Kind::DataQuality, "edited-dq"),
+                    Outcome::ChangedSincePlan {
+                        message: "changed since plan: the live definition or its tags differ from what was planned; left alone (plan again)".to_owned(),
+                    },
+                ),
+                (
+                    key(Kind::ModelExplainability, "loan-me"),
+                    Outcome::InDoubt {
+                        message: "DeleteModelExplainabilityJobDefinition: the answer was lost; stopped without undoing anything".to_owned(),
+                        manual: RESUME.to_owned(),
+                    },
+                ),
+                (key(Kind::ModelBias, "later-mb"), Outcome::NotStarted),
+            ],
+            Some(RESUME.to_owned()),
+        )
     }
 
-    /// The summary line (text) or the whole JSON report, on stdout.
-    pub fn summary(&self, run_id: &str, outcomes: &[(ResourceId, Outcome)]) -> std::io::Result<()> {
-        if let Some(bar) = &self.progress {
-            bar.finish_and_clear();
-        }
-        let mut counts: Vec<(&'static str, usize)> = Vec::new();
-        for (_, outcome) in outcomes {
-            let label = outcome.label();
-            match counts.iter_mut().find(|(l, _)| *l == label) {
-                Some((_, n)) => *n += 1,
-                None => counts.push((label, 1)),
-            }
-        }
-        let mut stdout = std::io::stdout().lock();
-        if self.json {
-            #[derive(Serialize)]
-            struct Entry<'a> {
-                #[serde(flatten)]
-                key: &'a ResourceId,
-                /// The label the summary counts (`rolled-back`, `changed-since-plan`, ...).
-                status: &'static str,
-                #[serde(flatten)]
-                outcome: &'a Outcome,
-            }
-            #[derive(Serialize)]
-            struct Document<'a> {
-                run_id: &'a str,
-                summary: std::collections::BTreeMap<&'static str, usize>,
-                definitions: Vec<Entry<'a>>,
-            }
-            let document = Document {
-                run_id,
-                summary: counts.iter().copied().collect(),
-                definitions: outcomes
-                    .iter()
-                    .map(|(key, outcome)| Entry {
-                        key,
-                        status: outcome.label(),
-                        outcome,
-                    })
-                    .collect(),
-            };
-            serde_json::to_writer_pretty(&mut stdout, &document)?;
-            writeln!(stdout)?;
-        } else {
-            let text: Vec<String> = counts.iter().map(|(l, n)| format!("{n} {l}")).collect();
-            writeln!(
-                stdout,
-                "\nRun {run_id}: {}.",
-                if text.is_empty() {
-                    "nothing to do".to_owned()
-                } else {
-                    text.join(", ")
-                }
-            )?;
-        }
-        stdout.flush()
+    fn resume_report() -> RunReport {
+        RunReport::of_run(
+            RUN,
+            vec![
+                (
+                    key(Kind::ModelExplainability, "loan-me"),
+                    Outcome::Recreated { warnings: vec![] },
+                ),
+                (
+                    key(Kind::ModelBias, "later-mb"),
+                    Outcome::Recreated { warnings: vec![] },
+                ),
+            ],
+            Some(RESUME.to_owned()),
+        )
+    }
+
+    fn restore_report() -> RunReport {
+        RunReport::of_run(
+            RUN,
+            vec![(
+                key(Kind::ModelBias, "credit-mb"),
+                Outcome::RollbackIncomplete {
+                    message: "CreateModelBiasJobDefinition: InternalFailure; the schedules run on the compliant copy credit-mb-smr1a2b".to_owned(),
+                    manual: "sm-recreate --state-dir /work/.sm-recreate --region us-east-1 restore /work/.sm-recreate/runs/20261130T042231Z-1a2b/snapshots/us-east-1.model-bias.credit-mb.json".to_owned(),
+                },
+            )],
+            Some("sm-recreate --state-dir /work/.sm-recreate --region us-east-1 restore /work/.sm-recreate/runs/20261130T042231Z-1a2b/snapshots/us-east-1.model-bias.credit-mb.json".to_owned()),
+        )
+    }
+
+    #[test]
+    fn apply_report_as_text() {
+        insta::assert_snapshot!(apply_report().to_string());
+    }
+
+    #[test]
+    fn apply_report_as_json() {
+        insta::assert_snapshot!(apply_report().to_json());
+    }
+
+    #[test]
+    fn resume_report_as_text() {
+        insta::assert_snapshot!(resume_report().to_string());
+    }
+
+    #[test]
+    fn resume_report_as_json() {
+        insta::assert_snapshot!(resume_report().to_json());
+    }
+
+    #[test]
+    fn restore_report_as_text() {
+        insta::assert_snapshot!(restore_report().to_string());
+    }
+
+    #[test]
+    fn restore_report_as_json() {
+        insta::assert_snapshot!(restore_report().to_json());
+    }
+
+    #[test]
+    fn nothing_to_do_as_text_and_json() {
+        let report = RunReport::nothing_to_do(
+            Some(RUN),
+            format!("Nothing to resume: run {RUN} is complete."),
+        );
+        insta::assert_snapshot!(format!("{report}---\n{}", report.to_json()));
+    }
+
+    #[test]
+    fn a_finished_run_gives_no_hint_and_its_exit_status() {
+        let report = resume_report();
+        assert_eq!(report.hint, None);
+        assert_eq!(report.exit_code, ExitStatus::Success);
+        let report = apply_report();
+        assert_eq!(report.hint.as_deref(), Some(RESUME));
+        assert_eq!(report.exit_code, ExitStatus::RollbackIncomplete);
+        assert_eq!(report.not_started(), 1);
     }
 }

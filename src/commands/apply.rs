@@ -1,12 +1,14 @@
 //! `apply`: plan (or read a reviewed plan file), confirm, recreate, report.
 
 use super::common;
-use super::runs::{execute, executor, hints, open_state_dir};
-use crate::apply::{self, Target, Work};
+use super::runs::{execute, executor, hints, open_state_dir, print_report};
+use crate::apply::report::RunReport;
+use crate::apply::{Target, Work};
 use crate::cli::{ApplyArgs, GlobalArgs, ReportFormat, SelectionArgs};
 use crate::confirm;
 use crate::exit::{ExitStatus, UsageError};
 use crate::journal::{Event, PlannedItem, RunKind};
+use crate::output::Output;
 use crate::plan::Action;
 use crate::plan::document::{FORMAT_VERSION, PlanDocument};
 use crate::render::{self, Style};
@@ -15,7 +17,7 @@ use crate::settings::Session;
 use std::path::Path;
 use std::sync::Arc;
 
-pub async fn run(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<ExitStatus> {
+pub async fn run(out: &Output, global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<ExitStatus> {
     // Everything that can be refused is refused before the first AWS call.
     let document = match &args.plan_file {
         Some(path) => {
@@ -61,13 +63,13 @@ pub async fn run(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<ExitSta
                     temporary_name: item.temporary_name.clone(),
                 })
                 .collect();
-            eprintln!(
+            out.notice(format!(
                 "Plan file: account {}, {} ({} evaluation): {}.",
                 document.account_id,
                 document.regions.join(", "),
                 document.evaluation.as_str(),
                 document.summary
-            );
+            ));
             (session, targets, account_id)
         }
         None => {
@@ -79,10 +81,10 @@ pub async fn run(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<ExitSta
             } = common::plan_now(global, &selection, &args.selection).await?;
             if args.format == ReportFormat::Text {
                 let style = Style {
-                    color: session.color,
+                    color: out.color(),
                     show_secrets: args.show_secrets,
                 };
-                common::print(&render::plan_text(&plan, style))?;
+                out.data(&render::plan_text(&plan, style))?;
             }
             let targets = plan
                 .to_recreate()
@@ -101,12 +103,10 @@ pub async fn run(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<ExitSta
         }
     };
     if targets.is_empty() {
+        // Planned now, in text, the plan shown already says so.
         if document.is_some() || args.format == ReportFormat::Json {
-            common::print(if args.format == ReportFormat::Json {
-                "{\"run_id\": null, \"summary\": {}, \"definitions\": []}\n"
-            } else {
-                "Nothing to recreate.\n"
-            })?;
+            let report = RunReport::nothing_to_do(None, "Nothing to recreate.");
+            print_report(out, &report, args.format);
         }
         return Ok(ExitStatus::Success);
     }
@@ -116,7 +116,7 @@ pub async fn run(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<ExitSta
         match ask(&targets, &account_id, &session.regions)? {
             Some(chosen) => chosen,
             None => {
-                eprintln!("Nothing was changed.");
+                out.notice("Nothing was changed.");
                 return Ok(ExitStatus::Success);
             }
         }
@@ -129,13 +129,13 @@ pub async fn run(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<ExitSta
         kind: RunKind::Apply(args.strategy),
         items: targets.iter().map(PlannedItem::from).collect(),
     })?;
-    eprintln!(
+    out.notice(format!(
         "Run {}: recreating {} definition(s) in account {account_id} ({} strategy); journal and snapshots in {}.",
         run.run_id,
         targets.len(),
         args.strategy.as_str(),
         run.dir().display()
-    );
+    ));
     let executor = executor(
         &session,
         hints(global, state.root()),
@@ -146,8 +146,8 @@ pub async fn run(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<ExitSta
         usize::from(args.selection.concurrency),
     );
     let work = targets.into_iter().map(Work::Fresh).collect();
-    let outcomes = execute(&executor, &run, work, args.format, session.color).await?;
-    Ok(apply::exit_status(&outcomes))
+    let report = execute(out, &executor, work).await;
+    Ok(print_report(out, &report, args.format))
 }
 
 fn refuse_selection_with_plan_file(selection: &SelectionArgs) -> Result<(), UsageError> {

@@ -8,7 +8,6 @@ use crate::kinds::same_name;
 use crate::plan::selection::{self, Selection};
 use crate::plan::{self, Plan, PlanOptions};
 use crate::settings::Session;
-use std::io::Write;
 use std::sync::Arc;
 
 /// Validates the selection flags (and reads a findings file) before anything touches AWS.
@@ -156,11 +155,4 @@ pub fn status_for(inventory: &Inventory, otherwise: ExitStatus) -> ExitStatus {
     } else {
         otherwise
     }
-}
-
-/// Writes data to stdout; a closed pipe ends quietly (see main).
-pub fn print(text: &str) -> std::io::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
-    stdout.flush()
 }

@@ -1,16 +1,16 @@
 //! `man`: manual pages generated from the clap definitions, so they say what `--help` says.
 
-use super::common;
 use crate::cli::{Cli, ManArgs};
 use crate::exit::{ExitStatus, UsageError};
+use crate::output::Output;
 use clap::CommandFactory;
 
-pub fn run(args: ManArgs) -> anyhow::Result<ExitStatus> {
+pub fn run(out: &Output, args: ManArgs) -> anyhow::Result<ExitStatus> {
     match &args.out_dir {
         None => {
             let mut page = Vec::new();
             clap_mangen::Man::new(Cli::command()).render(&mut page)?;
-            common::print(&String::from_utf8_lossy(&page))?;
+            out.data(&String::from_utf8_lossy(&page))?;
         }
         Some(dir) => {
             std::fs::create_dir_all(dir).map_err(|e| {

@@ -13,16 +13,18 @@ mod scan;
 
 use crate::cli::{Cli, Command, SandboxCommand};
 use crate::exit::ExitStatus;
+use crate::output::Output;
 
-pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+pub async fn run(out: &Output, cli: Cli) -> anyhow::Result<ExitStatus> {
+    let global = &cli.global;
     match cli.command {
-        Command::Scan(args) => scan::run(&cli.global, args).await,
-        Command::Plan(args) => plan::run(&cli.global, args).await,
-        Command::Apply(args) => apply::run(&cli.global, args).await,
-        Command::Resume(args) => resume::run(&cli.global, args).await,
-        Command::Restore(args) => restore::run(&cli.global, args).await,
-        Command::Sandbox(SandboxCommand::Serve(args)) => sandbox::serve(&cli.global, args).await,
-        Command::Completions(args) => completions::run(args),
-        Command::Man(args) => man::run(args),
+        Command::Scan(args) => scan::run(out, global, args).await,
+        Command::Plan(args) => plan::run(out, global, args).await,
+        Command::Apply(args) => apply::run(out, global, args).await,
+        Command::Resume(args) => resume::run(out, global, args).await,
+        Command::Restore(args) => restore::run(out, global, args).await,
+        Command::Sandbox(SandboxCommand::Serve(args)) => sandbox::serve(out, global, args).await,
+        Command::Completions(args) => completions::run(out, args),
+        Command::Man(args) => man::run(out, args),
     }
 }

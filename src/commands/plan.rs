@@ -3,16 +3,18 @@
 use super::common;
 use crate::cli::{GlobalArgs, PlanArgs};
 use crate::exit::{ExitStatus, UsageError};
+use crate::output::Output;
 use crate::plan::document::PlanDocument;
 use crate::render::{self, Format, Style};
 
-pub async fn run(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<ExitStatus> {
+pub async fn run(out: &Output, global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<ExitStatus> {
     let selection = common::resolve_selection(&args.selection)?;
     if let Some(out) = &args.out {
         check_writable(out)?;
     }
     let common::Planned {
-        session,
+        // Kept to the end: under `--sandbox` it holds the emulator.
+        session: _session,
         inventory,
         account_id,
         plan,
@@ -25,7 +27,7 @@ pub async fn run(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<ExitStat
         tracing::info!(path = %out.display(), "plan file written");
     }
     let style = Style {
-        color: session.color,
+        color: out.color(),
         show_secrets: args.show_secrets,
     };
     if args.show_secrets && args.format != Format::Text {
@@ -51,13 +53,13 @@ pub async fn run(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<ExitStat
         ),
         Format::Json => render::plan_json(&document),
     };
-    common::print(&text)?;
-    if let Some(out) = &args.out {
-        eprintln!(
+    out.data(&text)?;
+    if let Some(path) = &args.out {
+        out.notice(format!(
             "Plan saved to {}; apply exactly this with `sm-recreate apply {}`.",
-            out.display(),
-            out.display()
-        );
+            path.display(),
+            path.display()
+        ));
     }
     let status = if args.detailed_exitcode && plan.summary().recreate > 0 {
         ExitStatus::NonCompliant

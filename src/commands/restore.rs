@@ -4,9 +4,9 @@ use super::runs::{self, open_state_dir};
 use crate::apply;
 use crate::apply::ops::{Ops, holds};
 use crate::apply::protocol::Job;
-use crate::apply::report::Reporter;
+use crate::apply::report::RunReport;
 use crate::apply::{Outcome, Strategy};
-use crate::cli::{GlobalArgs, ReportFormat, RestoreArgs};
+use crate::cli::{GlobalArgs, RestoreArgs};
 use crate::exit::{ExitStatus, UsageError};
 use crate::inventory;
 use crate::journal::{
@@ -14,6 +14,7 @@ use crate::journal::{
     snapshot_of,
 };
 use crate::kinds::same_name;
+use crate::output::Output;
 use crate::request;
 use crate::resource::ResourceId;
 use crate::settings::Session;
@@ -21,7 +22,11 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitStatus> {
+pub async fn run(
+    out: &Output,
+    global: &GlobalArgs,
+    args: RestoreArgs,
+) -> anyhow::Result<ExitStatus> {
     if !args.snapshot.is_file() {
         return Err(UsageError::new(format!(
             "{} is not a snapshot file",
@@ -77,6 +82,8 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
         ),
         None => hints.resume(""),
     };
+    // What the report names to continue the restore with, when a command can.
+    let continue_with = hints.command.is_some().then(|| again.clone());
     // The copies the snapshot's run left (they carry its claim; a copy made by sm-recreate 0.1
     // carries none, and counts when the snapshot names it): schedules and copies under them are
     // this restore's to take back and clean up, since a person asked for it with the snapshot
@@ -133,11 +140,12 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
         let run = state.existing_run(&run_id)?;
         let progress = RunSummary::from_records(&run.records()?).progress_of(&key);
         let current = Snapshot::read(&current_path)?;
-        eprintln!("Continuing the interrupted restore run {run_id}.");
+        out.notice(format!("Continuing the interrupted restore run {run_id}."));
         owned.retain(|name| Some(name) != current.temporary_name.as_ref());
         let job = job(&run, current, current_path, owned, false);
         let outcome = job.reconcile(Strategy::Staged, progress).await;
-        return Ok(finish(&run, key, outcome, args.format, session.color));
+        let report = finish(&run, key, outcome, continue_with);
+        return Ok(runs::print_report(out, &report, args.format));
     }
     if let Some((copy, owner)) = &foreign {
         return Err(UsageError::new(format!(
@@ -192,8 +200,9 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
         }
         if !on_copies && !copies_left {
             close_earlier_restores(&state, &key, &recorded_path, Status::Recreated, None)?;
-            println!("{key} is already as the snapshot recorded it; nothing to do.");
-            return Ok(ExitStatus::Success);
+            let note = format!("{key} is already as the snapshot recorded it; nothing to do.");
+            let report = RunReport::nothing_to_do(None, note);
+            return Ok(runs::print_report(out, &report, args.format));
         }
     }
 
@@ -272,7 +281,9 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
     let outcome = if replacing {
         job.staged().await
     } else if already_restored {
-        eprintln!("{key} already matches the snapshot; finishing what an earlier run left.");
+        out.notice(format!(
+            "{key} already matches the snapshot; finishing what an earlier run left."
+        ));
         job.finish_from_recreated().await
     } else {
         job.finish_from_deleted().await
@@ -288,7 +299,8 @@ pub async fn run(global: &GlobalArgs, args: RestoreArgs) -> anyhow::Result<ExitS
     {
         tracing::error!("could not close earlier restore runs: {err}");
     }
-    Ok(finish(&run, key, outcome, args.format, session.color))
+    let report = finish(&run, key, outcome, continue_with);
+    Ok(runs::print_report(out, &report, args.format))
 }
 
 /// The `resume` command of the run that wrote a snapshot, in the state directory that holds it
@@ -334,15 +346,14 @@ fn close_earlier_restores(
     Ok(())
 }
 
-/// Journals and reports how the restore ended. AWS may have been changed by now: the outcome
-/// decides the exit status, never a failed journal write.
+/// Journals how the restore ended and reports it. AWS may have been changed by now: the
+/// outcome decides the exit status, never a failed journal write.
 fn finish(
     run: &Run,
     key: ResourceId,
     outcome: Outcome,
-    format: ReportFormat,
-    color: bool,
-) -> ExitStatus {
+    continue_with: Option<String>,
+) -> RunReport {
     for event in [
         Event::ItemFinished {
             item: key.clone(),
@@ -356,16 +367,7 @@ fn finish(
             break;
         }
     }
-    if let Some(manual) = outcome.manual() {
-        eprintln!("error: {key} needs manual action: {manual}");
-    }
-    let reporter = Reporter::new(1, format == ReportFormat::Json, color, false);
-    reporter.finished(&key, &outcome);
-    let outcomes = vec![(key, outcome)];
-    if let Err(err) = reporter.summary(&run.run_id, &outcomes) {
-        tracing::debug!("could not print the summary: {err}");
-    }
-    apply::exit_status(&outcomes)
+    RunReport::of_run(&run.run_id, vec![(key, outcome)], continue_with)
 }
 
 /// The newest unfinished `restore --replace` run of `key` restoring `snapshot`, with the path of

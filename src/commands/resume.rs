@@ -1,15 +1,21 @@
 //! `resume`: finish or roll back what an interrupted apply left, then do what it never started.
 
-use super::runs::{execute, executor, hints, open_state_dir};
-use crate::apply::{self, Target, Work};
+use super::runs::{execute, executor, hints, open_state_dir, print_report};
+use crate::apply::report::RunReport;
+use crate::apply::{Target, Work};
 use crate::cli::{GlobalArgs, ResumeArgs};
 use crate::exit::{ExitStatus, UsageError};
 use crate::journal::{RunSummary, Snapshot};
+use crate::output::Output;
 use crate::settings::Session;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-pub async fn run(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<ExitStatus> {
+pub async fn run(
+    out: &Output,
+    global: &GlobalArgs,
+    args: ResumeArgs,
+) -> anyhow::Result<ExitStatus> {
     let state = open_state_dir(&global.state_dir, "resume")?;
     let run_id = match &args.run_id {
         Some(id) => id.clone(),
@@ -24,20 +30,20 @@ pub async fn run(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<ExitSt
                 }
                 // A restore is continued by running the same restore command again.
                 if summary.is_restore() {
-                    eprintln!(
+                    out.notice(format!(
                         "Run {id} is an unfinished restore: {}.",
                         restore_again(global, state.root(), &summary)
-                    );
+                    ));
                     restores.push(id);
                     continue;
                 }
                 incomplete.push(id);
             }
             if incomplete.len() > 1 {
-                eprintln!(
+                out.notice(format!(
                     "Other unfinished runs, to resume by id afterwards: {}.",
                     incomplete[1..].join(", ")
-                );
+                ));
             }
             match incomplete.into_iter().next() {
                 Some(id) => id,
@@ -50,11 +56,12 @@ pub async fn run(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<ExitSt
                     .into());
                 }
                 None => {
-                    println!(
+                    let note = format!(
                         "Nothing to resume: every run in {} is complete.",
                         global.state_dir.display()
                     );
-                    return Ok(ExitStatus::Success);
+                    let report = RunReport::nothing_to_do(None, note);
+                    return Ok(print_report(out, &report, args.format));
                 }
             }
         }
@@ -68,8 +75,9 @@ pub async fn run(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<ExitSt
     let summary = RunSummary::from_records(&run.records()?);
     let unfinished: Vec<_> = summary.unfinished().into_iter().cloned().collect();
     if unfinished.is_empty() {
-        println!("Nothing to resume: run {run_id} is complete.");
-        return Ok(ExitStatus::Success);
+        let note = format!("Nothing to resume: run {run_id} is complete.");
+        let report = RunReport::nothing_to_do(Some(&run_id), note);
+        return Ok(print_report(out, &report, args.format));
     }
     // Read every snapshot before any call: a damaged one is an input error, nothing touched.
     let mut in_flight = Vec::new();
@@ -132,11 +140,11 @@ pub async fn run(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<ExitSt
         ))
         .into());
     };
-    eprintln!(
+    out.notice(format!(
         "Resuming run {run_id}: {} in flight, {} not started.",
         in_flight.len(),
         fresh.len()
-    );
+    ));
     let executor = executor(
         &session,
         hints(global, state.root()),
@@ -152,8 +160,8 @@ pub async fn run(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<ExitSt
         .map(|(snapshot, path, progress)| Work::InFlight(Box::new(snapshot), path, progress))
         .chain(fresh.into_iter().map(Work::Fresh))
         .collect();
-    let outcomes = execute(&executor, &run, work, args.format, session.color).await?;
-    Ok(apply::exit_status(&outcomes))
+    let report = execute(out, &executor, work).await;
+    Ok(print_report(out, &report, args.format))
 }
 
 /// How to finish an interrupted restore run: the same `restore` command again, as it can be run.

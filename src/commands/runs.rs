@@ -1,40 +1,36 @@
-//! What apply, resume and restore share: the locked state directory, the executor, and running
-//! the work with progress and Ctrl-C handling.
+//! What apply, resume and restore share: the locked state directory, the executor, running the
+//! work with progress and Ctrl-C handling, and printing how the run ended.
 
 use crate::apply::ops::Timings;
-use crate::apply::report::Reporter;
-use crate::apply::{self, Executor, Hints, Strategy, Work};
+use crate::apply::report::{RunReport, outcome_line};
+use crate::apply::{Executor, Hints, Strategy, Work};
 use crate::cli::{GlobalArgs, PacingArgs, ReportFormat};
-use crate::exit::UsageError;
+use crate::exit::{ExitStatus, UsageError};
 use crate::journal::{Event, JournalError, Run, StateDir};
-use crate::resource::ResourceId;
+use crate::output::Output;
 use crate::settings::Session;
-use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// Runs the targets with a progress bar and the Ctrl-C handler, then journals the run's end.
-pub async fn execute(
-    executor: &Arc<Executor>,
-    run: &Run,
-    work: Vec<Work>,
-    format: ReportFormat,
-    color: bool,
-) -> anyhow::Result<Vec<(ResourceId, apply::Outcome)>> {
-    let reporter = Reporter::new(
-        work.len(),
-        format == ReportFormat::Json,
-        color,
-        std::io::stderr().is_terminal(),
-    );
-    let interrupt = watch_ctrl_c(executor.stop.clone(), executor.hints.resume(&run.run_id));
-    let outcomes = executor.run_all(work, &reporter).await;
+/// Runs the work with progress and the Ctrl-C handler, journals the run's end, and reports it.
+/// Nothing here fails: from the first mutating call on, the outcomes decide the exit status.
+pub async fn execute(out: &Output, executor: &Arc<Executor>, work: Vec<Work>) -> RunReport {
+    let run = &executor.run;
+    let resume = executor.hints.resume(&run.run_id);
+    let progress = out.progress(work.len());
+    let interrupt = watch_ctrl_c(out.clone(), executor.stop.clone(), resume);
+    let outcomes = executor
+        .run_all(work, |key, outcome| {
+            progress.finished(|color| outcome_line(key, outcome, color))
+        })
+        .await;
     interrupt.abort();
+    drop(progress);
     let interrupted = executor.stop.load(Ordering::SeqCst);
-    // From here on the outcomes decide the exit status: a journal that cannot take its last line
-    // or a closed stdout must not turn "rollback incomplete" into something milder.
+    // A journal that cannot take its last line must not turn "rollback incomplete" into
+    // something milder: it is logged, and the outcomes stand.
     if let Err(err) = run.record(if interrupted {
         Event::RunInterrupted
     } else {
@@ -42,47 +38,62 @@ pub async fn execute(
     }) {
         tracing::error!("could not journal the end of the run: {err}");
     }
-    print_manual_actions(&outcomes, &executor.hints.resume(&run.run_id), interrupted);
-    if let Err(err) = reporter.summary(&run.run_id, &outcomes) {
-        tracing::debug!("could not print the summary: {err}");
-    }
-    Ok(outcomes)
-}
-
-/// Manual actions go to stderr first, so a closed stdout cannot swallow them.
-fn print_manual_actions(
-    outcomes: &[(ResourceId, apply::Outcome)],
-    resume: &str,
-    interrupted: bool,
-) {
-    for (key, outcome) in outcomes {
-        if let Some(manual) = outcome.manual() {
-            eprintln!("error: {key} needs manual action: {manual}");
-        }
-    }
-    if interrupted {
-        eprintln!(
-            "Interrupted: definitions not started were left as they are; to continue: `{resume}`"
-        );
-    }
+    RunReport::of_run(
+        &run.run_id,
+        outcomes,
+        executor.hints.resume_command(&run.run_id),
+    )
 }
 
 /// First Ctrl-C: finish or roll back what is in flight, start nothing new. Second: stop at
 /// once; the journal lets `resume` pick up.
-fn watch_ctrl_c(stop: Arc<AtomicBool>, resume: String) -> tokio::task::JoinHandle<()> {
+fn watch_ctrl_c(out: Output, stop: Arc<AtomicBool>, resume: String) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_err() {
             return;
         }
         stop.store(true, Ordering::SeqCst);
-        eprintln!(
-            "\nInterrupted: finishing (or rolling back) the definitions in flight; press Ctrl-C again to stop at once."
+        out.notice(
+            "Interrupted: finishing (or rolling back) the definitions in flight; press Ctrl-C again to stop at once.",
         );
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("Stopped. To finish or roll back: `{resume}`");
+            out.notice("Stopped.");
+            out.hint(format!("to finish or roll back, run `{resume}`"));
             std::process::exit(130);
         }
     })
+}
+
+/// Prints how a run ended and returns its exit status: manual actions and the hint on stderr
+/// first (so a closed stdout cannot swallow them), then the report on stdout.
+pub fn print_report(out: &Output, report: &RunReport, format: ReportFormat) -> ExitStatus {
+    for definition in &report.definitions {
+        if let Some(manual) = definition.outcome.manual() {
+            out.error(
+                format!("{} needs manual action: {manual}", definition.key),
+                None,
+            );
+        }
+    }
+    let not_started = report.not_started();
+    if not_started > 0 {
+        out.warn(format!(
+            "Interrupted: {not_started} definition(s) not started were left as they are"
+        ));
+    }
+    if let Some(command) = &report.hint {
+        out.hint(format!("to finish or roll back, run `{command}`"));
+    }
+    let text = match format {
+        ReportFormat::Text => report.painted(out.color()).to_string(),
+        ReportFormat::Json => report.to_json(),
+    };
+    // Past this point AWS may have been changed: the report's status stands even if it cannot
+    // be printed.
+    if let Err(err) = out.data(&text) {
+        tracing::error!("could not print the report: {err}");
+    }
+    report.exit_code
 }
 
 /// How printed hints invoke the tool again (none under `--sandbox`: its account is gone then).

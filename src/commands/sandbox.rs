@@ -2,11 +2,15 @@
 
 use crate::cli::{GlobalArgs, SandboxServeArgs};
 use crate::exit::{ExitStatus, UsageError};
+use crate::output::Output;
 use sm_emulator::{Behaviour, EmulatorConfig, Seed};
-use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 
-pub async fn serve(global: &GlobalArgs, args: SandboxServeArgs) -> anyhow::Result<ExitStatus> {
+pub async fn serve(
+    out: &Output,
+    global: &GlobalArgs,
+    args: SandboxServeArgs,
+) -> anyhow::Result<ExitStatus> {
     if global.sandbox.is_some() {
         return Err(UsageError::new("`sandbox serve` does not take --sandbox")
             .with_hint("use --seed FILE to choose what the served emulator holds")
@@ -30,15 +34,12 @@ pub async fn serve(global: &GlobalArgs, args: SandboxServeArgs) -> anyhow::Resul
     .map_err(|e| UsageError::new(format!("cannot start the emulator: {e}")))?;
     // The URL is the data a caller needs, so it goes to stdout (and is flushed: callers read it
     // from a pipe before we exit).
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{}", emulator.endpoint_url())?;
-    stdout.flush()?;
-    drop(stdout);
-    eprintln!(
+    out.data(&format!("{}\n", emulator.endpoint_url()))?;
+    out.notice(format!(
         "SageMaker emulator listening on {} (account {}); any credentials work. Ctrl-C stops it.",
         emulator.endpoint_url(),
         emulator.account_id()
-    );
+    ));
     tokio::signal::ctrl_c().await?;
     emulator.shutdown().await;
     Ok(ExitStatus::Success)

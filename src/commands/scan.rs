@@ -4,9 +4,10 @@ use super::common;
 use crate::cli::{GlobalArgs, ScanArgs};
 use crate::compliance;
 use crate::exit::ExitStatus;
+use crate::output::Output;
 use crate::render::{Format, ScanReport, Style};
 
-pub async fn run(global: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStatus> {
+pub async fn run(out: &Output, global: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStatus> {
     let selection = common::resolve_selection(&args.selection)?;
     let (session, inventory) =
         common::connect_and_read(global, &selection, usize::from(args.selection.concurrency))
@@ -26,7 +27,7 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStat
         &inventory.problems,
     );
     let style = Style {
-        color: session.color,
+        color: out.color(),
         show_secrets: false,
     };
     let text = match args.format {
@@ -38,7 +39,7 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStat
             text
         }
     };
-    common::print(&text)?;
+    out.data(&text)?;
     let status = if args.detailed_exitcode && report.summary.non_compliant > 0 {
         ExitStatus::NonCompliant
     } else {

@@ -1072,6 +1072,7 @@ impl Case<'_> {
                 };
             }
         };
+        let out = sm_recreate::output::Output::new(&cli.global);
         let emulator = Arc::clone(&self.emulator);
         let base = calls_len(&emulator);
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -1089,7 +1090,7 @@ impl Case<'_> {
                 }
             };
             tokio::select! {
-                result = sm_recreate::commands::run(cli) => Some(result),
+                result = sm_recreate::commands::run(&out, cli) => Some(result),
                 () = killer => None,
             }
         });

@@ -1,0 +1,232 @@
+//! What the tool writes, end to end: a closed stdout or stderr stops the writing and never the
+//! work; `-q` keeps results and errors; with `--log-format json` every line on stderr is a JSON
+//! object; resume and restore print their report as JSON when asked; and the main error
+//! messages, as snapshots.
+
+mod support;
+
+use serde_json::{Value, json};
+use sm_recreate::journal::StateDir;
+use sm_recreate::kinds::Kind;
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use support::apply::*;
+use support::*;
+
+const NAME: &str = "target";
+/// Longest wait for a spawned run.
+const DEADLINE: Duration = Duration::from_secs(120);
+
+/// Two definitions of different kinds, one referenced by a schedule: every step happens.
+fn two_definitions() -> sm_emulator::Seed {
+    seed(
+        vec![
+            definition(
+                Kind::ModelBias,
+                noncompliant(Kind::ModelBias, NAME, &[("team", "ml")]),
+            ),
+            definition(
+                Kind::DataQuality,
+                noncompliant(Kind::DataQuality, "other", &[]),
+            ),
+        ],
+        vec![schedule(SCHEDULE, Kind::ModelBias, NAME)],
+    )
+}
+
+fn assert_all_fixed(env: &Env, context: &str) {
+    for (kind, name) in [(Kind::ModelBias, NAME), (Kind::DataQuality, "other")] {
+        let live = env
+            .definition(kind, name)
+            .unwrap_or_else(|| panic!("{name} is missing\n{context}"));
+        assert_eq!(flag_of(&live), Some(true), "{name}\n{context}");
+    }
+    assert_eq!(env.schedule_target(SCHEDULE), NAME, "{context}");
+    let names = env.emulator.definition_names(REGION, Kind::ModelBias);
+    assert_eq!(names, vec![NAME.to_owned()], "copies left\n{context}");
+}
+
+/// Which stream the reader closes at once.
+#[derive(Debug, Clone, Copy)]
+enum Closed {
+    Stdout,
+    Stderr,
+}
+
+/// Runs `command` with one of its output streams' reader gone from the start (every write to
+/// it fails with EPIPE); returns the exit code and what the other stream got.
+fn run_with_closed(mut command: Command, closed: Closed) -> (i32, String) {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sm-recreate");
+    let (gone, mut kept): (Box<dyn Read + Send>, Box<dyn Read + Send>) = match closed {
+        Closed::Stdout => (
+            Box::new(child.stdout.take().unwrap()),
+            Box::new(child.stderr.take().unwrap()),
+        ),
+        Closed::Stderr => (
+            Box::new(child.stderr.take().unwrap()),
+            Box::new(child.stdout.take().unwrap()),
+        ),
+    };
+    drop(gone);
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = kept.read_to_string(&mut text);
+        text
+    });
+    let deadline = Instant::now() + DEADLINE;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("poll the child") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("sm-recreate did not exit within {DEADLINE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (status.code().unwrap_or(-1), reader.join().unwrap())
+}
+
+/// An apply that plans now prints the plan first: a reader gone before that must not stop the
+/// recreate (it used to end the command there, exit 0, with nothing done).
+#[test]
+fn an_apply_whose_stdout_is_closed_recreates_everything_and_exits_as_usual() {
+    for format in ["text", "json"] {
+        let env = Env::quick(two_definitions());
+        let mut command = env.std_cmd();
+        command.args(["apply", "--yes", "--format", format]);
+        let (code, stderr) = run_with_closed(command, Closed::Stdout);
+        let context = format!("--format {format}\n{stderr}");
+        assert_eq!(code, 0, "{context}");
+        assert!(!stderr.contains("panicked"), "{context}");
+        assert_all_fixed(&env, &context);
+    }
+}
+
+#[test]
+fn an_apply_whose_stderr_is_closed_recreates_everything_and_still_reports() {
+    let env = Env::quick(two_definitions());
+    let mut command = env.std_cmd();
+    command.args(["-v", "apply", "--yes", "--format", "json"]);
+    let (code, stdout) = run_with_closed(command, Closed::Stderr);
+    assert_eq!(code, 0, "{stdout}");
+    let report: Value = serde_json::from_str(&stdout).expect("the report");
+    assert_eq!(report["summary"], json!({"recreated": 2}), "{stdout}");
+    assert_all_fixed(&env, &stdout);
+}
+
+#[test]
+fn quiet_keeps_the_report_and_errors_and_drops_the_rest() {
+    let env = Env::quick(two_definitions());
+    let output = env.run(&["-q", "apply", "--yes"]);
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    assert_eq!(stderr_text(&output), "", "{}", show(&output));
+    assert!(stdout(&output).contains("2 recreated"), "{}", show(&output));
+
+    let output = env.run(&["-q", "apply", "--yes", "--kind", "no-such-kind"]);
+    assert_eq!(code(&output), 2, "{}", show(&output));
+    assert!(
+        stderr_text(&output).starts_with("error: "),
+        "{}",
+        show(&output)
+    );
+}
+
+#[test]
+fn with_json_logs_every_line_on_stderr_is_a_json_object() {
+    let env = Env::quick(two_definitions());
+    let runs = [
+        env.run(&["--log-format", "json", "-v", "apply", "--yes"]),
+        env.run(&["--log-format", "json", "resume"]),
+        env.run(&["--log-format", "json", "apply"]),
+    ];
+    let mut levels = std::collections::BTreeSet::new();
+    for output in &runs {
+        for line in stderr_text(output).lines() {
+            let value: Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("not JSON ({e}): {line}\n{}", show(output)));
+            assert!(value["fields"].is_object(), "{line}");
+            levels.insert(value["level"].as_str().unwrap_or_default().to_owned());
+        }
+    }
+    assert_eq!(code(&runs[0]), 0, "{}", show(&runs[0]));
+    // The refused apply (no terminal, no --yes): its error carries the hint.
+    let refusal: Value =
+        serde_json::from_str(stderr_text(&runs[2]).lines().last().unwrap()).unwrap();
+    assert_eq!(refusal["level"], json!("ERROR"));
+    assert!(
+        refusal["fields"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("--yes")
+    );
+    assert!(levels.contains("INFO"), "{levels:?}");
+}
+
+#[test]
+fn resume_and_restore_print_their_report_as_json_when_asked() {
+    let env = Env::quick(two_definitions());
+    let output = env.run(&["resume", "--format", "json"]);
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    let report = stdout_json(&output);
+    assert_eq!(report["definitions"], json!([]));
+    assert!(
+        report["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("Nothing to resume")
+    );
+
+    let output = env.run(&["apply", "--yes"]);
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    let (snapshot, _) = env.snapshot_of("other");
+    // Missing: the restore recreates it as the snapshot recorded it.
+    env.block_on(env.client().delete_definition(Kind::DataQuality, "other"))
+        .unwrap();
+    let output = env.run(&["restore", snapshot.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    let report = stdout_json(&output);
+    assert_eq!(
+        report["summary"],
+        json!({"recreated": 1}),
+        "{}",
+        show(&output)
+    );
+    assert_eq!(report["definitions"][0]["name"], json!("other"));
+    assert_eq!(report["exit_code"], json!(0));
+    assert!(report["run_id"].is_string());
+    // Already restored: nothing to do, still a report.
+    let output = env.run(&["restore", snapshot.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    let report = stdout_json(&output);
+    assert_eq!(report["definitions"], json!([]));
+    assert!(report["note"].as_str().unwrap().contains("nothing to do"));
+}
+
+#[test]
+fn a_refusal_says_what_and_what_to_do() {
+    let env = Env::quick(two_definitions());
+    let output = env.run(&["apply"]);
+    assert_eq!(code(&output), 2, "{}", show(&output));
+    insta::assert_snapshot!("usage_error_with_hint", stderr_text(&output));
+}
+
+#[test]
+fn a_locked_state_directory_is_refused_with_who_holds_it() {
+    let env = Env::quick(two_definitions());
+    let held = StateDir::open(&env.state_dir(), "the test").expect("lock the state dir");
+    let output = env.run(&["apply", "--yes"]);
+    drop(held);
+    assert_eq!(code(&output), 2, "{}", show(&output));
+    let state_dir = env.state_dir().canonicalize().unwrap();
+    let redacted = stderr_text(&output)
+        .replace(&state_dir.display().to_string(), "[STATE]")
+        .replace(&format!("pid {}", std::process::id()), "pid [PID]");
+    insta::assert_snapshot!("locked_state_dir", redacted);
+}
