@@ -44,8 +44,9 @@ fn run_as_tool(args: Vec<String>) -> ! {
     let code = match runtime.block_on(sm_recreate::commands::run(&out, cli)) {
         Ok(status) => status as i32,
         Err(err) => {
-            out.error(format!("{err:#}"), None);
-            sm_recreate::exit::ExitStatus::Usage as i32
+            let failure = sm_recreate::exit::classify(&err);
+            out.error(&failure.message, failure.hint.as_deref());
+            failure.status as i32
         }
     };
     std::process::exit(code)

@@ -24,9 +24,11 @@ use std::path::PathBuf;
         Try it without an AWS account: `sm-recreate --sandbox plan`.",
     after_help = "Credentials and region come from the standard AWS chain (environment, profiles, SSO, \
         web identity, instance metadata). Exit codes: 0 success or nothing to do; 1 some \
-        definitions failed, each rolled back or left untouched (or a scan was incomplete); 2 usage \
-        or input error (nothing touched); 3 with --detailed-exitcode, non-compliant definitions \
-        exist; 4 a rollback did not complete (the manual command is printed)."
+        definitions failed, each rolled back or left untouched (or a scan was incomplete); 2 \
+        refused before any change: usage or input error, locked state directory, no credentials \
+        (nothing touched); 3 with --detailed-exitcode, non-compliant definitions exist; 4 a person \
+        must act: a rollback did not complete or the state is not known (the command is printed). \
+        An error after a run started never exits 2."
 )]
 pub struct Cli {
     #[command(flatten)]

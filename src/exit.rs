@@ -1,4 +1,5 @@
-//! Process exit codes, one place: scripts branch on these.
+//! Process exit codes, one place: scripts branch on these. Errors are classified here before a
+//! code is chosen: a refusal (nothing touched) is 2; an error once a run has started is never 2.
 
 use serde::{Serialize, Serializer};
 use std::process::ExitCode;
@@ -7,13 +8,15 @@ use std::process::ExitCode;
 pub enum ExitStatus {
     /// Success, or nothing to do.
     Success = 0,
-    /// One or more definitions failed and were rolled back: nothing lost.
+    /// One or more definitions failed, each rolled back or left untouched: nothing lost.
     Failed = 1,
-    /// Usage or input error: nothing touched.
+    /// Refused before any change: a usage or input error, or a failure before the first
+    /// mutating call. Nothing was touched.
     Usage = 2,
     /// `--detailed-exitcode` and non-compliant definitions exist.
     NonCompliant = 3,
-    /// A rollback did not complete: the output names the manual action.
+    /// A person must act (a rollback did not complete, or the state is not known): the output
+    /// names the manual action.
     RollbackIncomplete = 4,
 }
 
@@ -51,5 +54,118 @@ impl UsageError {
     pub fn with_hint(mut self, hint: impl Into<String>) -> UsageError {
         self.hint = Some(hint.into());
         self
+    }
+}
+
+/// An error after a run started (its journal holds a record, AWS may have been changed): it
+/// names the run and the command that continues it, and exits 1 or 4, never 2.
+#[derive(Debug, thiserror::Error)]
+#[error("run {run_id} stopped")]
+pub struct RunError {
+    /// `Failed` when nothing was changed yet, `RollbackIncomplete` when the state is not known.
+    pub status: ExitStatus,
+    pub run_id: String,
+    /// The command that finishes or rolls back the run, verbatim.
+    pub continue_with: String,
+    #[source]
+    pub source: anyhow::Error,
+}
+
+/// How an error ends the process.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub status: ExitStatus,
+    /// The whole error chain, for `error: ...`.
+    pub message: String,
+    /// What to do about it, for `hint: ...`.
+    pub hint: Option<String>,
+}
+
+/// Chooses the exit status and the hint for an error that ended a command.
+pub fn classify(err: &anyhow::Error) -> Failure {
+    let message = format!("{err:#}");
+    if let Some(run) = err.chain().find_map(|e| e.downcast_ref::<RunError>()) {
+        return Failure {
+            status: run.status,
+            message,
+            hint: Some(format!(
+                "to finish or roll back, run `{}`",
+                run.continue_with
+            )),
+        };
+    }
+    let hint = err
+        .chain()
+        .find_map(|e| e.downcast_ref::<UsageError>())
+        .and_then(|usage| usage.hint.clone());
+    // The commands that change AWS turn every error after their run starts into a `RunError`
+    // (their run phase returns no other error type), so any other error came before the first
+    // mutating call.
+    Failure {
+        status: ExitStatus::Usage,
+        message,
+        hint,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_exits_2_with_its_hint() {
+        let err = anyhow::Error::from(
+            UsageError::new("apply needs confirmation").with_hint("pass --yes"),
+        );
+        assert_eq!(
+            classify(&err),
+            Failure {
+                status: ExitStatus::Usage,
+                message: "apply needs confirmation".to_owned(),
+                hint: Some("pass --yes".to_owned()),
+            }
+        );
+    }
+
+    #[test]
+    fn an_error_after_the_run_started_keeps_its_status_and_names_the_run() {
+        let run_error = |status| {
+            anyhow::Error::from(RunError {
+                status,
+                run_id: "20261130T042231Z-1a2b".to_owned(),
+                continue_with: "sm-recreate --state-dir /s --region us-east-1 restore /s/runs/20261130T042231Z-1a2b/snapshots/us-east-1.model-bias.mb.json".to_owned(),
+                source: anyhow::anyhow!(
+                    "state directory /s/runs/20261130T042231Z-1a2b/journal.jsonl: No space left on device (os error 28)"
+                ),
+            })
+        };
+        for status in [ExitStatus::Failed, ExitStatus::RollbackIncomplete] {
+            assert_eq!(classify(&run_error(status)).status, status);
+        }
+        let failure = classify(&run_error(ExitStatus::Failed));
+        insta::assert_snapshot!(format!(
+            "error: {}\nhint: {}",
+            failure.message,
+            failure.hint.unwrap()
+        ));
+    }
+
+    #[test]
+    fn a_run_error_wins_over_a_usage_error_beneath_it() {
+        let err = anyhow::Error::from(RunError {
+            status: ExitStatus::Failed,
+            run_id: "r".to_owned(),
+            continue_with: "sm-recreate resume r".to_owned(),
+            source: UsageError::new("inner").into(),
+        });
+        assert_eq!(classify(&err).status, ExitStatus::Failed);
+    }
+
+    #[test]
+    fn exit_statuses_serialize_as_their_codes() {
+        assert_eq!(
+            serde_json::to_string(&ExitStatus::RollbackIncomplete).unwrap(),
+            "4"
+        );
     }
 }

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use sm_recreate::cli::Cli;
-use sm_recreate::exit::{ExitStatus, UsageError};
+use sm_recreate::exit::{self, ExitStatus};
 use sm_recreate::output::Output;
 use std::process::ExitCode;
 
@@ -26,11 +26,9 @@ fn main() -> ExitCode {
     match runtime.block_on(sm_recreate::commands::run(&out, cli)) {
         Ok(status) => status.into(),
         Err(err) => {
-            let hint = err
-                .downcast_ref::<UsageError>()
-                .and_then(|u| u.hint.as_deref());
-            out.error(format!("{err:#}"), hint);
-            ExitStatus::Usage.into()
+            let failure = exit::classify(&err);
+            out.error(&failure.message, failure.hint.as_deref());
+            failure.status.into()
         }
     }
 }

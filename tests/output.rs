@@ -1,7 +1,7 @@
-//! What the tool writes, end to end: a closed stdout or stderr stops the writing and never the
-//! work; `-q` keeps results and errors; with `--log-format json` every line on stderr is a JSON
-//! object; resume and restore print their report as JSON when asked; and the main error
-//! messages, as snapshots.
+//! What the tool writes and how it exits, end to end: a closed stdout or stderr stops the
+//! writing and never the work; an error after a mutating call never exits 2; `-q` keeps results
+//! and errors; with `--log-format json` every line on stderr is a JSON object; resume and restore
+//! print their report as JSON when asked; and the main error messages, as snapshots.
 
 mod support;
 
@@ -119,6 +119,109 @@ fn an_apply_whose_stderr_is_closed_recreates_everything_and_still_reports() {
     let report: Value = serde_json::from_str(&stdout).expect("the report");
     assert_eq!(report["summary"], json!({"recreated": 2}), "{stdout}");
     assert_all_fixed(&env, &stdout);
+}
+
+/// `command` run by `sh`, which ignores SIGXFSZ first (and keeps the same pid through `exec`),
+/// so that a file-size limit makes writes fail instead of killing the process: a full disk.
+fn ignoring_file_size_signal(command: &Command) -> Command {
+    let mut wrapped = Command::new("sh");
+    wrapped
+        .arg("-c")
+        .arg(r#"trap "" XFSZ; exec "$0" "$@""#)
+        .arg(command.get_program())
+        .args(command.get_args());
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => wrapped.env(key, value),
+            None => wrapped.env_remove(key),
+        };
+    }
+    if let Some(dir) = command.get_current_dir() {
+        wrapped.current_dir(dir);
+    }
+    wrapped
+}
+
+/// The run's id: the one folder under the state directory's `runs`.
+fn only_run_id(env: &Env) -> String {
+    let runs: Vec<String> = std::fs::read_dir(env.state_dir().join("runs"))
+        .expect("runs")
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    runs[0].clone()
+}
+
+/// The state directory fills up (no file may grow) while the temporary copy's create is on its
+/// way: AWS creates it, the journal cannot say so, and the run has changed AWS, so it must not
+/// exit 2 ("nothing touched"). It stops in doubt (4),
+/// names its run and the `resume` command, and that command finishes the job.
+#[test]
+fn an_apply_whose_journal_becomes_unwritable_mid_run_exits_4_naming_the_run_never_2() {
+    let kind = Kind::ModelBias;
+    let copies = format!("{NAME}-smr*");
+    let env = Env::start(
+        referenced_seed(kind, NAME),
+        settle_behaviour(vec![delay_rule(&op("Create", kind), Some(&copies), 5_000)]),
+    );
+    let mut command = env.std_cmd();
+    command.args(["apply", "--yes", "--format", "json"]);
+    let mut child = ignoring_file_size_signal(&command)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sm-recreate");
+    let deadline = Instant::now() + DEADLINE;
+    while !env.calls().iter().any(|c| {
+        c.operation == op("Create", kind)
+            && c.name
+                .as_deref()
+                .is_some_and(|n| n.starts_with(&copies[..copies.len() - 1]))
+            && c.outcome == "in-flight"
+    }) {
+        assert!(
+            Instant::now() < deadline,
+            "the copy's create was never held"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let limited = Command::new("prlimit")
+        .args(["--pid", &child.id().to_string(), "--fsize=0"])
+        .status()
+        .expect("run prlimit (util-linux)");
+    assert!(limited.success(), "prlimit failed");
+    let output = child.wait_with_output().expect("wait for the run");
+    let text = show(&output);
+    assert_ne!(code(&output), 2, "{text}");
+    assert_eq!(code(&output), 4, "{text}");
+
+    let run_id = only_run_id(&env);
+    let report = stdout_json(&output);
+    let resume = report["hint"].as_str().expect("a resume hint").to_owned();
+    assert!(resume.ends_with(&format!(" resume {run_id}")), "{text}");
+    assert_eq!(report["exit_code"], json!(4), "{text}");
+    assert_eq!(
+        report["definitions"][0]["status"],
+        json!("in-doubt"),
+        "{text}"
+    );
+    let state_dir = env.state_dir().canonicalize().unwrap();
+    let endpoint = env.endpoint_url();
+    let redacted = stderr_text(&output)
+        .replace(&run_id, "[RUN]")
+        .replace(&state_dir.display().to_string(), "[STATE]")
+        .replace(&endpoint, "[ENDPOINT]");
+    insta::assert_snapshot!("error_after_a_mutating_call", redacted);
+
+    // The hint, followed, finishes the job.
+    env.emulator.set_behaviour(settle_behaviour(vec![]));
+    let output = env.run(&["resume", &run_id]);
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    let live = env.definition(kind, NAME).expect("the definition");
+    assert_eq!(flag_of(&live), Some(true));
+    assert_eq!(env.schedule_target(SCHEDULE), NAME);
 }
 
 #[test]

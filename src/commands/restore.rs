@@ -7,7 +7,7 @@ use crate::apply::protocol::Job;
 use crate::apply::report::RunReport;
 use crate::apply::{Outcome, Strategy};
 use crate::cli::{GlobalArgs, RestoreArgs};
-use crate::exit::{ExitStatus, UsageError};
+use crate::exit::{ExitStatus, RunError, UsageError};
 use crate::inventory;
 use crate::journal::{
     Event, JournalError, PlannedItem, Run, RunKind, RunSummary, Snapshot, StateDir, Status,
@@ -273,9 +273,16 @@ pub async fn run(
             snapshot_sha256: snapshot.snapshot_sha256.clone(),
         }],
     })?;
+    // From here the run exists in the journal: an error names it and how to continue.
     run.record(Event::ItemStarted {
         item: key.clone(),
         snapshot: snapshot_path.clone(),
+    })
+    .map_err(|err| RunError {
+        status: ExitStatus::Failed,
+        run_id: run.run_id.clone(),
+        continue_with: again.clone(),
+        source: err.into(),
     })?;
     let job = job(&run, snapshot, snapshot_path, owned, owns_copy);
     let outcome = if replacing {

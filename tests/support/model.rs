@@ -1099,7 +1099,7 @@ impl Case<'_> {
         RoundResult {
             code: outcome.map(|r| match r {
                 Ok(status) => status as i32,
-                Err(_) => 2,
+                Err(err) => sm_recreate::exit::classify(&err).status as i32,
             }),
             stdout: String::new(),
             stderr: String::new(),
