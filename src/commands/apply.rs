@@ -1,16 +1,17 @@
 //! `apply`: plan (or read a reviewed plan file), confirm, recreate, report.
 
 use super::common;
-use super::runs::{execute, executor, hints, open_state_dir, print_report};
+use super::runs::{self, RunSettings};
 use crate::apply::report::RunReport;
 use crate::apply::{Target, Work};
 use crate::cli::{ApplyArgs, GlobalArgs, ReportFormat, SelectionArgs};
 use crate::confirm;
 use crate::exit::{ExitStatus, UsageError};
-use crate::journal::{Event, PlannedItem, RunKind};
+use crate::journal::{Event, PlannedItem, Run, RunKind, StateDir};
 use crate::output::Output;
 use crate::plan::Action;
 use crate::plan::document::{FORMAT_VERSION, PlanDocument};
+use crate::plan::selection::Selection;
 use crate::render::{self, Style};
 use crate::resource::ResourceId;
 use crate::settings::Session;
@@ -20,112 +21,185 @@ use std::sync::Arc;
 pub async fn run(out: &Output, global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<ExitStatus> {
     // Everything that can be refused is refused before the first AWS call.
     let document = match &args.plan_file {
-        Some(path) => {
-            refuse_selection_with_plan_file(&args.selection)?;
-            if !global.regions.is_empty() {
-                return Err(
-                    UsageError::new("--region cannot be combined with a plan file")
-                        .with_hint("a plan file applies to the regions it was made for")
-                        .into(),
-                );
-            }
-            Some(read_plan_file(path)?)
-        }
+        Some(path) => Some(read_reviewed_plan(global, &args.selection, path)?),
         None => None,
     };
     let selection = common::resolve_selection(&args.selection)?;
-    if !args.yes && !confirm::can_prompt() {
-        return Err(UsageError::new("apply needs confirmation, and there is no terminal to ask on")
-            .with_hint("review with `sm-recreate plan`, then run `sm-recreate apply --yes` (or apply a reviewed plan file with --yes)")
-            .into());
-    }
-    let state = open_state_dir(&global.state_dir, "apply")?;
+    refuse_without_confirmation(&args)?;
+    let state = runs::open_state_dir(&global.state_dir, "apply")?;
 
-    let (session, targets, account_id) = match &document {
-        Some(document) => {
-            let session = Session::connect(global, &document.regions).await?;
-            let account_id = session.account_id().await?;
-            if account_id != document.account_id {
-                return Err(UsageError::new(format!(
-                    "the plan is for account {}, but the credentials are for account {account_id}",
-                    document.account_id
-                ))
-                .with_hint("use the profile of the planned account (--profile), or plan again")
-                .into());
-            }
-            let targets: Vec<Target> = document
-                .items
-                .iter()
-                .filter(|item| item.action == Action::Recreate)
-                .map(|item| Target {
-                    key: ResourceId::definition(&account_id, &item.region, item.kind, &item.name),
-                    planned_sha256: item.snapshot_sha256.clone(),
-                    temporary_name: item.temporary_name.clone(),
-                })
-                .collect();
-            out.notice(format!(
-                "Plan file: account {}, {} ({} evaluation): {}.",
-                document.account_id,
-                document.regions.join(", "),
-                document.evaluation.as_str(),
-                document.summary
-            ));
-            (session, targets, account_id)
-        }
-        None => {
-            let common::Planned {
-                session,
-                account_id,
-                plan,
-                ..
-            } = common::plan_now(global, &selection, &args.selection).await?;
-            if args.format == ReportFormat::Text {
-                let style = Style {
-                    color: out.color(),
-                    show_secrets: args.show_secrets,
-                };
-                out.data(&render::plan_text(&plan, style))?;
-            }
-            let targets = plan
-                .to_recreate()
-                .map(|item| Target {
-                    key: ResourceId::definition(
-                        &account_id,
-                        &item.definition.region,
-                        item.definition.kind,
-                        &item.definition.name,
-                    ),
-                    planned_sha256: item.snapshot_sha256.clone(),
-                    temporary_name: item.temporary_name.clone(),
-                })
-                .collect();
-            (session, targets, account_id)
-        }
+    let chosen = match &document {
+        Some(document) => targets_of_plan_file(out, global, document).await?,
+        None => targets_planned_now(out, global, &selection, &args).await?,
     };
-    if targets.is_empty() {
+    if chosen.targets.is_empty() {
         // Planned now, in text, the plan shown already says so.
         if document.is_some() || args.format == ReportFormat::Json {
             let report = RunReport::nothing_to_do(None, "Nothing to recreate.");
-            print_report(out, &report, args.format);
+            runs::print_report(out, &report, args.format);
         }
         return Ok(ExitStatus::Success);
     }
-    let targets = if args.yes {
-        targets
-    } else {
-        match ask(&targets, &account_id, &session.regions)? {
-            Some(chosen) => chosen,
-            None => {
-                out.notice("Nothing was changed.");
-                return Ok(ExitStatus::Success);
-            }
-        }
+    let Some(targets) = confirmed(&args, chosen.targets, &chosen.account_id, &chosen.session)?
+    else {
+        out.notice("Nothing was changed.");
+        return Ok(ExitStatus::Success);
     };
 
-    let run = Arc::new(state.new_run()?);
+    let run = start_run(out, &state, &chosen.account_id, &args, &targets)?;
+    let executor = runs::executor(
+        &chosen.session,
+        run,
+        RunSettings {
+            hints: runs::hints(global, state.root()),
+            account_id: chosen.account_id,
+            strategy: args.strategy,
+            pacing: args.pacing,
+            concurrency: args.selection.concurrency,
+        },
+    );
+    let work = targets.into_iter().map(Work::Fresh).collect();
+    let report = runs::execute(out, &executor, work).await;
+    Ok(runs::print_report(out, &report, args.format))
+}
+
+/// What there is to recreate, in which account, over which connection.
+struct Chosen {
+    session: Session,
+    account_id: String,
+    targets: Vec<Target>,
+}
+
+/// A plan file, checked, with the flags that cannot go with one refused.
+fn read_reviewed_plan(
+    global: &GlobalArgs,
+    selection: &SelectionArgs,
+    path: &Path,
+) -> Result<PlanDocument, UsageError> {
+    refuse_selection_with_plan_file(selection)?;
+    if !global.regions.is_empty() {
+        return Err(
+            UsageError::new("--region cannot be combined with a plan file")
+                .with_hint("a plan file applies to the regions it was made for"),
+        );
+    }
+    read_plan_file(path)
+}
+
+fn refuse_without_confirmation(args: &ApplyArgs) -> Result<(), UsageError> {
+    if !args.yes && !confirm::can_prompt() {
+        return Err(UsageError::new("apply needs confirmation, and there is no terminal to ask on")
+            .with_hint("review with `sm-recreate plan`, then run `sm-recreate apply --yes` (or apply a reviewed plan file with --yes)"));
+    }
+    Ok(())
+}
+
+/// The plan file's definitions to recreate, once the credentials are for its account.
+async fn targets_of_plan_file(
+    out: &Output,
+    global: &GlobalArgs,
+    document: &PlanDocument,
+) -> anyhow::Result<Chosen> {
+    let session = Session::connect(global, &document.regions).await?;
+    let account_id = session.account_id().await?;
+    if account_id != document.account_id {
+        return Err(UsageError::new(format!(
+            "the plan is for account {}, but the credentials are for account {account_id}",
+            document.account_id
+        ))
+        .with_hint("use the profile of the planned account (--profile), or plan again")
+        .into());
+    }
+    let targets = document
+        .items
+        .iter()
+        .filter(|item| item.action == Action::Recreate)
+        .map(|item| Target {
+            key: ResourceId::definition(&account_id, &item.region, item.kind, &item.name),
+            planned_sha256: item.snapshot_sha256.clone(),
+            temporary_name: item.temporary_name.clone(),
+        })
+        .collect();
+    out.notice(format!(
+        "Plan file: account {}, {} ({} evaluation): {}.",
+        document.account_id,
+        document.regions.join(", "),
+        document.evaluation.as_str(),
+        document.summary
+    ));
+    Ok(Chosen {
+        session,
+        account_id,
+        targets,
+    })
+}
+
+/// Plans now and shows the plan (in text format), as `plan` would.
+async fn targets_planned_now(
+    out: &Output,
+    global: &GlobalArgs,
+    selection: &Selection,
+    args: &ApplyArgs,
+) -> anyhow::Result<Chosen> {
+    let common::Planned {
+        session,
+        account_id,
+        plan,
+        ..
+    } = common::plan_now(global, selection, &args.selection).await?;
+    if args.format == ReportFormat::Text {
+        let style = Style {
+            color: out.color(),
+            show_secrets: args.show_secrets,
+        };
+        out.data(&render::plan_text(&plan, style))?;
+    }
+    let targets = plan
+        .to_recreate()
+        .map(|item| Target {
+            key: ResourceId::definition(
+                &account_id,
+                &item.definition.region,
+                item.definition.kind,
+                &item.definition.name,
+            ),
+            planned_sha256: item.snapshot_sha256.clone(),
+            temporary_name: item.temporary_name.clone(),
+        })
+        .collect();
+    Ok(Chosen {
+        session,
+        account_id,
+        targets,
+    })
+}
+
+/// The targets to recreate: all of them with `--yes`, else those the user keeps and confirms
+/// (`None` when they decline).
+fn confirmed(
+    args: &ApplyArgs,
+    targets: Vec<Target>,
+    account_id: &str,
+    session: &Session,
+) -> anyhow::Result<Option<Vec<Target>>> {
+    if args.yes {
+        return Ok(Some(targets));
+    }
+    ask(&targets, account_id, &session.regions)
+}
+
+/// Opens the run and journals what it will do, before the first mutating call.
+fn start_run(
+    out: &Output,
+    state: &StateDir,
+    account_id: &str,
+    args: &ApplyArgs,
+    targets: &[Target],
+) -> anyhow::Result<Arc<Run>> {
+    let run = state.new_run()?;
     run.record(Event::RunStarted {
         run_id: run.run_id.clone(),
-        account_id: account_id.clone(),
+        account_id: account_id.to_owned(),
         kind: RunKind::Apply(args.strategy),
         items: targets.iter().map(PlannedItem::from).collect(),
     })?;
@@ -136,18 +210,7 @@ pub async fn run(out: &Output, global: &GlobalArgs, args: ApplyArgs) -> anyhow::
         args.strategy.as_str(),
         run.dir().display()
     ));
-    let executor = executor(
-        &session,
-        hints(global, state.root()),
-        run.clone(),
-        account_id,
-        args.strategy,
-        args.pacing,
-        usize::from(args.selection.concurrency),
-    );
-    let work = targets.into_iter().map(Work::Fresh).collect();
-    let report = execute(out, &executor, work).await;
-    Ok(print_report(out, &report, args.format))
+    Ok(Arc::new(run))
 }
 
 fn refuse_selection_with_plan_file(selection: &SelectionArgs) -> Result<(), UsageError> {
@@ -164,7 +227,7 @@ fn refuse_selection_with_plan_file(selection: &SelectionArgs) -> Result<(), Usag
 }
 
 /// Reads and checks a plan file: JSON of our format version whose checksum matches its content.
-pub fn read_plan_file(path: &Path) -> Result<PlanDocument, UsageError> {
+fn read_plan_file(path: &Path) -> Result<PlanDocument, UsageError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| UsageError::new(format!("cannot read plan file {}: {e}", path.display())))?;
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {

@@ -1,23 +1,25 @@
 //! `restore`: recreate a definition exactly as a snapshot recorded it.
 
-use super::runs::{self, open_state_dir};
+use super::runs;
 use crate::apply;
-use crate::apply::ops::{Ops, holds};
+use crate::apply::ops::{Ops, Timings, holds};
 use crate::apply::protocol::Job;
 use crate::apply::report::RunReport;
-use crate::apply::{Outcome, Strategy};
+use crate::apply::{Hints, Outcome, Strategy};
 use crate::cli::{GlobalArgs, RestoreArgs};
 use crate::exit::{ExitStatus, RunError, UsageError};
 use crate::inventory;
 use crate::journal::{
-    Event, JournalError, PlannedItem, Run, RunKind, RunSummary, Snapshot, StateDir, Status,
-    snapshot_of,
+    Event, JournalError, PlannedItem, Run, RunKind, RunSummary, ScheduleSnapshot, Snapshot,
+    StateDir, Status, snapshot_of,
 };
 use crate::kinds::same_name;
 use crate::output::Output;
 use crate::request;
 use crate::resource::ResourceId;
+use crate::sagemaker::SageMaker;
 use crate::settings::Session;
+use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -27,18 +29,64 @@ pub async fn run(
     global: &GlobalArgs,
     args: RestoreArgs,
 ) -> anyhow::Result<ExitStatus> {
-    if !args.snapshot.is_file() {
+    let recorded = read_snapshot(global, &args.snapshot)?;
+    let state = runs::open_state_dir(&global.state_dir, "restore")?;
+    let session = Session::connect(global, std::slice::from_ref(&recorded.region)).await?;
+    let account_id = session.account_id().await?;
+    check_snapshot_account(&recorded, &account_id)?;
+    let client = session.sagemaker(&recorded.region);
+    let restore = Restore::new(global, &args, &state, &client, account_id, recorded);
+    let copies = restore.find_copies().await?;
+    let interrupted = unfinished_replace(&state, &restore.key, &restore.recorded_path)?;
+    let report = if let Some((run_id, current)) = interrupted {
+        // An interrupted `restore --replace` of this snapshot: continue it from where it stopped.
+        restore
+            .continue_replace(out, &run_id, current, copies.owned)
+            .await?
+    } else {
+        copies.refuse_foreign(&restore.key)?;
+        let live = restore.look(&copies.owned).await?;
+        if live.definition.is_some() && !live.already_restored && !args.replace {
+            return Err(UsageError::new(format!(
+                "{} exists and differs from the snapshot",
+                restore.key
+            ))
+            .with_hint("pass --replace to replace it (its current state is snapshotted first)")
+            .into());
+        }
+        if live.already_restored && !restore.anything_left(&live, &copies.owned).await? {
+            restore.already_done()?
+        } else {
+            restore.put_back(out, live, copies.owned).await?
+        }
+    };
+    Ok(runs::print_report(out, &report, args.format))
+}
+
+fn check_snapshot_account(recorded: &Snapshot, account_id: &str) -> Result<(), UsageError> {
+    if recorded.account_id == account_id {
+        return Ok(());
+    }
+    Err(UsageError::new(format!(
+        "the snapshot is from account {}, but the credentials are for account {account_id}",
+        recorded.account_id
+    ))
+    .with_hint("use the profile of that account (--profile)"))
+}
+
+/// The snapshot file, read and checked, before anything touches AWS.
+fn read_snapshot(global: &GlobalArgs, path: &Path) -> Result<Snapshot, UsageError> {
+    if !path.is_file() {
         return Err(UsageError::new(format!(
             "{} is not a snapshot file",
-            args.snapshot.display()
+            path.display()
         ))
         .with_hint(
             "restore takes one snapshot file, STATE_DIR/runs/RUN_ID/snapshots/REGION.KIND.NAME.json, \
              as an apply's manual action names it",
-        )
-        .into());
+        ));
     }
-    let recorded = Snapshot::read(&args.snapshot).map_err(|e| {
+    let recorded = Snapshot::read(path).map_err(|e| {
         UsageError::new(e.to_string()).with_hint(
             "snapshots are STATE_DIR/runs/RUN_ID/snapshots/*.json, written by apply; they must be unmodified",
         )
@@ -47,108 +95,46 @@ pub async fn run(
         return Err(UsageError::new(format!(
             "the snapshot is of a definition in {}; --region says otherwise",
             recorded.region
-        ))
-        .into());
+        )));
     }
-    let state = open_state_dir(&global.state_dir, "restore")?;
-    let session = Session::connect(global, std::slice::from_ref(&recorded.region)).await?;
-    let account_id = session.account_id().await?;
-    if account_id != recorded.account_id {
-        return Err(UsageError::new(format!(
-            "the snapshot is from account {}, but the credentials are for account {account_id}",
-            recorded.account_id
-        ))
-        .with_hint("use the profile of that account (--profile)")
-        .into());
-    }
-    let client = session.sagemaker(&recorded.region);
-    let timings = runs::timings(args.pacing);
-    let ops = Ops {
-        client: &client,
-        kind: recorded.kind,
-        timings,
-    };
-    let key = recorded.key();
-    let restore_request = request::restore_request(&recorded.describe, &recorded.tags);
-    let recorded_path =
-        std::fs::canonicalize(&args.snapshot).unwrap_or_else(|_| args.snapshot.clone());
-    let hints = runs::hints(global, state.root());
-    let again = match &hints.command {
-        Some(command) => format!(
-            "{command} --region {} restore {}{}",
-            crate::settings::shell_quote(&recorded.region),
-            if args.replace { "--replace " } else { "" },
-            crate::settings::shell_quote(&recorded_path.display().to_string())
-        ),
-        None => hints.resume(""),
-    };
-    // What the report names to continue the restore with, when a command can.
-    let continue_with = hints.command.is_some().then(|| again.clone());
-    // The copies the snapshot's run left (they carry its claim; a copy made by sm-recreate 0.1
-    // carries none, and counts when the snapshot names it): schedules and copies under them are
-    // this restore's to take back and clean up, since a person asked for it with the snapshot
-    // that run wrote. A copy any other run made is left alone.
-    let mut owned: Vec<String> = Vec::new();
-    // A copy another run claimed: its name and that run's id.
-    let mut foreign: Option<(String, String)> = None;
-    let candidates = recorded
-        .temporary_name
-        .iter()
-        .cloned()
-        .chain(std::iter::once(request::temporary_name(&recorded.name)));
-    for name in candidates {
-        let seen = owned.iter().chain(foreign.iter().map(|(copy, _)| copy));
-        if seen.into_iter().any(|o| same_name(o, &name)) {
-            continue;
-        }
-        let Some(copy) = ops.find(&name).await? else {
-            continue;
+    Ok(recorded)
+}
+
+/// One restore of one snapshot, with what every step of it needs.
+struct Restore<'a> {
+    global: &'a GlobalArgs,
+    state: &'a StateDir,
+    client: &'a SageMaker,
+    account_id: String,
+    recorded: Snapshot,
+    /// The snapshot's canonical path, as journals record it.
+    recorded_path: PathBuf,
+    key: ResourceId,
+    /// Creates the definition as the snapshot recorded it.
+    restore_request: Value,
+    hints: Hints,
+    /// This restore command again (it continues the restore); under `--sandbox` why there is none.
+    again: String,
+    timings: Timings,
+}
+
+/// The temporary copies of the definition that exist.
+struct Copies {
+    /// The copies the snapshot's run left (they carry its claim; a copy made by sm-recreate 0.1
+    /// carries none, and counts when the snapshot names it): schedules and copies under them
+    /// are this restore's to take back and clean up, since a person asked for it with the
+    /// snapshot that run wrote.
+    owned: Vec<String>,
+    /// A copy another run claimed, left alone: its name and that run's id.
+    foreign: Option<(String, String)>,
+}
+
+impl Copies {
+    fn refuse_foreign(&self, key: &ResourceId) -> Result<(), UsageError> {
+        let Some((copy, owner)) = &self.foreign else {
+            return Ok(());
         };
-        let arn = copy["JobDefinitionArn"].as_str().unwrap_or_default();
-        let tags = ops.tags(arn).await?;
-        let claim = tags
-            .iter()
-            .find(|t| t.key == request::CLAIM_TAG_KEY)
-            .map(|t| t.value.clone());
-        let ours = match &claim {
-            Some(run_id) => *run_id == recorded.run_id,
-            None => recorded.temporary_name.as_deref() == Some(name.as_str()),
-        };
-        if ours {
-            owned.push(name);
-        } else {
-            foreign = Some((name, claim.unwrap_or_else(|| "unknown".to_owned())));
-        }
-    }
-    // The job that puts the snapshot's content back, in `run`, working from `snapshot` (the
-    // recorded one, or for `--replace` the one taken of what it replaces).
-    let job = |run, snapshot, snapshot_path, extra_owned, owns_copy| Job {
-        run,
-        client: &client,
-        snapshot,
-        snapshot_path,
-        target_request: restore_request.clone(),
-        expected_tags: recorded.tags.clone(),
-        hints: hints.clone(),
-        extra_owned,
-        again: Some(again.clone()),
-        timings,
-        owns_copy: AtomicBool::new(owns_copy),
-    };
-    // An interrupted `restore --replace` of this snapshot: continue it from where it stopped.
-    if let Some((run_id, current_path)) = unfinished_replace(&state, &key, &recorded_path)? {
-        let run = state.existing_run(&run_id)?;
-        let progress = RunSummary::from_records(&run.records()?).progress_of(&key);
-        let current = Snapshot::read(&current_path)?;
-        out.notice(format!("Continuing the interrupted restore run {run_id}."));
-        owned.retain(|name| Some(name) != current.temporary_name.as_ref());
-        let job = job(&run, current, current_path, owned, false);
-        let outcome = job.reconcile(Strategy::Staged, progress).await;
-        let report = finish(&run, key, outcome, continue_with);
-        return Ok(runs::print_report(out, &report, args.format));
-    }
-    if let Some((copy, owner)) = &foreign {
-        return Err(UsageError::new(format!(
+        Err(UsageError::new(format!(
             "the temporary copy {copy} of {key} exists and belongs to run {owner}, which is \
              recreating this definition or kept its copy when it ended"
         ))
@@ -156,158 +142,412 @@ pub async fn run(
             "if run {owner} is unfinished, `resume {owner}` with its state directory first; if \
              it ended (verify-failed and changed-during-run keep the copy), restore that run's \
              snapshot instead, or move any schedules off {copy} and delete it"
-        ))
-        .into());
+        )))
     }
-    let (live, listed) = tokio::join!(ops.find(&recorded.name), client.list_schedules(None));
-    let (live, listed) = (live?, listed?);
-    let references: Vec<_> = std::iter::once(recorded.name.as_str())
-        .chain(owned.iter().map(String::as_str))
-        .flat_map(|name| inventory::references_to(&listed, recorded.kind, name))
-        .collect();
-    let schedules = apply::describe_schedules(&client, references).await?;
-    let already_restored = match &live {
-        Some(live) if holds(live, &restore_request) => {
-            let arn = live["JobDefinitionArn"].as_str().unwrap_or_default();
-            let tags: BTreeSet<_> = client.list_tags(arn).await?.into_iter().collect();
-            let wanted: BTreeSet<_> = recorded
-                .tags
-                .iter()
-                .filter(|t| !request::is_reserved_tag(t))
-                .cloned()
-                .collect();
-            tags == wanted
+}
+
+/// What is live now.
+struct Live {
+    definition: Option<Value>,
+    /// The schedules that reference the definition or the owned copies.
+    schedules: Vec<ScheduleSnapshot>,
+    /// The definition and its tags are as the snapshot recorded them.
+    already_restored: bool,
+}
+
+/// A run that has journaled its start, with the job it is to do.
+struct Started {
+    run: Run,
+    job_snapshot: Snapshot,
+    job_snapshot_path: PathBuf,
+    owned: Vec<String>,
+    owns_copy: bool,
+    route: Route,
+}
+
+/// Where the job starts from.
+#[derive(Clone, Copy)]
+enum Route {
+    /// Replacing a live definition that differs: the whole staged recreate.
+    Replace,
+    /// It is back already; only the leftovers of an earlier run are finished.
+    Leftovers,
+    /// It is missing: create it, move the schedules back, clean up.
+    Recreate,
+}
+
+impl<'a> Restore<'a> {
+    fn new(
+        global: &'a GlobalArgs,
+        args: &RestoreArgs,
+        state: &'a StateDir,
+        client: &'a SageMaker,
+        account_id: String,
+        recorded: Snapshot,
+    ) -> Restore<'a> {
+        let recorded_path =
+            std::fs::canonicalize(&args.snapshot).unwrap_or_else(|_| args.snapshot.clone());
+        let hints = runs::hints(global, state.root());
+        let again = match &hints.command {
+            Some(command) => format!(
+                "{command} --region {} restore {}{}",
+                crate::settings::shell_quote(&recorded.region),
+                if args.replace { "--replace " } else { "" },
+                crate::settings::shell_quote(&recorded_path.display().to_string())
+            ),
+            None => hints.resume(""),
+        };
+        Restore {
+            global,
+            state,
+            client,
+            account_id,
+            key: recorded.key(),
+            restore_request: request::restore_request(&recorded.describe, &recorded.tags),
+            recorded,
+            recorded_path,
+            hints,
+            again,
+            timings: runs::timings(args.pacing),
         }
-        _ => false,
-    };
-    if live.is_some() && !already_restored && !args.replace {
-        return Err(
-            UsageError::new(format!("{key} exists and differs from the snapshot"))
-                .with_hint("pass --replace to replace it (its current state is snapshotted first)")
-                .into(),
-        );
     }
 
-    if already_restored {
-        let on_copies = schedules.iter().any(|schedule| {
+    fn ops(&self) -> Ops<'_> {
+        Ops {
+            client: self.client,
+            kind: self.recorded.kind,
+            timings: self.timings,
+        }
+    }
+
+    /// Looks for the temporary copies the snapshot names or its name implies, and tells the
+    /// snapshot's run's own from anyone else's by their claim tag.
+    async fn find_copies(&self) -> anyhow::Result<Copies> {
+        let ops = self.ops();
+        let mut copies = Copies {
+            owned: Vec::new(),
+            foreign: None,
+        };
+        let candidates = self
+            .recorded
+            .temporary_name
+            .iter()
+            .cloned()
+            .chain(std::iter::once(request::temporary_name(
+                &self.recorded.name,
+            )));
+        for name in candidates {
+            let seen = copies
+                .owned
+                .iter()
+                .chain(copies.foreign.iter().map(|(copy, _)| copy));
+            if seen.into_iter().any(|o| same_name(o, &name)) {
+                continue;
+            }
+            let Some(copy) = ops.find(&name).await? else {
+                continue;
+            };
+            let arn = copy["JobDefinitionArn"].as_str().unwrap_or_default();
+            let tags = ops.tags(arn).await?;
+            let claim = tags
+                .iter()
+                .find(|t| t.key == request::CLAIM_TAG_KEY)
+                .map(|t| t.value.clone());
+            let ours = match &claim {
+                Some(run_id) => *run_id == self.recorded.run_id,
+                None => self.recorded.temporary_name.as_deref() == Some(name.as_str()),
+            };
+            if ours {
+                copies.owned.push(name);
+            } else {
+                copies.foreign = Some((name, claim.unwrap_or_else(|| "unknown".to_owned())));
+            }
+        }
+        Ok(copies)
+    }
+
+    /// The job that puts the snapshot's content back, in `run`, working from `snapshot` (the
+    /// recorded one, or for `--replace` the one taken of what it replaces).
+    fn job<'j>(
+        &'j self,
+        run: &'j Run,
+        snapshot: Snapshot,
+        snapshot_path: PathBuf,
+        extra_owned: Vec<String>,
+        owns_copy: bool,
+    ) -> Job<'j> {
+        Job {
+            run,
+            client: self.client,
+            snapshot,
+            snapshot_path,
+            target_request: self.restore_request.clone(),
+            expected_tags: self.recorded.tags.clone(),
+            hints: self.hints.clone(),
+            extra_owned,
+            again: Some(self.again.clone()),
+            timings: self.timings,
+            owns_copy: AtomicBool::new(owns_copy),
+        }
+    }
+
+    /// Continues the interrupted `restore --replace` run `run_id` from the snapshot it took of
+    /// what it replaces.
+    async fn continue_replace(
+        &self,
+        out: &Output,
+        run_id: &str,
+        current_path: PathBuf,
+        mut owned: Vec<String>,
+    ) -> anyhow::Result<RunReport> {
+        let run = self.state.existing_run(run_id)?;
+        let progress = RunSummary::from_records(&run.records()?).progress_of(&self.key);
+        let current = Snapshot::read(&current_path)?;
+        out.notice(format!("Continuing the interrupted restore run {run_id}."));
+        owned.retain(|name| Some(name) != current.temporary_name.as_ref());
+        let job = self.job(&run, current, current_path, owned, false);
+        let outcome = job.reconcile(Strategy::Staged, progress).await;
+        Ok(self.finish(&run, outcome))
+    }
+
+    /// The live definition, the schedules on it or on the owned copies, and whether it is back
+    /// as the snapshot recorded it.
+    async fn look(&self, owned: &[String]) -> anyhow::Result<Live> {
+        let recorded = &self.recorded;
+        let ops = self.ops();
+        let (definition, listed) =
+            tokio::join!(ops.find(&recorded.name), self.client.list_schedules(None));
+        let (definition, listed) = (definition?, listed?);
+        let references: Vec<_> = std::iter::once(recorded.name.as_str())
+            .chain(owned.iter().map(String::as_str))
+            .flat_map(|name| inventory::references_to(&listed, recorded.kind, name))
+            .collect();
+        let schedules = apply::describe_schedules(self.client, references).await?;
+        let already_restored = match &definition {
+            Some(live) if holds(live, &self.restore_request) => {
+                let arn = live["JobDefinitionArn"].as_str().unwrap_or_default();
+                let tags: BTreeSet<_> = self.client.list_tags(arn).await?.into_iter().collect();
+                let wanted: BTreeSet<_> = recorded
+                    .tags
+                    .iter()
+                    .filter(|t| !request::is_reserved_tag(t))
+                    .cloned()
+                    .collect();
+                tags == wanted
+            }
+            _ => false,
+        };
+        Ok(Live {
+            definition,
+            schedules,
+            already_restored,
+        })
+    }
+
+    /// Whether an earlier run left schedules on a copy, or a copy, for this one to finish.
+    async fn anything_left(&self, live: &Live, owned: &[String]) -> anyhow::Result<bool> {
+        let on_copies = live.schedules.iter().any(|schedule| {
             schedule.describe["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"]
                 .as_str()
                 .is_some_and(|name| owned.iter().any(|o| same_name(o, name)))
         });
         let mut copies_left = false;
-        for name in &owned {
-            copies_left |= ops.find(name).await?.is_some();
+        for name in owned {
+            copies_left |= self.ops().find(name).await?.is_some();
         }
-        if !on_copies && !copies_left {
-            close_earlier_restores(&state, &key, &recorded_path, Status::Recreated, None)?;
-            let note = format!("{key} is already as the snapshot recorded it; nothing to do.");
-            let report = RunReport::nothing_to_do(None, note);
-            return Ok(runs::print_report(out, &report, args.format));
-        }
+        Ok(on_copies || copies_left)
     }
 
-    let run = state.new_run()?;
-    let (snapshot, snapshot_path, temporary) = match live {
-        Some(live) if !already_restored => {
-            // Replacing: snapshot what is there now, so this too can be undone.
-            let arn = live["JobDefinitionArn"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            let tags = client.list_tags(&arn).await?;
-            let temporary = request::temporary_name(&recorded.name);
-            if let Some(left) = owned.iter().find(|name| same_name(name, &temporary)) {
-                return Err(UsageError::new(format!(
-                    "the compliant copy {left} that run {} left exists, and replacing needs its \
-                     name",
-                    recorded.run_id
-                ))
-                .with_hint(format!(
-                    "if that run is unfinished, `{}` first; if it ended (e.g. verify-failed, \
-                     which keeps the copy), delete {left} once no schedule uses it",
-                    snapshot_run_resume(global, &recorded_path, &recorded.run_id)
-                ))
-                .into());
-            }
-            let current = snapshot_of(
-                &run,
-                &key,
-                recorded.kind,
-                &arn,
-                live,
-                tags,
-                schedules,
-                Some(temporary.clone()),
-            );
-            let path = run.write_snapshot(&current)?;
-            (current, path, Some(temporary))
-        }
-        // Missing, or already restored (then only leftovers are finished): work from the
-        // recorded snapshot, with the schedules as they are now.
-        _ => {
-            let snapshot = Snapshot {
-                schedules,
-                ..recorded.clone()
-            };
-            let temporary = snapshot.temporary_name.clone();
-            (snapshot, recorded_path.clone(), temporary)
-        }
-    };
-    let replacing = snapshot.run_id == run.run_id;
-    // Restoring takes over the copy the snapshot's run left, if it is that run's; replacing
-    // claims its own.
-    let owns_copy = !replacing
-        && temporary
-            .as_ref()
-            .is_some_and(|t| owned.iter().any(|o| same_name(o, t)));
-    owned.retain(|name| Some(name) != temporary.as_ref());
-    run.record(Event::RunStarted {
-        run_id: run.run_id.clone(),
-        account_id: account_id.clone(),
-        kind: RunKind::Restore {
-            snapshot: Some(recorded_path.clone()),
-        },
-        items: vec![PlannedItem {
-            item: key.clone(),
-            temporary_name: temporary.clone(),
-            snapshot_sha256: snapshot.snapshot_sha256.clone(),
-        }],
-    })?;
-    // From here the run exists in the journal: an error names it and how to continue.
-    run.record(Event::ItemStarted {
-        item: key.clone(),
-        snapshot: snapshot_path.clone(),
-    })
-    .map_err(|err| RunError {
-        status: ExitStatus::Failed,
-        run_id: run.run_id.clone(),
-        continue_with: again.clone(),
-        source: err.into(),
-    })?;
-    let job = job(&run, snapshot, snapshot_path, owned, owns_copy);
-    let outcome = if replacing {
-        job.staged().await
-    } else if already_restored {
-        out.notice(format!(
-            "{key} already matches the snapshot; finishing what an earlier run left."
-        ));
-        job.finish_from_recreated().await
-    } else {
-        job.finish_from_deleted().await
-    };
-    if outcome.status() == Status::Recreated
-        && let Err(err) = close_earlier_restores(
-            &state,
-            &key,
-            &recorded_path,
-            outcome.status(),
-            Some(&run.run_id),
-        )
-    {
-        tracing::error!("could not close earlier restore runs: {err}");
+    /// Nothing to do: the definition is back and nothing is left. Earlier interrupted restores
+    /// of the snapshot are closed, so `resume` no longer counts them.
+    fn already_done(&self) -> Result<RunReport, JournalError> {
+        close_earlier_restores(
+            self.state,
+            &self.key,
+            &self.recorded_path,
+            Status::Recreated,
+            None,
+        )?;
+        let note = format!(
+            "{} is already as the snapshot recorded it; nothing to do.",
+            self.key
+        );
+        Ok(RunReport::nothing_to_do(None, note))
     }
-    let report = finish(&run, key, outcome, continue_with);
-    Ok(runs::print_report(out, &report, args.format))
+
+    /// Starts a run and puts the definition back as the snapshot recorded it.
+    async fn put_back(
+        &self,
+        out: &Output,
+        live: Live,
+        owned: Vec<String>,
+    ) -> anyhow::Result<RunReport> {
+        let started = self.start(live, owned).await?;
+        let run = &started.run;
+        let job = self.job(
+            run,
+            started.job_snapshot,
+            started.job_snapshot_path,
+            started.owned,
+            started.owns_copy,
+        );
+        let outcome = match started.route {
+            Route::Replace => job.staged().await,
+            Route::Leftovers => {
+                out.notice(format!(
+                    "{} already matches the snapshot; finishing what an earlier run left.",
+                    self.key
+                ));
+                job.finish_from_recreated().await
+            }
+            Route::Recreate => job.finish_from_deleted().await,
+        };
+        if outcome.status() == Status::Recreated
+            && let Err(err) = close_earlier_restores(
+                self.state,
+                &self.key,
+                &self.recorded_path,
+                outcome.status(),
+                Some(&run.run_id),
+            )
+        {
+            tracing::error!("could not close earlier restore runs: {err}");
+        }
+        Ok(self.finish(run, outcome))
+    }
+
+    /// Opens the run, snapshots what a `--replace` replaces, and journals the start. Every
+    /// refusal comes before the run is opened.
+    async fn start(&self, live: Live, mut owned: Vec<String>) -> anyhow::Result<Started> {
+        let replaced = match live.definition {
+            Some(definition) if !live.already_restored => {
+                let arn = definition["JobDefinitionArn"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                let tags = self.client.list_tags(&arn).await?;
+                let temporary = request::temporary_name(&self.recorded.name);
+                self.refuse_a_kept_copy_in_the_way(&owned, &temporary)?;
+                Some((definition, arn, tags, temporary))
+            }
+            _ => None,
+        };
+        let run = self.state.new_run()?;
+        let (job_snapshot, job_snapshot_path, temporary, route) = match replaced {
+            // Replacing: snapshot what is there now, so this too can be undone.
+            Some((definition, arn, tags, temporary)) => {
+                let current = snapshot_of(
+                    &run,
+                    &self.key,
+                    self.recorded.kind,
+                    &arn,
+                    definition,
+                    tags,
+                    live.schedules,
+                    Some(temporary.clone()),
+                );
+                let path = run.write_snapshot(&current)?;
+                (current, path, Some(temporary), Route::Replace)
+            }
+            // Missing, or already restored (then only leftovers are finished): work from the
+            // recorded snapshot, with the schedules as they are now.
+            None => {
+                let snapshot = Snapshot {
+                    schedules: live.schedules,
+                    ..self.recorded.clone()
+                };
+                let temporary = snapshot.temporary_name.clone();
+                let route = if live.already_restored {
+                    Route::Leftovers
+                } else {
+                    Route::Recreate
+                };
+                (snapshot, self.recorded_path.clone(), temporary, route)
+            }
+        };
+        // Restoring takes over the copy the snapshot's run left, if it is that run's; replacing
+        // claims its own.
+        let owns_copy = !matches!(route, Route::Replace)
+            && temporary
+                .as_ref()
+                .is_some_and(|t| owned.iter().any(|o| same_name(o, t)));
+        owned.retain(|name| Some(name) != temporary.as_ref());
+        run.record(Event::RunStarted {
+            run_id: run.run_id.clone(),
+            account_id: self.account_id.clone(),
+            kind: RunKind::Restore {
+                snapshot: Some(self.recorded_path.clone()),
+            },
+            items: vec![PlannedItem {
+                item: self.key.clone(),
+                temporary_name: temporary,
+                snapshot_sha256: job_snapshot.snapshot_sha256.clone(),
+            }],
+        })?;
+        // From here the run exists in the journal: an error names it and how to continue.
+        run.record(Event::ItemStarted {
+            item: self.key.clone(),
+            snapshot: job_snapshot_path.clone(),
+        })
+        .map_err(|err| RunError {
+            status: ExitStatus::Failed,
+            run_id: run.run_id.clone(),
+            continue_with: self.again.clone(),
+            source: err.into(),
+        })?;
+        Ok(Started {
+            run,
+            job_snapshot,
+            job_snapshot_path,
+            owned,
+            owns_copy,
+            route,
+        })
+    }
+
+    /// Replacing needs the temporary copy's name, which a copy the snapshot's run kept may hold.
+    fn refuse_a_kept_copy_in_the_way(
+        &self,
+        owned: &[String],
+        temporary: &str,
+    ) -> Result<(), UsageError> {
+        let Some(left) = owned.iter().find(|name| same_name(name, temporary)) else {
+            return Ok(());
+        };
+        Err(UsageError::new(format!(
+            "the compliant copy {left} that run {} left exists, and replacing needs its name",
+            self.recorded.run_id
+        ))
+        .with_hint(format!(
+            "if that run is unfinished, `{}` first; if it ended (e.g. verify-failed, which keeps \
+             the copy), delete {left} once no schedule uses it",
+            snapshot_run_resume(self.global, &self.recorded_path, &self.recorded.run_id)
+        )))
+    }
+
+    /// Journals how the restore ended and reports it. AWS may have been changed by now: the
+    /// outcome decides the exit status, never a failed journal write.
+    fn finish(&self, run: &Run, outcome: Outcome) -> RunReport {
+        for event in [
+            Event::ItemFinished {
+                item: self.key.clone(),
+                outcome: outcome.status(),
+                message: outcome.message(),
+            },
+            Event::RunFinished,
+        ] {
+            if let Err(err) = run.record(event) {
+                tracing::error!("could not journal the end of the restore: {err}");
+                break;
+            }
+        }
+        let continue_with = self.hints.command.is_some().then(|| self.again.clone());
+        RunReport::of_run(
+            &run.run_id,
+            vec![(self.key.clone(), outcome)],
+            continue_with,
+        )
+    }
 }
 
 /// The `resume` command of the run that wrote a snapshot, in the state directory that holds it
@@ -351,30 +591,6 @@ fn close_earlier_restores(
         }
     }
     Ok(())
-}
-
-/// Journals how the restore ended and reports it. AWS may have been changed by now: the
-/// outcome decides the exit status, never a failed journal write.
-fn finish(
-    run: &Run,
-    key: ResourceId,
-    outcome: Outcome,
-    continue_with: Option<String>,
-) -> RunReport {
-    for event in [
-        Event::ItemFinished {
-            item: key.clone(),
-            outcome: outcome.status(),
-            message: outcome.message(),
-        },
-        Event::RunFinished,
-    ] {
-        if let Err(err) = run.record(event) {
-            tracing::error!("could not journal the end of the restore: {err}");
-            break;
-        }
-    }
-    RunReport::of_run(&run.run_id, vec![(key, outcome)], continue_with)
 }
 
 /// The newest unfinished `restore --replace` run of `key` restoring `snapshot`, with the path of

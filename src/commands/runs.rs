@@ -106,16 +106,16 @@ pub fn hints(global: &GlobalArgs, state_root: &Path) -> Hints {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn executor(
-    session: &Session,
-    hints: Hints,
-    run: Arc<Run>,
-    account_id: String,
-    strategy: Strategy,
-    pacing: PacingArgs,
-    concurrency: usize,
-) -> Arc<Executor> {
+/// What a run's executor is made of, besides the session.
+pub struct RunSettings {
+    pub hints: Hints,
+    pub account_id: String,
+    pub strategy: Strategy,
+    pub pacing: PacingArgs,
+    pub concurrency: u16,
+}
+
+pub fn executor(session: &Session, run: Arc<Run>, settings: RunSettings) -> Arc<Executor> {
     Arc::new(Executor {
         clients: session
             .regions
@@ -123,12 +123,12 @@ pub fn executor(
             .map(|r| (r.clone(), session.sagemaker(r)))
             .collect(),
         run,
-        account_id,
-        strategy,
-        timings: timings(pacing),
-        concurrency,
+        account_id: settings.account_id,
+        strategy: settings.strategy,
+        timings: timings(settings.pacing),
+        concurrency: usize::from(settings.concurrency),
         stop: Arc::new(AtomicBool::new(false)),
-        hints,
+        hints: settings.hints,
     })
 }
 
