@@ -19,3 +19,4 @@ pub mod request;
 pub mod resource;
 pub mod sagemaker;
 pub mod settings;
+pub mod shell;

@@ -6,6 +6,7 @@ use crate::cli::GlobalArgs;
 use crate::exit::UsageError;
 use crate::kinds;
 use crate::sagemaker::{AwsOptions, SageMaker, load_sdk_config};
+use crate::shell::shell_quote;
 use aws_config::SdkConfig;
 use sm_emulator::{Emulator, EmulatorConfig, Seed};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -148,19 +149,6 @@ pub fn command_prefix(global: &GlobalArgs, state_dir: &std::path::Path) -> Strin
     words.join(" ")
 }
 
-/// Quotes a word for a POSIX shell when it needs it.
-pub fn shell_quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@%+,".contains(&b));
-    if plain {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
-
 /// A shape check only (`xx-word-N`, any partition): the real list changes and lives in the SDK's
 /// endpoint rules; this only catches typos like a missing `--region` value eating a command.
 fn is_plausible_region(region: &str) -> bool {
@@ -178,13 +166,6 @@ fn is_plausible_region(region: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn shell_words_are_quoted_only_when_needed() {
-        assert_eq!(shell_quote("/tmp/state"), "/tmp/state");
-        assert_eq!(shell_quote("my dir"), "'my dir'");
-        assert_eq!(shell_quote("it's"), "'it'\\''s'");
-    }
 
     #[test]
     fn region_names_are_checked_for_shape() {

@@ -140,11 +140,20 @@ impl Hints {
     }
 
     pub fn restore(&self, region: &str, snapshot: &std::path::Path) -> String {
+        self.restore_words(region, "", snapshot)
+    }
+
+    /// `restore --replace`, as an interrupted one is continued.
+    pub fn restore_replacing(&self, region: &str, snapshot: &std::path::Path) -> String {
+        self.restore_words(region, "--replace ", snapshot)
+    }
+
+    fn restore_words(&self, region: &str, flags: &str, snapshot: &std::path::Path) -> String {
         match &self.command {
             Some(command) => format!(
-                "{command} --region {} restore {}",
-                crate::settings::shell_quote(region),
-                crate::settings::shell_quote(&snapshot.display().to_string())
+                "{command} --region {} restore {flags}{}",
+                crate::shell::shell_quote(region),
+                crate::shell::shell_quote(&snapshot.display().to_string())
             ),
             None => Self::SANDBOX.to_owned(),
         }

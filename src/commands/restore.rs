@@ -188,14 +188,10 @@ impl<'a> Restore<'a> {
         let recorded_path =
             std::fs::canonicalize(&args.snapshot).unwrap_or_else(|_| args.snapshot.clone());
         let hints = runs::hints(global, state.root());
-        let again = match &hints.command {
-            Some(command) => format!(
-                "{command} --region {} restore {}{}",
-                crate::settings::shell_quote(&recorded.region),
-                if args.replace { "--replace " } else { "" },
-                crate::settings::shell_quote(&recorded_path.display().to_string())
-            ),
-            None => hints.resume(""),
+        let again = if args.replace {
+            hints.restore_replacing(&recorded.region, &recorded_path)
+        } else {
+            hints.restore(&recorded.region, &recorded_path)
         };
         Restore {
             global,

@@ -216,7 +216,7 @@ fn restore_again(
 ) -> String {
     let snapshot = summary.restoring().map_or_else(
         || "SNAPSHOT".to_owned(),
-        |s| crate::settings::shell_quote(&s.display().to_string()),
+        |s| crate::shell::shell_quote(&s.display().to_string()),
     );
     match runs::hints(global, state_root).command {
         Some(command) => {
