@@ -24,7 +24,8 @@ use std::path::PathBuf;
         Try it without an AWS account: `sm-recreate --sandbox plan`.",
     after_help = "Credentials and region come from the standard AWS chain (environment, profiles, SSO, \
         web identity, instance metadata). Exit codes: 0 success or nothing to do; 1 some \
-        definitions failed, each rolled back or left untouched (or a scan was incomplete); 2 \
+        definitions failed, each rolled back or left untouched, or left work for resume (or a \
+        scan was incomplete); 2 \
         refused before any change: usage or input error, locked state directory, no credentials \
         (nothing touched); 3 with --detailed-exitcode, non-compliant definitions exist; 4 a person \
         must act: a rollback did not complete or the state is not known (the command is printed). \
@@ -165,6 +166,28 @@ pub enum Command {
     /// Read it with `sm-recreate man | man -l -`; install the pages with
     /// `sm-recreate man --out-dir ~/.local/share/man/man1`.
     Man(ManArgs),
+}
+
+impl Command {
+    /// The report format of the commands that print a run's report (apply, resume, restore).
+    pub fn report_format(&self) -> Option<ReportFormat> {
+        match self {
+            Command::Apply(args) => Some(args.format),
+            Command::Resume(args) => Some(args.format),
+            Command::Restore(args) => Some(args.format),
+            _ => None,
+        }
+    }
+}
+
+/// Whether the raw command line asks for JSON logs, for errors in the command line itself, which
+/// come before clap has parsed `--log-format`.
+pub fn asks_for_json_logs(args: impl IntoIterator<Item = std::ffi::OsString>) -> bool {
+    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    args.iter().enumerate().any(|(index, arg)| {
+        arg == "--log-format=json"
+            || (arg == "--log-format" && args.get(index + 1).is_some_and(|next| next == "json"))
+    })
 }
 
 #[derive(Debug, Args)]

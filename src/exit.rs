@@ -75,6 +75,8 @@ pub struct RunError {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Failure {
     pub status: ExitStatus,
+    /// The run the error ended, once one had started.
+    pub run_id: Option<String>,
     /// The whole error chain, for `error: ...`.
     pub message: String,
     /// What to do about it, for `hint: ...`.
@@ -87,6 +89,7 @@ pub fn classify(err: &anyhow::Error) -> Failure {
     if let Some(run) = err.chain().find_map(|e| e.downcast_ref::<RunError>()) {
         return Failure {
             status: run.status,
+            run_id: Some(run.run_id.clone()),
             message,
             hint: Some(format!(
                 "to finish or roll back, run `{}`",
@@ -103,6 +106,7 @@ pub fn classify(err: &anyhow::Error) -> Failure {
     // mutating call.
     Failure {
         status: ExitStatus::Usage,
+        run_id: None,
         message,
         hint,
     }
@@ -121,6 +125,7 @@ mod tests {
             classify(&err),
             Failure {
                 status: ExitStatus::Usage,
+                run_id: None,
                 message: "apply needs confirmation".to_owned(),
                 hint: Some("pass --yes".to_owned()),
             }
@@ -143,6 +148,7 @@ mod tests {
             assert_eq!(classify(&run_error(status)).status, status);
         }
         let failure = classify(&run_error(ExitStatus::Failed));
+        assert_eq!(failure.run_id.as_deref(), Some("20261130T042231Z-1a2b"));
         insta::assert_snapshot!(format!(
             "error: {}\nhint: {}",
             failure.message,

@@ -54,6 +54,18 @@ impl Output {
         )
     }
 
+    /// For an error in the command line itself, before its flags are known: JSON lines on stderr.
+    pub fn json_logs_only() -> Output {
+        Output::with_streams(
+            false,
+            true,
+            false,
+            false,
+            Stream::new(Target::Stdout),
+            Stream::new(Target::Stderr),
+        )
+    }
+
     fn with_streams(
         quiet: bool,
         json_logs: bool,

@@ -506,10 +506,9 @@ pub fn exit_status(outcomes: &[(ResourceId, Outcome)]) -> crate::exit::ExitStatu
     if outcomes.iter().any(|(_, o)| o.manual().is_some()) {
         ExitStatus::RollbackIncomplete
     } else if outcomes.iter().any(|(_, o)| {
-        !matches!(
-            o.status(),
-            Status::Recreated | Status::RecreatedWithLeftovers | Status::Missing
-        )
+        // Leftovers are work for `resume` (schedules may still be on the copy): not a success
+        // a script may take as done.
+        !matches!(o.status(), Status::Recreated | Status::Missing)
     }) {
         ExitStatus::Failed
     } else {

@@ -18,10 +18,14 @@ pub struct RunReport {
     pub summary: BTreeMap<&'static str, usize>,
     pub definitions: Vec<DefinitionReport>,
     /// The command that finishes or rolls back what the run left unfinished, verbatim; `None`
-    /// when nothing is left (or under `--sandbox`, whose account ended with the process).
+    /// when nothing is left for it (definitions that need another action name it themselves),
+    /// or under `--sandbox`, whose account ended with the process.
     pub hint: Option<String>,
     /// Why nothing was done, when nothing was.
     pub note: Option<String>,
+    /// The error that ended the command, when one did (`--format json` still prints a report).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     /// The process's exit code.
     pub exit_code: ExitStatus,
 }
@@ -46,7 +50,13 @@ impl RunReport {
         continue_with: Option<String>,
     ) -> RunReport {
         let exit_code = super::exit_status(&outcomes);
-        let unfinished = outcomes.iter().any(|(_, o)| !o.status().is_settled());
+        // A definition that names its own manual action (a `restore`) is not the continuing
+        // command's: printing both for it would name two actions where one is right.
+        let left_for_continue = outcomes.iter().any(|(_, o)| {
+            !o.status().is_settled()
+                && o.manual()
+                    .is_none_or(|manual| Some(manual) == continue_with.as_deref())
+        });
         let definitions: Vec<DefinitionReport> = outcomes
             .into_iter()
             .map(|(key, outcome)| DefinitionReport {
@@ -63,8 +73,9 @@ impl RunReport {
             run_id: Some(run_id.to_owned()),
             summary,
             definitions,
-            hint: continue_with.filter(|_| unfinished),
+            hint: continue_with.filter(|_| left_for_continue),
             note: None,
+            error: None,
             exit_code,
         }
     }
@@ -77,7 +88,22 @@ impl RunReport {
             definitions: Vec::new(),
             hint: None,
             note: Some(note.into()),
+            error: None,
             exit_code: ExitStatus::Success,
+        }
+    }
+
+    /// The report of a command that ended in an error, for `--format json`: scripts read the
+    /// same document whatever happened.
+    pub fn of_failure(failure: &crate::exit::Failure) -> RunReport {
+        RunReport {
+            run_id: failure.run_id.clone(),
+            summary: BTreeMap::new(),
+            definitions: Vec::new(),
+            hint: failure.hint.clone(),
+            note: None,
+            error: Some(failure.message.clone()),
+            exit_code: failure.status,
         }
     }
 

@@ -102,8 +102,9 @@ fn latest_unfinished(
             continue;
         }
         if summary.is_restore() {
-            out.notice(format!(
-                "Run {id} is an unfinished restore: {}.",
+            // Hints, which -q keeps: an unfinished run may hold a definition only as its copy.
+            out.hint(format!(
+                "run {id} is an unfinished restore: {}",
                 restore_again(global, state.root(), &summary)
             ));
             restores.push(id);
@@ -112,8 +113,8 @@ fn latest_unfinished(
         incomplete.push(id);
     }
     if incomplete.len() > 1 {
-        out.notice(format!(
-            "Other unfinished runs, to resume by id afterwards: {}.",
+        out.hint(format!(
+            "other unfinished runs, to resume by id afterwards: {}",
             incomplete[1..].join(", ")
         ));
     }

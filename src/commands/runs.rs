@@ -18,7 +18,11 @@ use std::time::Duration;
 /// Nothing here fails: from the first mutating call on, the outcomes decide the exit status.
 pub async fn execute(out: &Output, executor: &Arc<Executor>, work: Vec<Work>) -> RunReport {
     let run = &executor.run;
-    let resume = executor.hints.resume(&run.run_id);
+    // Under `--sandbox` there is no command to give: the hint says why instead.
+    let resume = match executor.hints.resume_command(&run.run_id) {
+        Some(command) => format!("to finish or roll back, run `{command}`"),
+        None => executor.hints.resume(&run.run_id),
+    };
     let progress = out.progress(work.len());
     let interrupt = watch_ctrl_c(out.clone(), executor.stop.clone(), resume);
     let outcomes = executor
@@ -58,7 +62,7 @@ fn watch_ctrl_c(out: Output, stop: Arc<AtomicBool>, resume: String) -> tokio::ta
         );
         if tokio::signal::ctrl_c().await.is_ok() {
             out.notice("Stopped.");
-            out.hint(format!("to finish or roll back, run `{resume}`"));
+            out.hint(resume);
             std::process::exit(130);
         }
     })
