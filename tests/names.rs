@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use sm_emulator::Seed;
 use sm_recreate::kinds::Kind;
 use sm_recreate::request::temporary_name;
+use sm_testkit::{client, delete_definition, describe_definition};
 use support::apply::{Env, definition, flag_of, noncompliant, schedule};
-use support::emulator::{client, delete_definition, describe_definition};
 use support::{ACCOUNT, REGION, Sandbox, actions, code, seed, show, stderr_text, stdout_json};
 
 const KIND: Kind = Kind::DataQuality;

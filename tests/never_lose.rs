@@ -17,7 +17,7 @@ mod support;
 
 use never_lose_support::*;
 use serde_json::{Value, json};
-use sm_emulator::{Behaviour, FaultError, FaultRule, Seed};
+use sm_emulator::{Behaviour, FaultRule, Seed};
 use sm_recreate::kinds::Kind;
 use sm_recreate::sagemaker::Tag;
 use std::collections::BTreeSet;
@@ -51,42 +51,6 @@ fn demo_env(names: &[&str], faults: Vec<FaultRule>) -> Env {
 
 fn args<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
     base.iter().chain(extra).copied().collect()
-}
-
-/// `code` with `status` and `message`, as the fault files spell them.
-fn fault_error(code: &str, status: u16, message: &str) -> Option<FaultError> {
-    Some(FaultError {
-        code: code.to_owned(),
-        status,
-        message: message.to_owned(),
-    })
-}
-
-/// `operation` on `name` answers 500 `InternalFailure`; with `after`, only once it has acted.
-fn internal_failure(operation: &str, name: &str, nth: Option<u32>, after: bool) -> FaultRule {
-    FaultRule {
-        operation: operation.to_owned(),
-        name: Some(name.to_owned()),
-        nth,
-        after,
-        error: fault_error(
-            "InternalFailure",
-            500,
-            "We encountered an internal error. Please try again.",
-        ),
-        ..FaultRule::default()
-    }
-}
-
-/// The `nth` `operation` on `name` is throttled.
-fn throttled(operation: &str, name: &str, nth: u32) -> FaultRule {
-    FaultRule {
-        operation: operation.to_owned(),
-        name: Some(name.to_owned()),
-        nth: Some(nth),
-        error: fault_error("ThrottlingException", 400, "Rate exceeded"),
-        ..FaultRule::default()
-    }
 }
 
 /// faultsA.json: the first delete of `name` acts, then answers 500; every later delete answers
@@ -166,7 +130,7 @@ fn status(output: &Output, name: &str) -> String {
 
 /// A client for acting as "someone else" (the SDK, retries off).
 fn someone(env: &Env) -> aws_sdk_sagemaker::Client {
-    support::emulator::client(&env.emulator, REGION)
+    sm_testkit::client(&env.emulator, REGION)
 }
 
 fn add_tag(env: &Env, kind: Kind, name: &str, key: &str, value: &str) {
@@ -192,7 +156,7 @@ fn replace_model_bias(env: &Env, request: &Value) {
             .send(),
     )
     .expect("delete as someone else");
-    env.block_on(support::emulator::create_definition(
+    env.block_on(sm_testkit::create_definition(
         &client,
         Kind::ModelBias,
         request,

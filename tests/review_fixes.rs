@@ -65,15 +65,6 @@ fn make_plan(env: &Env) -> PathBuf {
     plan
 }
 
-/// Holds `operation` on `name` (a glob) for `delay_ms`; with `drop`, never performs it.
-fn hold_rule(operation: &str, name: &str, delay_ms: u64, drop: bool) -> FaultRule {
-    FaultRule {
-        delay_ms: Some(delay_ms),
-        drop_connection: drop,
-        ..delay_rule(operation, Some(name), delay_ms)
-    }
-}
-
 fn glob_matches(name: Option<&str>, glob: &str) -> bool {
     match (name, glob.strip_suffix('*')) {
         (Some(name), Some(prefix)) => name.starts_with(prefix),

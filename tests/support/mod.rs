@@ -1,40 +1,42 @@
 //! Shared helpers for every integration test: an in-process emulator on its own runtime, the real
 //! binary run hermetically against an endpoint, adapter clients, seeds built from the maximal
-//! fixtures, fault rules, and output helpers.
+//! fixtures, and output helpers. Fault rules, the maximal fixtures and the plain SDK clients come
+//! from the `sm-testkit` crate, which the emulator's tests share.
 //!
 //! Every command runs with dummy credentials, empty AWS config files, IMDS disabled and every
 //! inherited `AWS_*` variable removed, so no test can touch a real account or the machine's
 //! AWS configuration.
 //!
 //! Submodules: [`apply`] (the apply, fault-matrix, crash and bad-input tests' `Env` and end-state
-//! checks) and [`emulator`] (acting as someone else through the plain AWS SDK client).
+//! checks) and [`model`] (the randomized fault model).
 //!
 //! Include with `mod support;`.
 
 #![allow(dead_code)] // each test crate uses a different subset
 
 pub mod apply;
-pub mod emulator;
 pub mod model;
+
+// What these tests share with the emulator's: the emulator on a loopback port, fault rules, the
+// maximal fixtures (the plain SDK clients are used as `sm_testkit::client` and so on).
+#[allow(unused_imports)] // each test crate uses a different subset
+pub use sm_testkit::{
+    ACCOUNT, REGION, delay_rule, drop_rule, error_rule, fault_error, hold_rule, internal_failure,
+    maximal_request, start_emulator, throttled, with_faults,
+};
 
 use serde_json::{Value, json};
 use sm_emulator::{
-    Behaviour, Emulator, EmulatorConfig, FaultError, FaultRule, MUTATING_OPERATIONS, RecordedCall,
-    Seed, SeedDefinition, SeedSchedule,
+    Behaviour, Emulator, MUTATING_OPERATIONS, RecordedCall, Seed, SeedDefinition, SeedSchedule,
 };
 use sm_recreate::kinds::Kind;
 use sm_recreate::sagemaker::{AwsOptions, SageMaker, load_sdk_config};
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 use tempfile::TempDir;
 
-/// The region the tests run in unless they say otherwise.
-pub const REGION: &str = "us-east-1";
-/// The account the emulator's seeds default to.
-pub const ACCOUNT: &str = "123456789012";
 /// The demo account's `Environment` secret (`fraud-model-quality`'s `DB_PASSWORD`).
 pub const DEMO_SECRET: &str = "s3cr3t-Sandbox-Passw0rd";
 /// A fixed `CreationTime` for definitions whose rendering is pinned by snapshots.
@@ -53,16 +55,6 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("build a tokio runtime")
-}
-
-/// Starts an emulator on an ephemeral loopback port.
-pub async fn start_emulator(seed: Seed, behaviour: Behaviour) -> Emulator {
-    sm_emulator::start(
-        EmulatorConfig { seed, behaviour },
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-    )
-    .await
-    .expect("start the emulator")
 }
 
 /// A scratch directory standing in for `HOME` and the working directory of the binary, with
@@ -263,59 +255,8 @@ pub fn mutating(calls: &[RecordedCall]) -> Vec<RecordedCall> {
 }
 
 // -------------------------------------------------------------------------------------------
-// faults
-// -------------------------------------------------------------------------------------------
-
-/// `operation` (on `name`, or on any name) answers the error `code`.
-pub fn error_rule(operation: &str, name: Option<&str>, code: &str) -> FaultRule {
-    FaultRule {
-        operation: operation.to_owned(),
-        name: name.map(str::to_owned),
-        error: Some(FaultError::new(code)),
-        ..FaultRule::default()
-    }
-}
-
-/// `operation` (on `name`, or on any name) has its connection dropped.
-pub fn drop_rule(operation: &str, name: Option<&str>) -> FaultRule {
-    FaultRule {
-        operation: operation.to_owned(),
-        name: name.map(str::to_owned),
-        drop_connection: true,
-        ..FaultRule::default()
-    }
-}
-
-/// `operation` (on `name`, or on any name) is answered `delay_ms` late.
-pub fn delay_rule(operation: &str, name: Option<&str>, delay_ms: u64) -> FaultRule {
-    FaultRule {
-        operation: operation.to_owned(),
-        name: name.map(str::to_owned),
-        delay_ms: Some(delay_ms),
-        ..FaultRule::default()
-    }
-}
-
-/// The default behaviour with `faults`.
-pub fn with_faults(faults: Vec<FaultRule>) -> Behaviour {
-    Behaviour {
-        faults,
-        ..Behaviour::default()
-    }
-}
-
-// -------------------------------------------------------------------------------------------
 // seeds
 // -------------------------------------------------------------------------------------------
-
-/// `fixtures/maximal/<kind>.json`: a create request with every member the model defines.
-pub fn maximal_request(kind: Kind) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/maximal")
-        .join(format!("{}.json", kind.cli_name()));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 /// The `Tags` of a create request as `(key, value)` pairs.
 pub fn request_tags(request: &Value) -> Vec<(String, String)> {

@@ -21,7 +21,8 @@
 //!
 //! Used by `tests/randomized.rs` (`mod support;`) and `examples/soak.rs`
 //! (`#[path = "../tests/support/model.rs"] mod model;`), so it depends only on the library, std,
-//! tokio, serde_json and the AWS SDK crates the library itself uses.
+//! tokio, serde_json, the AWS SDK crates the library itself uses, and `sm-testkit` (not on the
+//! rest of `tests/support`, which an example cannot build).
 
 #![allow(dead_code)]
 
@@ -34,6 +35,8 @@ use sm_recreate::cli::Cli;
 use sm_recreate::kinds::Kind;
 use sm_recreate::request::temporary_name;
 use sm_recreate::sagemaker::{AwsOptions, SageMaker, load_sdk_config};
+pub use sm_testkit::REGION;
+use sm_testkit::{ACCOUNT, maximal_request, shell_words};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -48,9 +51,6 @@ type Version = (Value, BTreeSet<(String, String)>, Option<usize>);
 /// A tag someone added: the action, the tag, whether it landed.
 type TagAdd = (usize, (String, String), Landed);
 
-pub const REGION: &str = "us-east-1";
-const ACCOUNT: &str = "123456789012";
-/// Temporary names a run may have used (the contract: only attempt 0; 0.1 tried up to 8 more).
 /// Longest a round may take before it counts as hung.
 const ROUND_LIMIT: Duration = Duration::from_secs(90);
 /// Resume rounds without faults before the case counts as not converging.
@@ -183,18 +183,6 @@ pub fn supports_patience() -> bool {
 // the world: definitions, schedules, bystanders
 // -------------------------------------------------------------------------------------------
 
-fn maximal(kind: Kind) -> Value {
-    let text = match kind {
-        Kind::DataQuality => include_str!("../../fixtures/maximal/data-quality.json"),
-        Kind::ModelExplainability => {
-            include_str!("../../fixtures/maximal/model-explainability.json")
-        }
-        Kind::ModelQuality => include_str!("../../fixtures/maximal/model-quality.json"),
-        Kind::ModelBias => include_str!("../../fixtures/maximal/model-bias.json"),
-    };
-    serde_json::from_str(text).expect("maximal fixture is JSON")
-}
-
 #[derive(Debug, Clone)]
 pub struct Target {
     pub kind: Kind,
@@ -221,7 +209,7 @@ pub struct World {
 }
 
 fn request_for(kind: Kind, name: &str, flag: Option<bool>, tags: &[(String, String)]) -> Value {
-    let mut request = maximal(kind);
+    let mut request = maximal_request(kind);
     request["JobDefinitionName"] = json!(name);
     match flag {
         Some(flag) => {
@@ -2101,61 +2089,6 @@ fn manual_actions(stderr: &str) -> Vec<String> {
                 .map(|(_, a)| a.trim().to_owned())
         })
         .collect()
-}
-
-/// Splits a POSIX shell command line (quotes and backslashes; no expansions).
-pub fn shell_words(line: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_word = true;
-                for c in chars.by_ref() {
-                    if c == '\'' {
-                        break;
-                    }
-                    word.push(c);
-                }
-            }
-            '"' => {
-                in_word = true;
-                while let Some(c) = chars.next() {
-                    match c {
-                        '"' => break,
-                        '\\' => {
-                            if let Some(next) = chars.next() {
-                                word.push(next);
-                            }
-                        }
-                        _ => word.push(c),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                if let Some(next) = chars.next() {
-                    word.push(next);
-                }
-            }
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                word.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    words
 }
 
 fn tail(text: &str) -> String {

@@ -11,7 +11,7 @@
 use crate::support::apply::Env;
 use crate::support::{REGION, Workdir, code, show, stderr};
 use serde_json::Value;
-use sm_emulator::{FaultRule, Seed};
+use sm_emulator::Seed;
 use sm_recreate::kinds::Kind;
 use std::io::Read;
 use std::path::Path;
@@ -70,17 +70,6 @@ pub fn copies(env: &Env, kind: Kind, name: &str) -> Vec<String> {
 // -------------------------------------------------------------------------------------------
 // holding calls
 // -------------------------------------------------------------------------------------------
-
-/// Holds `operation` on `name` (a glob) for `delay_ms`; with `drop`, never performs it.
-pub fn hold_rule(operation: &str, name: &str, delay_ms: u64, drop: bool) -> FaultRule {
-    FaultRule {
-        operation: operation.to_owned(),
-        name: Some(name.to_owned()),
-        delay_ms: Some(delay_ms),
-        drop_connection: drop,
-        ..FaultRule::default()
-    }
-}
 
 fn glob_matches(name: Option<&str>, glob: &str) -> bool {
     match (name, glob.strip_suffix('*')) {

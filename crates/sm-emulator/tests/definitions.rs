@@ -7,10 +7,12 @@ mod support;
 use aws_sdk_sagemaker::types::Tag;
 use serde_json::{Value, json};
 use sm_kinds::Kind;
+use sm_testkit::{
+    REGION, client, create_definition, delete_definition, describe_definition, maximal_request,
+};
 use support::{
-    ListQuery, REGION, client, create_definition, create_schedule, definition_arn,
-    delete_definition, describe_definition, list_all_definitions, list_definitions,
-    maximal_request, minimal_request, raw_call, schedule_config, start_empty,
+    ListQuery, create_schedule, definition_arn, list_all_definitions, list_definitions,
+    minimal_request, raw_call, schedule_config, start_empty,
 };
 
 fn tag(key: &str, value: &str) -> Tag {
@@ -390,7 +392,7 @@ async fn aws_tags_are_rejected_on_create_and_add_tags() {
         .tags(tag("aws:createdBy", "me"))
         .send()
         .await
-        .map_err(support::failure)
+        .map_err(sm_testkit::failure)
         .expect_err("reserved tag");
     assert_eq!(error.code(), "ValidationException");
 
@@ -521,7 +523,7 @@ async fn tags_are_listed_added_and_overwritten_for_definitions_and_schedules() {
         .resource_arn(definition_arn(Kind::DataQuality, "missing"))
         .send()
         .await
-        .map_err(support::failure)
+        .map_err(sm_testkit::failure)
         .expect_err("unknown ARN");
     assert_eq!(unknown.code(), "ValidationException");
     assert!(

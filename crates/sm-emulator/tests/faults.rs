@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use sm_emulator::{Behaviour, FaultError, FaultRule, Seed, Throttle};
 use sm_kinds::Kind;
-use support::{
-    ListQuery, REGION, client, create_definition, delete_definition, describe_definition,
-    error_rule, list_definitions, minimal_request, start_empty, start_emulator, sts_client,
-    with_faults,
+use sm_testkit::{
+    REGION, client, create_definition, delete_definition, describe_definition, error_rule,
+    start_emulator, sts_client, with_faults,
 };
+use support::{ListQuery, list_definitions, minimal_request, start_empty};
 
 #[tokio::test]
 async fn a_fault_answers_its_code_and_status_and_changes_nothing() {

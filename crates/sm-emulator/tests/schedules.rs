@@ -10,9 +10,9 @@ use aws_sdk_sagemaker::types::{MonitoringType, ScheduleStatus};
 use serde_json::json;
 use sm_emulator::{Behaviour, Seed};
 use sm_kinds::Kind;
+use sm_testkit::{ACCOUNT, REGION, client, create_definition, delete_definition, start_emulator};
 use support::{
-    ACCOUNT, REGION, client, create_definition, create_schedule, delete_definition,
-    minimal_request, schedule_config, schedule_status, start_empty, start_emulator,
+    create_schedule, minimal_request, schedule_config, schedule_status, start_empty,
     wait_for_schedule_status,
 };
 
@@ -54,7 +54,7 @@ async fn schedules_go_pending_then_scheduled_and_updates_wait_for_that() {
         .monitoring_schedule_config(schedule_config("second", Kind::ModelQuality))
         .send()
         .await
-        .map_err(support::failure)
+        .map_err(sm_testkit::failure)
         .expect_err("pending");
     assert_eq!(refused.code(), "ResourceInUse");
 
@@ -166,28 +166,28 @@ async fn stop_and_start_move_the_status_and_updates_keep_a_stopped_schedule_stop
             .send()
             .await
             .map(|_| ())
-            .map_err(support::failure),
+            .map_err(sm_testkit::failure),
         client
             .start_monitoring_schedule()
             .monitoring_schedule_name("ghost")
             .send()
             .await
             .map(|_| ())
-            .map_err(support::failure),
+            .map_err(sm_testkit::failure),
         client
             .delete_monitoring_schedule()
             .monitoring_schedule_name("ghost")
             .send()
             .await
             .map(|_| ())
-            .map_err(support::failure),
+            .map_err(sm_testkit::failure),
         client
             .describe_monitoring_schedule()
             .monitoring_schedule_name("ghost")
             .send()
             .await
             .map(|_| ())
-            .map_err(support::failure),
+            .map_err(sm_testkit::failure),
         client
             .update_monitoring_schedule()
             .monitoring_schedule_name("ghost")
@@ -195,7 +195,7 @@ async fn stop_and_start_move_the_status_and_updates_keep_a_stopped_schedule_stop
             .send()
             .await
             .map(|_| ())
-            .map_err(support::failure),
+            .map_err(sm_testkit::failure),
     ] {
         assert_eq!(
             result.expect_err("unknown schedule").code(),
@@ -237,7 +237,7 @@ async fn schedules_must_reference_existing_definitions_with_a_type() {
         )
         .send()
         .await
-        .map_err(support::failure)
+        .map_err(sm_testkit::failure)
         .expect_err("MonitoringType missing");
     assert_eq!(untyped.code(), "ValidationException");
 
@@ -256,7 +256,7 @@ async fn schedules_must_reference_existing_definitions_with_a_type() {
         .monitoring_schedule_config(schedule_config("gone", Kind::ModelBias))
         .send()
         .await
-        .map_err(support::failure)
+        .map_err(sm_testkit::failure)
         .expect_err("missing definition");
     assert_eq!(repoint_to_missing.code(), "ResourceNotFound");
     emulator.shutdown().await;
@@ -313,7 +313,7 @@ async fn updates_are_refused_while_a_seeded_execution_is_in_progress() {
     };
     let refused = update()
         .await
-        .map_err(support::failure)
+        .map_err(sm_testkit::failure)
         .expect_err("in progress");
     assert_eq!(refused.code(), "ResourceInUse");
     assert!(

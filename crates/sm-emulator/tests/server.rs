@@ -6,10 +6,13 @@ mod support;
 use aws_sdk_sagemaker::types::ScheduleStatus;
 use sm_emulator::{Behaviour, MUTATING_OPERATIONS, Seed};
 use sm_kinds::Kind;
+use sm_testkit::{
+    REGION, client, create_definition, describe_definition, error_rule, start_emulator, sts_client,
+    with_faults,
+};
 use support::{
-    ListQuery, REGION, client, create_definition, definition_arn, describe_definition, error_rule,
-    list_all_definitions, list_definitions, minimal_request, raw_call, start_empty, start_emulator,
-    sts_client, with_faults,
+    ListQuery, definition_arn, list_all_definitions, list_definitions, minimal_request, raw_call,
+    start_empty,
 };
 
 #[tokio::test]
@@ -190,7 +193,7 @@ async fn the_demo_account_serves_its_definitions_tags_and_schedules() {
         total += names.len();
     }
     assert_eq!(total, 13, "thirteen demo definitions live in us-east-1");
-    let west_client = support::client(&emulator, "eu-west-1");
+    let west_client = sm_testkit::client(&emulator, "eu-west-1");
     let (west, _) = list_all_definitions(&west_client, Kind::DataQuality, None).await;
     assert_eq!(west, ["forecast-batch-data-quality"]);
 

@@ -1,40 +1,20 @@
-//! Helpers for the emulator's tests, which drive it through the real `aws-sdk-sagemaker` and
-//! `aws-sdk-sts` clients over HTTP: start an emulator, build clients pointed at it, send raw JSON
-//! bodies through the typed client, and read raw HTTP answers.
+//! Helpers only the emulator's tests need: an empty account, ARNs, the smallest valid request of a
+//! kind, listing and schedules through the typed client, and raw HTTP answers. What the tool's
+//! tests need as well (starting an emulator, the SDK clients, create, describe and delete of every
+//! kind, fault rules, the maximal fixtures) is in the `sm-testkit` crate.
 //!
 //! Include with `mod support;`.
 
 #![allow(dead_code)] // each test file uses a different subset
 
-use std::net::SocketAddr;
-use std::path::Path;
 use std::time::Duration;
 
-use aws_sdk_sagemaker::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_sagemaker::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sagemaker::types::ScheduleStatus;
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_types::body::SdkBody;
-use aws_smithy_types::retry::RetryConfig;
 use serde_json::{Value, json};
-use sm_emulator::{Behaviour, Emulator, EmulatorConfig, FaultError, FaultRule, Seed};
+use sm_emulator::{Behaviour, Emulator, Seed};
 use sm_kinds::Kind;
+use sm_testkit::{ACCOUNT, Failure, REGION, failure, start_emulator};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// The region the tests run in unless they say otherwise.
-pub const REGION: &str = "us-east-1";
-/// The account the emulator's seeds default to.
-pub const ACCOUNT: &str = "123456789012";
-
-/// Starts an emulator on an ephemeral loopback port.
-pub async fn start_emulator(seed: Seed, behaviour: Behaviour) -> Emulator {
-    sm_emulator::start(
-        EmulatorConfig { seed, behaviour },
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-    )
-    .await
-    .expect("start the emulator")
-}
 
 /// An empty account with default behaviour.
 pub async fn start_empty() -> Emulator {
@@ -47,69 +27,6 @@ pub fn definition_arn(kind: Kind, name: &str) -> String {
         "arn:aws:sagemaker:{REGION}:{ACCOUNT}:{}/{name}",
         kind.arn_type()
     )
-}
-
-/// `fixtures/maximal/<kind>.json` (at the workspace root): a create request with every member the
-/// model defines.
-pub fn maximal_request(kind: Kind) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures/maximal")
-        .join(format!("{}.json", kind.cli_name()));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// `operation` (on `name`, or on any name) answers the error `code`.
-pub fn error_rule(operation: &str, name: Option<&str>, code: &str) -> FaultRule {
-    FaultRule {
-        operation: operation.to_owned(),
-        name: name.map(str::to_owned),
-        error: Some(FaultError::new(code)),
-        ..FaultRule::default()
-    }
-}
-
-/// The default behaviour with `faults`.
-pub fn with_faults(faults: Vec<FaultRule>) -> Behaviour {
-    Behaviour {
-        faults,
-        ..Behaviour::default()
-    }
-}
-
-/// A SageMaker client for `region`, with retries off so faults and throttling reach the test.
-pub fn client(emulator: &Emulator, region: &str) -> aws_sdk_sagemaker::Client {
-    let config = aws_sdk_sagemaker::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.to_owned()))
-        .endpoint_url(emulator.endpoint_url())
-        .credentials_provider(Credentials::new(
-            "AKIDSANDBOX",
-            "sandbox-secret",
-            None,
-            None,
-            "test",
-        ))
-        .retry_config(RetryConfig::disabled())
-        .build();
-    aws_sdk_sagemaker::Client::from_conf(config)
-}
-
-pub fn sts_client(emulator: &Emulator, region: &str) -> aws_sdk_sts::Client {
-    let config = aws_sdk_sts::Config::builder()
-        .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
-        .region(aws_sdk_sts::config::Region::new(region.to_owned()))
-        .endpoint_url(emulator.endpoint_url())
-        .credentials_provider(aws_sdk_sts::config::Credentials::new(
-            "AKIDSANDBOX",
-            "sandbox-secret",
-            None,
-            None,
-            "test",
-        ))
-        .retry_config(aws_sdk_sts::config::retry::RetryConfig::disabled())
-        .build();
-    aws_sdk_sts::Client::from_conf(config)
 }
 
 /// The smallest valid create request of a kind, reading from `endpoint`.
@@ -131,161 +48,6 @@ pub fn minimal_request(kind: Kind, name: &str, endpoint: &str) -> Value {
         "JobResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 20}},
         "RoleArn": "arn:aws:iam::123456789012:role/service-role/monitor"
     })
-}
-
-/// A failed SDK call, reduced to what tests assert on.
-#[derive(Debug, Clone)]
-pub struct Failure {
-    pub code: Option<String>,
-    pub message: Option<String>,
-    pub status: Option<u16>,
-    /// The request never got a response (connection refused, reset or closed).
-    pub dispatch: bool,
-}
-
-impl Failure {
-    pub fn code(&self) -> &str {
-        self.code.as_deref().unwrap_or("<none>")
-    }
-}
-
-pub fn failure<E: ProvideErrorMetadata>(error: SdkError<E, HttpResponse>) -> Failure {
-    Failure {
-        code: error.code().map(str::to_owned),
-        message: error.message().map(str::to_owned),
-        status: error
-            .raw_response()
-            .map(|response| response.status().as_u16()),
-        dispatch: matches!(error, SdkError::DispatchFailure(_)),
-    }
-}
-
-/// Runs `$body` with `$builder` bound to the fluent builder of the kind's operation. The arms
-/// differ only in type, which a closure cannot abstract over.
-macro_rules! per_kind {
-    ($kind:expr, $client:expr, [$dq:ident, $me:ident, $mq:ident, $mb:ident], |$builder:ident| $body:expr) => {
-        match $kind {
-            Kind::DataQuality => {
-                let $builder = $client.$dq();
-                $body
-            }
-            Kind::ModelExplainability => {
-                let $builder = $client.$me();
-                $body
-            }
-            Kind::ModelQuality => {
-                let $builder = $client.$mq();
-                $body
-            }
-            Kind::ModelBias => {
-                let $builder = $client.$mb();
-                $body
-            }
-        }
-    };
-}
-
-/// Sends `body` verbatim as `Create<Noun>JobDefinition` through the typed client (replacing the
-/// body before signing, as the tool does) and returns the ARN.
-pub async fn create_definition(
-    client: &aws_sdk_sagemaker::Client,
-    kind: Kind,
-    body: &Value,
-) -> Result<String, Failure> {
-    let bytes = serde_json::to_vec(body).expect("serializable");
-    let replace_body =
-        move |request: &mut aws_smithy_runtime_api::client::orchestrator::HttpRequest| {
-            request
-                .headers_mut()
-                .insert("content-length", bytes.len().to_string());
-            *request.body_mut() = SdkBody::from(bytes.clone());
-        };
-    per_kind!(
-        kind,
-        client,
-        [
-            create_data_quality_job_definition,
-            create_model_explainability_job_definition,
-            create_model_quality_job_definition,
-            create_model_bias_job_definition
-        ],
-        |builder| builder
-            .customize()
-            .mutate_request(replace_body)
-            .send()
-            .await
-            .map(|output| output.job_definition_arn().unwrap_or_default().to_owned())
-            .map_err(failure)
-    )
-}
-
-/// The typed members of a describe answer that tests compare.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Described {
-    pub name: String,
-    pub arn: String,
-    pub role_arn: String,
-    pub instance_count: Option<i32>,
-    pub encryption: Option<bool>,
-    pub has_creation_time: bool,
-}
-
-pub async fn describe_definition(
-    client: &aws_sdk_sagemaker::Client,
-    kind: Kind,
-    name: &str,
-) -> Result<Described, Failure> {
-    per_kind!(
-        kind,
-        client,
-        [
-            describe_data_quality_job_definition,
-            describe_model_explainability_job_definition,
-            describe_model_quality_job_definition,
-            describe_model_bias_job_definition
-        ],
-        |builder| builder
-            .job_definition_name(name)
-            .send()
-            .await
-            .map(|output| Described {
-                name: output.job_definition_name().unwrap_or_default().to_owned(),
-                arn: output.job_definition_arn().unwrap_or_default().to_owned(),
-                role_arn: output.role_arn().unwrap_or_default().to_owned(),
-                instance_count: output
-                    .job_resources()
-                    .and_then(|resources| resources.cluster_config())
-                    .and_then(|cluster| cluster.instance_count()),
-                encryption: output
-                    .network_config()
-                    .and_then(|network| network.enable_inter_container_traffic_encryption()),
-                has_creation_time: output.creation_time().is_some(),
-            })
-            .map_err(failure)
-    )
-}
-
-pub async fn delete_definition(
-    client: &aws_sdk_sagemaker::Client,
-    kind: Kind,
-    name: &str,
-) -> Result<(), Failure> {
-    per_kind!(
-        kind,
-        client,
-        [
-            delete_data_quality_job_definition,
-            delete_model_explainability_job_definition,
-            delete_model_quality_job_definition,
-            delete_model_bias_job_definition
-        ],
-        |builder| builder
-            .job_definition_name(name)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(failure)
-    )
 }
 
 /// The parameters of a `List<Noun>s` call.
@@ -313,7 +75,7 @@ pub async fn list_definitions(
     } else {
         (None, None)
     };
-    per_kind!(
+    sm_testkit::per_kind!(
         kind,
         client,
         [

@@ -1,7 +1,6 @@
-//! Acting on the emulator as someone else would, through the plain `aws-sdk-sagemaker` client
-//! rather than the tool's adapter: a client pointed at it, and create, describe and delete for
-//! every kind with a raw JSON body. (The emulator's own tests have their own helpers, in
-//! `crates/sm-emulator/tests/support`.)
+//! The plain `aws-sdk-sagemaker` and `aws-sdk-sts` clients pointed at an emulator, with retries
+//! off so faults and throttling reach the test, and create, describe and delete of every kind
+//! through the typed client: how another tool, or someone else, acts on the account.
 
 use aws_sdk_sagemaker::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sagemaker::error::{ProvideErrorMetadata, SdkError};
@@ -9,9 +8,8 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::retry::RetryConfig;
 use serde_json::Value;
-
 use sm_emulator::Emulator;
-use sm_recreate::kinds::Kind;
+use sm_kinds::Kind;
 
 /// A SageMaker client for `region`, with retries off so faults and throttling reach the test.
 pub fn client(emulator: &Emulator, region: &str) -> aws_sdk_sagemaker::Client {
@@ -29,6 +27,24 @@ pub fn client(emulator: &Emulator, region: &str) -> aws_sdk_sagemaker::Client {
         .retry_config(RetryConfig::disabled())
         .build();
     aws_sdk_sagemaker::Client::from_conf(config)
+}
+
+/// An STS client for `region`, with retries off.
+pub fn sts_client(emulator: &Emulator, region: &str) -> aws_sdk_sts::Client {
+    let config = aws_sdk_sts::Config::builder()
+        .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+        .region(aws_sdk_sts::config::Region::new(region.to_owned()))
+        .endpoint_url(emulator.endpoint_url())
+        .credentials_provider(aws_sdk_sts::config::Credentials::new(
+            "AKIDSANDBOX",
+            "sandbox-secret",
+            None,
+            None,
+            "test",
+        ))
+        .retry_config(aws_sdk_sts::config::retry::RetryConfig::disabled())
+        .build();
+    aws_sdk_sts::Client::from_conf(config)
 }
 
 /// A failed SDK call, reduced to what tests assert on.
@@ -58,24 +74,26 @@ pub fn failure<E: ProvideErrorMetadata>(error: SdkError<E, HttpResponse>) -> Fai
     }
 }
 
-/// Runs `$body` with `$builder` bound to the fluent builder of the kind's operation. The arms
-/// differ only in type, which a closure cannot abstract over.
+/// Runs `$body` with `$builder` bound to the fluent builder of the kind's operation (the four
+/// operations named in kind order: data quality, model explainability, model quality, model
+/// bias). The arms differ only in type, which a closure cannot abstract over.
+#[macro_export]
 macro_rules! per_kind {
     ($kind:expr, $client:expr, [$dq:ident, $me:ident, $mq:ident, $mb:ident], |$builder:ident| $body:expr) => {
         match $kind {
-            Kind::DataQuality => {
+            $crate::__Kind::DataQuality => {
                 let $builder = $client.$dq();
                 $body
             }
-            Kind::ModelExplainability => {
+            $crate::__Kind::ModelExplainability => {
                 let $builder = $client.$me();
                 $body
             }
-            Kind::ModelQuality => {
+            $crate::__Kind::ModelQuality => {
                 let $builder = $client.$mq();
                 $body
             }
-            Kind::ModelBias => {
+            $crate::__Kind::ModelBias => {
                 let $builder = $client.$mb();
                 $body
             }
@@ -98,7 +116,7 @@ pub async fn create_definition(
                 .insert("content-length", bytes.len().to_string());
             *request.body_mut() = SdkBody::from(bytes.clone());
         };
-    per_kind!(
+    crate::per_kind!(
         kind,
         client,
         [
@@ -133,7 +151,7 @@ pub async fn describe_definition(
     kind: Kind,
     name: &str,
 ) -> Result<Described, Failure> {
-    per_kind!(
+    crate::per_kind!(
         kind,
         client,
         [
@@ -168,7 +186,7 @@ pub async fn delete_definition(
     kind: Kind,
     name: &str,
 ) -> Result<(), Failure> {
-    per_kind!(
+    crate::per_kind!(
         kind,
         client,
         [
