@@ -60,12 +60,7 @@ fn assert_recreated(env: &Env, kind: Kind, name: &str) {
         "{name}: the snapshot is the old state"
     );
     assert_eq!(env.tags(kind, name), tags_of(&snapshot), "{name}: tags");
-    let copies: Vec<String> = env
-        .emulator
-        .definition_names(REGION, kind)
-        .into_iter()
-        .filter(|n| n.starts_with(&format!("{name}-smr")))
-        .collect();
+    let copies = env.copies(kind, name);
     assert!(copies.is_empty(), "{name}: copies left: {copies:?}");
 }
 

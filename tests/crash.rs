@@ -18,8 +18,6 @@ mod support;
 
 use sm_emulator::FaultRule;
 use sm_recreate::kinds::Kind;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
 use support::apply::*;
 use support::*;
 
@@ -135,14 +133,6 @@ fn holds(kind: Kind) -> Vec<Hold> {
     ]
 }
 
-fn matches(name: Option<&str>, glob: &str) -> bool {
-    match (name, glob.strip_suffix('*')) {
-        (Some(name), Some(prefix)) => name.starts_with(prefix),
-        (Some(name), None) => name == glob,
-        (None, _) => false,
-    }
-}
-
 fn crash_case(index: usize, hold: &Hold, kind: Kind) -> Result<String, String> {
     let mut env = Env::start(referenced_seed(kind, NAME), settle_behaviour(vec![]));
     env.max_attempts = Some(2);
@@ -159,36 +149,14 @@ fn crash_case(index: usize, hold: &Hold, kind: Kind) -> Result<String, String> {
         after: hold.performed,
         ..drop_rule(&hold.operation, Some(hold.name))
     }]));
-    let mut child = env
-        .std_cmd()
-        .args(["apply", plan.to_str().unwrap(), "--yes"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn apply");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let held = loop {
-        let calls = env.calls();
-        if calls.iter().any(|c| {
-            c.operation == hold.operation
-                && matches(c.name.as_deref(), hold.name)
-                && c.outcome == "in-flight"
-        }) {
-            break true;
-        }
-        if Instant::now() > deadline || child.try_wait().ok().flatten().is_some() {
-            break false;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    child.kill().expect("SIGKILL");
-    let status = child.wait().expect("reap");
-    if !held {
-        return Err(format!(
-            "the apply never reached {} (exited {status:?})",
-            hold.label
-        ));
+    let mut run = env.spawn(
+        &env.state_dir(),
+        &["apply", plan.to_str().unwrap(), "--yes"],
+    );
+    let held = run.until_held(&env, &hold.operation, hold.name);
+    run.kill();
+    if let Err(why) = held {
+        return Err(format!("the apply never reached {}: {why}", hold.label));
     }
     let mutations_before_resume = env.mutating_calls();
     env.emulator.set_behaviour(settle_behaviour(vec![]));

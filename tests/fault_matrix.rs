@@ -13,6 +13,7 @@ mod support;
 use serde_json::{Value, json};
 use sm_emulator::FaultRule;
 use sm_recreate::kinds::Kind;
+use sm_testkit::shell_words;
 use std::sync::Mutex;
 use support::apply::*;
 use support::*;
@@ -300,12 +301,7 @@ fn run_case(case: &Case) -> CaseResult {
     let live = env
         .definition(kind, NAME)
         .map(|d| without_creation_time(&d));
-    let temps: Vec<String> = env
-        .emulator
-        .definition_names(REGION, kind)
-        .into_iter()
-        .filter(|n| n.starts_with("target-smr"))
-        .collect();
+    let temps = env.copies(kind, NAME);
     let target = schedule_target();
     let state = match &live {
         Some(l) if *l == compliant => "compliant",
@@ -587,15 +583,15 @@ fn every_fault_on_every_call_keeps_the_invariants() {
 /// The printed manual command as arguments for `Env::run`, which supplies the endpoint and the
 /// state directory itself: the command names both, so those two options are dropped here.
 fn manual_args(command: &str) -> Vec<String> {
-    let mut words = command
-        .trim_start_matches("sm-recreate ")
-        .split_whitespace();
+    let mut words = shell_words(command)
+        .into_iter()
+        .skip_while(|word| word == "sm-recreate");
     let mut args = Vec::new();
     while let Some(word) = words.next() {
         if word == "--state-dir" || word == "--endpoint-url" {
             words.next();
         } else {
-            args.push(word.to_owned());
+            args.push(word);
         }
     }
     args

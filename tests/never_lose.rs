@@ -11,20 +11,18 @@
 //! `--patience 3` is passed where an answer is lost or a look can fail, so an item that stays in
 //! doubt stops in seconds, not two minutes.
 
-#[path = "support/never_lose.rs"]
-mod never_lose_support;
 mod support;
 
-use never_lose_support::*;
 use serde_json::{Value, json};
 use sm_emulator::{Behaviour, FaultRule, Seed};
 use sm_recreate::kinds::Kind;
 use sm_recreate::sagemaker::Tag;
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Output;
 use std::time::Duration;
 use support::apply::*;
+use support::held::*;
+use support::printed::*;
 use support::*;
 
 /// The demo account's unreferenced model-bias definition (no `NetworkConfig`).
@@ -32,14 +30,6 @@ const MB: &str = "churn-model-bias";
 /// The demo account's data-quality definition that the schedule `DQ_SCHEDULE` references.
 const DQ: &str = "churn-data-quality";
 const DQ_SCHEDULE: &str = "churn-data-quality-hourly";
-/// The contract's bound on looking again after an unknown answer, kept short for the tests.
-const PATIENCE: &[&str] = &["--patience", "3"];
-/// A hold the run outlives: long enough for the test to act meanwhile (a few local calls). Each
-/// test checks that the call was still held after it acted.
-const HOLD_WHILE_ACTING_MS: u64 = 6_000;
-/// A hold the test ends by killing the process: the held call is never performed.
-const HOLD_FOREVER_MS: u64 = 600_000;
-
 // -------------------------------------------------------------------------------------------
 // helpers
 // -------------------------------------------------------------------------------------------
@@ -47,10 +37,6 @@ const HOLD_FOREVER_MS: u64 = 600_000;
 /// An `Env` on the demo definitions `names` with the usual quick behaviour and `faults`.
 fn demo_env(names: &[&str], faults: Vec<FaultRule>) -> Env {
     Env::start(demo_subset(names), behaviour(faults))
-}
-
-fn args<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
-    base.iter().chain(extra).copied().collect()
 }
 
 /// faultsA.json: the first delete of `name` acts, then answers 500; every later delete answers
@@ -108,31 +94,6 @@ fn behaviour_2r() -> Behaviour {
     }
 }
 
-/// The JSON report's entry for `name` (`Null` when the report does not list it).
-fn entry(output: &Output, name: &str) -> Value {
-    let report = stdout_json(output);
-    report["definitions"]
-        .as_array()
-        .expect("definitions")
-        .iter()
-        .find(|d| d["name"] == json!(name))
-        .cloned()
-        .unwrap_or(Value::Null)
-}
-
-/// The JSON report's status for `name` (empty when not listed).
-fn status(output: &Output, name: &str) -> String {
-    entry(output, name)["status"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
-/// A client for acting as "someone else" (the SDK, retries off).
-fn someone(env: &Env) -> aws_sdk_sagemaker::Client {
-    sm_testkit::client(&env.emulator, REGION)
-}
-
 fn add_tag(env: &Env, kind: Kind, name: &str, key: &str, value: &str) {
     let arn = env.definition(kind, name).expect("definition exists")["JobDefinitionArn"]
         .as_str()
@@ -142,13 +103,19 @@ fn add_tag(env: &Env, kind: Kind, name: &str, key: &str, value: &str) {
         .key(key)
         .value(value)
         .build();
-    env.block_on(someone(env).add_tags().resource_arn(arn).tags(tag).send())
-        .expect("add a tag as someone else");
+    env.block_on(
+        env.someone_else()
+            .add_tags()
+            .resource_arn(arn)
+            .tags(tag)
+            .send(),
+    )
+    .expect("add a tag as someone else");
 }
 
 /// Deletes `churn-model-bias` and creates `request` under its name, as someone else.
 fn replace_model_bias(env: &Env, request: &Value) {
-    let client = someone(env);
+    let client = env.someone_else();
     env.block_on(
         client
             .delete_model_bias_job_definition()
@@ -175,7 +142,7 @@ fn other_version_of_model_bias() -> Value {
 
 fn delete_schedule(env: &Env, name: &str) {
     env.block_on(
-        someone(env)
+        env.someone_else()
             .delete_monitoring_schedule()
             .monitoring_schedule_name(name)
             .send(),
@@ -183,58 +150,29 @@ fn delete_schedule(env: &Env, name: &str) {
     .expect("delete the schedule as someone else");
 }
 
-/// The hermetic binary with `--state-dir state_dir` and `--color never`, as a plain command.
-fn command_in(env: &Env, state_dir: &Path, args: &[&str]) -> std::process::Command {
-    let mut command = hermetic_command(&env.endpoint_url(), &env.workdir);
-    if let Some(attempts) = env.max_attempts {
-        command.env("AWS_MAX_ATTEMPTS", attempts.to_string());
-    }
-    command
-        .arg("--state-dir")
-        .arg(state_dir)
-        .args(["--color", "never"])
-        .args(args);
-    command
-}
-
-/// The live definition equals `before` with the flag set, `CreationTime` aside.
-fn is_fixed(env: &Env, kind: Kind, name: &str, before: &Value) -> bool {
-    env.definition(kind, name).is_some_and(|live| {
-        without_creation_time(&live) == without_creation_time(&with_flag(before, true))
-    })
-}
-
-/// The mutating calls after the first `before` of them, for messages.
-fn mutating_since(env: &Env, before: usize) -> Vec<String> {
-    env.mutating_calls()[before..]
-        .iter()
-        .map(|c| format!("{} {:?} ({})", c.operation, c.name, c.outcome))
-        .collect()
-}
-
 /// Faults cleared, `resume` ends exit 0 with `name` fixed exactly (tags included) and no copy
 /// left, and a second `resume` sends no mutating call (I6).
 fn resume_converges(env: &Env, kind: Kind, name: &str, before: &Value, tags: &BTreeSet<Tag>) {
     env.clear_faults();
-    let output = env.run(&args(&["resume"], PATIENCE));
+    let output = env.run(&["resume", "--patience", "3"]);
     let text = show(&output);
     assert_eq!(code(&output), 0, "resume with faults cleared: {text}");
     assert!(
-        is_fixed(env, kind, name, before),
+        env.is_fixed(kind, name, before),
         "after resume {name} is not the original made compliant: {:?}\n{text}",
         env.definition(kind, name)
     );
     assert_eq!(&env.tags(kind, name), tags, "tags after resume\n{text}");
     assert_eq!(
-        copies(env, kind, name),
+        env.copies(kind, name),
         Vec::<String>::new(),
         "a copy is left after resume\n{text}"
     );
     let mutations = env.mutating_calls().len();
-    let output = env.run(&args(&["resume"], PATIENCE));
+    let output = env.run(&["resume", "--patience", "3"]);
     assert_eq!(code(&output), 0, "second resume: {}", show(&output));
     assert_eq!(
-        mutating_since(env, mutations),
+        env.mutating_since(mutations),
         Vec::<String>::new(),
         "the second resume sent mutating calls: {}",
         show(&output)
@@ -257,18 +195,24 @@ fn a_lost_delete_answer_with_throttled_looks_never_loses_an_unreferenced_definit
     env.max_attempts = Some(2);
     let before = env.definition(kind, MB).expect("seeded");
     let tags = env.tags(kind, MB);
-    let output = env.run(&args(
-        &["apply", "--yes", "--name", MB, "--format", "json"],
-        PATIENCE,
-    ));
+    let output = env.run(&[
+        "apply",
+        "--yes",
+        "--name",
+        MB,
+        "--format",
+        "json",
+        "--patience",
+        "3",
+    ]);
     let text = show(&output);
     let original = env.definition(kind, MB);
-    let copies_left = copies(&env, kind, MB);
+    let copies_left = env.copies(kind, MB);
     assert!(
         original.is_some() || !copies_left.is_empty(),
         "I1: {MB} exists nowhere (neither the original nor a copy)\n{text}"
     );
-    let status = status(&output, MB);
+    let status = report_status(&output, MB);
     if status == "rolled-back" {
         let live = original
             .as_ref()
@@ -290,7 +234,7 @@ fn a_lost_delete_answer_with_throttled_looks_never_loses_an_unreferenced_definit
         }
         0 => {
             assert_eq!(status, "recreated", "{text}");
-            assert!(is_fixed(&env, kind, MB, &before), "{text}");
+            assert!(env.is_fixed(kind, MB, &before), "{text}");
         }
         other => panic!("exit {other}: neither in doubt (4) nor recreated (0)\n{text}"),
     }
@@ -307,22 +251,21 @@ fn a_lost_delete_answer_under_the_direct_strategy_is_never_reported_rolled_back(
     env.max_attempts = Some(2);
     let before = env.definition(kind, MB).expect("seeded");
     let tags = env.tags(kind, MB);
-    let output = env.run(&args(
-        &[
-            "apply",
-            "--yes",
-            "--name",
-            MB,
-            "--strategy",
-            "direct",
-            "--format",
-            "json",
-        ],
-        PATIENCE,
-    ));
+    let output = env.run(&[
+        "apply",
+        "--yes",
+        "--name",
+        MB,
+        "--strategy",
+        "direct",
+        "--format",
+        "json",
+        "--patience",
+        "3",
+    ]);
     let text = show(&output);
     let original = env.definition(kind, MB);
-    let status = status(&output, MB);
+    let status = report_status(&output, MB);
     match status.as_str() {
         "rolled-back" => {
             let live = original
@@ -334,7 +277,7 @@ fn a_lost_delete_answer_under_the_direct_strategy_is_never_reported_rolled_back(
                 "I4: rolled-back, but the original is not as it was\n{text}"
             );
         }
-        "recreated" => assert!(is_fixed(&env, kind, MB, &before), "{text}"),
+        "recreated" => assert!(env.is_fixed(kind, MB, &before), "{text}"),
         // The re-check before the delete could not see the original: nothing was touched.
         "failed-untouched" => assert_eq!(
             original.as_ref().map(without_creation_time),
@@ -362,14 +305,14 @@ fn a_lost_delete_answer_under_the_direct_strategy_is_never_reported_rolled_back(
         );
     }
     env.clear_faults();
-    let output = env.run(&args(&["resume"], PATIENCE));
+    let output = env.run(&["resume", "--patience", "3"]);
     let text = show(&output);
     assert_eq!(code(&output), 0, "resume with faults cleared: {text}");
     let live = env
         .definition(kind, MB)
         .unwrap_or_else(|| panic!("{MB} lost after resume\n{text}"));
     if status != "rolled-back" {
-        assert!(is_fixed(&env, kind, MB, &before), "{live}\n{text}");
+        assert!(env.is_fixed(kind, MB, &before), "{live}\n{text}");
         assert_eq!(env.tags(kind, MB), tags, "{text}");
     }
 }
@@ -384,13 +327,19 @@ fn a_lost_delete_answer_on_a_referenced_definition_is_resumed() {
     env.max_attempts = Some(2);
     let before = env.definition(kind, DQ).expect("seeded");
     let tags = env.tags(kind, DQ);
-    let output = env.run(&args(
-        &["apply", "--yes", "--name", DQ, "--format", "json"],
-        PATIENCE,
-    ));
+    let output = env.run(&[
+        "apply",
+        "--yes",
+        "--name",
+        DQ,
+        "--format",
+        "json",
+        "--patience",
+        "3",
+    ]);
     let text = show(&output);
     assert!(
-        env.definition(kind, DQ).is_some() || !copies(&env, kind, DQ).is_empty(),
+        env.definition(kind, DQ).is_some() || !env.copies(kind, DQ).is_empty(),
         "I1: {DQ} exists nowhere\n{text}"
     );
     match code(&output) {
@@ -399,7 +348,7 @@ fn a_lost_delete_answer_on_a_referenced_definition_is_resumed() {
                 .unwrap_or_else(|| panic!("exit 4 without a manual action\n{text}"));
             assert!(manual.contains(" resume"), "{manual}\n{text}");
         }
-        0 => assert_eq!(status(&output, DQ), "recreated", "{text}"),
+        0 => assert_eq!(report_status(&output, DQ), "recreated", "{text}"),
         other => panic!("exit {other}\n{text}"),
     }
     resume_converges(&env, kind, DQ, &before, &tags);
@@ -447,21 +396,16 @@ fn a_change_during_the_run_is_kept(change: Change) {
             false,
         )],
     );
-    let mut run = spawn(command_in(
-        &env,
+    let held = env.spawn_until_held(
         &env.state_dir(),
         &["apply", "--yes", "--name", MB, "--format", "json"],
-    ));
-    wait_until_held(&env, &mut run, &op("Create", kind), &glob);
-    let (theirs, their_tags) = make_change(&env, change);
-    assert!(
-        is_held(&env, &op("Create", kind), &glob),
-        "the hold ended before the test acted; the scenario did not happen"
+        &op("Create", kind),
+        &glob,
     );
-    let output = run.finish();
+    let ((theirs, their_tags), output) = held.act_then_finish(|| make_change(&env, change));
     let text = show(&output);
     assert_eq!(
-        status(&output, MB),
+        report_status(&output, MB),
         "changed-during-run",
         "{change:?}: {text}"
     );
@@ -472,7 +416,7 @@ fn a_change_during_the_run_is_kept(change: Change) {
         "{change:?}: their version was not left as they made it\n{text}"
     );
     assert_eq!(env.tags(kind, MB), their_tags, "{change:?}: {text}");
-    assert_eq!(copies(&env, kind, MB), Vec::<String>::new(), "{text}");
+    assert_eq!(env.copies(kind, MB), Vec::<String>::new(), "{text}");
 }
 
 /// Issue 7, defect 2: a tag (`legal-hold=true`) added during the run.
@@ -497,14 +441,13 @@ fn resume_keeps_a_change_made_after_the_kill(change: Change) {
         &[MB],
         vec![hold_rule(&op("Create", kind), &glob, HOLD_FOREVER_MS, true)],
     );
-    let mut run = spawn(command_in(
-        &env,
+    env.spawn_until_held(
         &env.state_dir(),
         &["apply", "--yes", "--name", MB],
-    ));
-    wait_until_held(&env, &mut run, &op("Create", kind), &glob);
-    run.kill();
-    env.clear_faults();
+        &op("Create", kind),
+        &glob,
+    )
+    .kill_then_clear_faults();
     let (theirs, their_tags) = make_change(&env, change);
 
     let output = env.run(&["resume", "--format", "json"]);
@@ -515,9 +458,9 @@ fn resume_keeps_a_change_made_after_the_kill(change: Change) {
         "{change:?}: resume did not leave their version as they made it\n{text}"
     );
     assert_eq!(env.tags(kind, MB), their_tags, "{change:?}: {text}");
-    assert_eq!(copies(&env, kind, MB), Vec::<String>::new(), "{text}");
+    assert_eq!(env.copies(kind, MB), Vec::<String>::new(), "{text}");
     assert!(
-        ["changed-during-run", "changed-since-plan"].contains(&status(&output, MB).as_str()),
+        ["changed-during-run", "changed-since-plan"].contains(&report_status(&output, MB).as_str()),
         "{change:?}: {text}"
     );
     assert_eq!(code(&output), 1, "{change:?}: {text}");
@@ -549,20 +492,15 @@ fn a_vanished_schedule_is_nothing_to_move(operation: &str, glob: &str) {
         vec![hold_rule(operation, glob, HOLD_WHILE_ACTING_MS, false)],
     );
     let before = env.definition(kind, DQ).expect("seeded");
-    let mut run = spawn(command_in(
-        &env,
+    let held = env.spawn_until_held(
         &env.state_dir(),
         &["apply", "--yes", "--name", DQ, "--format", "json"],
-    ));
-    wait_until_held(&env, &mut run, operation, glob);
-    delete_schedule(&env, DQ_SCHEDULE);
-    assert!(
-        is_held(&env, operation, glob),
-        "the hold ended before the test acted; the scenario did not happen"
+        operation,
+        glob,
     );
-    let output = run.finish();
+    let ((), output) = held.act_then_finish(|| delete_schedule(&env, DQ_SCHEDULE));
     let text = show(&output);
-    let status = status(&output, DQ);
+    let status = report_status(&output, DQ);
     assert_ne!(
         code(&output),
         4,
@@ -575,7 +513,7 @@ fn a_vanished_schedule_is_nothing_to_move(operation: &str, glob: &str) {
     match status.as_str() {
         "recreated" => {
             assert_eq!(code(&output), 0, "{text}");
-            assert!(is_fixed(&env, kind, DQ, &before), "{text}");
+            assert!(env.is_fixed(kind, DQ, &before), "{text}");
         }
         "rolled-back" => assert_eq!(
             env.definition(kind, DQ).map(|d| without_creation_time(&d)),
@@ -590,12 +528,12 @@ fn a_vanished_schedule_is_nothing_to_move(operation: &str, glob: &str) {
     let text = show(&output);
     assert_eq!(code(&output), 0, "resume: {text}");
     assert!(env.definition(kind, DQ).is_some(), "{text}");
-    assert_eq!(copies(&env, kind, DQ), Vec::<String>::new(), "{text}");
+    assert_eq!(env.copies(kind, DQ), Vec::<String>::new(), "{text}");
     let mutations = env.mutating_calls().len();
     let output = env.run(&["resume"]);
     assert_eq!(code(&output), 0, "second resume: {}", show(&output));
     assert_eq!(
-        mutating_since(&env, mutations),
+        env.mutating_since(mutations),
         Vec::<String>::new(),
         "{}",
         show(&output)
@@ -633,13 +571,19 @@ fn the_manual_action_after_a_lost_create_answer_runs_and_fixes() {
     env.max_attempts = Some(1);
     let before = env.definition(kind, MB).expect("seeded");
     let tags = env.tags(kind, MB);
-    let output = env.run(&args(
-        &["apply", "--yes", "--name", MB, "--format", "json"],
-        PATIENCE,
-    ));
+    let output = env.run(&[
+        "apply",
+        "--yes",
+        "--name",
+        MB,
+        "--format",
+        "json",
+        "--patience",
+        "3",
+    ]);
     let text = show(&output);
     match code(&output) {
-        0 => assert_eq!(status(&output, MB), "recreated", "{text}"),
+        0 => assert_eq!(report_status(&output, MB), "recreated", "{text}"),
         4 => {
             let manual = manual_action(&output)
                 .unwrap_or_else(|| panic!("exit 4 without a manual action\n{text}"));
@@ -657,13 +601,13 @@ fn the_manual_action_after_a_lost_create_answer_runs_and_fixes() {
         other => panic!("exit {other}\n{text}"),
     }
     assert!(
-        is_fixed(&env, kind, MB, &before),
+        env.is_fixed(kind, MB, &before),
         "{MB} is not compliant: {:?}",
         env.definition(kind, MB)
     );
     env.clear_faults();
     assert_eq!(env.tags(kind, MB), tags);
-    assert_eq!(copies(&env, kind, MB), Vec::<String>::new());
+    assert_eq!(env.copies(kind, MB), Vec::<String>::new());
 }
 
 // -------------------------------------------------------------------------------------------
@@ -687,20 +631,14 @@ fn two_applies_at_once_from_two_state_directories_lose_nothing() {
             (kind, *name, env.definition(kind, name).expect("seeded"))
         })
         .collect();
-    let run = |dir: &str| {
-        spawn(command_in(
-            &env,
-            &env.path(dir),
-            &["apply", "--yes", "--format", "json"],
-        ))
-    };
+    let run = |dir: &str| env.spawn(&env.path(dir), &["apply", "--yes", "--format", "json"]);
     let (a, b) = (run("state-a"), run("state-b"));
     let (a, b) = (a.finish(), b.finish());
     let text = format!("run A: {}\nrun B: {}", show(&a), show(&b));
     assert_ne!(code(&a), 4, "{text}");
     assert_ne!(code(&b), 4, "{text}");
     for (kind, name, before) in &seeded {
-        let statuses = [status(&a, name), status(&b, name)];
+        let statuses = [report_status(&a, name), report_status(&b, name)];
         let recreated = statuses
             .iter()
             .filter(|s| s.starts_with("recreated"))
@@ -722,11 +660,11 @@ fn two_applies_at_once_from_two_state_directories_lose_nothing() {
             );
         }
         assert!(
-            is_fixed(&env, *kind, name, before),
+            env.is_fixed(*kind, name, before),
             "{name} is not the original made compliant: {:?}\n{text}",
             env.definition(*kind, name)
         );
-        assert_eq!(copies(&env, *kind, name), Vec::<String>::new(), "{text}");
+        assert_eq!(env.copies(*kind, name), Vec::<String>::new(), "{text}");
     }
     assert_eq!(env.schedule_target(DQ_SCHEDULE), DQ, "{text}");
     env.clear_faults();
@@ -765,10 +703,10 @@ fn the_printed_manual_action_runs_verbatim_with_a_space_in_the_state_dir() {
         .unwrap_or_else(|| panic!("{MB} missing\n{}", show_all(&runs)));
     assert!(
         without_creation_time(&live) == without_creation_time(&before)
-            || is_fixed(&env, kind, MB, &before),
+            || env.is_fixed(kind, MB, &before),
         "{live}"
     );
-    assert_eq!(copies(&env, kind, MB), Vec::<String>::new());
+    assert_eq!(env.copies(kind, MB), Vec::<String>::new());
 }
 
 // -------------------------------------------------------------------------------------------
@@ -794,7 +732,9 @@ fn an_out_of_range_duration_is_a_usage_error() {
             ("--schedule-timeout", "86401"),
             ("--patience", "18446744073709551615"),
         ] {
-            let output = env.run(&args(case, &[flag, value]));
+            let mut args = case.clone();
+            args.extend([flag, value]);
+            let output = env.run(&args);
             let text = show(&output);
             assert_eq!(code(&output), 2, "{case:?} {flag} {value}: {text}");
             assert!(!stderr(&output).contains("panicked"), "{text}");
@@ -820,10 +760,13 @@ fn resume_refuses_a_run_id_that_is_a_path() {
         vec![hold_rule(&op("Create", kind), &glob, HOLD_FOREVER_MS, true)],
     );
     let other = env.path("other");
-    let mut run = spawn(command_in(&env, &other, &["apply", "--yes", "--name", MB]));
-    wait_until_held(&env, &mut run, &op("Create", kind), &glob);
-    run.kill();
-    env.clear_faults();
+    env.spawn_until_held(
+        &other,
+        &["apply", "--yes", "--name", MB],
+        &op("Create", kind),
+        &glob,
+    )
+    .kill_then_clear_faults();
     let run_id = std::fs::read_dir(other.join("runs"))
         .expect("the other state dir has runs")
         .flatten()
@@ -838,7 +781,7 @@ fn resume_refuses_a_run_id_that_is_a_path() {
     let text = show(&output);
     assert_eq!(code(&output), 2, "{text}");
     assert_eq!(
-        mutating_since(&env, mutations),
+        env.mutating_since(mutations),
         Vec::<String>::new(),
         "{text}"
     );
@@ -904,11 +847,7 @@ fn the_ctrl_c_hint_runs_verbatim() {
     ];
     let env = demo_env(&names, holds);
     let state_dir = env.path("ctrl c state");
-    let mut run = spawn(command_in(
-        &env,
-        &state_dir,
-        &["apply", "--yes", "--concurrency", "1"],
-    ));
+    let mut run = env.spawn(&state_dir, &["apply", "--yes", "--concurrency", "1"]);
     let deadline = std::time::Instant::now() + DEADLINE;
     while !is_held(&env, &op("Create", Kind::ModelBias), &format!("{MB}-smr*"))
         && !is_held(
@@ -951,12 +890,14 @@ fn the_second_ctrl_c_hint_runs_verbatim() {
     );
     let before = env.definition(kind, MB).expect("seeded");
     let state_dir = env.path("ctrl c state");
-    let mut run = spawn(command_in(
-        &env,
-        &state_dir,
-        &["apply", "--yes", "--name", MB],
-    ));
-    wait_until_held(&env, &mut run, &op("Create", kind), &glob);
+    let mut run = env
+        .spawn_until_held(
+            &state_dir,
+            &["apply", "--yes", "--name", MB],
+            &op("Create", kind),
+            &glob,
+        )
+        .run;
     run.interrupt();
     run.wait_for_stderr("Interrupted");
     run.interrupt();
@@ -967,8 +908,8 @@ fn the_second_ctrl_c_hint_runs_verbatim() {
     let runs = follow_manual_actions(&hints[0], &Workdir::new(), &[], 1);
     let (_, last) = runs.last().unwrap();
     assert_eq!(code(last), 0, "{}\n{}", show(&output), show_all(&runs));
-    assert!(is_fixed(&env, kind, MB, &before), "{}", show_all(&runs));
-    assert_eq!(copies(&env, kind, MB), Vec::<String>::new());
+    assert!(env.is_fixed(kind, MB, &before), "{}", show_all(&runs));
+    assert_eq!(env.copies(kind, MB), Vec::<String>::new());
 }
 
 // -------------------------------------------------------------------------------------------
@@ -1031,8 +972,8 @@ fn a_finding_whose_arn_lowercases_the_name_finds_the_definition() {
     ]);
     let text = show(&output);
     assert_eq!(code(&output), 0, "{text}");
-    assert_eq!(status(&output, "Churn-DQ"), "recreated", "{text}");
-    assert!(is_fixed(&env, kind, "Churn-DQ", &before), "{text}");
+    assert_eq!(report_status(&output, "Churn-DQ"), "recreated", "{text}");
+    assert!(env.is_fixed(kind, "Churn-DQ", &before), "{text}");
     let other = env.definition(kind, "Mixed-Sched").expect("untouched");
     assert_eq!(flag_of(&other), Some(false), "not in the findings: {text}");
 }
@@ -1067,15 +1008,15 @@ fn a_schedule_naming_the_definition_in_other_case_is_moved() {
     let output = env.run(&["apply", plan.to_str().unwrap(), "--yes", "--format", "json"]);
     let text = show(&output);
     assert_eq!(code(&output), 0, "{text}");
-    assert_eq!(status(&output, "Mixed-Sched"), "recreated", "{text}");
-    assert!(is_fixed(&env, kind, "Mixed-Sched", &before), "{text}");
+    assert_eq!(report_status(&output, "Mixed-Sched"), "recreated", "{text}");
+    assert!(env.is_fixed(kind, "Mixed-Sched", &before), "{text}");
     assert!(
         env.schedule_target("sched-case")
             .eq_ignore_ascii_case("Mixed-Sched"),
         "the schedule is on {}\n{text}",
         env.schedule_target("sched-case")
     );
-    assert_eq!(copies(&env, kind, "Mixed-Sched"), Vec::<String>::new());
+    assert_eq!(env.copies(kind, "Mixed-Sched"), Vec::<String>::new());
 }
 
 // -------------------------------------------------------------------------------------------
@@ -1098,29 +1039,30 @@ fn a_retried_delete_is_preceded_by_a_fresh_recheck() {
             true,
         )],
     );
-    let mut run = spawn(command_in(
-        &env,
+    let held = env.spawn_until_held(
         &env.state_dir(),
         &["apply", "--yes", "--name", MB, "--format", "json"],
-    ));
-    wait_until_held(&env, &mut run, &op("Delete", kind), MB);
-    add_tag(&env, kind, MB, "legal-hold", "true");
-    let theirs = env.definition(kind, MB).expect("still there");
-    let their_tags = env.tags(kind, MB);
-    let output = run.finish();
+        &op("Delete", kind),
+        MB,
+    );
+    let ((theirs, their_tags), output) = held.act_then_finish(|| {
+        add_tag(&env, kind, MB, "legal-hold", "true");
+        let theirs = env.definition(kind, MB).expect("still there");
+        (theirs, env.tags(kind, MB))
+    });
     let text = show(&output);
     // The held delete's answer was lost: it could still act, so the run undoes nothing now
     // (third review) and stops in doubt; `resume` then finds the change and keeps it.
-    assert_eq!(status(&output, MB), "in-doubt", "{text}");
+    assert_eq!(report_status(&output, MB), "in-doubt", "{text}");
     assert_eq!(code(&output), 4, "{text}");
     assert_eq!(env.definition(kind, MB), Some(theirs.clone()), "{text}");
     let output = env.run(&["resume", "--format", "json"]);
     let text = show(&output);
-    assert_eq!(status(&output, MB), "changed-during-run", "{text}");
+    assert_eq!(report_status(&output, MB), "changed-during-run", "{text}");
     assert_eq!(code(&output), 1, "{text}");
     assert_eq!(env.definition(kind, MB), Some(theirs), "{text}");
     assert_eq!(env.tags(kind, MB), their_tags, "{text}");
-    assert_eq!(copies(&env, kind, MB), Vec::<String>::new(), "{text}");
+    assert_eq!(env.copies(kind, MB), Vec::<String>::new(), "{text}");
 }
 
 /// Review finding 3 (I3, I6): a delete AWS refused did not act. When the run then stops in
@@ -1152,7 +1094,7 @@ fn resume_does_not_undo_a_deletion_after_a_refused_delete() {
         "json",
     ]);
     let text = show(&output);
-    assert_eq!(status(&output, MB), "in-doubt", "{text}");
+    assert_eq!(report_status(&output, MB), "in-doubt", "{text}");
     assert_eq!(code(&output), 4, "{text}");
     env.clear_faults();
     let client = env.client();
@@ -1161,14 +1103,14 @@ fn resume_does_not_undo_a_deletion_after_a_refused_delete() {
 
     let output = env.run(&["resume", "--format", "json"]);
     let text = show(&output);
-    assert_eq!(status(&output, MB), "changed-during-run", "{text}");
+    assert_eq!(report_status(&output, MB), "changed-during-run", "{text}");
     assert_eq!(code(&output), 1, "{text}");
     assert_eq!(
         env.definition(kind, MB),
         None,
         "their deletion was undone\n{text}"
     );
-    assert_eq!(copies(&env, kind, MB).len(), 1, "the copy is kept\n{text}");
+    assert_eq!(env.copies(kind, MB).len(), 1, "the copy is kept\n{text}");
 }
 
 /// Review finding 1 (I7): a create of the copy that was throttled did not act; when another run
@@ -1186,30 +1128,29 @@ fn a_throttled_claim_never_takes_another_runs_copy() {
             ..hold_rule(&op("Create", kind), &glob, 3_000, false)
         }],
     );
-    let mut first = spawn(command_in(
-        &env,
+    let first = env.spawn_until_held(
         &env.state_dir(),
         &["apply", "--yes", "--name", MB, "--format", "json"],
-    ));
-    wait_until_held(&env, &mut first, &op("Create", kind), &glob);
+        &op("Create", kind),
+        &glob,
+    );
     // Another run, from another state directory, claims the copy while the first is held.
     let other_state = env.path("other-state");
-    let other = spawn(command_in(
-        &env,
+    let other = env.spawn(
         &other_state,
         &["apply", "--yes", "--name", MB, "--format", "json"],
-    ));
-    let first = first.finish();
+    );
+    let first = first.run.finish();
     let other = other.finish();
     let text = format!("{}\n---\n{}", show(&first), show(&other));
     // Busy when the other run still held the copy at the retry; if it had finished, the retry
     // claimed a fresh copy and the re-check found the definition recreated by the other run.
     assert!(
-        ["busy", "changed-during-run"].contains(&status(&first, MB).as_str()),
+        ["busy", "changed-during-run"].contains(&report_status(&first, MB).as_str()),
         "{text}"
     );
-    assert_eq!(status(&other, MB), "recreated", "{text}");
-    assert_eq!(copies(&env, kind, MB), Vec::<String>::new(), "{text}");
+    assert_eq!(report_status(&other, MB), "recreated", "{text}");
+    assert_eq!(env.copies(kind, MB), Vec::<String>::new(), "{text}");
     let live = env.definition(kind, MB).expect("recreated");
     assert_eq!(
         live["NetworkConfig"]["EnableInterContainerTrafficEncryption"],
@@ -1234,14 +1175,13 @@ fn an_interrupted_restore_run_is_closed_by_the_next_restore() {
         faults: vec![hold_rule(&op("Create", kind), MB, HOLD_FOREVER_MS, true)],
         ..Behaviour::default()
     });
-    let mut run = spawn(command_in(
-        &env,
+    env.spawn_until_held(
         &env.state_dir(),
         &["restore", snapshot.to_str().unwrap()],
-    ));
-    wait_until_held(&env, &mut run, &op("Create", kind), MB);
-    run.kill();
-    env.clear_faults();
+        &op("Create", kind),
+        MB,
+    )
+    .kill_then_clear_faults();
     let output = env.run(&["restore", snapshot.to_str().unwrap()]);
     let text = show(&output);
     assert_eq!(code(&output), 0, "{text}");
@@ -1296,7 +1236,7 @@ fn resume_leaves_another_runs_copy_made_after_its_own_was_deleted() {
     let text = show(&output);
     assert_eq!(code(&output), 4, "{text}");
     env.clear_faults();
-    let copy = copy_name(name);
+    let copy = sm_recreate::request::temporary_name(name);
     assert_eq!(
         env.definition(kind, &copy),
         None,
@@ -1336,5 +1276,5 @@ fn resume_leaves_another_runs_copy_made_after_its_own_was_deleted() {
         json!(true),
         "the original is left for the run that holds the copy\n{text}"
     );
-    assert_eq!(status(&output, name), "busy", "{text}");
+    assert_eq!(report_status(&output, name), "busy", "{text}");
 }

@@ -25,11 +25,11 @@ use serde_json::{Value, json};
 use sm_emulator::FaultRule;
 use sm_recreate::kinds::Kind;
 use sm_recreate::plan::document::PlanDocument;
-use std::io::Read;
+use sm_testkit::shell_words;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Output, Stdio};
-use std::time::{Duration, Instant};
 use support::apply::*;
+use support::held::*;
+use support::printed::*;
 use support::*;
 
 const NAME: &str = "target";
@@ -38,13 +38,6 @@ const TEMP_GLOB: &str = "target-smr*";
 const OTHER: &str = "other";
 /// The cron a test sets while the run is held (the seeded schedules run hourly).
 const CHANGED_CRON: &str = "cron(0 6 ? * * *)";
-/// A hold the test ends by killing the process: the held call is never performed.
-const HOLD_FOREVER_MS: u64 = 600_000;
-/// A hold the run outlives: long enough for the test to act meanwhile (a few local calls), after
-/// which the held call is performed. Each test checks that the call was still held after it acted.
-const HOLD_WHILE_ACTING_MS: u64 = 6_000;
-/// Longest wait for anything a test polls for, or for one run of the binary.
-const DEADLINE: Duration = Duration::from_secs(120);
 
 // -------------------------------------------------------------------------------------------
 // helpers
@@ -65,107 +58,6 @@ fn make_plan(env: &Env) -> PathBuf {
     plan
 }
 
-fn glob_matches(name: Option<&str>, glob: &str) -> bool {
-    match (name, glob.strip_suffix('*')) {
-        (Some(name), Some(prefix)) => name.starts_with(prefix),
-        (Some(name), None) => name == glob,
-        (None, _) => false,
-    }
-}
-
-/// Whether a call of `operation` on `glob` is being held by the emulator right now.
-fn is_held(env: &Env, operation: &str, glob: &str) -> bool {
-    env.calls().iter().any(|c| {
-        c.operation == operation
-            && glob_matches(c.name.as_deref(), glob)
-            && c.outcome == "in-flight"
-    })
-}
-
-/// Waits (bounded) until the emulator holds `operation` on `glob`; panics if the child exits or
-/// the deadline passes first.
-fn wait_until_held(env: &Env, child: &mut Child, operation: &str, glob: &str) {
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        if is_held(env, operation, glob) {
-            return;
-        }
-        if let Some(status) = child.try_wait().expect("poll the child") {
-            panic!("the run exited ({status}) before reaching {operation} on {glob}");
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the run never reached {operation} on {glob}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// SIGKILLs the child and reaps it.
-fn kill(mut child: Child) {
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reap");
-}
-
-/// Spawns `command` (stdin closed, stdout and stderr captured).
-fn spawn(mut command: std::process::Command) -> Child {
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn sm-recreate")
-}
-
-/// Waits (bounded) for the child to exit and collects whatever of its output is still captured.
-fn finish(mut child: Child) -> Output {
-    fn reader<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_end(&mut bytes);
-            }
-            bytes
-        })
-    }
-    let stdout = reader(child.stdout.take());
-    let stderr = reader(child.stderr.take());
-    let deadline = Instant::now() + DEADLINE;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("poll the child") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("sm-recreate did not exit within {DEADLINE:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: stdout.join().expect("stdout reader"),
-        stderr: stderr.join().expect("stderr reader"),
-    }
-}
-
-/// The temporary copies (definitions named like the copy of `NAME`) of `kind`.
-fn temporary_copies(env: &Env, kind: Kind) -> Vec<String> {
-    env.emulator
-        .definition_names(REGION, kind)
-        .into_iter()
-        .filter(|n| n.starts_with(TEMP_PREFIX))
-        .collect()
-}
-
-/// The schedule's live `MonitoringScheduleConfig`.
-fn schedule_config(env: &Env) -> Value {
-    env.emulator
-        .schedule(REGION, SCHEDULE)
-        .expect("schedule exists")["MonitoringScheduleConfig"]
-        .clone()
-}
-
 /// Updates the schedule through the adapter (as someone else would) to `config`.
 fn update_schedule(env: &Env, config: &Value) {
     let client = env.client();
@@ -178,75 +70,6 @@ fn pointing_at(config: &Value, definition: &str) -> Value {
     let mut config = config.clone();
     config["MonitoringJobDefinitionName"] = json!(definition);
     config
-}
-
-/// The single entry of a JSON apply/resume report.
-fn only_entry(output: &Output) -> Value {
-    let report = stdout_json(output);
-    let definitions = report["definitions"].as_array().expect("definitions");
-    assert_eq!(definitions.len(), 1, "{}", show(output));
-    definitions[0].clone()
-}
-
-/// The mutating calls after the first `before` of them.
-fn mutating_since(env: &Env, before: usize) -> Vec<String> {
-    env.mutating_calls()[before..]
-        .iter()
-        .map(|c| format!("{} {:?} ({})", c.operation, c.name, c.outcome))
-        .collect()
-}
-
-/// The manual action of the first "needs manual action" line on stderr.
-fn manual_action(output: &Output) -> String {
-    let text = stderr(output);
-    let marker = "needs manual action: ";
-    let line = text
-        .lines()
-        .find(|l| l.contains(marker))
-        .unwrap_or_else(|| panic!("no manual action printed:\n{}", show(output)));
-    line[line.find(marker).unwrap() + marker.len()..].to_owned()
-}
-
-/// Splits a command line the way a POSIX shell would for the quoting `shell_quote` produces
-/// (plain words and single-quoted words with `'\''` escapes).
-fn shell_words(line: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_word = true;
-                for q in chars.by_ref() {
-                    if q == '\'' {
-                        break;
-                    }
-                    word.push(q);
-                }
-            }
-            '\\' => {
-                in_word = true;
-                if let Some(escaped) = chars.next() {
-                    word.push(escaped);
-                }
-            }
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                word.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    words
 }
 
 /// The value following `flag` in `words`.
@@ -262,22 +85,6 @@ fn flag_value<'a>(words: &'a [String], flag: &str) -> &'a str {
 
 fn canonical(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// A printed `sm-recreate ...` command as a process, run verbatim (no option added) in `cwd`,
-/// with only the hermetic environment: dummy credentials, empty AWS files, no IMDS.
-fn printed_command(words: &[String], cwd: &Workdir) -> std::process::Command {
-    assert_eq!(
-        words.first().map(String::as_str),
-        Some("sm-recreate"),
-        "{words:?}"
-    );
-    let mut command = isolated_command(cwd);
-    command
-        .env("AWS_MAX_ATTEMPTS", "2")
-        .env("NO_COLOR", "1")
-        .args(&words[1..]);
-    command
 }
 
 /// Persistent `ValidationException` on every create of the original name: step 5 fails, and so
@@ -312,33 +119,30 @@ fn a_schedule_change_made_during_the_run_survives_the_move_back() {
         HOLD_WHILE_ACTING_MS,
         false,
     )]));
-    let mut command = env.std_cmd();
-    command.args(["apply", plan.to_str().unwrap(), "--yes", "--format", "json"]);
-    let mut child = spawn(command);
-    wait_until_held(&env, &mut child, &delete, NAME);
-
-    // The schedule is on the copy now; change its cron and keep it there.
-    let temp = env.schedule_target(SCHEDULE);
-    assert!(temp.starts_with(TEMP_PREFIX), "schedule on {temp}");
-    let mut changed = schedule_config(&env);
-    assert_ne!(
-        changed["ScheduleConfig"]["ScheduleExpression"],
-        json!(CHANGED_CRON)
+    let held = env.spawn_until_held(
+        &env.state_dir(),
+        &["apply", plan.to_str().unwrap(), "--yes", "--format", "json"],
+        &delete,
+        NAME,
     );
-    changed["ScheduleConfig"]["ScheduleExpression"] = json!(CHANGED_CRON);
-    update_schedule(&env, &changed);
-    assert!(
-        is_held(&env, &delete, NAME),
-        "the hold ended before the test changed the schedule (machine too slow for \
-         HOLD_WHILE_ACTING_MS); the scenario did not happen"
-    );
-
-    let output = finish(child);
+    let (changed, output) = held.act_then_finish(|| {
+        // The schedule is on the copy now; change its cron and keep it there.
+        let temp = env.schedule_target(SCHEDULE);
+        assert!(temp.starts_with(TEMP_PREFIX), "schedule on {temp}");
+        let mut changed = env.schedule_config(SCHEDULE);
+        assert_ne!(
+            changed["ScheduleConfig"]["ScheduleExpression"],
+            json!(CHANGED_CRON)
+        );
+        changed["ScheduleConfig"]["ScheduleExpression"] = json!(CHANGED_CRON);
+        update_schedule(&env, &changed);
+        changed
+    });
     assert_eq!(code(&output), 0, "{}", show(&output));
     assert_eq!(only_entry(&output)["status"], json!("recreated"));
     // Back on the original, with the cron changed meanwhile and everything else as it was.
     assert_eq!(
-        schedule_config(&env),
+        env.schedule_config(SCHEDULE),
         pointing_at(&changed, NAME),
         "the move back must change only MonitoringJobDefinitionName"
     );
@@ -347,7 +151,7 @@ fn a_schedule_change_made_during_the_run_survives_the_move_back() {
         without_creation_time(&live),
         without_creation_time(&with_flag(&before, true))
     );
-    assert_eq!(temporary_copies(&env, kind), Vec::<String>::new());
+    assert_eq!(env.copies(kind, NAME), Vec::<String>::new());
 }
 
 // -------------------------------------------------------------------------------------------
@@ -380,23 +184,25 @@ fn resume_leaves_a_schedule_pointed_at_a_third_definition_alone() {
         HOLD_FOREVER_MS,
         true,
     )]));
-    let mut command = env.std_cmd();
-    command.args(["apply", plan.to_str().unwrap(), "--yes"]);
-    let mut child = spawn(command);
-    wait_until_held(&env, &mut child, &create, TEMP_GLOB);
-    kill(child);
-    env.clear_faults();
+    env.spawn_until_held(
+        &env.state_dir(),
+        &["apply", plan.to_str().unwrap(), "--yes"],
+        &create,
+        TEMP_GLOB,
+    )
+    .kill_then_clear_faults();
     assert_eq!(env.schedule_target(SCHEDULE), NAME, "killed before step 3");
 
-    let config = pointing_at(&schedule_config(&env), OTHER);
+    let config = pointing_at(&env.schedule_config(SCHEDULE), OTHER);
     update_schedule(&env, &config);
     let mutations = env.mutating_calls().len();
     let output = env.run(&["resume", "--format", "json"]);
 
     let text = show(&output);
     assert_eq!(env.schedule_target(SCHEDULE), OTHER, "{text}");
-    assert_eq!(schedule_config(&env), config, "{text}");
-    let updates: Vec<String> = mutating_since(&env, mutations)
+    assert_eq!(env.schedule_config(SCHEDULE), config, "{text}");
+    let updates: Vec<String> = env
+        .mutating_since(mutations)
         .into_iter()
         .filter(|c| c.starts_with("UpdateMonitoringSchedule"))
         .collect();
@@ -410,7 +216,7 @@ fn resume_leaves_a_schedule_pointed_at_a_third_definition_alone() {
             || live == without_creation_time(&with_flag(&before, true)),
         "the original is neither original nor compliant: {live}\n{text}"
     );
-    assert_eq!(temporary_copies(&env, kind), Vec::<String>::new(), "{text}");
+    assert_eq!(env.copies(kind, NAME), Vec::<String>::new(), "{text}");
     assert_eq!(env.definition(kind, OTHER), Some(other_before), "{text}");
     // Step 3 finds the schedule elsewhere and stops: someone changed it during the run (I5);
     // everything undone, nothing for a person to do.
@@ -442,21 +248,19 @@ fn apply_stops_at_step_3_when_the_schedule_points_at_a_third_definition() {
         false,
     )]));
     let updates_before = env.count("UpdateMonitoringSchedule");
-    let mut command = env.std_cmd();
-    command.args(["apply", plan.to_str().unwrap(), "--yes", "--format", "json"]);
-    let mut child = spawn(command);
-    wait_until_held(&env, &mut child, &create, TEMP_GLOB);
-    let config = pointing_at(&schedule_config(&env), OTHER);
-    update_schedule(&env, &config);
-    assert!(
-        is_held(&env, &create, TEMP_GLOB),
-        "the hold ended before the test moved the schedule (machine too slow for \
-         HOLD_WHILE_ACTING_MS); the scenario did not happen"
+    let held = env.spawn_until_held(
+        &env.state_dir(),
+        &["apply", plan.to_str().unwrap(), "--yes", "--format", "json"],
+        &create,
+        TEMP_GLOB,
     );
-
-    let output = finish(child);
+    let (config, output) = held.act_then_finish(|| {
+        let config = pointing_at(&env.schedule_config(SCHEDULE), OTHER);
+        update_schedule(&env, &config);
+        config
+    });
     let text = show(&output);
-    assert_eq!(schedule_config(&env), config, "{text}");
+    assert_eq!(env.schedule_config(SCHEDULE), config, "{text}");
     assert_eq!(
         env.count("UpdateMonitoringSchedule"),
         updates_before + 1,
@@ -473,7 +277,7 @@ fn apply_stops_at_step_3_when_the_schedule_points_at_a_third_definition() {
         without_creation_time(&before),
         "{text}"
     );
-    assert_eq!(temporary_copies(&env, kind), Vec::<String>::new(), "{text}");
+    assert_eq!(env.copies(kind, NAME), Vec::<String>::new(), "{text}");
 }
 
 // -------------------------------------------------------------------------------------------
@@ -496,19 +300,20 @@ fn resume_leaves_a_foreign_definition_under_the_name_as_they_made_it() {
         HOLD_FOREVER_MS,
         true,
     )]));
-    let mut command = env.std_cmd();
-    command.args(["apply", plan.to_str().unwrap(), "--yes"]);
-    let mut child = spawn(command);
-    wait_until_held(&env, &mut child, &create, NAME);
-    kill(child);
-    env.clear_faults();
+    env.spawn_until_held(
+        &env.state_dir(),
+        &["apply", plan.to_str().unwrap(), "--yes"],
+        &create,
+        NAME,
+    )
+    .kill_then_clear_faults();
     assert!(env.definition(kind, NAME).is_none(), "killed after step 4");
-    let temps = temporary_copies(&env, kind);
+    let temps = env.copies(kind, NAME);
     assert_eq!(temps.len(), 1, "one copy: {temps:?}");
     let temp = temps[0].clone();
     assert_eq!(env.schedule_target(SCHEDULE), temp);
     let copy_before = env.definition(kind, &temp).unwrap();
-    let schedule_before = schedule_config(&env);
+    let schedule_before = env.schedule_config(SCHEDULE);
 
     let mut foreign = noncompliant(kind, NAME, &[("owner", "someone-else")]);
     foreign["RoleArn"] = json!(format!("arn:aws:iam::{ACCOUNT}:role/someone-else"));
@@ -528,7 +333,8 @@ fn resume_leaves_a_foreign_definition_under_the_name_as_they_made_it() {
         json!("changed-during-run"),
         "{text}"
     );
-    let creates: Vec<String> = mutating_since(&env, mutations)
+    let creates: Vec<String> = env
+        .mutating_since(mutations)
         .into_iter()
         .filter(|c| c.starts_with("Create"))
         .collect();
@@ -542,7 +348,7 @@ fn resume_leaves_a_foreign_definition_under_the_name_as_they_made_it() {
     drop(copy_before);
     let mut expected = schedule_before.clone();
     expected["MonitoringJobDefinitionName"] = json!(NAME);
-    assert_eq!(schedule_config(&env), expected, "{text}");
+    assert_eq!(env.schedule_config(SCHEDULE), expected, "{text}");
     let (snapshot, _) = env.snapshot_of(NAME);
     assert!(
         text.contains(&snapshot.display().to_string()),
@@ -574,12 +380,13 @@ fn resume_refuses_an_interrupted_restore_run() {
         HOLD_FOREVER_MS,
         true,
     )]));
-    let mut command = env.std_cmd();
-    command.args(["restore", snapshot.to_str().unwrap(), "--replace"]);
-    let mut child = spawn(command);
-    wait_until_held(&env, &mut child, &create, TEMP_GLOB);
-    kill(child);
-    env.clear_faults();
+    env.spawn_until_held(
+        &env.state_dir(),
+        &["restore", snapshot.to_str().unwrap(), "--replace"],
+        &create,
+        TEMP_GLOB,
+    )
+    .kill_then_clear_faults();
     let journals = env.journals();
     assert_eq!(journals.len(), 2, "the apply's and the restore's");
     assert_eq!(
@@ -589,7 +396,7 @@ fn resume_refuses_an_interrupted_restore_run() {
         journals[1].1[0]
     );
     let live_before = env.definition(kind, NAME);
-    let schedule_before = schedule_config(&env);
+    let schedule_before = env.schedule_config(SCHEDULE);
     let mutations = env.mutating_calls().len();
 
     let output = env.run(&["resume"]);
@@ -597,12 +404,12 @@ fn resume_refuses_an_interrupted_restore_run() {
     assert_eq!(code(&output), 2, "{text}");
     assert!(stderr(&output).contains("restore"), "{text}");
     assert_eq!(
-        mutating_since(&env, mutations),
+        env.mutating_since(mutations),
         Vec::<String>::new(),
         "resume sent mutating calls\n{text}"
     );
     assert_eq!(env.definition(kind, NAME), live_before);
-    assert_eq!(schedule_config(&env), schedule_before);
+    assert_eq!(env.schedule_config(SCHEDULE), schedule_before);
 
     // The same restore command, run again, continues that run (I6): the original is back as the
     // snapshot recorded it, the schedule on it, no copy left.
@@ -618,7 +425,7 @@ fn resume_refuses_an_interrupted_restore_run() {
         without_creation_time(&recorded["describe"]),
         "{text}"
     );
-    assert_eq!(temporary_copies(&env, kind), Vec::<String>::new(), "{text}");
+    assert_eq!(env.copies(kind, NAME), Vec::<String>::new(), "{text}");
     assert_eq!(env.schedule_target(SCHEDULE), NAME, "{text}");
 }
 
@@ -638,10 +445,8 @@ fn a_closed_stdout_does_not_change_the_exit_code() {
             .set_behaviour(settle_behaviour(rollback_incomplete_faults(kind)));
         let mut command = env.std_cmd();
         command.args(["apply", plan.to_str().unwrap(), "--yes", "--format", format]);
-        let mut child = spawn(command);
         // The reader goes away at once: every write to stdout fails (EPIPE).
-        drop(child.stdout.take());
-        let output = finish(child);
+        let output = Running::spawn_with_stdout_closed(command).finish();
         assert_eq!(code(&output), 4, "--format {format}: {}", show(&output));
         assert!(
             stderr(&output).contains("needs manual action"),
@@ -690,7 +495,7 @@ fn a_plan_file_listing_items_outside_its_regions_is_refused() {
             show(&output)
         );
         assert_eq!(
-            mutating_since(&env, mutations),
+            env.mutating_since(mutations),
             Vec::<String>::new(),
             "{label}"
         );
@@ -731,7 +536,8 @@ fn the_printed_restore_command_runs_verbatim_from_another_directory() {
     env.clear_faults();
     assert!(env.definition(kind, NAME).is_none());
 
-    let manual = manual_action(&output);
+    let manual = manual_action(&output)
+        .unwrap_or_else(|| panic!("no manual action printed:\n{}", show(&output)));
     let words = shell_words(&manual);
     assert_eq!(
         words.first().map(String::as_str),
@@ -760,15 +566,13 @@ fn the_printed_restore_command_runs_verbatim_from_another_directory() {
     );
 
     let elsewhere = Workdir::new();
-    let output = with_timeout(printed_command(&words, &elsewhere))
-        .output()
-        .expect("run the printed command");
+    let output = shell_command(&manual, &elsewhere, &[("AWS_MAX_ATTEMPTS", "2")]);
     assert_eq!(code(&output), 0, "`{manual}`: {}", show(&output));
     let live = env.definition(kind, NAME).expect("restored");
     assert_eq!(without_creation_time(&live), without_creation_time(&before));
     assert_eq!(env.tags(kind, NAME), tags_before);
     assert_eq!(env.schedule_target(SCHEDULE), NAME);
-    assert_eq!(temporary_copies(&env, kind), Vec::<String>::new());
+    assert_eq!(env.copies(kind, NAME), Vec::<String>::new());
     // Nothing was written relative to the other directory.
     assert!(!elsewhere.file("state").exists());
 }
@@ -788,7 +592,7 @@ fn a_restore_left_unfinished_is_finished_by_running_it_again() {
     let output = env.run(&["apply", plan.to_str().unwrap(), "--yes"]);
     assert_eq!(code(&output), 4, "{}", show(&output));
     let (snapshot, _) = env.snapshot_of(NAME);
-    let copy = temporary_copies(&env, kind);
+    let copy = env.copies(kind, NAME);
     assert_eq!(
         copy.len(),
         1,
@@ -826,7 +630,7 @@ fn a_restore_left_unfinished_is_finished_by_running_it_again() {
     let output = env.run(&["restore", snapshot.to_str().unwrap()]);
     assert_eq!(code(&output), 0, "{}", show(&output));
     assert_eq!(env.schedule_target(SCHEDULE), NAME);
-    assert_eq!(temporary_copies(&env, kind), Vec::<String>::new());
+    assert_eq!(env.copies(kind, NAME), Vec::<String>::new());
     let live = env.definition(kind, NAME).expect("restored");
     assert_eq!(without_creation_time(&live), without_creation_time(&before));
 

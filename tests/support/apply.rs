@@ -1,6 +1,6 @@
-//! The apply, fault-matrix, crash and bad-input tests' `Env`: a [`Sandbox`] whose commands also
-//! take a state directory, with the end-state checks every apply test shares, and seeds in the
-//! one region these tests use.
+//! `Env`: a [`Sandbox`] whose commands also take a state directory (apply, resume, restore), with
+//! the end-state checks those tests share, acting as someone else, and seeds in the one region
+//! these tests use.
 
 use super::{
     Flag, REGION, Sandbox, flagged_request, seed, seed_definition, seed_schedule, with_timeout,
@@ -57,8 +57,9 @@ impl Env {
         self.path("state")
     }
 
-    /// The hermetic binary with `AWS_MAX_ATTEMPTS` (if set), `--state-dir` and `--color never`.
-    fn command_with(&self, state_dir: &Path) -> std::process::Command {
+    /// The hermetic binary with `AWS_MAX_ATTEMPTS` (if set), `--state-dir state_dir` and
+    /// `--color never`, as a plain `std::process::Command`; add the command and its flags.
+    pub fn std_cmd_in(&self, state_dir: &Path) -> std::process::Command {
         let mut command = super::hermetic_command(&self.endpoint_url(), &self.workdir);
         if let Some(attempts) = self.max_attempts {
             command.env("AWS_MAX_ATTEMPTS", attempts.to_string());
@@ -77,12 +78,12 @@ impl Env {
 
     /// The binary as a plain `std::process::Command` (for tests that need the `Child`).
     pub fn std_cmd(&self) -> std::process::Command {
-        self.command_with(&self.state_dir())
+        self.std_cmd_in(&self.state_dir())
     }
 
     /// Runs the binary with another `--state-dir`.
     pub fn run_with_state_dir(&self, state_dir: &Path, args: &[&str]) -> Output {
-        with_timeout(self.command_with(state_dir))
+        with_timeout(self.std_cmd_in(state_dir))
             .args(args)
             .output()
             .expect("run sm-recreate")
@@ -98,8 +99,30 @@ impl Env {
         self.sandbox.client(REGION)
     }
 
+    /// A plain `aws-sdk-sagemaker` client (retries off), for acting as someone else would.
+    pub fn someone_else(&self) -> aws_sdk_sagemaker::Client {
+        sm_testkit::client(&self.emulator, REGION)
+    }
+
     pub fn definition(&self, kind: Kind, name: &str) -> Option<Value> {
         self.emulator.definition(REGION, kind, name)
+    }
+
+    /// Whether the live `name` is `before` with the flag set (`CreationTime` aside).
+    pub fn is_fixed(&self, kind: Kind, name: &str, before: &Value) -> bool {
+        self.definition(kind, name).is_some_and(|live| {
+            without_creation_time(&live) == without_creation_time(&with_flag(before, true))
+        })
+    }
+
+    /// Every definition of `kind` named like a temporary copy of `name` (`NAME-smr…`).
+    pub fn copies(&self, kind: Kind, name: &str) -> Vec<String> {
+        let prefix = format!("{}-smr", &name[..name.len().min(63 - 10)]);
+        self.emulator
+            .definition_names(REGION, kind)
+            .into_iter()
+            .filter(|n| n.starts_with(&prefix))
+            .collect()
     }
 
     /// A definition's tags, as a set (read through ListTags: call only once faults are cleared).
@@ -116,6 +139,14 @@ impl Env {
             .collect()
     }
 
+    /// The schedule's live `MonitoringScheduleConfig`.
+    pub fn schedule_config(&self, schedule: &str) -> Value {
+        self.emulator
+            .schedule(REGION, schedule)
+            .expect("schedule exists")["MonitoringScheduleConfig"]
+            .clone()
+    }
+
     pub fn schedule_target(&self, schedule: &str) -> String {
         let described = self
             .emulator
@@ -125,6 +156,14 @@ impl Env {
             .as_str()
             .expect("schedule names a definition")
             .to_owned()
+    }
+
+    /// The mutating calls after the first `before` of them, for assertions and messages.
+    pub fn mutating_since(&self, before: usize) -> Vec<String> {
+        self.mutating_calls()[before..]
+            .iter()
+            .map(|c| format!("{} {:?} ({})", c.operation, c.name, c.outcome))
+            .collect()
     }
 
     /// Clears every fault and the call counters (schedules settle after 50 ms).

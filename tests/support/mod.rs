@@ -7,15 +7,19 @@
 //! inherited `AWS_*` variable removed, so no test can touch a real account or the machine's
 //! AWS configuration.
 //!
-//! Submodules: [`apply`] (the apply, fault-matrix, crash and bad-input tests' `Env` and end-state
-//! checks) and [`model`] (the randomized fault model).
+//! Submodules: [`apply`] (`Env`: a sandbox whose runs keep a state directory, and the end-state
+//! checks), [`held`] (a run stopped at a call the emulator holds, and the spawned binary),
+//! [`printed`] (commands the tool prints, run verbatim) and [`model`] (the randomized fault
+//! model).
 //!
 //! Include with `mod support;`.
 
 #![allow(dead_code)] // each test crate uses a different subset
 
 pub mod apply;
+pub mod held;
 pub mod model;
+pub mod printed;
 
 // What these tests share with the emulator's: the emulator on a loopback port, fault rules, the
 // maximal fixtures (the plain SDK clients are used as `sm_testkit::client` and so on).
@@ -99,6 +103,14 @@ impl Default for Workdir {
 /// AWS setup (run in and with `HOME` at `workdir`): dummy credentials, empty AWS files, no IMDS.
 pub fn isolated_command(workdir: &Workdir) -> std::process::Command {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sm-recreate"));
+    isolate(&mut command, workdir);
+    command
+}
+
+/// Runs `command` in and with `HOME` at `workdir`, with none of the machine's AWS setup: every
+/// inherited `AWS_*` variable, `RUST_LOG` and `NO_COLOR` removed; dummy credentials, the test
+/// region, empty AWS files, IMDS disabled.
+pub fn isolate(command: &mut std::process::Command, workdir: &Workdir) {
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("AWS_") {
             command.env_remove(&key);
@@ -118,7 +130,6 @@ pub fn isolated_command(workdir: &Workdir) -> std::process::Command {
             workdir.file("aws-credentials"),
         )
         .env("AWS_EC2_METADATA_DISABLED", "true");
-    command
 }
 
 /// `isolated_command`, aimed at `endpoint_url`.
@@ -362,6 +373,35 @@ pub fn seed(definitions: Vec<SeedDefinition>, schedules: Vec<SeedSchedule>) -> S
     }
 }
 
+/// The built-in demo account reduced to the definitions named (in `REGION`) and the schedules
+/// that reference them.
+pub fn demo_subset(names: &[&str]) -> Seed {
+    let mut seed = Seed::demo();
+    seed.definitions.retain(|d| {
+        d.region == REGION
+            && d.request["JobDefinitionName"]
+                .as_str()
+                .is_some_and(|n| names.contains(&n))
+    });
+    seed.schedules.retain(|s| {
+        s.region == REGION
+            && s.request["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"]
+                .as_str()
+                .is_some_and(|n| names.contains(&n))
+    });
+    seed
+}
+
+/// The create request the demo account seeds `name` with.
+pub fn demo_request(name: &str) -> Value {
+    Seed::demo()
+        .definitions
+        .into_iter()
+        .find(|d| d.request["JobDefinitionName"] == name)
+        .unwrap_or_else(|| panic!("{name} is not in the demo account"))
+        .request
+}
+
 // -------------------------------------------------------------------------------------------
 // output
 // -------------------------------------------------------------------------------------------
@@ -451,4 +491,32 @@ pub fn actions(document: &Value) -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+/// The entry for `name` in a JSON apply, resume or restore report (`Null` when not listed).
+pub fn report_entry(output: &Output, name: &str) -> Value {
+    let report = stdout_json(output);
+    report["definitions"]
+        .as_array()
+        .expect("definitions")
+        .iter()
+        .find(|d| d["name"] == json!(name))
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+/// The status of `name` in a JSON report (empty when not listed).
+pub fn report_status(output: &Output, name: &str) -> String {
+    report_entry(output, name)["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The single entry of a JSON report, which must list exactly one definition.
+pub fn only_entry(output: &Output) -> Value {
+    let report = stdout_json(output);
+    let definitions = report["definitions"].as_array().expect("definitions");
+    assert_eq!(definitions.len(), 1, "{}", show(output));
+    definitions[0].clone()
 }
