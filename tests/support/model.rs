@@ -631,19 +631,21 @@ fn calls_len(emulator: &Emulator) -> usize {
     emulator.calls().len()
 }
 
-/// Indexes in `from..` of calls of `operation` naming `name` (case-insensitively).
+/// Whether `call` names `name` (case-insensitively, as the service compares names).
+fn is_about(call: &RecordedCall, name: &str) -> bool {
+    call.name
+        .as_deref()
+        .is_some_and(|n| n.eq_ignore_ascii_case(name))
+}
+
+/// Indexes in `from..` of calls of `operation` naming `name`.
 fn matching_calls(emulator: &Emulator, from: usize, operation: &str, name: &str) -> Vec<usize> {
     emulator
         .calls()
         .iter()
         .enumerate()
         .skip(from)
-        .filter(|(_, c)| {
-            c.operation == operation
-                && c.name
-                    .as_deref()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
-        })
+        .filter(|(_, c)| c.operation == operation && is_about(c, name))
         .map(|(i, _)| i)
         .collect()
 }
@@ -1499,6 +1501,16 @@ impl Case<'_> {
     // the race window
     // ---------------------------------------------------------------------------------------
 
+    /// The indexes of the calls in the emulator's log that someone else's actions and the
+    /// harness made: every other call is the tool's.
+    fn not_the_tools(&self) -> BTreeSet<usize> {
+        self.actions
+            .iter()
+            .flat_map(|a| a.own_calls.clone())
+            .chain(self.harness_calls.iter().copied())
+            .collect()
+    }
+
     /// Whether someone's change (action `a`) to target `t` may have landed between the tool's
     /// last look at the original (`reads`: operation prefixes, e.g. Describe, ListTags) and a
     /// delete of it, with nothing else of the item's in between: the window SageMaker offers no
@@ -1519,17 +1531,8 @@ impl Case<'_> {
                 }
             })
             .collect();
-        let own: BTreeSet<usize> = self
-            .actions
-            .iter()
-            .flat_map(|a| a.own_calls.clone())
-            .chain(self.harness_calls.iter().copied())
-            .collect();
-        let is_d = |c: &RecordedCall| {
-            c.name
-                .as_deref()
-                .is_some_and(|n| n.eq_ignore_ascii_case(&target.name))
-        };
+        let own = self.not_the_tools();
+        let is_d = |c: &RecordedCall| is_about(c, &target.name);
         // The names the tool acts on between its re-check and the delete: the original and
         // its copy (schedules move before the re-check; and a schedule someone pointed at
         // another definition carries that one's calls, which the log cannot tell apart).
@@ -1578,19 +1581,8 @@ impl Case<'_> {
         let target = &self.world.targets[t];
         let action = &self.actions[a];
         let calls = self.emulator.calls();
-        let own: BTreeSet<usize> = self
-            .actions
-            .iter()
-            .flat_map(|a| a.own_calls.clone())
-            .chain(self.harness_calls.iter().copied())
-            .collect();
-        let about_d = |i: usize| {
-            !own.contains(&i)
-                && calls[i]
-                    .name
-                    .as_deref()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(&target.name))
-        };
+        let own = self.not_the_tools();
+        let about_d = |i: usize| !own.contains(&i) && is_about(&calls[i], &target.name);
         let describe = format!("Describe{}", target.kind.api_noun());
         let delete = format!("Delete{}", target.kind.api_noun());
         let last = |op: &str| {
@@ -1618,17 +1610,8 @@ impl Case<'_> {
         let schedule = &self.world.schedules[s];
         let action = &self.actions[a];
         let calls = self.emulator.calls();
-        let own: BTreeSet<usize> = self
-            .actions
-            .iter()
-            .flat_map(|a| a.own_calls.clone())
-            .chain(self.harness_calls.iter().copied())
-            .collect();
-        let is_s = |c: &RecordedCall| {
-            c.name
-                .as_deref()
-                .is_some_and(|n| n.eq_ignore_ascii_case(&schedule.name))
-        };
+        let own = self.not_the_tools();
+        let is_s = |c: &RecordedCall| is_about(c, &schedule.name);
         // Two updates of the schedule with no describe of it between them: neither sender could
         // have seen the other's, whoever sent which (the log cannot tell the tool's calls from
         // the harness's for certain).
