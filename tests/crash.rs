@@ -134,8 +134,7 @@ fn holds(kind: Kind) -> Vec<Hold> {
 }
 
 fn crash_case(index: usize, hold: &Hold, kind: Kind) -> Result<String, String> {
-    let mut env = Env::start(referenced_seed(kind, NAME), settle_behaviour(vec![]));
-    env.max_attempts = Some(2);
+    let env = Env::settled(referenced_seed(kind, NAME));
     let before = env.definition(kind, NAME).unwrap();
     let plan = env.path("plan.json");
     let output = env.run(&["plan", "--out", plan.to_str().unwrap()]);

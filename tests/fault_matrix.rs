@@ -228,8 +228,7 @@ fn run_case(case: &Case) -> CaseResult {
             vec![],
         )
     };
-    let mut env = Env::start(seeded, settle_behaviour(vec![]));
-    env.max_attempts = Some(2);
+    let env = Env::settled(seeded);
     let before = env.definition(kind, NAME).unwrap();
     let schedule_before = env.emulator.schedule(REGION, SCHEDULE);
     // Where the schedule points (the original's name when there is none).

@@ -34,11 +34,6 @@ const DQ_SCHEDULE: &str = "churn-data-quality-hourly";
 // helpers
 // -------------------------------------------------------------------------------------------
 
-/// An `Env` on the demo definitions `names` with the usual quick behaviour and `faults`.
-fn demo_env(names: &[&str], faults: Vec<FaultRule>) -> Env {
-    Env::start(demo_subset(names), behaviour(faults))
-}
-
 /// faultsA.json: the first delete of `name` acts, then answers 500; every later delete answers
 /// 500; describes 3–29 of `name` are throttled.
 fn faults_a(kind: Kind, name: &str) -> Vec<FaultRule> {
@@ -68,16 +63,6 @@ fn faults_k() -> Vec<FaultRule> {
         internal_failure(&op("Create", kind), MB, Some(1), true),
         throttled(&op("Describe", kind), MB, 3),
     ]
-}
-
-/// faultsQ.json: every create of `churn-model-bias` (the original name) is rejected.
-fn faults_q() -> Vec<FaultRule> {
-    vec![FaultRule {
-        operation: op("Create", Kind::ModelBias),
-        name: Some(MB.to_owned()),
-        error: fault_error("ValidationException", 400, "KMS key not usable"),
-        ..FaultRule::default()
-    }]
 }
 
 /// faults2r.json: half the calls slowed 0.7 s, schedules settle in 0.3 s.
@@ -191,7 +176,7 @@ fn resume_converges(env: &Env, kind: Kind, name: &str, before: &Value, tags: &BT
 #[test]
 fn a_lost_delete_answer_with_throttled_looks_never_loses_an_unreferenced_definition() {
     let kind = Kind::ModelBias;
-    let mut env = demo_env(&[MB], faults_a(kind, MB));
+    let mut env = Env::demo(&[MB], faults_a(kind, MB));
     env.max_attempts = Some(2);
     let before = env.definition(kind, MB).expect("seeded");
     let tags = env.tags(kind, MB);
@@ -247,7 +232,7 @@ fn a_lost_delete_answer_with_throttled_looks_never_loses_an_unreferenced_definit
 #[test]
 fn a_lost_delete_answer_under_the_direct_strategy_is_never_reported_rolled_back() {
     let kind = Kind::ModelBias;
-    let mut env = demo_env(&[MB], faults_a(kind, MB));
+    let mut env = Env::demo(&[MB], faults_a(kind, MB));
     env.max_attempts = Some(2);
     let before = env.definition(kind, MB).expect("seeded");
     let tags = env.tags(kind, MB);
@@ -323,7 +308,7 @@ fn a_lost_delete_answer_under_the_direct_strategy_is_never_reported_rolled_back(
 #[test]
 fn a_lost_delete_answer_on_a_referenced_definition_is_resumed() {
     let kind = Kind::DataQuality;
-    let mut env = demo_env(&[DQ], faults_a2());
+    let mut env = Env::demo(&[DQ], faults_a2());
     env.max_attempts = Some(2);
     let before = env.definition(kind, DQ).expect("seeded");
     let tags = env.tags(kind, DQ);
@@ -387,7 +372,7 @@ fn make_change(env: &Env, change: Change) -> (Value, BTreeSet<Tag>) {
 fn a_change_during_the_run_is_kept(change: Change) {
     let kind = Kind::ModelBias;
     let glob = format!("{MB}-smr*");
-    let env = demo_env(
+    let env = Env::demo(
         &[MB],
         vec![hold_rule(
             &op("Create", kind),
@@ -437,7 +422,7 @@ fn a_definition_replaced_during_the_run_is_kept() {
 fn resume_keeps_a_change_made_after_the_kill(change: Change) {
     let kind = Kind::ModelBias;
     let glob = format!("{MB}-smr*");
-    let env = demo_env(
+    let env = Env::demo(
         &[MB],
         vec![hold_rule(&op("Create", kind), &glob, HOLD_FOREVER_MS, true)],
     );
@@ -487,7 +472,7 @@ fn resume_keeps_a_definition_replaced_after_the_kill() {
 /// and a second resume sends nothing.
 fn a_vanished_schedule_is_nothing_to_move(operation: &str, glob: &str) {
     let kind = Kind::DataQuality;
-    let env = demo_env(
+    let env = Env::demo(
         &[DQ],
         vec![hold_rule(operation, glob, HOLD_WHILE_ACTING_MS, false)],
     );
@@ -567,7 +552,7 @@ fn a_schedule_deleted_while_on_the_copy_does_not_leave_the_copy() {
 #[test]
 fn the_manual_action_after_a_lost_create_answer_runs_and_fixes() {
     let kind = Kind::ModelBias;
-    let mut env = demo_env(&[MB], faults_k());
+    let mut env = Env::demo(&[MB], faults_k());
     env.max_attempts = Some(1);
     let before = env.definition(kind, MB).expect("seeded");
     let tags = env.tags(kind, MB);
@@ -683,7 +668,7 @@ fn two_applies_at_once_from_two_state_directories_lose_nothing() {
 #[test]
 fn the_printed_manual_action_runs_verbatim_with_a_space_in_the_state_dir() {
     let kind = Kind::ModelBias;
-    let env = demo_env(&[MB], faults_q());
+    let env = Env::demo(&[MB], creates_refused(kind, MB));
     let before = env.definition(kind, MB).expect("seeded");
     let state_dir = env.path("my state");
     let output = env.run_with_state_dir(&state_dir, &["apply", "--yes", "--name", MB]);
@@ -719,7 +704,7 @@ fn the_printed_manual_action_runs_verbatim_with_a_space_in_the_state_dir() {
 #[test]
 fn an_out_of_range_duration_is_a_usage_error() {
     let kind = Kind::DataQuality;
-    let env = demo_env(&[DQ], vec![]);
+    let env = Env::demo(&[DQ], vec![]);
     let snapshot = env.path("snapshot.json").display().to_string();
     let cases: Vec<Vec<&str>> = vec![
         vec!["apply", "--yes", "--name", DQ],
@@ -755,7 +740,7 @@ fn an_out_of_range_duration_is_a_usage_error() {
 fn resume_refuses_a_run_id_that_is_a_path() {
     let kind = Kind::ModelBias;
     let glob = format!("{MB}-smr*");
-    let env = demo_env(
+    let env = Env::demo(
         &[MB],
         vec![hold_rule(&op("Create", kind), &glob, HOLD_FOREVER_MS, true)],
     );
@@ -791,7 +776,7 @@ fn resume_refuses_a_run_id_that_is_a_path() {
 /// snapshot file is expected (exit 2, nothing touched).
 #[test]
 fn restore_of_a_directory_says_a_snapshot_is_expected() {
-    let env = demo_env(&[MB], vec![]);
+    let env = Env::demo(&[MB], vec![]);
     let output = env.run(&["restore", "/tmp"]);
     let text = show(&output);
     assert_eq!(code(&output), 2, "{text}");
@@ -845,7 +830,7 @@ fn the_ctrl_c_hint_runs_verbatim() {
             false,
         ),
     ];
-    let env = demo_env(&names, holds);
+    let env = Env::demo(&names, holds);
     let state_dir = env.path("ctrl c state");
     let mut run = env.spawn(&state_dir, &["apply", "--yes", "--concurrency", "1"]);
     let deadline = std::time::Instant::now() + DEADLINE;
@@ -884,7 +869,7 @@ fn the_ctrl_c_hint_runs_verbatim() {
 fn the_second_ctrl_c_hint_runs_verbatim() {
     let kind = Kind::ModelBias;
     let glob = format!("{MB}-smr*");
-    let env = demo_env(
+    let env = Env::demo(
         &[MB],
         vec![hold_rule(&op("Create", kind), &glob, HOLD_FOREVER_MS, true)],
     );
@@ -1030,7 +1015,7 @@ fn a_schedule_naming_the_definition_in_other_case_is_moved() {
 #[test]
 fn a_retried_delete_is_preceded_by_a_fresh_recheck() {
     let kind = Kind::ModelBias;
-    let env = demo_env(
+    let env = Env::demo(
         &[MB],
         vec![hold_rule(
             &op("Delete", kind),
@@ -1081,7 +1066,7 @@ fn resume_does_not_undo_a_deletion_after_a_refused_delete() {
     // The look the undo starts with fails: describes 4 on are throttled (1 inventory, 1 prepare,
     // 1 re-check, then the undo's).
     faults.extend((4..=60).map(|nth| throttled(&op("Describe", kind), MB, nth)));
-    let mut env = demo_env(&[MB], faults);
+    let mut env = Env::demo(&[MB], faults);
     env.max_attempts = Some(1);
     let output = env.run(&[
         "apply",
@@ -1120,7 +1105,7 @@ fn resume_does_not_undo_a_deletion_after_a_refused_delete() {
 fn a_throttled_claim_never_takes_another_runs_copy() {
     let kind = Kind::ModelBias;
     let glob = format!("{MB}-smr*");
-    let env = demo_env(
+    let env = Env::demo(
         &[MB],
         vec![FaultRule {
             nth: Some(1),
@@ -1164,7 +1149,7 @@ fn a_throttled_claim_never_takes_another_runs_copy() {
 #[test]
 fn an_interrupted_restore_run_is_closed_by_the_next_restore() {
     let kind = Kind::ModelBias;
-    let env = demo_env(&[MB], vec![]);
+    let env = Env::demo(&[MB], vec![]);
     let output = env.run(&["apply", "--yes", "--name", MB]);
     assert_eq!(code(&output), 0, "{}", show(&output));
     let (snapshot, _) = env.snapshot_of(MB);
@@ -1221,7 +1206,7 @@ fn resume_leaves_another_runs_copy_made_after_its_own_was_deleted() {
         },
     ];
     faults.extend((3..=80).map(|nth| throttled(&op("Describe", kind), &glob, nth)));
-    let mut env = demo_env(&[name], faults);
+    let mut env = Env::demo(&[name], faults);
     env.max_attempts = Some(1);
     let output = env.run(&[
         "apply",

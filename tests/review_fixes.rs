@@ -22,7 +22,6 @@
 mod support;
 
 use serde_json::{Value, json};
-use sm_emulator::FaultRule;
 use sm_recreate::kinds::Kind;
 use sm_recreate::plan::document::PlanDocument;
 use sm_testkit::shell_words;
@@ -42,21 +41,6 @@ const CHANGED_CRON: &str = "cron(0 6 ? * * *)";
 // -------------------------------------------------------------------------------------------
 // helpers
 // -------------------------------------------------------------------------------------------
-
-/// An `Env` on `seed` whose schedules settle at once and whose binary tries each call twice.
-fn env_with(seed: sm_emulator::Seed) -> Env {
-    let mut env = Env::start(seed, settle_behaviour(vec![]));
-    env.max_attempts = Some(2);
-    env
-}
-
-/// Plans into `plan.json` (no faults) and returns its path.
-fn make_plan(env: &Env) -> PathBuf {
-    let plan = env.path("plan.json");
-    let output = env.run(&["plan", "--out", plan.to_str().unwrap()]);
-    assert_eq!(code(&output), 0, "plan: {}", show(&output));
-    plan
-}
 
 /// Updates the schedule through the adapter (as someone else would) to `config`.
 fn update_schedule(env: &Env, config: &Value) {
@@ -87,17 +71,6 @@ fn canonical(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// Persistent `ValidationException` on every create of the original name: step 5 fails, and so
-/// does the rollback's create from the snapshot, so the run ends `rollback-incomplete` (exit 4)
-/// with the schedule on the compliant copy and the snapshot to restore.
-fn rollback_incomplete_faults(kind: Kind) -> Vec<FaultRule> {
-    vec![error_rule(
-        &op("Create", kind),
-        Some(NAME),
-        "ValidationException",
-    )]
-}
-
 // -------------------------------------------------------------------------------------------
 // 1. schedules keep their live configuration
 // -------------------------------------------------------------------------------------------
@@ -109,9 +82,9 @@ fn rollback_incomplete_faults(kind: Kind) -> Vec<FaultRule> {
 #[test]
 fn a_schedule_change_made_during_the_run_survives_the_move_back() {
     let kind = Kind::DataQuality;
-    let env = env_with(referenced_seed(kind, NAME));
+    let env = Env::settled(referenced_seed(kind, NAME));
     let before = env.definition(kind, NAME).unwrap();
-    let plan = make_plan(&env);
+    let plan = env.plan_file();
     let delete = op("Delete", kind);
     env.emulator.set_behaviour(settle_behaviour(vec![hold_rule(
         &delete,
@@ -173,10 +146,10 @@ fn seed_with_other(kind: Kind) -> sm_emulator::Seed {
 #[test]
 fn resume_leaves_a_schedule_pointed_at_a_third_definition_alone() {
     let kind = Kind::ModelBias;
-    let env = env_with(seed_with_other(kind));
+    let env = Env::settled(seed_with_other(kind));
     let before = env.definition(kind, NAME).unwrap();
     let other_before = env.definition(kind, OTHER).unwrap();
-    let plan = make_plan(&env);
+    let plan = env.plan_file();
     let create = op("Create", kind);
     env.emulator.set_behaviour(settle_behaviour(vec![hold_rule(
         &create,
@@ -237,9 +210,9 @@ fn resume_leaves_a_schedule_pointed_at_a_third_definition_alone() {
 #[test]
 fn apply_stops_at_step_3_when_the_schedule_points_at_a_third_definition() {
     let kind = Kind::ModelQuality;
-    let env = env_with(seed_with_other(kind));
+    let env = Env::settled(seed_with_other(kind));
     let before = env.definition(kind, NAME).unwrap();
-    let plan = make_plan(&env);
+    let plan = env.plan_file();
     let create = op("Create", kind);
     env.emulator.set_behaviour(settle_behaviour(vec![hold_rule(
         &create,
@@ -291,8 +264,8 @@ fn apply_stops_at_step_3_when_the_schedule_points_at_a_third_definition() {
 #[test]
 fn resume_leaves_a_foreign_definition_under_the_name_as_they_made_it() {
     let kind = Kind::ModelExplainability;
-    let env = env_with(referenced_seed(kind, NAME));
-    let plan = make_plan(&env);
+    let env = Env::settled(referenced_seed(kind, NAME));
+    let plan = env.plan_file();
     let create = op("Create", kind);
     env.emulator.set_behaviour(settle_behaviour(vec![hold_rule(
         &create,
@@ -366,8 +339,8 @@ fn resume_leaves_a_foreign_definition_under_the_name_as_they_made_it() {
 #[test]
 fn resume_refuses_an_interrupted_restore_run() {
     let kind = Kind::DataQuality;
-    let env = env_with(referenced_seed(kind, NAME));
-    let plan = make_plan(&env);
+    let env = Env::settled(referenced_seed(kind, NAME));
+    let plan = env.plan_file();
     let output = env.run(&["apply", plan.to_str().unwrap(), "--yes"]);
     assert_eq!(code(&output), 0, "apply: {}", show(&output));
     let (snapshot, _) = env.snapshot_of(NAME);
@@ -439,10 +412,10 @@ fn resume_refuses_an_interrupted_restore_run() {
 fn a_closed_stdout_does_not_change_the_exit_code() {
     for format in ["text", "json"] {
         let kind = Kind::ModelQuality;
-        let env = env_with(referenced_seed(kind, NAME));
-        let plan = make_plan(&env);
+        let env = Env::settled(referenced_seed(kind, NAME));
+        let plan = env.plan_file();
         env.emulator
-            .set_behaviour(settle_behaviour(rollback_incomplete_faults(kind)));
+            .set_behaviour(settle_behaviour(creates_refused(kind, NAME)));
         let mut command = env.std_cmd();
         command.args(["apply", plan.to_str().unwrap(), "--yes", "--format", format]);
         // The reader goes away at once: every write to stdout fails (EPIPE).
@@ -471,8 +444,8 @@ fn a_closed_stdout_does_not_change_the_exit_code() {
 #[test]
 fn a_plan_file_listing_items_outside_its_regions_is_refused() {
     let kind = Kind::DataQuality;
-    let env = env_with(referenced_seed(kind, NAME));
-    let plan = make_plan(&env);
+    let env = Env::settled(referenced_seed(kind, NAME));
+    let plan = env.plan_file();
     let text = std::fs::read_to_string(&plan).unwrap();
     let document: PlanDocument = serde_json::from_str(&text).expect("a plan document");
     assert_eq!(document.regions, vec![REGION.to_owned()]);
@@ -514,12 +487,12 @@ fn a_plan_file_listing_items_outside_its_regions_is_refused() {
 #[test]
 fn the_printed_restore_command_runs_verbatim_from_another_directory() {
     let kind = Kind::ModelBias;
-    let env = env_with(referenced_seed(kind, NAME));
+    let env = Env::settled(referenced_seed(kind, NAME));
     let before = env.definition(kind, NAME).unwrap();
     let tags_before = tag_set(&[("team", "ml"), ("cost-center", "42")]);
-    let plan = make_plan(&env);
+    let plan = env.plan_file();
     env.emulator
-        .set_behaviour(settle_behaviour(rollback_incomplete_faults(kind)));
+        .set_behaviour(settle_behaviour(creates_refused(kind, NAME)));
     // `hermetic_command` runs in the scratch directory, so `state` is `env.state_dir()`.
     let mut command = hermetic_command(&env.endpoint_url(), &env.workdir);
     command.env("AWS_MAX_ATTEMPTS", "2").args([
@@ -584,11 +557,11 @@ fn the_printed_restore_command_runs_verbatim_from_another_directory() {
 #[test]
 fn a_restore_left_unfinished_is_finished_by_running_it_again() {
     let kind = Kind::DataQuality;
-    let env = env_with(referenced_seed(kind, NAME));
+    let env = Env::settled(referenced_seed(kind, NAME));
     let before = env.definition(kind, NAME).unwrap();
-    let plan = make_plan(&env);
+    let plan = env.plan_file();
     env.emulator
-        .set_behaviour(settle_behaviour(rollback_incomplete_faults(kind)));
+        .set_behaviour(settle_behaviour(creates_refused(kind, NAME)));
     let output = env.run(&["apply", plan.to_str().unwrap(), "--yes"]);
     assert_eq!(code(&output), 4, "{}", show(&output));
     let (snapshot, _) = env.snapshot_of(NAME);

@@ -47,6 +47,20 @@ impl Env {
         Env::start(seed, quick_behaviour())
     }
 
+    /// The demo account's definitions `names` (and their schedules), the usual behaviour, and
+    /// `faults`.
+    pub fn demo(names: &[&str], faults: Vec<FaultRule>) -> Env {
+        Env::start(super::demo_subset(names), behaviour(faults))
+    }
+
+    /// Schedules that settle at once, so the calls of a run are numbered the same every time, and
+    /// a binary that tries each call twice, so one fault is retried and a second one is not.
+    pub fn settled(seed: Seed) -> Env {
+        let mut env = Env::start(seed, settle_behaviour(vec![]));
+        env.max_attempts = Some(2);
+        env
+    }
+
     /// A path inside the scratch directory.
     pub fn path(&self, name: &str) -> PathBuf {
         self.workdir.file(name)
@@ -92,6 +106,14 @@ impl Env {
     /// Runs the binary with `args` and returns its output.
     pub fn run(&self, args: &[&str]) -> Output {
         self.cmd().args(args).output().expect("run sm-recreate")
+    }
+
+    /// Plans into `plan.json` (exit 0 expected) and returns its path.
+    pub fn plan_file(&self) -> PathBuf {
+        let plan = self.path("plan.json");
+        let output = self.run(&["plan", "--out", plan.to_str().unwrap()]);
+        assert_eq!(super::code(&output), 0, "plan: {}", super::show(&output));
+        plan
     }
 
     /// An adapter client (the tool's own configuration) for checks and changes from the test.
@@ -245,6 +267,17 @@ pub fn settle_behaviour(faults: Vec<FaultRule>) -> Behaviour {
         schedule_transition: Duration::ZERO,
         ..Behaviour::default()
     }
+}
+
+/// Every create of `name` is refused (`ValidationException`): a recreate's create of the original
+/// fails, and so does its rollback's, so the run ends `rollback-incomplete` (exit 4) with the
+/// schedule on the compliant copy and the snapshot to restore.
+pub fn creates_refused(kind: Kind, name: &str) -> Vec<FaultRule> {
+    vec![super::error_rule(
+        &op("Create", kind),
+        Some(name),
+        "ValidationException",
+    )]
 }
 
 /// `Create`, `Describe` or `Delete` + the kind's API noun.
