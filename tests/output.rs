@@ -12,6 +12,7 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::apply::*;
+use support::held::*;
 use support::*;
 
 const NAME: &str = "target";
@@ -150,6 +151,34 @@ fn only_run_id(env: &Env) -> String {
         .collect();
     assert_eq!(runs.len(), 1, "{runs:?}");
     runs[0].clone()
+}
+
+/// A rollback that fails (exit 4) with stdout closed by its reader right away: still exit 4, and
+/// the manual action on stderr. In both report formats.
+#[test]
+fn a_closed_stdout_does_not_change_the_exit_code_of_an_incomplete_rollback() {
+    for format in ["text", "json"] {
+        let kind = Kind::ModelQuality;
+        let env = Env::settled(referenced_seed(kind, NAME));
+        let plan = env.plan_file();
+        env.emulator
+            .set_behaviour(settle_behaviour(creates_refused(kind, NAME)));
+        let mut command = env.std_cmd();
+        command.args(["apply", plan.to_str().unwrap(), "--yes", "--format", format]);
+        // The reader goes away at once: every write to stdout fails (EPIPE).
+        let output = Running::spawn_with_stdout_closed(command).finish();
+        assert_eq!(code(&output), 4, "--format {format}: {}", show(&output));
+        assert!(
+            stderr(&output).contains("needs manual action"),
+            "--format {format}: {}",
+            show(&output)
+        );
+        assert!(
+            !stderr(&output).contains("panicked"),
+            "--format {format}: {}",
+            show(&output)
+        );
+    }
 }
 
 /// The state directory fills up (no file may grow) while the temporary copy's create is on its

@@ -334,34 +334,6 @@ fn resume_refuses_an_interrupted_restore_run() {
 // 5. a closed stdout does not change the exit code
 // -------------------------------------------------------------------------------------------
 
-/// A rollback that fails (exit 4) with stdout closed by its reader right away: still exit 4, and
-/// the manual action on stderr. In both report formats.
-#[test]
-fn a_closed_stdout_does_not_change_the_exit_code() {
-    for format in ["text", "json"] {
-        let kind = Kind::ModelQuality;
-        let env = Env::settled(referenced_seed(kind, NAME));
-        let plan = env.plan_file();
-        env.emulator
-            .set_behaviour(settle_behaviour(creates_refused(kind, NAME)));
-        let mut command = env.std_cmd();
-        command.args(["apply", plan.to_str().unwrap(), "--yes", "--format", format]);
-        // The reader goes away at once: every write to stdout fails (EPIPE).
-        let output = Running::spawn_with_stdout_closed(command).finish();
-        assert_eq!(code(&output), 4, "--format {format}: {}", show(&output));
-        assert!(
-            stderr(&output).contains("needs manual action"),
-            "--format {format}: {}",
-            show(&output)
-        );
-        assert!(
-            !stderr(&output).contains("panicked"),
-            "--format {format}: {}",
-            show(&output)
-        );
-    }
-}
-
 // -------------------------------------------------------------------------------------------
 // 6. a plan file whose items lie outside its regions
 // -------------------------------------------------------------------------------------------
