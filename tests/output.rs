@@ -8,16 +8,12 @@ mod support;
 use serde_json::{Value, json};
 use sm_recreate::journal::StateDir;
 use sm_recreate::kinds::Kind;
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 use support::apply::*;
 use support::held::*;
 use support::*;
 
 const NAME: &str = "target";
-/// Longest wait for a spawned run.
-const DEADLINE: Duration = Duration::from_secs(120);
 
 /// Two definitions of different kinds, one referenced by a schedule: every step happens.
 fn two_definitions() -> sm_emulator::Seed {
@@ -48,50 +44,15 @@ fn assert_all_fixed(env: &Env, context: &str) {
     assert_eq!(names, vec![NAME.to_owned()], "copies left\n{context}");
 }
 
-/// Which stream the reader closes at once.
-#[derive(Debug, Clone, Copy)]
-enum Closed {
-    Stdout,
-    Stderr,
-}
-
 /// Runs `command` with one of its output streams' reader gone from the start (every write to
 /// it fails with EPIPE); returns the exit code and what the other stream got.
-fn run_with_closed(mut command: Command, closed: Closed) -> (i32, String) {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn sm-recreate");
-    let (gone, mut kept): (Box<dyn Read + Send>, Box<dyn Read + Send>) = match closed {
-        Closed::Stdout => (
-            Box::new(child.stdout.take().unwrap()),
-            Box::new(child.stderr.take().unwrap()),
-        ),
-        Closed::Stderr => (
-            Box::new(child.stderr.take().unwrap()),
-            Box::new(child.stdout.take().unwrap()),
-        ),
+fn run_with_closed(command: Command, closed: Closed) -> (i32, String) {
+    let output = Running::spawn_with_closed(command, closed).finish();
+    let kept = match closed {
+        Closed::Stdout => output.stderr.clone(),
+        Closed::Stderr => output.stdout.clone(),
     };
-    drop(gone);
-    let reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = kept.read_to_string(&mut text);
-        text
-    });
-    let deadline = Instant::now() + DEADLINE;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("poll the child") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("sm-recreate did not exit within {DEADLINE:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    (status.code().unwrap_or(-1), reader.join().unwrap())
+    (code(&output), String::from_utf8_lossy(&kept).into_owned())
 }
 
 /// An apply that plans now prints the plan first: a reader gone before that must not stop the
@@ -166,7 +127,7 @@ fn a_closed_stdout_does_not_change_the_exit_code_of_an_incomplete_rollback() {
         let mut command = env.std_cmd();
         command.args(["apply", plan.to_str().unwrap(), "--yes", "--format", format]);
         // The reader goes away at once: every write to stdout fails (EPIPE).
-        let output = Running::spawn_with_stdout_closed(command).finish();
+        let output = Running::spawn_with_closed(command, Closed::Stdout).finish();
         assert_eq!(code(&output), 4, "--format {format}: {}", show(&output));
         assert!(
             stderr(&output).contains("needs manual action"),
@@ -195,33 +156,14 @@ fn an_apply_whose_journal_becomes_unwritable_mid_run_exits_4_naming_the_run_neve
     );
     let mut command = env.std_cmd();
     command.args(["apply", "--yes", "--format", "json"]);
-    let mut child = ignoring_file_size_signal(&command)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn sm-recreate");
-    let deadline = Instant::now() + DEADLINE;
-    while !env.calls().iter().any(|c| {
-        c.operation == op("Create", kind)
-            && c.name
-                .as_deref()
-                .is_some_and(|n| n.starts_with(&copies[..copies.len() - 1]))
-            && c.outcome == "in-flight"
-    }) {
-        assert!(
-            Instant::now() < deadline,
-            "the copy's create was never held"
-        );
-        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let mut run = Running::spawn(ignoring_file_size_signal(&command));
+    wait_until_held(&env, &mut run, &op("Create", kind), &copies);
     let limited = Command::new("prlimit")
-        .args(["--pid", &child.id().to_string(), "--fsize=0"])
+        .args(["--pid", &run.child.id().to_string(), "--fsize=0"])
         .status()
         .expect("run prlimit (util-linux)");
     assert!(limited.success(), "prlimit failed");
-    let output = child.wait_with_output().expect("wait for the run");
+    let output = run.finish();
     let text = show(&output);
     assert_ne!(code(&output), 2, "{text}");
     assert_eq!(code(&output), 4, "{text}");

@@ -106,6 +106,13 @@ impl Held<'_> {
     }
 }
 
+/// An output stream whose reader goes away at once.
+#[derive(Debug, Clone, Copy)]
+pub enum Closed {
+    Stdout,
+    Stderr,
+}
+
 /// A spawned `sm-recreate` whose stdout and stderr are read as they come.
 pub struct Running {
     pub child: Child,
@@ -133,16 +140,16 @@ fn reader<R: Read + Send + 'static>(
 impl Running {
     /// Spawns `command` (stdin closed, stdout and stderr captured).
     pub fn spawn(command: std::process::Command) -> Running {
-        Running::spawn_reading(command, true)
+        Running::spawn_closing(command, None)
     }
 
-    /// Spawns `command` with its stdout's reader gone from the start: every write to stdout fails
-    /// (EPIPE). Only stderr is captured.
-    pub fn spawn_with_stdout_closed(command: std::process::Command) -> Running {
-        Running::spawn_reading(command, false)
+    /// Spawns `command` with the reader of one of its output streams gone from the start: every
+    /// write to that stream fails (EPIPE). The other one is captured.
+    pub fn spawn_with_closed(command: std::process::Command, closed: Closed) -> Running {
+        Running::spawn_closing(command, Some(closed))
     }
 
-    fn spawn_reading(mut command: std::process::Command, read_stdout: bool) -> Running {
+    fn spawn_closing(mut command: std::process::Command, closed: Option<Closed>) -> Running {
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -151,12 +158,15 @@ impl Running {
             .expect("spawn sm-recreate");
         let stdout = Arc::new(Mutex::new(Vec::new()));
         let stderr = Arc::new(Mutex::new(Vec::new()));
-        let stdout_pipe = child.stdout.take();
-        let mut readers = vec![reader(child.stderr.take(), Arc::clone(&stderr))];
-        if read_stdout {
-            readers.push(reader(stdout_pipe, Arc::clone(&stdout)));
-        } else {
-            drop(stdout_pipe);
+        let (stdout_pipe, stderr_pipe) = (child.stdout.take(), child.stderr.take());
+        let mut readers = Vec::new();
+        match closed {
+            Some(Closed::Stdout) => drop(stdout_pipe),
+            _ => readers.push(reader(stdout_pipe, Arc::clone(&stdout))),
+        }
+        match closed {
+            Some(Closed::Stderr) => drop(stderr_pipe),
+            _ => readers.push(reader(stderr_pipe, Arc::clone(&stderr))),
         }
         Running {
             child,
