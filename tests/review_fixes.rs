@@ -32,29 +32,11 @@ use support::printed::*;
 use support::*;
 
 const NAME: &str = "target";
-const TEMP_PREFIX: &str = "target-smr";
 const TEMP_GLOB: &str = "target-smr*";
-const OTHER: &str = "other";
-/// The cron a test sets while the run is held (the seeded schedules run hourly).
-const CHANGED_CRON: &str = "cron(0 6 ? * * *)";
 
 // -------------------------------------------------------------------------------------------
 // helpers
 // -------------------------------------------------------------------------------------------
-
-/// Updates the schedule through the adapter (as someone else would) to `config`.
-fn update_schedule(env: &Env, config: &Value) {
-    let client = env.client();
-    env.block_on(client.update_schedule(SCHEDULE, config))
-        .expect("update the schedule from the test");
-}
-
-/// `config` pointing at `definition`.
-fn pointing_at(config: &Value, definition: &str) -> Value {
-    let mut config = config.clone();
-    config["MonitoringJobDefinitionName"] = json!(definition);
-    config
-}
 
 /// The value following `flag` in `words`.
 fn flag_value<'a>(words: &'a [String], flag: &str) -> &'a str {
@@ -75,183 +57,9 @@ fn canonical(path: &Path) -> PathBuf {
 // 1. schedules keep their live configuration
 // -------------------------------------------------------------------------------------------
 
-/// The apply is held at step 4 (deleting the original) while someone changes the schedule's
-/// cron, leaving it on the temporary copy. Step 6 must move it back by changing only
-/// `MonitoringJobDefinitionName`: the schedule ends on the original with the new cron, not with
-/// the configuration the snapshot recorded.
-#[test]
-fn a_schedule_change_made_during_the_run_survives_the_move_back() {
-    let kind = Kind::DataQuality;
-    let env = Env::settled(referenced_seed(kind, NAME));
-    let before = env.definition(kind, NAME).unwrap();
-    let plan = env.plan_file();
-    let delete = op("Delete", kind);
-    env.emulator.set_behaviour(settle_behaviour(vec![hold_rule(
-        &delete,
-        NAME,
-        HOLD_WHILE_ACTING_MS,
-        false,
-    )]));
-    let held = env.spawn_until_held(
-        &env.state_dir(),
-        &["apply", plan.to_str().unwrap(), "--yes", "--format", "json"],
-        &delete,
-        NAME,
-    );
-    let (changed, output) = held.act_then_finish(|| {
-        // The schedule is on the copy now; change its cron and keep it there.
-        let temp = env.schedule_target(SCHEDULE);
-        assert!(temp.starts_with(TEMP_PREFIX), "schedule on {temp}");
-        let mut changed = env.schedule_config(SCHEDULE);
-        assert_ne!(
-            changed["ScheduleConfig"]["ScheduleExpression"],
-            json!(CHANGED_CRON)
-        );
-        changed["ScheduleConfig"]["ScheduleExpression"] = json!(CHANGED_CRON);
-        update_schedule(&env, &changed);
-        changed
-    });
-    assert_eq!(code(&output), 0, "{}", show(&output));
-    assert_eq!(only_entry(&output)["status"], json!("recreated"));
-    // Back on the original, with the cron changed meanwhile and everything else as it was.
-    assert_eq!(
-        env.schedule_config(SCHEDULE),
-        pointing_at(&changed, NAME),
-        "the move back must change only MonitoringJobDefinitionName"
-    );
-    let live = env.definition(kind, NAME).expect("original exists");
-    assert_eq!(
-        without_creation_time(&live),
-        without_creation_time(&with_flag(&before, true))
-    );
-    assert_eq!(env.copies(kind, NAME), Vec::<String>::new());
-}
-
 // -------------------------------------------------------------------------------------------
 // 2. a schedule pointed at a third definition is left alone
 // -------------------------------------------------------------------------------------------
-
-/// `NAME` referenced by `nightly`, plus a compliant definition `other` (not planned).
-fn seed_with_other(kind: Kind) -> sm_emulator::Seed {
-    let mut seed = referenced_seed(kind, NAME);
-    seed.definitions.push(definition(
-        kind,
-        flagged_request(kind, OTHER, Flag::On, &[]),
-    ));
-    seed
-}
-
-/// Killed while creating the temporary copy (step 2); someone points the schedule at `other`;
-/// `resume` must not move it back (nor anywhere), and must leave no copy behind.
-#[test]
-fn resume_leaves_a_schedule_pointed_at_a_third_definition_alone() {
-    let kind = Kind::ModelBias;
-    let env = Env::settled(seed_with_other(kind));
-    let before = env.definition(kind, NAME).unwrap();
-    let other_before = env.definition(kind, OTHER).unwrap();
-    let plan = env.plan_file();
-    let create = op("Create", kind);
-    env.emulator.set_behaviour(settle_behaviour(vec![hold_rule(
-        &create,
-        TEMP_GLOB,
-        HOLD_FOREVER_MS,
-        true,
-    )]));
-    env.spawn_until_held(
-        &env.state_dir(),
-        &["apply", plan.to_str().unwrap(), "--yes"],
-        &create,
-        TEMP_GLOB,
-    )
-    .kill_then_clear_faults();
-    assert_eq!(env.schedule_target(SCHEDULE), NAME, "killed before step 3");
-
-    let config = pointing_at(&env.schedule_config(SCHEDULE), OTHER);
-    update_schedule(&env, &config);
-    let mutations = env.mutating_calls().len();
-    let output = env.run(&["resume", "--format", "json"]);
-
-    let text = show(&output);
-    assert_eq!(env.schedule_target(SCHEDULE), OTHER, "{text}");
-    assert_eq!(env.schedule_config(SCHEDULE), config, "{text}");
-    let updates: Vec<String> = env
-        .mutating_since(mutations)
-        .into_iter()
-        .filter(|c| c.starts_with("UpdateMonitoringSchedule"))
-        .collect();
-    assert!(
-        updates.is_empty(),
-        "resume updated the schedule: {updates:?}\n{text}"
-    );
-    let live = without_creation_time(&env.definition(kind, NAME).expect("original exists"));
-    assert!(
-        live == without_creation_time(&before)
-            || live == without_creation_time(&with_flag(&before, true)),
-        "the original is neither original nor compliant: {live}\n{text}"
-    );
-    assert_eq!(env.copies(kind, NAME), Vec::<String>::new(), "{text}");
-    assert_eq!(env.definition(kind, OTHER), Some(other_before), "{text}");
-    // Step 3 finds the schedule elsewhere and stops: someone changed it during the run (I5);
-    // everything undone, nothing for a person to do.
-    assert_eq!(code(&output), 1, "{text}");
-    let entry = only_entry(&output);
-    assert_eq!(entry["status"], json!("changed-during-run"), "{text}");
-    assert!(
-        entry["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains(OTHER),
-        "the message names where the schedule points: {text}"
-    );
-}
-
-/// The same without a crash: the schedule is pointed at `other` while the apply creates the copy;
-/// step 3 must leave it there and stop (changed during the run: undone, copy deleted).
-#[test]
-fn apply_stops_at_step_3_when_the_schedule_points_at_a_third_definition() {
-    let kind = Kind::ModelQuality;
-    let env = Env::settled(seed_with_other(kind));
-    let before = env.definition(kind, NAME).unwrap();
-    let plan = env.plan_file();
-    let create = op("Create", kind);
-    env.emulator.set_behaviour(settle_behaviour(vec![hold_rule(
-        &create,
-        TEMP_GLOB,
-        HOLD_WHILE_ACTING_MS,
-        false,
-    )]));
-    let updates_before = env.count("UpdateMonitoringSchedule");
-    let held = env.spawn_until_held(
-        &env.state_dir(),
-        &["apply", plan.to_str().unwrap(), "--yes", "--format", "json"],
-        &create,
-        TEMP_GLOB,
-    );
-    let (config, output) = held.act_then_finish(|| {
-        let config = pointing_at(&env.schedule_config(SCHEDULE), OTHER);
-        update_schedule(&env, &config);
-        config
-    });
-    let text = show(&output);
-    assert_eq!(env.schedule_config(SCHEDULE), config, "{text}");
-    assert_eq!(
-        env.count("UpdateMonitoringSchedule"),
-        updates_before + 1,
-        "the apply updated the schedule (the test's own update is the only one expected): {text}"
-    );
-    assert_eq!(code(&output), 1, "{text}");
-    assert_eq!(
-        only_entry(&output)["status"],
-        json!("changed-during-run"),
-        "{text}"
-    );
-    assert_eq!(
-        without_creation_time(&env.definition(kind, NAME).expect("original exists")),
-        without_creation_time(&before),
-        "{text}"
-    );
-    assert_eq!(env.copies(kind, NAME), Vec::<String>::new(), "{text}");
-}
 
 // -------------------------------------------------------------------------------------------
 // 3. resume and a foreign definition under the original name
