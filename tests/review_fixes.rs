@@ -24,11 +24,8 @@ mod support;
 use serde_json::{Value, json};
 use sm_recreate::kinds::Kind;
 use sm_recreate::plan::document::PlanDocument;
-use sm_testkit::shell_words;
-use std::path::{Path, PathBuf};
 use support::apply::*;
 use support::held::*;
-use support::printed::*;
 use support::*;
 
 const NAME: &str = "target";
@@ -37,21 +34,6 @@ const TEMP_GLOB: &str = "target-smr*";
 // -------------------------------------------------------------------------------------------
 // helpers
 // -------------------------------------------------------------------------------------------
-
-/// The value following `flag` in `words`.
-fn flag_value<'a>(words: &'a [String], flag: &str) -> &'a str {
-    let at = words
-        .iter()
-        .position(|w| w == flag)
-        .unwrap_or_else(|| panic!("{flag} missing from {words:?}"));
-    words
-        .get(at + 1)
-        .unwrap_or_else(|| panic!("{flag} has no value in {words:?}"))
-}
-
-fn canonical(path: &Path) -> PathBuf {
-    std::fs::canonicalize(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 // -------------------------------------------------------------------------------------------
 // 1. schedules keep their live configuration
@@ -188,75 +170,6 @@ fn a_plan_file_listing_items_outside_its_regions_is_refused() {
 // -------------------------------------------------------------------------------------------
 // 7. printed commands are runnable from another directory
 // -------------------------------------------------------------------------------------------
-
-/// An apply with a *relative* `--state-dir` ends `rollback-incomplete`; the printed `restore`
-/// command names the endpoint, the absolute state directory and the absolute snapshot, and run
-/// verbatim from another directory it puts the original back.
-#[test]
-fn the_printed_restore_command_runs_verbatim_from_another_directory() {
-    let kind = Kind::ModelBias;
-    let env = Env::settled(referenced_seed(kind, NAME));
-    let before = env.definition(kind, NAME).unwrap();
-    let tags_before = tag_set(&[("team", "ml"), ("cost-center", "42")]);
-    let plan = env.plan_file();
-    env.emulator
-        .set_behaviour(settle_behaviour(creates_refused(kind, NAME)));
-    // `hermetic_command` runs in the scratch directory, so `state` is `env.state_dir()`.
-    let mut command = hermetic_command(&env.endpoint_url(), &env.workdir);
-    command.env("AWS_MAX_ATTEMPTS", "2").args([
-        "--state-dir",
-        "state",
-        "--color",
-        "never",
-        "apply",
-        plan.to_str().unwrap(),
-        "--yes",
-    ]);
-    let output = with_timeout(command).output().expect("run apply");
-    assert_eq!(code(&output), 4, "{}", show(&output));
-    env.clear_faults();
-    assert!(env.definition(kind, NAME).is_none());
-
-    let manual = manual_action(&output)
-        .unwrap_or_else(|| panic!("no manual action printed:\n{}", show(&output)));
-    let words = shell_words(&manual);
-    assert_eq!(
-        words.first().map(String::as_str),
-        Some("sm-recreate"),
-        "{manual}"
-    );
-    assert_eq!(
-        flag_value(&words, "--endpoint-url"),
-        env.endpoint_url(),
-        "{manual}"
-    );
-    let state_dir = Path::new(flag_value(&words, "--state-dir"));
-    assert!(state_dir.is_absolute(), "relative --state-dir: {manual}");
-    assert_eq!(
-        canonical(state_dir),
-        canonical(&env.state_dir()),
-        "{manual}"
-    );
-    let snapshot = Path::new(flag_value(&words, "restore"));
-    assert!(snapshot.is_absolute(), "relative snapshot path: {manual}");
-    let (expected_snapshot, _) = env.snapshot_of(NAME);
-    assert_eq!(
-        canonical(snapshot),
-        canonical(&expected_snapshot),
-        "{manual}"
-    );
-
-    let elsewhere = Workdir::new();
-    let output = shell_command(&manual, &elsewhere, &[("AWS_MAX_ATTEMPTS", "2")]);
-    assert_eq!(code(&output), 0, "`{manual}`: {}", show(&output));
-    let live = env.definition(kind, NAME).expect("restored");
-    assert_eq!(without_creation_time(&live), without_creation_time(&before));
-    assert_eq!(env.tags(kind, NAME), tags_before);
-    assert_eq!(env.schedule_target(SCHEDULE), NAME);
-    assert_eq!(env.copies(kind, NAME), Vec::<String>::new());
-    // Nothing was written relative to the other directory.
-    assert!(!elsewhere.file("state").exists());
-}
 
 /// Second review, finding 1: a restore whose schedule move fails must not leave the schedule on
 /// the temporary copy for good. The restore names itself as the way to finish (not `resume`,
