@@ -14,7 +14,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use sm_emulator::{Behaviour, Seed};
+use sm_emulator::Seed;
 use sm_recreate::kinds::Kind;
 use support::apply::*;
 use support::held::*;
@@ -252,40 +252,3 @@ fn a_schedule_naming_the_definition_in_other_case_is_moved() {
 // -------------------------------------------------------------------------------------------
 // Found by the hostile review of the new executor
 // -------------------------------------------------------------------------------------------
-
-/// Second review, finding 2 (I6): a restore of a missing definition killed mid-way leaves a run
-/// of its own; running the restore again finishes the definition and closes that run, so a
-/// later `resume` has nothing left to refuse.
-#[test]
-fn an_interrupted_restore_run_is_closed_by_the_next_restore() {
-    let kind = Kind::ModelBias;
-    let env = Env::demo(&[MB], vec![]);
-    let output = env.run(&["apply", "--yes", "--name", MB]);
-    assert_eq!(code(&output), 0, "{}", show(&output));
-    let (snapshot, _) = env.snapshot_of(MB);
-    let client = env.client();
-    env.block_on(client.delete_definition(kind, MB))
-        .expect("someone deletes it");
-    env.emulator.set_behaviour(Behaviour {
-        faults: vec![hold_rule(&op("Create", kind), MB, HOLD_FOREVER_MS, true)],
-        ..Behaviour::default()
-    });
-    env.spawn_until_held(
-        &env.state_dir(),
-        &["restore", snapshot.to_str().unwrap()],
-        &op("Create", kind),
-        MB,
-    )
-    .kill_then_clear_faults();
-    let output = env.run(&["restore", snapshot.to_str().unwrap()]);
-    let text = show(&output);
-    assert_eq!(code(&output), 0, "{text}");
-    assert!(env.definition(kind, MB).is_some(), "{text}");
-    let output = env.run(&["resume"]);
-    let text = show(&output);
-    assert_eq!(
-        code(&output),
-        0,
-        "resume after the restore finished: {text}"
-    );
-}

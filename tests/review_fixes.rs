@@ -21,15 +21,12 @@
 
 mod support;
 
-use serde_json::{Value, json};
 use sm_recreate::kinds::Kind;
 use sm_recreate::plan::document::PlanDocument;
 use support::apply::*;
-use support::held::*;
 use support::*;
 
 const NAME: &str = "target";
-const TEMP_GLOB: &str = "target-smr*";
 
 // -------------------------------------------------------------------------------------------
 // helpers
@@ -50,75 +47,6 @@ const TEMP_GLOB: &str = "target-smr*";
 // -------------------------------------------------------------------------------------------
 // 4. resume refuses a restore run
 // -------------------------------------------------------------------------------------------
-
-/// A `restore --replace` killed mid-way leaves an unfinished `restore` run; `resume` must refuse
-/// it (exit 2, naming `restore`) without a single mutating call, instead of treating it as a
-/// staged recreate and reversing the restore; the same restore command then finishes it.
-#[test]
-fn resume_refuses_an_interrupted_restore_run() {
-    let kind = Kind::DataQuality;
-    let env = Env::settled(referenced_seed(kind, NAME));
-    let plan = env.plan_file();
-    let output = env.run(&["apply", plan.to_str().unwrap(), "--yes"]);
-    assert_eq!(code(&output), 0, "apply: {}", show(&output));
-    let (snapshot, _) = env.snapshot_of(NAME);
-
-    // Put the original back over the compliant definition; held while creating its copy.
-    let create = op("Create", kind);
-    env.emulator.set_behaviour(settle_behaviour(vec![hold_rule(
-        &create,
-        TEMP_GLOB,
-        HOLD_FOREVER_MS,
-        true,
-    )]));
-    env.spawn_until_held(
-        &env.state_dir(),
-        &["restore", snapshot.to_str().unwrap(), "--replace"],
-        &create,
-        TEMP_GLOB,
-    )
-    .kill_then_clear_faults();
-    let journals = env.journals();
-    assert_eq!(journals.len(), 2, "the apply's and the restore's");
-    assert_eq!(
-        journals[1].1[0]["strategy"],
-        json!("restore"),
-        "{:?}",
-        journals[1].1[0]
-    );
-    let live_before = env.definition(kind, NAME);
-    let schedule_before = env.schedule_config(SCHEDULE);
-    let mutations = env.mutating_calls().len();
-
-    let output = env.run(&["resume"]);
-    let text = show(&output);
-    assert_eq!(code(&output), 2, "{text}");
-    assert!(stderr(&output).contains("restore"), "{text}");
-    assert_eq!(
-        env.mutating_since(mutations),
-        Vec::<String>::new(),
-        "resume sent mutating calls\n{text}"
-    );
-    assert_eq!(env.definition(kind, NAME), live_before);
-    assert_eq!(env.schedule_config(SCHEDULE), schedule_before);
-
-    // The same restore command, run again, continues that run (I6): the original is back as the
-    // snapshot recorded it, the schedule on it, no copy left.
-    let output = env.run(&["restore", snapshot.to_str().unwrap(), "--replace"]);
-    let text = show(&output);
-    assert_eq!(code(&output), 0, "{text}");
-    assert!(stderr(&output).contains("Continuing"), "{text}");
-    let recorded: Value =
-        serde_json::from_str(&std::fs::read_to_string(&snapshot).unwrap()).unwrap();
-    let restored = env.definition(kind, NAME).expect("restored");
-    assert_eq!(
-        without_creation_time(&restored),
-        without_creation_time(&recorded["describe"]),
-        "{text}"
-    );
-    assert_eq!(env.copies(kind, NAME), Vec::<String>::new(), "{text}");
-    assert_eq!(env.schedule_target(SCHEDULE), NAME, "{text}");
-}
 
 // -------------------------------------------------------------------------------------------
 // 5. a closed stdout does not change the exit code
@@ -170,72 +98,3 @@ fn a_plan_file_listing_items_outside_its_regions_is_refused() {
 // -------------------------------------------------------------------------------------------
 // 7. printed commands are runnable from another directory
 // -------------------------------------------------------------------------------------------
-
-/// Second review, finding 1: a restore whose schedule move fails must not leave the schedule on
-/// the temporary copy for good. The restore names itself as the way to finish (not `resume`,
-/// which refuses restore runs), and running it again finishes: the schedule back on the original
-/// and the copy deleted, although the definition already matches the snapshot.
-#[test]
-fn a_restore_left_unfinished_is_finished_by_running_it_again() {
-    let kind = Kind::DataQuality;
-    let env = Env::settled(referenced_seed(kind, NAME));
-    let before = env.definition(kind, NAME).unwrap();
-    let plan = env.plan_file();
-    env.emulator
-        .set_behaviour(settle_behaviour(creates_refused(kind, NAME)));
-    let output = env.run(&["apply", plan.to_str().unwrap(), "--yes"]);
-    assert_eq!(code(&output), 4, "{}", show(&output));
-    let (snapshot, _) = env.snapshot_of(NAME);
-    let copy = env.copies(kind, NAME);
-    assert_eq!(
-        copy.len(),
-        1,
-        "the compliant copy holds the schedule: {copy:?}"
-    );
-    assert_eq!(env.schedule_target(SCHEDULE), copy[0]);
-
-    // The restore recreates the definition, but moving the schedule back fails.
-    env.emulator.set_behaviour(settle_behaviour(vec![error_rule(
-        "UpdateMonitoringSchedule",
-        None,
-        "ValidationException",
-    )]));
-    let output = env.run(&["restore", snapshot.to_str().unwrap(), "--format", "json"]);
-    assert_eq!(code(&output), 0, "{}", show(&output));
-    assert_eq!(
-        only_entry(&output)["status"],
-        "recreated-with-leftovers",
-        "{}",
-        show(&output)
-    );
-    let text = only_entry(&output)["warnings"].to_string();
-    assert!(
-        text.contains("restore"),
-        "the way to finish names restore: {text}"
-    );
-    assert!(
-        !text.contains(" resume "),
-        "resume refuses restore runs: {text}"
-    );
-    assert_eq!(env.schedule_target(SCHEDULE), copy[0]);
-
-    // Running the same restore again finishes the job.
-    env.clear_faults();
-    let output = env.run(&["restore", snapshot.to_str().unwrap()]);
-    assert_eq!(code(&output), 0, "{}", show(&output));
-    assert_eq!(env.schedule_target(SCHEDULE), NAME);
-    assert_eq!(env.copies(kind, NAME), Vec::<String>::new());
-    let live = env.definition(kind, NAME).expect("restored");
-    assert_eq!(without_creation_time(&live), without_creation_time(&before));
-
-    // And once more: nothing left to do, nothing sent.
-    let calls = env.mutating_calls().len();
-    let output = env.run(&["restore", snapshot.to_str().unwrap()]);
-    assert_eq!(code(&output), 0, "{}", show(&output));
-    assert!(
-        stdout(&output).contains("nothing to do"),
-        "{}",
-        show(&output)
-    );
-    assert_eq!(env.mutating_calls().len(), calls);
-}
