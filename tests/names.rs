@@ -1,7 +1,8 @@
-//! Names as AWS may compare them (issue 7, defect 5, rule I8): a finding whose ARN lower-cases a
-//! definition's name, and a schedule that names its definition in another case. The real binary,
-//! over HTTP, against the emulator started in this process (which, like our guess of the service,
-//! compares names case-insensitively: AWS-FACTS #2).
+//! Names as AWS may compare them (I8): a finding whose ARN lower-cases a definition's name selects
+//! it, in a plan and in an apply; a schedule that names its definition in another case is shown
+//! in the plan and moved by the apply. The real binary, over HTTP, against the emulator started
+//! in this process (which, like our guess of the service, compares names case-insensitively:
+//! AWS-FACTS #2).
 
 mod support;
 
@@ -11,7 +12,9 @@ use sm_recreate::kinds::Kind;
 use sm_recreate::request::temporary_name;
 use sm_testkit::{client, delete_definition, describe_definition};
 use support::apply::{Env, definition, flag_of, noncompliant, schedule};
-use support::{ACCOUNT, REGION, Sandbox, actions, code, seed, show, stderr_text, stdout_json};
+use support::{
+    ACCOUNT, REGION, Sandbox, actions, code, report_status, seed, show, stderr_text, stdout_json,
+};
 
 const KIND: Kind = Kind::DataQuality;
 
@@ -118,9 +121,8 @@ fn the_plan_shows_a_schedule_that_names_the_definition_in_another_case() {
     );
 }
 
-// Ignored until `apply::ops::Ops::repoint_schedule` compares the schedule's target with
-// `kinds::same_name` (the lead's rewrite of src/apply): today it leaves `sched-case` alone
-// ("points at mixed-sched, not at Mixed-Sched") and the run rolls back. Passes with that change.
+/// Moving the schedule compares its target with `kinds::same_name`: an exact comparison left
+/// `sched-case` alone ("points at mixed-sched, not at Mixed-Sched") and rolled the run back.
 #[test]
 fn apply_recreates_a_definition_whose_schedule_names_it_in_another_case() {
     let env = Env::quick(mixed_case_seed());
@@ -173,4 +175,76 @@ fn the_emulator_compares_definition_names_case_insensitively() {
             .definition(REGION, KIND, "Mixed-Sched")
             .is_some()
     );
+}
+
+/// Issue 7, defect 5 (I8): a findings export whose ARN lowercases the name (`churn-dq` for
+/// `Churn-DQ`) resolved to nothing ("Nothing to recreate", exit 0). Finding ARNs match
+/// definitions case-insensitively: the apply recreates `Churn-DQ`.
+#[test]
+fn apply_from_findings_recreates_a_definition_whose_arn_lower_cases_its_name() {
+    let kind = Kind::DataQuality;
+    let env = Env::quick(mixed_case_seed());
+    let before = env.definition(kind, "Churn-DQ").expect("seeded");
+    let arn = format!(
+        "arn:aws:sagemaker:{REGION}:{ACCOUNT}:{}/churn-dq",
+        kind.arn_type()
+    );
+    let findings = env
+        .workdir
+        .write_json("findings.json", &json!({"Findings": [finding(&arn)]}));
+    let output = env.run(&[
+        "apply",
+        "--yes",
+        "--format",
+        "json",
+        "--from-findings",
+        findings.to_str().unwrap(),
+    ]);
+    let text = show(&output);
+    assert_eq!(code(&output), 0, "{text}");
+    assert_eq!(report_status(&output, "Churn-DQ"), "recreated", "{text}");
+    assert!(env.is_fixed(kind, "Churn-DQ", &before), "{text}");
+    let other = env.definition(kind, "Mixed-Sched").expect("untouched");
+    assert_eq!(flag_of(&other), Some(false), "not in the findings: {text}");
+}
+
+/// Issue 7, defect 5 (I8): a schedule naming `mixed-sched` for the definition `Mixed-Sched` was
+/// not shown in the plan, and apply always rolled back with `ResourceInUse`. Schedule references
+/// match case-insensitively: the plan lists the schedule, and the apply recreates the definition
+/// with the schedule moved and back on it.
+#[test]
+fn a_plan_file_lists_a_schedule_that_names_the_definition_in_another_case_and_apply_moves_it() {
+    let kind = Kind::DataQuality;
+    let env = Env::quick(mixed_case_seed());
+    let before = env.definition(kind, "Mixed-Sched").expect("seeded");
+    let plan = env.path("plan.json");
+    let output = env.run(&[
+        "plan",
+        "--name",
+        "Mixed-Sched",
+        "--out",
+        plan.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    let document: Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).expect("plan JSON");
+    let item = &document["items"][0];
+    assert_eq!(item["name"], json!("Mixed-Sched"), "{document}");
+    assert!(
+        item["schedules"].to_string().contains("sched-case"),
+        "the plan does not show the schedule: {}",
+        item["schedules"]
+    );
+    let output = env.run(&["apply", plan.to_str().unwrap(), "--yes", "--format", "json"]);
+    let text = show(&output);
+    assert_eq!(code(&output), 0, "{text}");
+    assert_eq!(report_status(&output, "Mixed-Sched"), "recreated", "{text}");
+    assert!(env.is_fixed(kind, "Mixed-Sched", &before), "{text}");
+    assert!(
+        env.schedule_target("sched-case")
+            .eq_ignore_ascii_case("Mixed-Sched"),
+        "the schedule is on {}\n{text}",
+        env.schedule_target("sched-case")
+    );
+    assert_eq!(env.copies(kind, "Mixed-Sched"), Vec::<String>::new());
 }

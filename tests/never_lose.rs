@@ -13,8 +13,6 @@
 
 mod support;
 
-use serde_json::{Value, json};
-use sm_emulator::Seed;
 use sm_recreate::kinds::Kind;
 use support::apply::*;
 use support::held::*;
@@ -145,109 +143,6 @@ fn restore_of_a_directory_says_a_snapshot_is_expected() {
 // -------------------------------------------------------------------------------------------
 // names with capitals (seed1.json)
 // -------------------------------------------------------------------------------------------
-
-/// seed1.json's mixed-case definitions: `Churn-DQ`, and `Mixed-Sched`, which the schedule
-/// `sched-case` names as `mixed-sched`.
-fn mixed_case_seed() -> Seed {
-    let kind = Kind::DataQuality;
-    let named = |name: &str| {
-        let mut request = demo_request(DQ);
-        request["JobDefinitionName"] = json!(name);
-        definition(kind, request)
-    };
-    support::seed(
-        vec![named("Churn-DQ"), named("Mixed-Sched")],
-        vec![schedule("sched-case", kind, "mixed-sched")],
-    )
-}
-
-/// A failing Security Hub finding (ASFF) for `control` on `arn`.
-fn failed_finding(control: &str, arn: &str) -> Value {
-    json!({
-        "SchemaVersion": "2018-10-08",
-        "Id": format!("finding/{control}/{arn}"),
-        "ProductArn": "arn:aws:securityhub:us-east-1::product/aws/securityhub",
-        "GeneratorId": format!("security-control/{control}"),
-        "AwsAccountId": ACCOUNT,
-        "Title": "SageMaker job definitions should enable inter-container traffic encryption",
-        "Compliance": {"Status": "FAILED", "SecurityControlId": control},
-        "RecordState": "ACTIVE",
-        "Resources": [{"Type": "Other", "Id": arn, "Partition": "aws", "Region": REGION}],
-    })
-}
-
-/// Issue 7, defect 5 (I8): a findings export whose ARN lowercases the name (`churn-dq` for
-/// `Churn-DQ`) resolved to nothing ("Nothing to recreate", exit 0). Finding ARNs match
-/// definitions case-insensitively: the apply recreates `Churn-DQ`.
-#[test]
-fn a_finding_whose_arn_lowercases_the_name_finds_the_definition() {
-    let kind = Kind::DataQuality;
-    let env = Env::quick(mixed_case_seed());
-    let before = env.definition(kind, "Churn-DQ").expect("seeded");
-    let arn = format!(
-        "arn:aws:sagemaker:{REGION}:{ACCOUNT}:{}/churn-dq",
-        kind.arn_type()
-    );
-    let findings = env.workdir.write_json(
-        "findings.json",
-        &json!({"Findings": [failed_finding("SageMaker.9", &arn)]}),
-    );
-    let output = env.run(&[
-        "apply",
-        "--yes",
-        "--format",
-        "json",
-        "--from-findings",
-        findings.to_str().unwrap(),
-    ]);
-    let text = show(&output);
-    assert_eq!(code(&output), 0, "{text}");
-    assert_eq!(report_status(&output, "Churn-DQ"), "recreated", "{text}");
-    assert!(env.is_fixed(kind, "Churn-DQ", &before), "{text}");
-    let other = env.definition(kind, "Mixed-Sched").expect("untouched");
-    assert_eq!(flag_of(&other), Some(false), "not in the findings: {text}");
-}
-
-/// Issue 7, defect 5 (I8): a schedule naming `mixed-sched` for the definition `Mixed-Sched` was
-/// not shown in the plan, and apply always rolled back with `ResourceInUse`. Schedule references
-/// match case-insensitively: the plan lists the schedule, and the apply recreates the definition
-/// with the schedule moved and back on it.
-#[test]
-fn a_schedule_naming_the_definition_in_other_case_is_moved() {
-    let kind = Kind::DataQuality;
-    let env = Env::quick(mixed_case_seed());
-    let before = env.definition(kind, "Mixed-Sched").expect("seeded");
-    let plan = env.path("plan.json");
-    let output = env.run(&[
-        "plan",
-        "--name",
-        "Mixed-Sched",
-        "--out",
-        plan.to_str().unwrap(),
-    ]);
-    assert_eq!(code(&output), 0, "{}", show(&output));
-    let document: Value =
-        serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).expect("plan JSON");
-    let item = &document["items"][0];
-    assert_eq!(item["name"], json!("Mixed-Sched"), "{document}");
-    assert!(
-        item["schedules"].to_string().contains("sched-case"),
-        "the plan does not show the schedule: {}",
-        item["schedules"]
-    );
-    let output = env.run(&["apply", plan.to_str().unwrap(), "--yes", "--format", "json"]);
-    let text = show(&output);
-    assert_eq!(code(&output), 0, "{text}");
-    assert_eq!(report_status(&output, "Mixed-Sched"), "recreated", "{text}");
-    assert!(env.is_fixed(kind, "Mixed-Sched", &before), "{text}");
-    assert!(
-        env.schedule_target("sched-case")
-            .eq_ignore_ascii_case("Mixed-Sched"),
-        "the schedule is on {}\n{text}",
-        env.schedule_target("sched-case")
-    );
-    assert_eq!(env.copies(kind, "Mixed-Sched"), Vec::<String>::new());
-}
 
 // -------------------------------------------------------------------------------------------
 // Found by the hostile review of the new executor
