@@ -1,5 +1,9 @@
-//! Bad input: every case must be refused with exit 2, a clear message on stderr, and not one
-//! mutating call reaching the (emulated) account.
+//! Bad input is refused before anything is touched: exit 2, a clear message on stderr, and not
+//! one mutating call reaching the (emulated) account. Plan files that are corrupt, edited, for
+//! another account, of another format or listing items outside their regions; selection flags
+//! beside a plan file; state directories that are missing, unwritable, shared or locked; damaged
+//! snapshots and a directory given as one; durations out of range; a run id that is a path; and
+//! apply without a terminal or `--yes`.
 
 mod support;
 
@@ -9,7 +13,16 @@ use sm_recreate::kinds::Kind;
 use sm_recreate::plan::document::PlanDocument;
 use std::os::unix::fs::PermissionsExt;
 use support::apply::*;
+use support::held::*;
 use support::*;
+
+/// The demo account's unreferenced model-bias definition (no `NetworkConfig`).
+const MB: &str = "churn-model-bias";
+/// The demo account's data-quality definition that the schedule `DQ_SCHEDULE` references.
+const DQ: &str = "churn-data-quality";
+const DQ_SCHEDULE: &str = "churn-data-quality-hourly";
+/// A definition referenced by the schedule `nightly` (`referenced_seed`).
+const TARGET: &str = "target";
 
 /// Two non-compliant definitions, one of them referenced by a schedule.
 fn env() -> Env {
@@ -354,4 +367,132 @@ fn restoring_a_damaged_snapshot_is_refused() {
         flag_of(&env.definition(Kind::ModelBias, "mb").unwrap()),
         Some(false)
     );
+}
+
+/// Issue 7, defect 7: `--schedule-timeout 18446744073709551615` panicked ("overflow when adding
+/// duration to instant", exit 101) with a schedule left on the copy. Durations are bounded
+/// (0..=86400): a usage error, exit 2, nothing touched, no panic. For apply, resume and restore.
+#[test]
+fn an_out_of_range_duration_is_a_usage_error() {
+    let kind = Kind::DataQuality;
+    let env = Env::demo(&[DQ], vec![]);
+    let snapshot = env.path("snapshot.json").display().to_string();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["apply", "--yes", "--name", DQ],
+        vec!["resume"],
+        vec!["restore", snapshot.as_str()],
+    ];
+    for case in &cases {
+        for (flag, value) in [
+            ("--schedule-timeout", "18446744073709551615"),
+            ("--schedule-timeout", "86401"),
+            ("--patience", "18446744073709551615"),
+        ] {
+            let mut args = case.clone();
+            args.extend([flag, value]);
+            let output = env.run(&args);
+            let text = show(&output);
+            assert_eq!(code(&output), 2, "{case:?} {flag} {value}: {text}");
+            assert!(!stderr(&output).contains("panicked"), "{text}");
+            assert_eq!(
+                env.mutating_calls(),
+                vec![],
+                "{case:?} {flag} {value}: {text}"
+            );
+        }
+    }
+    assert_eq!(env.schedule_target(DQ_SCHEDULE), DQ);
+    assert_eq!(flag_of(&env.definition(kind, DQ).unwrap()), Some(false));
+}
+
+/// Issue 7, defect 7: `resume ../../other/runs/ID` resumed another state directory's unfinished
+/// run, without its lock. A run id is a plain id: exit 2, nothing touched.
+#[test]
+fn resume_refuses_a_run_id_that_is_a_path() {
+    let kind = Kind::ModelBias;
+    let glob = format!("{MB}-smr*");
+    let env = Env::demo(
+        &[MB],
+        vec![hold_rule(&op("Create", kind), &glob, HOLD_FOREVER_MS, true)],
+    );
+    let other = env.path("other");
+    env.spawn_until_held(
+        &other,
+        &["apply", "--yes", "--name", MB],
+        &op("Create", kind),
+        &glob,
+    )
+    .kill_then_clear_faults();
+    let run_id = std::fs::read_dir(other.join("runs"))
+        .expect("the other state dir has runs")
+        .flatten()
+        .next()
+        .expect("one run")
+        .file_name()
+        .to_string_lossy()
+        .into_owned();
+    let mutations = env.mutating_calls().len();
+    let path = format!("../../other/runs/{run_id}");
+    let output = env.run(&["resume", &path]);
+    let text = show(&output);
+    assert_eq!(code(&output), 2, "{text}");
+    assert_eq!(
+        env.mutating_since(mutations),
+        Vec::<String>::new(),
+        "{text}"
+    );
+}
+
+/// Issue 7, defect 7: `restore /tmp` said "state directory /tmp: Is a directory". It must say a
+/// snapshot file is expected (exit 2, nothing touched).
+#[test]
+fn restore_of_a_directory_says_a_snapshot_is_expected() {
+    let env = Env::demo(&[MB], vec![]);
+    let output = env.run(&["restore", "/tmp"]);
+    let text = show(&output);
+    assert_eq!(code(&output), 2, "{text}");
+    let message = stderr(&output);
+    assert!(message.contains("snapshot"), "{text}");
+    assert!(!message.contains("Is a directory"), "{text}");
+    assert!(!message.contains("state directory /tmp"), "{text}");
+    assert_eq!(env.mutating_calls(), vec![], "{text}");
+}
+
+/// A plan file edited (and re-checksummed) so that an item lies outside the plan's regions is
+/// refused before any call: exit 2, "outside its regions", nothing changed. Both ways: the
+/// regions edited, and an item's region edited.
+#[test]
+fn a_plan_file_listing_items_outside_its_regions_is_refused() {
+    let kind = Kind::DataQuality;
+    let env = Env::settled(referenced_seed(kind, TARGET));
+    let plan = env.plan_file();
+    let text = std::fs::read_to_string(&plan).unwrap();
+    let document: PlanDocument = serde_json::from_str(&text).expect("a plan document");
+    assert_eq!(document.regions, vec![REGION.to_owned()]);
+    assert!(!document.items.is_empty());
+
+    let mut other_regions = document.clone();
+    other_regions.regions = vec!["eu-west-1".to_owned()];
+    let mut moved_item = document.clone();
+    moved_item.items[0].region = "eu-west-1".to_owned();
+    for (label, mut edited) in [("regions", other_regions), ("item region", moved_item)] {
+        edited.checksum = edited.compute_checksum();
+        let path = env.path(&format!("edited-{}.json", label.replace(' ', "-")));
+        std::fs::write(&path, edited.to_json_pretty()).unwrap();
+        let mutations = env.mutating_calls().len();
+        let output = env.run(&["apply", path.to_str().unwrap(), "--yes"]);
+        assert_eq!(code(&output), 2, "{label}: {}", show(&output));
+        assert!(
+            all_output(&output).contains("outside its regions"),
+            "{label}: {}",
+            show(&output)
+        );
+        assert_eq!(
+            env.mutating_since(mutations),
+            Vec::<String>::new(),
+            "{label}"
+        );
+    }
+    assert_eq!(env.schedule_target(SCHEDULE), TARGET);
+    assert_eq!(flag_of(&env.definition(kind, TARGET).unwrap()), Some(false));
 }

@@ -4,6 +4,9 @@
 //! doubt, no leftovers); a schedule someone pointed at a third definition is left there, by the
 //! apply (which then undoes its own steps) and by `resume`. The real binary over HTTP against the
 //! emulator started in this process, someone else acting while a call is held.
+//!
+//! Not covered: repointing a `Failed` schedule. The emulator cannot produce one (seeds are
+//! `Scheduled` or `Stopped`, and no transition leads to `Failed`).
 
 mod support;
 
