@@ -1,6 +1,9 @@
-//! The fault matrix: for every call the staged protocol makes, each kind of fault; after each
-//! case the invariants DESIGN.md promises must hold, and following the manual action the output
-//! names (if any) must leave the account clean.
+//! A failed call, whatever the call and however it fails, keeps the invariants of
+//! docs/protocol.md: for every call the staged protocol makes, each kind of fault (throttling, a
+//! 5xx, a validation error, a dropped connection, an answer lost after the service acted, a lost
+//! answer followed by looks that fail) in a matrix of cases; after each case the report matches
+//! the live account, nothing is lost, and following the manual action the output names (if any)
+//! leaves the account clean.
 //!
 //! Each case has its own emulator and state directory; cases run a few at a time. The plan is
 //! made first without faults and applied from the plan file with the faults set (which resets the
