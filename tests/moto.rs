@@ -323,7 +323,7 @@ fn moto_account() -> Vec<MotoDefinition> {
 }
 
 #[test]
-fn scan_and_plan_through_the_binary_on_moto() {
+fn scan_and_plan_judge_and_plan_every_definition_on_moto() {
     let moto = Moto::start();
     for d in moto_account() {
         let request = moto_request(
