@@ -91,8 +91,8 @@ fn make_change(env: &Env, change: Change) -> (Value, BTreeSet<Tag>) {
 
 /// Issue 7, defect 2 (I3): while the copy's create is held, someone changes the original. The run
 /// must re-check before deleting it and stop `changed-during-run` (exit 1), leaving their version
-/// exactly as they made it (describe, `CreationTime` and tags) and no copy. Before issue 7 it deleted it,
-/// recreates the old snapshot and reports `recreated`.
+/// exactly as they made it (describe, `CreationTime` and tags) and no copy. Before issue 7 it
+/// deleted it, recreated the old snapshot and reported `recreated`.
 fn a_change_during_the_run_is_kept(change: Change) {
     let kind = Kind::ModelBias;
     let glob = format!("{MB}-smr*");

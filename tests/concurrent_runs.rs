@@ -35,8 +35,8 @@ fn half_the_calls_slowed() -> Behaviour {
 }
 
 /// Issue 7, defect 6 (I7): two applies on one account from two state directories, half the calls
-/// slowed 0.7 s. Before issue 7, run A's delayed delete removed run B's freshly recreated definition. Now:
-/// nothing lost, at most one run recreates each definition, the other's item ends `busy` or
+/// slowed 0.7 s. Before issue 7, run A's delayed delete removed run B's freshly recreated
+/// definition. Now: nothing lost, at most one run recreates each definition, the other's item ends `busy` or
 /// `changed-…` (or is not planned at all, or `missing` when it looked while the other run had
 /// the original deleted: nothing touched either way); the end state is compliant and verified.
 #[test]

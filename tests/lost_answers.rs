@@ -75,9 +75,9 @@ fn resume_converges(env: &Env, kind: Kind, name: &str, before: &Value, tags: &BT
 }
 
 /// Issue 7, defect 1 (I1, I2, I4): the delete of an unreferenced definition acts and its answer
-/// is lost (500), later deletes answer 500, describes are throttled past the retries. Before issue 7 both
-/// the original and its copy are deleted and the run says "rolled back" (exit 1); resume has
-/// nothing to do. The definition must exist somewhere after the run, "rolled back" only with the
+/// is lost (500), later deletes answer 500, describes are throttled past the retries. Before
+/// issue 7 both the original and its copy were deleted and the run said "rolled back" (exit 1);
+/// resume had nothing to do. The definition must exist somewhere after the run, "rolled back" only with the
 /// original seen back, exit 4 naming `resume` (or a finished recreate); resume then fixes it.
 #[test]
 fn a_lost_delete_answer_with_throttled_looks_never_loses_an_unreferenced_definition() {

@@ -33,8 +33,8 @@ fn lost_create_answer_of_the_original() -> Vec<FaultRule> {
 }
 
 /// Issue 7, defect 4 (I2, I4): the create of the original name acts, then answers 500; a later
-/// describe is throttled; `AWS_MAX_ATTEMPTS=1`. Before issue 7, exit 4 printed `restore SNAPSHOT`, which
-/// refuses ("exists and differs"). Whatever action is printed must fit the live state (never
+/// describe is throttled; `AWS_MAX_ATTEMPTS=1`. Before issue 7, exit 4 printed `restore
+/// SNAPSHOT`, which refuses ("exists and differs"). Whatever action is printed must fit the live state (never
 /// `restore` while the definition exists), run verbatim with the same environment, and end exit
 /// 0 with the definition compliant.
 #[test]
@@ -84,8 +84,8 @@ fn the_manual_action_after_a_lost_create_answer_runs_and_fixes() {
 }
 
 /// Issue 7, defect 7 and I4 ("every path quoted"): every create of `churn-model-bias` is rejected,
-/// so the run ends exit 4 with a manual action; the state directory's path has a space. Before issue 7 the
-/// snapshot path in the printed `restore` command is not quoted. Run by `sh -c` from another
+/// so the run ends exit 4 with a manual action; the state directory's path has a space. Before
+/// issue 7 the snapshot path in the printed `restore` command was not quoted. Run by `sh -c` from another
 /// directory (faults cleared), the action must end exit 0 with the definition back, no copy.
 #[test]
 fn the_printed_manual_action_runs_verbatim_with_a_space_in_the_state_dir() {

@@ -96,16 +96,16 @@ fn a_vanished_schedule_is_nothing_to_move(operation: &str, glob: &str) {
     );
 }
 
-/// Issue 7, defect 3 (faultsB): the schedule is deleted while the copy's create is held. Before issue 7:
-/// exit 4 "ROLLBACK INCOMPLETE … ResourceNotFound", and every resume exits 4 again.
+/// Issue 7, defect 3 (faultsB): the schedule is deleted while the copy's create is held. Before
+/// issue 7: exit 4 "ROLLBACK INCOMPLETE … ResourceNotFound", and every resume exited 4 again.
 #[test]
 fn a_schedule_deleted_during_the_copy_create_does_not_block_the_run() {
     a_vanished_schedule_is_nothing_to_move(&op("Create", Kind::DataQuality), &format!("{DQ}-smr*"));
 }
 
 /// Issue 7, defect 3 (faultsB2): the schedule (pointing at the copy then) is deleted while the
-/// delete of the original is held. Before issue 7: `recreated-with-leftovers` forever, the copy never
-/// deleted.
+/// delete of the original is held. Before issue 7: `recreated-with-leftovers` forever, the copy
+/// never deleted.
 #[test]
 fn a_schedule_deleted_while_on_the_copy_does_not_leave_the_copy() {
     a_vanished_schedule_is_nothing_to_move(&op("Delete", Kind::DataQuality), DQ);

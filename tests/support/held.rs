@@ -194,9 +194,10 @@ impl Running {
                 return Ok(());
             }
             if let Some(status) = self.child.try_wait().expect("poll the child") {
+                let stderr = self.stderr_so_far();
                 return Err(format!(
-                    "the run exited ({status}) before reaching {operation} on {glob}\n--- stderr\n{}",
-                    self.stderr_so_far()
+                    "the run exited ({status}) before reaching {operation} on {glob}\n\
+                     --- stderr\n{stderr}"
                 ));
             }
             if Instant::now() > deadline {
