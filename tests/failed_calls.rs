@@ -288,9 +288,17 @@ fn run_case(case: &Case) -> CaseResult {
 
     // The exit code matches the report.
     let expected_exit = match status.as_str() {
-        "recreated" | "recreated-with-leftovers" => 0,
-        "rolled-back" | "failed-untouched" | "changed-since-plan" | "changed-during-run"
-        | "busy" | "failed" | "verify-failed" | "refused" => 1,
+        "recreated" => 0,
+        // Leftovers are work for `resume`, not a success a script may take as done.
+        "recreated-with-leftovers"
+        | "rolled-back"
+        | "failed-untouched"
+        | "changed-since-plan"
+        | "changed-during-run"
+        | "busy"
+        | "failed"
+        | "verify-failed"
+        | "refused" => 1,
         "rollback-incomplete" | "in-doubt" => 4,
         _ => -100,
     };
