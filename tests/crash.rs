@@ -16,6 +16,7 @@
 
 mod support;
 
+use serde_json::Value;
 use sm_emulator::FaultRule;
 use sm_recreate::kinds::Kind;
 use support::apply::*;
@@ -276,4 +277,60 @@ fn sigkill_at_every_step_then_resume_finishes_and_a_second_resume_is_a_no_op() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// A run left unfinished by an earlier sm-recreate, whose journal items carry no account (as 0.1
+/// and the versions before the one resource identity wrote them): `resume` still matches the
+/// in-flight definition with its snapshot and progress, finishes it, and a second `resume` sends
+/// no mutating call. (A mismatch would treat it as never started: "missing", the copy left and
+/// the original gone.)
+#[test]
+fn a_journal_whose_items_carry_no_account_still_resumes_in_flight_work() {
+    let name = "churn-model-bias";
+    let kind = Kind::ModelBias;
+    let env = Env::demo(&[name], creates_refused(kind, name));
+    let output = env.run(&["apply", "--yes", "--name", name]);
+    assert_eq!(code(&output), 4, "{}", show(&output));
+    let (journal, _) = env.journals().into_iter().next().expect("one run");
+    let old_shape: String = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let mut record: Value = serde_json::from_str(line).unwrap();
+            if let Some(item) = record.get_mut("item").and_then(Value::as_object_mut) {
+                item.remove("account_id");
+            }
+            if let Some(items) = record.get_mut("items").and_then(Value::as_array_mut) {
+                for planned in items {
+                    planned["item"]
+                        .as_object_mut()
+                        .unwrap()
+                        .remove("account_id");
+                }
+            }
+            format!("{record}\n")
+        })
+        .collect();
+    assert!(
+        !old_shape.contains("\"item\":{\"account_id\""),
+        "every item account removed"
+    );
+    std::fs::write(&journal, old_shape).unwrap();
+    env.clear_faults();
+
+    let output = env.run(&["resume", "--format", "json"]);
+    let text = show(&output);
+    assert_eq!(code(&output), 0, "{text}");
+    assert_eq!(
+        stdout_json(&output)["definitions"][0]["status"],
+        "recreated",
+        "{text}"
+    );
+    let live = env.definition(kind, name).expect("recreated");
+    assert_eq!(flag_of(&live), Some(true));
+    assert_eq!(env.copies(kind, name), Vec::<String>::new());
+    let before = env.mutating_calls().len();
+    let output = env.run(&["resume"]);
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    assert_eq!(env.mutating_since(before), Vec::<String>::new());
 }

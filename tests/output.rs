@@ -11,6 +11,7 @@ use sm_recreate::kinds::Kind;
 use std::process::Command;
 use support::apply::*;
 use support::held::*;
+use support::printed::manual_action;
 use support::*;
 
 const NAME: &str = "target";
@@ -303,4 +304,140 @@ fn a_locked_state_directory_is_refused_with_who_holds_it() {
         .replace(&state_dir.display().to_string(), "[STATE]")
         .replace(&format!("pid {}", std::process::id()), "pid [PID]");
     insta::assert_snapshot!("locked_state_dir", redacted);
+}
+
+/// The demo account's unreferenced model-bias definition.
+const DEMO_MB: &str = "churn-model-bias";
+/// The demo account's data-quality definition that a schedule references, and the schedule.
+const DEMO_DQ: &str = "churn-data-quality";
+const DEMO_DQ_SCHEDULE: &str = "churn-data-quality-hourly";
+
+/// The `hint: ...` lines on stderr.
+fn hint_lines(output: &std::process::Output) -> Vec<String> {
+    stderr(output)
+        .lines()
+        .filter(|line| line.starts_with("hint: "))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The runs in the state directory, oldest first.
+fn run_ids(env: &Env) -> Vec<String> {
+    let mut ids: Vec<String> = std::fs::read_dir(env.state_dir().join("runs"))
+        .expect("the runs folder")
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// The original is gone and its rollback failed: the one right action is `restore SNAPSHOT`,
+/// and neither stderr nor the JSON report names a second, different one (`resume`).
+#[test]
+fn a_rollback_left_incomplete_names_one_manual_action_not_two() {
+    let env = Env::demo(&[DEMO_MB], creates_refused(Kind::ModelBias, DEMO_MB));
+    let output = env.run(&["apply", "--yes", "--name", DEMO_MB, "--format", "json"]);
+    let text = show(&output);
+    assert_eq!(code(&output), 4, "{text}");
+    let manual = manual_action(&output).expect("a manual action");
+    assert!(manual.contains(" restore "), "{manual}\n{text}");
+    let report = stdout_json(&output);
+    assert_eq!(
+        report["definitions"][0]["status"], "rollback-incomplete",
+        "{text}"
+    );
+    let hint = report["hint"].as_str().unwrap_or_default();
+    assert!(
+        hint.is_empty() || hint == manual,
+        "hint {hint} beside {manual}\n{text}"
+    );
+    assert!(
+        hint_lines(&output).iter().all(|h| h.contains(" restore ")),
+        "a second action on stderr: {:?}\n{text}",
+        hint_lines(&output)
+    );
+}
+
+/// `resume -q` still names the other unfinished runs: one may hold a definition only as its
+/// temporary copy, and `-q` keeps hints.
+#[test]
+fn quiet_resume_still_names_the_other_unfinished_runs() {
+    let env = Env::demo(
+        &[DEMO_MB, DEMO_DQ],
+        creates_refused(Kind::ModelBias, DEMO_MB),
+    );
+    let output = env.run(&["apply", "--yes", "--name", DEMO_MB]);
+    assert_eq!(code(&output), 4, "{}", show(&output));
+    let first = run_ids(&env);
+    assert_eq!(first.len(), 1);
+    env.emulator
+        .set_behaviour(behaviour(creates_refused(Kind::DataQuality, DEMO_DQ)));
+    let output = env.run(&["apply", "--yes", "--name", DEMO_DQ]);
+    assert_eq!(code(&output), 4, "{}", show(&output));
+    env.clear_faults();
+
+    let output = env.run(&["-q", "resume"]);
+    let text = show(&output);
+    assert_eq!(code(&output), 0, "{text}");
+    assert_eq!(env.schedule_target(DEMO_DQ_SCHEDULE), DEMO_DQ, "{text}");
+    // The first run is still unfinished: its definition exists only as its copy.
+    assert!(env.definition(Kind::ModelBias, DEMO_MB).is_none(), "{text}");
+    assert!(
+        hint_lines(&output).iter().any(|h| h.contains(&first[0])),
+        "`resume -q` does not name the other unfinished run {}\n{text}",
+        first[0]
+    );
+}
+
+/// `--format json` is one document on stdout whatever happens: a refusal too, with its error,
+/// hint and exit code.
+#[test]
+fn resume_and_restore_print_a_json_report_when_they_refuse() {
+    let env = Env::demo(&[DEMO_MB], vec![]);
+    let output = env.run(&["resume", "20260101T000000Z-0000", "--format", "json"]);
+    assert_eq!(code(&output), 2, "{}", show(&output));
+    let report = stdout_json(&output);
+    assert_eq!(report["exit_code"], 2, "{}", show(&output));
+    assert!(
+        report["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no run")
+    );
+    assert!(report["run_id"].is_null());
+
+    let snapshot = env.path("missing.json");
+    let output = env.run(&["restore", snapshot.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code(&output), 2, "{}", show(&output));
+    let report = stdout_json(&output);
+    assert_eq!(report["exit_code"], 2);
+    assert!(report["error"].as_str().is_some(), "{}", show(&output));
+}
+
+/// With `--log-format json`, an error in the command line itself is a JSON line too; without
+/// it, clap's own message stands.
+#[test]
+fn with_json_logs_a_command_line_error_is_a_json_object() {
+    let env = Env::demo(&[DEMO_MB], vec![]);
+    let output = env.run(&["--log-format", "json", "apply", "--concurrency", "many"]);
+    assert_eq!(code(&output), 2, "{}", show(&output));
+    for line in stderr(&output).lines() {
+        let object: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {line}\n{}", show(&output)));
+        assert_eq!(object["level"], "ERROR");
+        assert!(
+            object["fields"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("--concurrency")
+        );
+    }
+    assert!(!stderr(&output).is_empty());
+    let output = env.run(&["apply", "--concurrency", "many"]);
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).starts_with("error: invalid value 'many'"),
+        "{}",
+        show(&output)
+    );
 }
