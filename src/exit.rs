@@ -71,6 +71,11 @@ pub struct RunError {
     pub source: anyhow::Error,
 }
 
+/// The hint that names the command continuing an unfinished run.
+pub fn continue_hint(command: &str) -> String {
+    format!("to finish or roll back, run `{command}`")
+}
+
 /// How an error ends the process.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Failure {
@@ -91,10 +96,7 @@ pub fn classify(err: &anyhow::Error) -> Failure {
             status: run.status,
             run_id: Some(run.run_id.clone()),
             message,
-            hint: Some(format!(
-                "to finish or roll back, run `{}`",
-                run.continue_with
-            )),
+            hint: Some(continue_hint(&run.continue_with)),
         };
     }
     let hint = err

@@ -5,7 +5,7 @@ use crate::apply::ops::Timings;
 use crate::apply::report::{RunReport, outcome_line};
 use crate::apply::{Executor, Hints, Strategy, Work};
 use crate::cli::{GlobalArgs, PacingArgs, ReportFormat};
-use crate::exit::{ExitStatus, UsageError};
+use crate::exit::{ExitStatus, UsageError, continue_hint};
 use crate::journal::{Event, JournalError, Run, StateDir};
 use crate::output::Output;
 use crate::settings::Session;
@@ -20,7 +20,7 @@ pub async fn execute(out: &Output, executor: &Arc<Executor>, work: Vec<Work>) ->
     let run = &executor.run;
     // Under `--sandbox` there is no command to give: the hint says why instead.
     let resume = match executor.hints.resume_command(&run.run_id) {
-        Some(command) => format!("to finish or roll back, run `{command}`"),
+        Some(command) => continue_hint(&command),
         None => executor.hints.resume(&run.run_id),
     };
     let progress = out.progress(work.len());
@@ -86,7 +86,7 @@ pub fn print_report(out: &Output, report: &RunReport, format: ReportFormat) -> E
         ));
     }
     if let Some(command) = &report.hint {
-        out.hint(format!("to finish or roll back, run `{command}`"));
+        out.hint(continue_hint(command));
     }
     let text = match format {
         ReportFormat::Text => report.painted(out.color()).to_string(),
