@@ -1,6 +1,9 @@
 //! The four model-monitor job-definition kinds as one table: sm-recreate and its emulator look
 //! names up here rather than spelling API nouns or control ids themselves.
 
+pub mod controls;
+
+pub use controls::{CONTROLS, Control, ControlInfo, Fix, Fixes, RuleTest, Subject};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
