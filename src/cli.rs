@@ -3,6 +3,7 @@
 
 use crate::compliance::Evaluation;
 use crate::journal::Strategy;
+use crate::kinds::Fix;
 use crate::render::Format;
 use clap::builder::{EnumValueParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -212,9 +213,17 @@ pub struct SelectionArgs {
     #[arg(long = "kind", value_name = "KIND")]
     pub kinds: Vec<String>,
 
-    /// Only the kind this Security Hub control checks; repeatable: SageMaker.9, .10, .13, .15.
+    /// Only what this Security Hub control checks; repeatable: SageMaker.9, .10, .11, .12, .13,
+    /// .14, .15, .20, .22, .25. Without --fix, also which flags are fixed: `--control
+    /// SageMaker.11` alone fixes isolation on data-quality definitions only.
     #[arg(long = "control", value_name = "CONTROL")]
     pub controls: Vec<String>,
+
+    /// Which flag the run makes true; repeatable: encryption, isolation (both in one recreate).
+    /// Default: the flags of the --control values, else encryption. Isolation cuts the job's
+    /// network access: rehearse on one definition first.
+    #[arg(long = "fix", value_name = "FLAG", value_parser = through::<FixArg, Fix>())]
+    pub fixes: Vec<Fix>,
 
     /// Only definitions whose name matches; `*` and `?` wildcards; repeatable (any may match).
     #[arg(long = "name", value_name = "GLOB")]
@@ -436,6 +445,26 @@ impl From<EvaluationArg> for Evaluation {
         match arg {
             EvaluationArg::Strict => Evaluation::Strict,
             EvaluationArg::ConfigRule => Evaluation::ConfigRule,
+        }
+    }
+}
+
+/// `--fix`, mirroring [`Fix`]; each doc comment is that value's help.
+#[derive(Clone, Copy, ValueEnum)]
+enum FixArg {
+    /// Make `NetworkConfig.EnableInterContainerTrafficEncryption` true (SageMaker.9, .10, .13,
+    /// .15, .22).
+    Encryption,
+    /// Make `NetworkConfig.EnableNetworkIsolation` true (SageMaker.11, .12, .14, .20, .25): the
+    /// job's containers lose all network access.
+    Isolation,
+}
+
+impl From<FixArg> for Fix {
+    fn from(arg: FixArg) -> Fix {
+        match arg {
+            FixArg::Encryption => Fix::Encryption,
+            FixArg::Isolation => Fix::Isolation,
         }
     }
 }
