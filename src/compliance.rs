@@ -1,18 +1,20 @@
-//! Is a definition compliant? Two evaluations: `strict` (the flag must be `true`) and
-//! `config-rule` (as the AWS Config managed rules behind the Security Hub controls: encryption only
-//! matters when the job runs on two or more instances).
+//! Is a definition (or a schedule's inline job definition) compliant? Every control on its
+//! `NetworkConfig` is judged, under one of two evaluations: `strict` (each flag must be `true`)
+//! or `config-rule` (as the AWS Config managed rule behind each Security Hub control reads it:
+//! encryption only matters on two or more instances; the isolation rules of .11, .12 and .25 fail
+//! only an explicit `false`). Which controls decide `compliant` is the run's choice of fixes.
 
-use crate::kinds::Kind;
+use crate::kinds::{Control, ControlInfo, Fix, Fixes, RuleTest, Subject};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Evaluation {
-    /// `NetworkConfig.EnableInterContainerTrafficEncryption` must be `true`; missing counts as false.
+    /// Every flag judged must be `true`; missing counts as false.
     #[default]
     Strict,
-    /// Non-compliant only when the flag is not true and `InstanceCount >= 2`.
+    /// As each control's AWS Config managed rule reads its flag.
     ConfigRule,
 }
 
@@ -25,84 +27,196 @@ impl Evaluation {
     }
 }
 
-/// The verdict on one definition, naming the control and the rule that decided it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Verdict {
-    pub compliant: bool,
-    pub control: &'static str,
-    /// The rule applied: `strict` or the AWS Config managed rule's name.
-    pub rule: String,
-    /// The flag as found: `None` when `NetworkConfig` or the flag is absent.
-    pub encryption_flag: Option<bool>,
-    pub instance_count: Option<u64>,
+/// The members a control reads, wherever they sit: a definition's describe has them at the top
+/// (`NetworkConfig`, `JobResources`), a schedule's inline definition under
+/// `MonitoringScheduleConfig.MonitoringJobDefinition` (`NetworkConfig`, `MonitoringResources`).
+#[derive(Debug, Clone, Copy)]
+pub struct JobView<'a> {
+    network: Option<&'a Value>,
+    instance_count: Option<u64>,
+}
+
+impl<'a> JobView<'a> {
+    pub fn of_definition(describe: &'a Value) -> JobView<'a> {
+        JobView {
+            network: describe.get("NetworkConfig"),
+            instance_count: describe
+                .pointer("/JobResources/ClusterConfig/InstanceCount")
+                .and_then(Value::as_u64),
+        }
+    }
+
+    /// A schedule's inline job definition; `None` when the schedule names a definition instead.
+    pub fn of_inline_schedule(describe: &'a Value) -> Option<JobView<'a>> {
+        let job = describe.pointer("/MonitoringScheduleConfig/MonitoringJobDefinition")?;
+        Some(JobView {
+            network: job.get("NetworkConfig"),
+            instance_count: job
+                .pointer("/MonitoringResources/ClusterConfig/InstanceCount")
+                .and_then(Value::as_u64),
+        })
+    }
+
+    /// The flag as found: `None` when `NetworkConfig` or the flag is absent, or not a boolean.
+    pub fn flag(&self, fix: Fix) -> Option<bool> {
+        self.network?.get(fix.member())?.as_bool()
+    }
+
+    fn flag_text(&self, fix: Fix) -> String {
+        match self.flag(fix) {
+            Some(value) => format!("{} is {value}", fix.member()),
+            None if self.network.is_none() => "NetworkConfig is not set".to_owned(),
+            None => format!("{} is not set", fix.member()),
+        }
+    }
+}
+
+/// One control's judgement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Judgement {
+    pub control: Control,
+    pub passes: bool,
     /// One sentence a person can act on.
-    pub explanation: String,
+    pub reason: String,
 }
 
-/// The flag as the describe JSON holds it; anything but a JSON `true`/`false` counts as absent.
-pub fn encryption_flag(describe: &Value) -> Option<bool> {
-    describe
-        .get("NetworkConfig")?
-        .get("EnableInterContainerTrafficEncryption")?
-        .as_bool()
-}
-
-pub fn instance_count(describe: &Value) -> Option<u64> {
-    describe
-        .get("JobResources")?
-        .get("ClusterConfig")?
-        .get("InstanceCount")?
-        .as_u64()
-}
-
-pub fn evaluate(kind: Kind, describe: &Value, evaluation: Evaluation) -> Verdict {
-    let flag = encryption_flag(describe);
-    let count = instance_count(describe);
-    let encrypted = flag == Some(true);
-    let flag_text = match flag {
-        Some(value) => format!("EnableInterContainerTrafficEncryption is {value}"),
-        None if describe.get("NetworkConfig").is_none() => "NetworkConfig is not set".to_owned(),
-        None => "EnableInterContainerTrafficEncryption is not set".to_owned(),
+/// Judges one control on a job.
+pub fn judge(control: Control, job: &JobView<'_>, evaluation: Evaluation) -> Judgement {
+    let fix = control.fix;
+    let flag = job.flag(fix);
+    let enabled = match fix {
+        Fix::Encryption => "inter-container traffic encryption is enabled",
+        Fix::Isolation => "network isolation is enabled",
     };
-    let (compliant, rule, explanation) = match evaluation {
-        Evaluation::Strict => (
-            encrypted,
-            "strict".to_owned(),
-            if encrypted {
-                "inter-container traffic encryption is enabled".to_owned()
-            } else {
-                format!("{flag_text}; it must be true")
+    let (passes, reason) = if flag == Some(true) {
+        (true, enabled.to_owned())
+    } else {
+        let flag_text = job.flag_text(fix);
+        match (evaluation, control.rule_test) {
+            (Evaluation::Strict, _) | (Evaluation::ConfigRule, RuleTest::NotTrue) => {
+                (false, format!("{flag_text}; it must be true"))
+            }
+            (Evaluation::ConfigRule, RuleTest::False) => match flag {
+                Some(false) => (false, format!("{flag_text}; it must not be false")),
+                _ => (
+                    true,
+                    format!(
+                        "{flag_text}, which {} fails only when false",
+                        control.config_rule
+                    ),
+                ),
             },
-        ),
-        Evaluation::ConfigRule => {
-            let multi_instance = count.is_some_and(|c| c >= 2);
-            let compliant = encrypted || !multi_instance;
-            let explanation = if encrypted {
-                "inter-container traffic encryption is enabled".to_owned()
-            } else if multi_instance {
-                format!(
-                    "{flag_text} and the job runs on {} instances",
-                    count.unwrap_or_default()
-                )
-            } else {
-                format!("{flag_text}, but a single-instance job has no inter-container traffic")
-            };
-            (compliant, kind.info().config_rule.to_owned(), explanation)
+            (Evaluation::ConfigRule, RuleTest::NotTrueOnTwoOrMoreInstances) => {
+                match job.instance_count {
+                    Some(count) if count >= 2 => (
+                        false,
+                        format!("{flag_text} and the job runs on {count} instances"),
+                    ),
+                    _ => (
+                        true,
+                        format!(
+                            "{flag_text}, but a single-instance job has no inter-container traffic"
+                        ),
+                    ),
+                }
+            }
         }
     };
-    Verdict {
-        compliant,
-        control: kind.control(),
-        rule,
-        encryption_flag: flag,
-        instance_count: count,
-        explanation,
+    Judgement {
+        control,
+        passes,
+        reason,
     }
+}
+
+/// The verdict on one definition or inline schedule: every control judged, and whether the
+/// controls of the fixes asked for pass.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// The controls of the run's fixes all pass (what `--detailed-exitcode` uses).
+    pub compliant: bool,
+    /// The subject's encryption control, e.g. `SageMaker.9` (as sm-recreate 0.1 reported).
+    pub control: &'static str,
+    /// The rule applied: `strict`, or the AWS Config managed rules of the fixes' controls.
+    pub rule: String,
+    pub encryption_flag: Option<bool>,
+    pub isolation_flag: Option<bool>,
+    pub instance_count: Option<u64>,
+    /// The fixes' controls, one sentence each.
+    pub explanation: String,
+    /// Every control that fails, whatever the fixes, by number.
+    pub failing_controls: Vec<&'static str>,
+    /// Why each failing control fails, by control id.
+    pub reasons: Map<String, Value>,
+    /// The flags a change to this subject makes true.
+    #[serde(skip)]
+    pub fixes: Fixes,
+}
+
+/// Judges every control on `subject` and decides `compliant` by the controls of `fixes`.
+pub fn evaluate(
+    subject: Subject,
+    job: &JobView<'_>,
+    evaluation: Evaluation,
+    fixes: Fixes,
+) -> Verdict {
+    let judgements: Vec<Judgement> = ControlInfo::of(subject)
+        .map(|control| judge(control, job, evaluation))
+        .collect();
+    let selected: Vec<&Judgement> = judgements
+        .iter()
+        .filter(|j| fixes.contains(j.control.fix))
+        .collect();
+    let mut failing: Vec<&Judgement> = judgements.iter().filter(|j| !j.passes).collect();
+    failing.sort_by_key(|j| j.control.number());
+    let rule = match evaluation {
+        Evaluation::Strict => "strict".to_owned(),
+        Evaluation::ConfigRule => selected
+            .iter()
+            .map(|j| j.control.config_rule)
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    Verdict {
+        compliant: selected.iter().all(|j| j.passes),
+        control: ControlInfo::for_fix(subject, Fix::Encryption).id,
+        rule,
+        encryption_flag: job.flag(Fix::Encryption),
+        isolation_flag: job.flag(Fix::Isolation),
+        instance_count: job.instance_count,
+        explanation: selected
+            .iter()
+            .map(|j| j.reason.as_str())
+            .collect::<Vec<_>>()
+            .join("; "),
+        failing_controls: failing.iter().map(|j| j.control.id).collect(),
+        reasons: failing
+            .iter()
+            .map(|j| (j.control.id.to_owned(), Value::String(j.reason.clone())))
+            .collect(),
+        fixes,
+    }
+}
+
+/// A definition's verdict.
+pub fn evaluate_definition(
+    kind: crate::kinds::Kind,
+    describe: &Value,
+    evaluation: Evaluation,
+    fixes: Fixes,
+) -> Verdict {
+    evaluate(
+        Subject::Definition(kind),
+        &JobView::of_definition(describe),
+        evaluation,
+        fixes,
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::Kind;
     use serde_json::json;
 
     fn definition(network: Option<Value>, instances: u64) -> Value {
@@ -113,6 +227,10 @@ mod tests {
             value["NetworkConfig"] = network;
         }
         value
+    }
+
+    fn encryption_only(kind: Kind, describe: &Value, evaluation: Evaluation) -> Verdict {
+        evaluate_definition(kind, describe, evaluation, Fixes::ENCRYPTION)
     }
 
     #[test]
@@ -130,7 +248,7 @@ mod tests {
             (None, false),
         ];
         for (network, expected) in cases {
-            let verdict = evaluate(
+            let verdict = encryption_only(
                 Kind::ModelBias,
                 &definition(network.clone(), 1),
                 Evaluation::Strict,
@@ -144,13 +262,13 @@ mod tests {
     #[test]
     fn config_rule_only_flags_multi_instance_jobs() {
         let off = Some(json!({"EnableInterContainerTrafficEncryption": false}));
-        let single = evaluate(
+        let single = encryption_only(
             Kind::DataQuality,
             &definition(off.clone(), 1),
             Evaluation::ConfigRule,
         );
         assert!(single.compliant);
-        let multi = evaluate(
+        let multi = encryption_only(
             Kind::DataQuality,
             &definition(off, 2),
             Evaluation::ConfigRule,
@@ -158,12 +276,108 @@ mod tests {
         assert!(!multi.compliant);
         assert_eq!(multi.rule, "sagemaker-data-quality-job-encrypt-in-transit");
         assert!(multi.explanation.contains("2 instances"));
-        let absent = evaluate(
+        let absent = encryption_only(
             Kind::ModelQuality,
             &definition(None, 3),
             Evaluation::ConfigRule,
         );
         assert!(!absent.compliant);
         assert!(absent.explanation.contains("NetworkConfig is not set"));
+    }
+
+    #[test]
+    fn every_control_is_judged_whatever_the_fixes() {
+        let describe = definition(
+            Some(
+                json!({"EnableInterContainerTrafficEncryption": true, "EnableNetworkIsolation": false}),
+            ),
+            1,
+        );
+        let verdict = encryption_only(Kind::DataQuality, &describe, Evaluation::Strict);
+        assert!(verdict.compliant, "the encryption fix passes");
+        assert_eq!(verdict.failing_controls, vec!["SageMaker.11"]);
+        assert_eq!(
+            verdict.reasons["SageMaker.11"],
+            json!("EnableNetworkIsolation is false; it must be true")
+        );
+        let both = evaluate_definition(
+            Kind::DataQuality,
+            &describe,
+            Evaluation::Strict,
+            Fixes::ENCRYPTION.with(Fix::Isolation),
+        );
+        assert!(!both.compliant);
+        assert_eq!(both.isolation_flag, Some(false));
+    }
+
+    #[test]
+    fn the_isolation_rules_read_the_flag_as_each_rule_says() {
+        // .11, .12, .25 fail only an explicit false; .20 fails anything but true.
+        let isolation = Fixes::NONE.with(Fix::Isolation);
+        let judge_kind = |kind: Kind, network: Option<Value>| {
+            evaluate_definition(
+                kind,
+                &definition(network, 1),
+                Evaluation::ConfigRule,
+                isolation,
+            )
+            .compliant
+        };
+        for kind in [Kind::DataQuality, Kind::ModelBias, Kind::ModelQuality] {
+            assert!(judge_kind(kind, None), "{kind}: absent passes");
+            assert!(
+                judge_kind(kind, Some(json!({}))),
+                "{kind}: absent flag passes"
+            );
+            assert!(!judge_kind(
+                kind,
+                Some(json!({"EnableNetworkIsolation": false}))
+            ));
+            assert!(judge_kind(
+                kind,
+                Some(json!({"EnableNetworkIsolation": true}))
+            ));
+        }
+        assert!(!judge_kind(Kind::ModelExplainability, None));
+        assert!(!judge_kind(
+            Kind::ModelExplainability,
+            Some(json!({"EnableNetworkIsolation": false}))
+        ));
+        assert!(judge_kind(
+            Kind::ModelExplainability,
+            Some(json!({"EnableNetworkIsolation": true}))
+        ));
+        // Strict wants true everywhere.
+        let strict = evaluate_definition(
+            Kind::DataQuality,
+            &definition(None, 1),
+            Evaluation::Strict,
+            isolation,
+        );
+        assert!(!strict.compliant);
+        assert_eq!(strict.failing_controls, vec!["SageMaker.9", "SageMaker.11"]);
+    }
+
+    #[test]
+    fn an_inline_schedule_is_judged_on_its_inline_definition() {
+        let schedule = json!({"MonitoringScheduleConfig": {"MonitoringJobDefinition": {
+            "MonitoringResources": {"ClusterConfig": {"InstanceCount": 2}},
+            "NetworkConfig": {"EnableInterContainerTrafficEncryption": false},
+        }}});
+        let job = JobView::of_inline_schedule(&schedule).expect("inline");
+        let verdict = evaluate(
+            Subject::InlineSchedule,
+            &job,
+            Evaluation::ConfigRule,
+            Fixes::ENCRYPTION,
+        );
+        assert!(!verdict.compliant);
+        assert_eq!(verdict.control, "SageMaker.22");
+        assert_eq!(
+            verdict.failing_controls,
+            vec!["SageMaker.14", "SageMaker.22"]
+        );
+        let named = json!({"MonitoringScheduleConfig": {"MonitoringJobDefinitionName": "d"}});
+        assert!(JobView::of_inline_schedule(&named).is_none());
     }
 }

@@ -31,6 +31,18 @@ pub struct Definition {
     pub schedules: Vec<ScheduleRef>,
 }
 
+/// A monitoring schedule with an inline `MonitoringJobDefinition` (SageMaker.14, .22), as it is
+/// now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InlineSchedule {
+    pub region: String,
+    pub name: String,
+    pub arn: String,
+    /// The exact JSON `DescribeMonitoringSchedule` returned.
+    pub raw: Value,
+    pub tags: Vec<Tag>,
+}
+
 /// Something the inventory could not read; the rest of the inventory stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
@@ -49,6 +61,8 @@ pub struct Problem {
 pub struct Inventory {
     /// Sorted by region, kind, name.
     pub definitions: Vec<Definition>,
+    /// Schedules with an inline job definition, sorted by region and name.
+    pub schedules: Vec<InlineSchedule>,
     pub problems: Vec<Problem>,
     /// Names of definitions (per region and kind) that exist, including ones filtered out: the
     /// planner needs them to pick temporary names that are free.
@@ -57,6 +71,9 @@ pub struct Inventory {
 
 /// A test on (region, kind, name).
 pub type NameFilter = Arc<dyn Fn(&str, Kind, &str) -> bool + Send + Sync>;
+
+/// A test on a schedule's (region, name).
+pub type ScheduleFilter = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
 
 /// (region, kind, name): a definition within the inventory, which is of one account. Outside the
 /// inventory a definition is named by `resource::ResourceId`, which adds the account.
@@ -68,6 +85,8 @@ pub struct Scope {
     pub kinds: Vec<Kind>,
     /// Read only definitions whose name passes this test (listing is still complete).
     pub name_filter: NameFilter,
+    /// Read the schedules with an inline job definition that pass this test; `None`: none.
+    pub inline_schedules: Option<ScheduleFilter>,
 }
 
 impl Scope {
@@ -75,6 +94,7 @@ impl Scope {
         Scope {
             kinds: Kind::ALL.to_vec(),
             name_filter: Arc::new(|_, _, _| true),
+            inline_schedules: Some(Arc::new(|_, _| true)),
         }
     }
 }
@@ -116,6 +136,16 @@ enum Fetched {
     Tagged {
         region: String,
         kind: Kind,
+        name: String,
+        result: Result<Vec<Tag>, AwsError>,
+    },
+    ScheduleDescribed {
+        region: String,
+        name: String,
+        result: Result<Value, AwsError>,
+    },
+    ScheduleTagged {
+        region: String,
         name: String,
         result: Result<Vec<Tag>, AwsError>,
     },
@@ -212,6 +242,34 @@ impl Calls {
         });
     }
 
+    /// Describe and ListTags of a schedule the listing shows without a named definition: it
+    /// holds its job definition inline.
+    fn describe_schedule(&mut self, client: &SageMaker, region: &str, summary: &ScheduleSummary) {
+        let (client2, pool) = (client.clone(), self.pool.clone());
+        let (region2, name) = (region.to_owned(), summary.name.clone());
+        self.tasks.spawn(async move {
+            let result = pool
+                .run(client2.describe_schedule(&name))
+                .await
+                .map(|described| described.raw);
+            Fetched::ScheduleDescribed {
+                region: region2,
+                name,
+                result,
+            }
+        });
+        let (client, pool) = (client.clone(), self.pool.clone());
+        let (region, name, arn) = (region.to_owned(), summary.name.clone(), summary.arn.clone());
+        self.tasks.spawn(async move {
+            let result = pool.run(client.list_tags(&arn)).await;
+            Fetched::ScheduleTagged {
+                region,
+                name,
+                result,
+            }
+        });
+    }
+
     /// The next answer, in the order they arrive; `None` when every call has answered.
     async fn next(&mut self) -> Option<Fetched> {
         let joined = self.tasks.join_next().await?;
@@ -239,7 +297,39 @@ impl Reading<'_> {
                 kind,
                 result,
             } => self.listed(region, kind, result),
-            Fetched::Schedules { region, result } => self.answers.schedules_listed(region, result),
+            Fetched::Schedules { region, result } => {
+                if let (Ok(list), Some(filter)) = (&result, &self.scope.inline_schedules) {
+                    let client = &self.by_region[&region];
+                    for summary in list {
+                        if summary.definition_name.is_none() && filter(&region, &summary.name) {
+                            self.calls.describe_schedule(client, &region, summary);
+                        }
+                    }
+                }
+                self.answers.schedules_listed(region, result)
+            }
+            Fetched::ScheduleDescribed {
+                region,
+                name,
+                result,
+            } => match result {
+                Ok(raw) => {
+                    self.answers.schedule_raws.insert((region, name), raw);
+                }
+                Err(err) => self.answers.schedule_failed(region, name, "describe", &err),
+            },
+            Fetched::ScheduleTagged {
+                region,
+                name,
+                result,
+            } => match result {
+                Ok(tags) => {
+                    self.answers.schedule_tags.insert((region, name), tags);
+                }
+                Err(err) => self
+                    .answers
+                    .schedule_failed(region, name, "list tags", &err),
+            },
             Fetched::Described {
                 region,
                 kind,
@@ -304,6 +394,9 @@ struct Answers {
     schedules: HashMap<String, Vec<ScheduleSummary>>,
     /// Definitions dropped because a describe or a tag listing failed.
     failed: BTreeSet<Key>,
+    schedule_raws: HashMap<(String, String), Value>,
+    schedule_tags: HashMap<(String, String), Vec<Tag>>,
+    failed_schedules: BTreeSet<(String, String)>,
 }
 
 impl Answers {
@@ -344,6 +437,25 @@ impl Answers {
         }
     }
 
+    /// Drops a schedule whose describe or tags failed, reporting it once.
+    fn schedule_failed(&mut self, region: String, name: String, call: &str, err: &AwsError) {
+        if !self.failed_schedules.insert((region.clone(), name.clone())) {
+            return;
+        }
+        let gone = err.is(ErrorClass::NotFound);
+        self.inventory.problems.push(Problem {
+            region,
+            kind: None,
+            message: if gone {
+                format!("monitoring schedule {name} was deleted between list and describe")
+            } else {
+                format!("could not {call} monitoring schedule {name}: {err}")
+            },
+            name: Some(name),
+            incomplete: !gone,
+        });
+    }
+
     /// Drops a definition whose describe or tags failed, reporting it once. NotFound means it
     /// was deleted meanwhile: worth a note, but nothing is missing from the inventory.
     fn record_failure(&mut self, key: Key, call: &str, err: &AwsError) {
@@ -374,7 +486,36 @@ impl Answers {
             mut tags,
             schedules,
             failed,
+            schedule_raws,
+            mut schedule_tags,
+            failed_schedules,
         } = self;
+        for (key, raw) in schedule_raws {
+            // A schedule changed to name a definition since it was listed has nothing inline.
+            if failed_schedules.contains(&key)
+                || raw
+                    .pointer("/MonitoringScheduleConfig/MonitoringJobDefinition")
+                    .is_none()
+            {
+                continue;
+            }
+            let arn = raw["MonitoringScheduleArn"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let tags = schedule_tags.remove(&key).unwrap_or_default();
+            let (region, name) = key;
+            inventory.schedules.push(InlineSchedule {
+                region,
+                name,
+                arn,
+                raw,
+                tags,
+            });
+        }
+        inventory
+            .schedules
+            .sort_by(|a, b| (&a.region, &a.name).cmp(&(&b.region, &b.name)));
         for (key, (arn, raw)) in raws {
             if failed.contains(&key) {
                 continue;

@@ -3,10 +3,12 @@
 //! `redact`).
 
 use crate::compliance::{Evaluation, Verdict};
-use crate::inventory::{Definition, Problem};
+use crate::inventory::{Definition, InlineSchedule, Problem};
+use crate::kinds::{ControlInfo, Fixes, Subject};
 use crate::plan::document::PlanDocument;
 use crate::plan::{Action, Plan, PlanItem};
 use crate::redact;
+use crate::resource::ResourceKind;
 use serde::Serialize;
 use serde_json::Value;
 use similar::TextDiff;
@@ -55,8 +57,12 @@ impl Paint {
 
 /// The unified diff of the definition as it is against as it will be.
 pub fn item_diff(item: &PlanItem, style: Style) -> String {
-    let before = pretty(&redact::shown(&item.before_view(), style.show_secrets));
-    let after = pretty(&redact::shown(&item.after_view(), style.show_secrets));
+    views_diff(&item.before_view(), &item.after_view(), style)
+}
+
+fn views_diff(before: &Value, after: &Value, style: Style) -> String {
+    let before = pretty(&redact::shown(before, style.show_secrets));
+    let after = pretty(&redact::shown(after, style.show_secrets));
     TextDiff::from_lines(&before, &after)
         .unified_diff()
         .context_radius(3)
@@ -79,17 +85,58 @@ fn schedule_names(item: &PlanItem) -> String {
         .join(", ")
 }
 
-/// `# kind name (region) · control · action`, the first line of a definition in a text plan.
-fn header(paint: &Paint, d: &Definition, action: &str) -> String {
+/// `# kind name (region) · controls · action`, the first line of an item in a text plan.
+fn header(
+    paint: &Paint,
+    what: &str,
+    name: &str,
+    region: &str,
+    controls: &str,
+    action: &str,
+) -> String {
     format!(
-        "{} {} {} ({}) · {} · {}",
+        "{} {what} {} ({region}) · {controls} · {}",
         paint.bold("#"),
-        d.kind,
-        paint.bold(&d.name),
-        d.region,
-        d.kind.control(),
+        paint.bold(name),
         paint.yellow(action)
     )
+}
+
+/// The controls a change fixes on a subject, e.g. `SageMaker.9, SageMaker.11`.
+fn fixed_controls(subject: Subject, verdict: &Verdict) -> String {
+    verdict
+        .fixes
+        .iter()
+        .map(|fix| ControlInfo::for_fix(subject, fix).id)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The warning every rendering gives for a change that turns network isolation on.
+pub fn isolation_warning(image: Option<&str>) -> String {
+    format!(
+        "network isolation cuts the job's network access: its image {} must not need the \
+         network (custom images that call out, and bias or explainability jobs that call a model \
+         endpoint, can fail at their next run); rehearse on one first",
+        image.unwrap_or("(none named)")
+    )
+}
+
+fn paint_diff(paint: &Paint, out: &mut String, diff: &str) {
+    for line in diff.lines() {
+        let painted = if line.starts_with("+++") || line.starts_with("---") {
+            paint.bold(line)
+        } else if line.starts_with('+') {
+            paint.green(line)
+        } else if line.starts_with('-') {
+            paint.red(line)
+        } else if line.starts_with("@@") {
+            paint.cyan(line)
+        } else {
+            line.to_owned()
+        };
+        writeln!(out, "{painted}").expect("write to String");
+    }
 }
 
 /// The plan for a terminal: per definition to recreate a header and a coloured diff, one line per
@@ -98,7 +145,7 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
     let paint = Paint(style.color);
     let summary = plan.summary();
     let mut out = String::new();
-    if summary.recreate == 0 {
+    if summary.recreate == 0 && summary.update == 0 {
         writeln!(
             out,
             "Nothing to recreate: {} compliant, {} skipped.",
@@ -109,11 +156,28 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
     }
     for item in &plan.items {
         let d = &item.definition;
+        let subject = Subject::Definition(d.kind);
+        let controls = fixed_controls(subject, &item.verdict);
+        let kind = d.kind.to_string();
         match item.action {
             Action::Recreate => {
-                writeln!(out, "{}", header(&paint, d, "recreate")).expect("write to String");
+                writeln!(
+                    out,
+                    "{}",
+                    header(&paint, &kind, &d.name, &d.region, &controls, "recreate")
+                )
+                .expect("write to String");
                 writeln!(out, "  {}: {}", item.verdict.rule, item.verdict.explanation)
                     .expect("write to String");
+                if crate::plan::isolates(&item.verdict) {
+                    writeln!(
+                        out,
+                        "  {} {}",
+                        paint.yellow("warning:"),
+                        isolation_warning(item.image_uri())
+                    )
+                    .expect("write to String");
+                }
                 if !d.schedules.is_empty() {
                     writeln!(
                         out,
@@ -136,33 +200,73 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
                     )
                     .expect("write to String");
                 }
-                for line in item_diff(item, style).lines() {
-                    let painted = if line.starts_with("+++") || line.starts_with("---") {
-                        paint.bold(line)
-                    } else if line.starts_with('+') {
-                        paint.green(line)
-                    } else if line.starts_with('-') {
-                        paint.red(line)
-                    } else if line.starts_with("@@") {
-                        paint.cyan(line)
-                    } else {
-                        line.to_owned()
-                    };
-                    writeln!(out, "{painted}").expect("write to String");
-                }
+                paint_diff(&paint, &mut out, &item_diff(item, style));
                 out.push('\n');
             }
             Action::Skip => {
                 writeln!(
                     out,
                     "{}: {}",
-                    header(&paint, d, "skip"),
+                    header(&paint, &kind, &d.name, &d.region, &controls, "skip"),
                     item.reason.as_deref().unwrap_or("")
                 )
                 .expect("write to String");
                 out.push('\n');
             }
-            Action::Compliant => {}
+            Action::Compliant | Action::Update => {}
+        }
+    }
+    for item in &plan.schedules {
+        let s = &item.schedule;
+        let controls = fixed_controls(Subject::InlineSchedule, &item.verdict);
+        match item.action {
+            Action::Update => {
+                writeln!(
+                    out,
+                    "{}",
+                    header(
+                        &paint,
+                        "monitoring-schedule",
+                        &s.name,
+                        &s.region,
+                        &controls,
+                        "update in place"
+                    )
+                )
+                .expect("write to String");
+                writeln!(out, "  {}: {}", item.verdict.rule, item.verdict.explanation)
+                    .expect("write to String");
+                if crate::plan::isolates(&item.verdict) {
+                    writeln!(
+                        out,
+                        "  {} {}",
+                        paint.yellow("warning:"),
+                        isolation_warning(item.image_uri())
+                    )
+                    .expect("write to String");
+                }
+                let diff = views_diff(&item.before_view(), &item.after_view(), style);
+                paint_diff(&paint, &mut out, &diff);
+                out.push('\n');
+            }
+            Action::Skip => {
+                writeln!(
+                    out,
+                    "{}: {}",
+                    header(
+                        &paint,
+                        "monitoring-schedule",
+                        &s.name,
+                        &s.region,
+                        &controls,
+                        "skip"
+                    ),
+                    item.reason.as_deref().unwrap_or("")
+                )
+                .expect("write to String");
+                out.push('\n');
+            }
+            Action::Compliant | Action::Recreate => {}
         }
     }
     writeln!(out, "{} {summary}.", paint.bold("Plan:")).expect("write to String");
@@ -192,7 +296,12 @@ pub fn plan_markdown(plan: &Plan, account_id: &str, style: Style) -> String {
         .iter()
         .filter(|i| i.action != Action::Compliant)
         .collect();
-    if listed.is_empty() {
+    let schedules: Vec<&crate::plan::SchedulePlanItem> = plan
+        .schedules
+        .iter()
+        .filter(|s| s.action != Action::Compliant)
+        .collect();
+    if listed.is_empty() && schedules.is_empty() {
         writeln!(w, "Nothing to recreate.").expect("write");
         return out;
     }
@@ -208,7 +317,7 @@ pub fn plan_markdown(plan: &Plan, account_id: &str, style: Style) -> String {
             "| {} | {} | {} | `{}` | {} | {} | {} |",
             d.region,
             d.kind,
-            d.kind.control(),
+            fixed_controls(Subject::Definition(d.kind), &item.verdict),
             d.name,
             item.action.as_str(),
             schedule_names(item),
@@ -218,6 +327,34 @@ pub fn plan_markdown(plan: &Plan, account_id: &str, style: Style) -> String {
                 .replace('|', "\\|")
         )
         .expect("write");
+    }
+    for item in &schedules {
+        let s = &item.schedule;
+        writeln!(
+            w,
+            "| {} | monitoring-schedule | {} | `{}` | {} |  | {} |",
+            s.region,
+            fixed_controls(Subject::InlineSchedule, &item.verdict),
+            s.name,
+            item.action.as_str(),
+            item.reason
+                .as_deref()
+                .unwrap_or(&item.verdict.explanation)
+                .replace('|', "\\|")
+        )
+        .expect("write");
+    }
+    let isolating = plan.isolating();
+    if !isolating.is_empty() {
+        writeln!(
+            w,
+            "\n**Network isolation** is turned on for {} job(s); rehearse on one first:\n",
+            isolating.len()
+        )
+        .expect("write");
+        for (what, image) in &isolating {
+            writeln!(w, "- {what}: {}", isolation_warning(*image)).expect("write");
+        }
     }
     for item in listed.iter().filter(|i| i.action == Action::Recreate) {
         let d = &item.definition;
@@ -233,6 +370,17 @@ pub fn plan_markdown(plan: &Plan, account_id: &str, style: Style) -> String {
             writeln!(w, "AWS-reserved tags dropped: {}.", keys.join(", ")).expect("write");
         }
         writeln!(w, "\n```diff\n{}```", item_diff(item, style)).expect("write");
+    }
+    for item in schedules.iter().filter(|s| s.action == Action::Update) {
+        let s = &item.schedule;
+        writeln!(
+            w,
+            "\n### monitoring-schedule `{}` ({})\n\nUpdated in place (`UpdateMonitoringSchedule`).",
+            s.name, s.region
+        )
+        .expect("write");
+        let diff = views_diff(&item.before_view(), &item.after_view(), style);
+        writeln!(w, "\n```diff\n{diff}```").expect("write");
     }
     out
 }
@@ -272,30 +420,50 @@ pub fn plan_json(document: &PlanDocument) -> String {
     text
 }
 
-/// One definition as `scan` reports it.
+/// The version of the scan and run-report JSON: bumped on any change a reader of an older one
+/// would misread. 1: `format_version`, `failing_controls`, `reasons`, `isolation_flag`,
+/// schedules with an inline job definition.
+pub const REPORT_FORMAT_VERSION: u32 = 1;
+
+/// One definition (or schedule with an inline job definition) as `scan` reports it.
 #[derive(Debug, Serialize)]
 pub struct ScanEntry<'a> {
     pub region: &'a str,
-    pub kind: crate::kinds::Kind,
+    pub kind: ResourceKind,
+    /// Its encryption control.
     pub control: &'static str,
     pub name: &'a str,
     pub arn: &'a str,
+    /// The controls of the run's fixes pass (what `--detailed-exitcode` uses).
     pub compliant: bool,
     pub rule: &'a str,
     pub explanation: &'a str,
+    /// Every failing control, whatever the fixes.
+    pub failing_controls: &'a [&'static str],
+    /// Why each failing control fails.
+    pub reasons: &'a serde_json::Map<String, Value>,
     pub encryption_flag: Option<bool>,
+    pub isolation_flag: Option<bool>,
     pub instance_count: Option<u64>,
     pub schedules: Vec<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub managed_by_stack: Option<String>,
+    /// The controls of the run's fixes on it, e.g. `SageMaker.9, SageMaker.11`.
+    #[serde(skip)]
+    fixed_controls: String,
 }
 
 #[derive(Debug, Serialize)]
 pub struct ScanReport<'a> {
+    pub format_version: u32,
     pub evaluation: Evaluation,
+    /// The flags judged for `compliant`.
+    pub fixes: Fixes,
     pub regions: &'a [String],
     pub summary: ScanSummary,
     pub definitions: Vec<ScanEntry<'a>>,
+    /// Monitoring schedules with an inline job definition (SageMaker.14, .22).
+    pub schedules: Vec<ScanEntry<'a>>,
     pub problems: &'a [Problem],
 }
 
@@ -309,45 +477,84 @@ pub struct ScanSummary {
 impl<'a> ScanReport<'a> {
     pub fn new(
         evaluation: Evaluation,
+        fixes: Fixes,
         regions: &'a [String],
         judged: &'a [(Definition, Verdict)],
+        judged_schedules: &'a [(InlineSchedule, Verdict)],
         problems: &'a [Problem],
     ) -> ScanReport<'a> {
         let definitions: Vec<ScanEntry<'a>> = judged
             .iter()
             .map(|(d, v)| ScanEntry {
                 region: &d.region,
-                kind: d.kind,
+                kind: ResourceKind::Definition(d.kind),
                 control: v.control,
                 name: &d.name,
                 arn: &d.arn,
                 compliant: v.compliant,
                 rule: &v.rule,
                 explanation: &v.explanation,
+                failing_controls: &v.failing_controls,
+                reasons: &v.reasons,
                 encryption_flag: v.encryption_flag,
+                isolation_flag: v.isolation_flag,
                 instance_count: v.instance_count,
                 schedules: d.schedules.iter().map(|s| s.name.as_str()).collect(),
                 managed_by_stack: crate::plan::managing_stack(&d.tags),
+                fixed_controls: fixed_controls(Subject::Definition(d.kind), v),
             })
             .collect();
-        let compliant = definitions.iter().filter(|d| d.compliant).count();
+        let schedules: Vec<ScanEntry<'a>> = judged_schedules
+            .iter()
+            .map(|(s, v)| ScanEntry {
+                region: &s.region,
+                kind: ResourceKind::MonitoringSchedule,
+                control: v.control,
+                name: &s.name,
+                arn: &s.arn,
+                compliant: v.compliant,
+                rule: &v.rule,
+                explanation: &v.explanation,
+                failing_controls: &v.failing_controls,
+                reasons: &v.reasons,
+                encryption_flag: v.encryption_flag,
+                isolation_flag: v.isolation_flag,
+                instance_count: v.instance_count,
+                schedules: Vec::new(),
+                managed_by_stack: crate::plan::managing_stack(&s.tags),
+                fixed_controls: fixed_controls(Subject::InlineSchedule, v),
+            })
+            .collect();
+        let total = definitions.len() + schedules.len();
+        let compliant = definitions
+            .iter()
+            .chain(&schedules)
+            .filter(|d| d.compliant)
+            .count();
         ScanReport {
+            format_version: REPORT_FORMAT_VERSION,
             evaluation,
+            fixes,
             regions,
             summary: ScanSummary {
-                total: definitions.len(),
+                total,
                 compliant,
-                non_compliant: definitions.len() - compliant,
+                non_compliant: total - compliant,
             },
             definitions,
+            schedules,
             problems,
         }
+    }
+
+    fn entries(&self) -> impl Iterator<Item = &ScanEntry<'a>> {
+        self.definitions.iter().chain(&self.schedules)
     }
 
     pub fn to_text(&self, style: Style) -> String {
         let paint = Paint(style.color);
         let mut out = String::new();
-        if self.definitions.is_empty() {
+        if self.entries().next().is_none() {
             writeln!(
                 out,
                 "No model-monitor job definitions found in {}.",
@@ -356,45 +563,36 @@ impl<'a> ScanReport<'a> {
             .expect("write");
             return out;
         }
+        let width = |f: &dyn Fn(&ScanEntry<'_>) -> usize, min: usize| {
+            self.entries().map(f).max().unwrap_or(0).max(min)
+        };
         let widths = [
-            self.definitions
-                .iter()
-                .map(|d| d.region.len())
-                .max()
-                .unwrap_or(0)
-                .max(6),
-            self.definitions
-                .iter()
-                .map(|d| d.kind.cli_name().len())
-                .max()
-                .unwrap_or(0)
-                .max(4),
-            12,
-            self.definitions
-                .iter()
-                .map(|d| d.name.len())
-                .max()
-                .unwrap_or(0)
-                .max(4),
+            width(&|d| d.region.len(), 6),
+            width(&|d| d.kind.cli_name().len(), 4),
+            width(&|d| d.fixed_controls.len(), 12),
+            width(&|d| d.name.len(), 4),
+            width(&|d| failing_text(d).len(), 7),
         ];
         writeln!(
             out,
             "{}",
             paint.bold(&format!(
-                "{:w0$}  {:w1$}  {:w2$}  {:w3$}  {:9}  WHY",
+                "{:w0$}  {:w1$}  {:w2$}  {:w3$}  {:9}  {:w4$}  WHY",
                 "REGION",
                 "KIND",
                 "CONTROL",
                 "NAME",
                 "COMPLIANT",
+                "FAILING",
                 w0 = widths[0],
                 w1 = widths[1],
                 w2 = widths[2],
-                w3 = widths[3]
+                w3 = widths[3],
+                w4 = widths[4],
             ))
         )
         .expect("write");
-        for d in &self.definitions {
+        for d in self.entries() {
             let verdict = if d.compliant {
                 paint.green(&format!("{:9}", "yes"))
             } else {
@@ -406,25 +604,33 @@ impl<'a> ScanReport<'a> {
             }
             writeln!(
                 out,
-                "{:w0$}  {:w1$}  {:w2$}  {:w3$}  {verdict}  {why}",
+                "{:w0$}  {:w1$}  {:w2$}  {:w3$}  {verdict}  {:w4$}  {why}",
                 d.region,
                 d.kind.cli_name(),
-                d.control,
+                d.fixed_controls,
                 d.name,
+                failing_text(d),
                 w0 = widths[0],
                 w1 = widths[1],
                 w2 = widths[2],
-                w3 = widths[3]
+                w3 = widths[3],
+                w4 = widths[4],
             )
             .expect("write");
         }
+        let noun = if self.schedules.is_empty() {
+            "definitions"
+        } else {
+            "definitions and inline schedules"
+        };
         writeln!(
             out,
-            "\n{} definitions: {} non-compliant, {} compliant ({} evaluation).",
+            "\n{} {noun}: {} non-compliant, {} compliant ({} evaluation, fixing {}).",
             self.summary.total,
             self.summary.non_compliant,
             self.summary.compliant,
-            self.evaluation.as_str()
+            self.evaluation.as_str(),
+            self.fixes
         )
         .expect("write");
         out
@@ -434,9 +640,10 @@ impl<'a> ScanReport<'a> {
         let mut out = String::new();
         writeln!(
             out,
-            "## sm-recreate scan\n\nRegions {}, evaluation `{}`: **{} non-compliant, {} compliant**.\n",
+            "## sm-recreate scan\n\nRegions {}, evaluation `{}`, fixing {}: **{} non-compliant, {} compliant**.\n",
             self.regions.join(", "),
             self.evaluation.as_str(),
+            self.fixes,
             self.summary.non_compliant,
             self.summary.compliant
         )
@@ -444,22 +651,32 @@ impl<'a> ScanReport<'a> {
         write_problems_markdown(&mut out, self.problems);
         writeln!(
             out,
-            "| Region | Kind | Control | Name | Compliant | Why |\n|---|---|---|---|---|---|"
+            "| Region | Kind | Control | Name | Compliant | Failing | Why |\n|---|---|---|---|---|---|---|"
         )
         .expect("write");
-        for d in &self.definitions {
+        for d in self.entries() {
             writeln!(
                 out,
-                "| {} | {} | {} | `{}` | {} | {} |",
+                "| {} | {} | {} | `{}` | {} | {} | {} |",
                 d.region,
                 d.kind,
-                d.control,
+                d.fixed_controls,
                 d.name,
                 if d.compliant { "yes" } else { "**no**" },
+                failing_text(d),
                 d.explanation.replace('|', "\\|")
             )
             .expect("write");
         }
         out
+    }
+}
+
+/// The failing controls, `-` for none.
+fn failing_text(entry: &ScanEntry<'_>) -> String {
+    if entry.failing_controls.is_empty() {
+        "-".to_owned()
+    } else {
+        entry.failing_controls.join(",")
     }
 }

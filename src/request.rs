@@ -6,7 +6,7 @@
 //! Shared by the planner (what to create), the journal (checking a snapshot), the executor and
 //! `restore` (what they send), which is why it sits beside them rather than inside `plan`.
 
-use crate::kinds;
+use crate::kinds::{self, Fixes};
 use crate::sagemaker::Tag;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -23,32 +23,35 @@ pub fn is_reserved_tag(tag: &Tag) -> bool {
         .starts_with(RESERVED_TAG_PREFIX)
 }
 
-/// The describe JSON with the encryption flag forced on (creating `NetworkConfig` when absent).
-/// Everything else, including members this build has never heard of, is kept as it was.
-pub fn with_encryption(describe: &Value) -> Value {
-    let mut value = describe.clone();
-    if let Value::Object(members) = &mut value {
+/// The job JSON (a definition's describe, or a schedule's inline `MonitoringJobDefinition`) with
+/// the flags of `fixes` forced on, creating `NetworkConfig` when absent. Everything else,
+/// including members this build has never heard of, is kept as it was.
+pub fn with_fixes(job: &Value, fixes: Fixes) -> Value {
+    let mut value = job.clone();
+    set_flags(&mut value, fixes);
+    value
+}
+
+fn set_flags(job: &mut Value, fixes: Fixes) {
+    if let Value::Object(members) = job {
         let network = members
             .entry("NetworkConfig")
             .or_insert_with(|| Value::Object(Map::new()));
         if !network.is_object() {
             *network = Value::Object(Map::new());
         }
-        network
-            .as_object_mut()
-            .expect("made an object above")
-            .insert(
-                "EnableInterContainerTrafficEncryption".to_owned(),
-                Value::Bool(true),
-            );
+        let network = network.as_object_mut().expect("made an object above");
+        for fix in fixes.iter() {
+            network.insert(fix.member().to_owned(), Value::Bool(true));
+        }
     }
-    value
 }
 
-/// The create request for a definition: the describe JSON minus read-only members, the flag
-/// forced on, and the tags AWS lets users set. Returns the request and the tags it had to drop.
-pub fn create_request(describe: &Value, tags: &[Tag]) -> (Value, Vec<Tag>) {
-    let mut request = with_encryption(describe);
+/// The create request for a definition: the describe JSON minus read-only members, the flags of
+/// `fixes` forced on, and the tags AWS lets users set. Returns the request and the tags it had to
+/// drop.
+pub fn create_request(describe: &Value, tags: &[Tag], fixes: Fixes) -> (Value, Vec<Tag>) {
+    let mut request = with_fixes(describe, fixes);
     if let Value::Object(members) = &mut request {
         for member in READ_ONLY_MEMBERS {
             members.remove(member);
@@ -131,6 +134,40 @@ pub fn restore_request(describe: &Value, tags: &[Tag]) -> Value {
     request
 }
 
+/// The `UpdateMonitoringSchedule` request that fixes a schedule's inline job definition in place:
+/// the whole live `MonitoringScheduleConfig` (the service replaces it, AWS-FACTS #5) with only
+/// the flags of `fixes` set. `None` when the schedule has no inline definition.
+pub fn schedule_update_request(describe: &Value, fixes: Fixes) -> Option<Value> {
+    let mut config = describe.get("MonitoringScheduleConfig")?.clone();
+    let job = config.get_mut("MonitoringJobDefinition")?;
+    set_flags(job, fixes);
+    Some(schedule_request(describe, config))
+}
+
+/// The `UpdateMonitoringSchedule` request that puts a schedule's configuration back exactly as
+/// the snapshot recorded it (rollback and `restore`).
+pub fn schedule_restore_request(describe: &Value) -> Option<Value> {
+    let config = describe.get("MonitoringScheduleConfig")?.clone();
+    Some(schedule_request(describe, config))
+}
+
+fn schedule_request(describe: &Value, config: Value) -> Value {
+    serde_json::json!({
+        "MonitoringScheduleName": describe.get("MonitoringScheduleName").cloned().unwrap_or(Value::Null),
+        "MonitoringScheduleConfig": config,
+    })
+}
+
+/// What a plan records of a schedule to compare it with later: its name, configuration and
+/// tags. Not the whole describe, whose status and last execution change on their own.
+pub fn schedule_hash(describe: &Value, tags: &[Tag]) -> String {
+    let fixed = serde_json::json!({
+        "MonitoringScheduleName": describe.get("MonitoringScheduleName"),
+        "MonitoringScheduleConfig": describe.get("MonitoringScheduleConfig"),
+    });
+    snapshot_hash(&fixed, tags)
+}
+
 /// SHA-256 over the exact describe JSON and the tags: equal hashes mean the live definition is
 /// the one that was planned, so the create request (a pure function of both) is too.
 pub fn snapshot_hash(describe: &Value, tags: &[Tag]) -> String {
@@ -194,7 +231,7 @@ mod tests {
             "FutureMember": {"nested": [1, 2]},
         });
         let tags = [tag("team", "ml"), tag("aws:cloudformation:stack-name", "s")];
-        let (request, dropped) = create_request(&describe, &tags);
+        let (request, dropped) = create_request(&describe, &tags, Fixes::ENCRYPTION);
         assert_eq!(
             request,
             json!({
@@ -209,7 +246,8 @@ mod tests {
 
     #[test]
     fn a_missing_network_config_is_created() {
-        let (request, _) = create_request(&json!({"JobDefinitionName": "a"}), &[]);
+        let (request, _) =
+            create_request(&json!({"JobDefinitionName": "a"}), &[], Fixes::ENCRYPTION);
         assert_eq!(
             request,
             json!({"JobDefinitionName": "a", "NetworkConfig": {"EnableInterContainerTrafficEncryption": true}})
@@ -321,7 +359,7 @@ mod tests {
     proptest! {
         #[test]
         fn the_request_differs_from_the_describe_only_where_it_must(describe in describe_json(), tags in tags()) {
-            let (request, dropped) = create_request(&describe, &tags);
+            let (request, dropped) = create_request(&describe, &tags, Fixes::ENCRYPTION);
             let request = request.as_object().unwrap().clone();
             let input = describe.as_object().unwrap();
             // Every member but the read-only ones, NetworkConfig and Tags is byte-for-byte the same.

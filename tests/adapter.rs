@@ -5,8 +5,9 @@ mod support;
 
 use serde_json::{Map, Value, json};
 use sm_emulator::Seed;
+use sm_recreate::kinds::Fixes;
 use sm_recreate::kinds::Kind;
-use sm_recreate::request::{create_request, renamed, restore_request, with_encryption};
+use sm_recreate::request::{create_request, renamed, restore_request, with_fixes};
 use sm_recreate::sagemaker::{ErrorClass, Tag};
 use support::{ACCOUNT, Sandbox, maximal_request, request_tags, seed, seed_definition};
 
@@ -71,7 +72,7 @@ fn every_maximal_fixture_survives_describe_create_describe() {
 
             // The compliant copy: everything equal but the flag, tags included.
             let copy_name = format!("copy-{}", kind.cli_name());
-            let (request, dropped) = create_request(&original, &original_tags);
+            let (request, dropped) = create_request(&original, &original_tags, Fixes::ENCRYPTION);
             assert!(dropped.is_empty());
             let copy_arn = client
                 .create_definition(kind, &renamed(&request, &copy_name))
@@ -91,7 +92,7 @@ fn every_maximal_fixture_survives_describe_create_describe() {
             assert_eq!(copy["JobDefinitionName"], json!(copy_name));
             assert_eq!(
                 comparable(&copy),
-                comparable(&with_encryption(&original)),
+                comparable(&with_fixes(&original, Fixes::ENCRYPTION)),
                 "{kind}: the copy differs beyond the flag"
             );
             assert_eq!(
@@ -162,7 +163,7 @@ fn members_unknown_to_the_sdk_survive_describe_create_describe() {
             .expect("arn")
             .to_owned();
         let original_tags = client.list_tags(&arn).await.expect("tags");
-        let (request, _) = create_request(&original, &original_tags);
+        let (request, _) = create_request(&original, &original_tags, Fixes::ENCRYPTION);
         client
             .create_definition(
                 Kind::ModelBias,
@@ -187,7 +188,10 @@ fn members_unknown_to_the_sdk_survive_describe_create_describe() {
                 "EnableInterContainerTrafficEncryption": true,
             })
         );
-        assert_eq!(comparable(&copy), comparable(&with_encryption(&original)));
+        assert_eq!(
+            comparable(&copy),
+            comparable(&with_fixes(&original, Fixes::ENCRYPTION))
+        );
     });
     // The emulator stored the create request as sent: proof the SDK did not drop the members.
     let stored = sandbox

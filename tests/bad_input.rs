@@ -126,7 +126,7 @@ fn corrupt_plan_files_are_refused() {
     let not_a_plan = write(
         &env,
         "other.json",
-        r#"{"format_version": 1, "hello": "world"}"#,
+        r#"{"format_version": 2, "hello": "world"}"#,
     );
     refused(&env, &["apply", &not_a_plan, "--yes"], "is not a plan");
 }
@@ -189,7 +189,8 @@ fn a_plan_for_another_account_is_refused() {
 fn a_plan_of_another_format_version_is_refused() {
     let env = env();
     let (_, document) = plan(&env);
-    for version in [json!(2), json!(0), json!("1"), Value::Null] {
+    // 1 is sm-recreate 0.1's, which knew no fixes: it is refused with the advice to plan again.
+    for version in [json!(1), json!(3), json!(0), json!("2"), Value::Null] {
         let mut other: Value = document.clone();
         other["format_version"] = version.clone();
         let path = write(&env, "other-version.json", &other.to_string());

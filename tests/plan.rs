@@ -43,7 +43,7 @@ fn plan_skips_cloudformation_managed_definitions_unless_included() {
     );
     assert_eq!(
         document["summary"],
-        json!({"recreate": 7, "compliant": 5, "skip": 1})
+        json!({"recreate": 7, "update": 0, "compliant": 5, "skip": 1})
     );
 
     let text = stdout_text(&sandbox.cmd().arg("plan").output().expect("plan"));
@@ -180,7 +180,8 @@ fn plan_out_writes_a_verifiable_secret_free_plan_file() {
     let text = std::fs::read_to_string(&out).expect("plan file written");
     assert!(!text.contains(DEMO_SECRET), "the plan file holds a secret");
     let file: Value = serde_json::from_str(&text).expect("the plan file is JSON");
-    assert_eq!(file["format_version"], 1);
+    assert_eq!(file["format_version"], 2);
+    assert_eq!(file["fixes"], json!(["encryption"]));
     assert_eq!(file["tool_version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(file["account_id"], json!(sandbox.emulator.account_id()));
     assert_eq!(file["regions"], json!([US, EU]));

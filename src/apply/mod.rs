@@ -1,6 +1,7 @@
 //! The executor: recreates planned definitions concurrently (bounded), each through the staged
 //! protocol, with a journal and snapshots on disk; `resume` and `restore` live here too.
 
+pub mod inline;
 pub mod ops;
 pub mod protocol;
 pub mod report;
@@ -11,8 +12,9 @@ use crate::inventory;
 use crate::journal::{
     Event, PlannedItem, Progress, Run, ScheduleSnapshot, Snapshot, Status, snapshot_of,
 };
+use crate::kinds::{Fixes, Kind};
 use crate::request;
-use crate::resource::ResourceId;
+use crate::resource::{ResourceId, ResourceKind};
 use crate::sagemaker::{AwsError, SageMaker};
 use ops::{Ops, Timings};
 use protocol::Job;
@@ -29,6 +31,8 @@ use tokio::task::JoinSet;
 pub enum Outcome {
     /// Recreated compliant and verified; `warnings` name anything left for `resume`.
     Recreated { warnings: Vec<String> },
+    /// A schedule's inline job definition fixed in place and verified.
+    Updated,
     /// Not touched: the live definition differs from the plan.
     ChangedSincePlan { message: String },
     /// Someone else changed it during the run: everything this run did was undone, and their
@@ -61,6 +65,7 @@ impl Outcome {
         match self {
             Outcome::Recreated { warnings } if warnings.is_empty() => Status::Recreated,
             Outcome::Recreated { .. } => Status::RecreatedWithLeftovers,
+            Outcome::Updated => Status::Updated,
             Outcome::ChangedSincePlan { .. } => Status::ChangedSincePlan,
             Outcome::ChangedDuringRun { .. } => Status::ChangedDuringRun,
             Outcome::Busy { .. } => Status::Busy,
@@ -98,7 +103,7 @@ impl Outcome {
             | Outcome::RollbackIncomplete { message, manual } => {
                 Some(format!("{message}; manual action: {manual}"))
             }
-            Outcome::Recreated { .. } | Outcome::NotStarted => None,
+            Outcome::Recreated { .. } | Outcome::Updated | Outcome::NotStarted => None,
         }
     }
 
@@ -166,6 +171,8 @@ pub struct Target {
     pub key: ResourceId,
     pub planned_sha256: String,
     pub temporary_name: Option<String>,
+    /// The flags to make true.
+    pub fixes: Fixes,
 }
 
 impl From<&Target> for PlannedItem {
@@ -174,6 +181,7 @@ impl From<&Target> for PlannedItem {
             item: target.key.clone(),
             temporary_name: target.temporary_name.clone(),
             snapshot_sha256: target.planned_sha256.clone(),
+            fixes: target.fixes,
         }
     }
 }
@@ -274,6 +282,11 @@ impl Executor {
 
     /// One definition, start to end: check it is still as planned, snapshot it, run the protocol.
     pub async fn recreate(&self, target: &Target) -> Outcome {
+        if target.key.kind == ResourceKind::MonitoringSchedule {
+            let outcome = self.fix_inline(target).await;
+            self.finished(&target.key, &outcome);
+            return outcome;
+        }
         let outcome = match self.prepare(target).await {
             Ok(Prepared::Ready(job)) => {
                 let job = *job;
@@ -375,7 +388,14 @@ impl Executor {
         let references = schedules_referencing(&ops, &key.name, &listed?).await?;
         let schedules = describe_schedules(client, references).await?;
         let snapshot = snapshot_of(
-            &self.run, key, kind, &arn, describe, tags, schedules, temporary,
+            &self.run,
+            key,
+            target.fixes,
+            &arn,
+            describe,
+            tags,
+            schedules,
+            temporary,
         );
         let snapshot_path = self
             .run
@@ -389,6 +409,7 @@ impl Executor {
             .map_err(|e| AwsError::local("journal", e.to_string()))?;
         Ok(Prepared::Ready(Box::new(self.compliance_job(
             client,
+            kind,
             snapshot,
             snapshot_path,
         ))))
@@ -399,14 +420,16 @@ impl Executor {
     fn compliance_job<'a>(
         &'a self,
         client: &'a SageMaker,
+        kind: Kind,
         snapshot: Snapshot,
         snapshot_path: std::path::PathBuf,
     ) -> Job<'a> {
         let (target_request, _dropped) =
-            request::create_request(&snapshot.describe, &snapshot.tags);
+            request::create_request(&snapshot.describe, &snapshot.tags, snapshot.fixes);
         Job {
             run: &self.run,
             client,
+            kind,
             expected_tags: snapshot.tags.clone(),
             snapshot,
             snapshot_path,
@@ -433,8 +456,20 @@ impl Executor {
                 rolled_back: false,
             };
         };
-        let job = self.compliance_job(client, snapshot, snapshot_path);
-        let outcome = job.reconcile(self.strategy, progress).await;
+        let outcome = match snapshot.kind {
+            ResourceKind::Definition(kind) => {
+                let job = self.compliance_job(client, kind, snapshot, snapshot_path);
+                job.reconcile(self.strategy, progress).await
+            }
+            ResourceKind::MonitoringSchedule => {
+                self.inline_job(client, snapshot, snapshot_path)
+                    .reconcile(progress)
+                    .await
+            }
+            ResourceKind::NotebookInstance => Outcome::Refused {
+                message: "notebook instances are not changed by this sm-recreate".to_owned(),
+            },
+        };
         self.finished(&key, &outcome);
         outcome
     }
@@ -508,7 +543,10 @@ pub fn exit_status(outcomes: &[(ResourceId, Outcome)]) -> crate::exit::ExitStatu
     } else if outcomes.iter().any(|(_, o)| {
         // Leftovers are work for `resume` (schedules may still be on the copy): not a success
         // a script may take as done.
-        !matches!(o.status(), Status::Recreated | Status::Missing)
+        !matches!(
+            o.status(),
+            Status::Recreated | Status::Updated | Status::Missing
+        )
     }) {
         ExitStatus::Failed
     } else {

@@ -413,22 +413,66 @@ impl Ops<'_> {
         from: &[&str],
         to: &str,
     ) -> Result<Repoint, OpError> {
+        let named = |s: &ScheduleDescription| s.definition_name.clone().unwrap_or_default();
+        self.change_schedule(
+            name,
+            &ScheduleChange {
+                is_done: &|s| same_name(&named(s), to),
+                is_before: &|s| from.iter().any(|f| same_name(f, &named(s))),
+                make: &|config| config_pointing_at(config, to),
+                what_else: &|s| named(s),
+            },
+        )
+        .await
+    }
+
+    /// Sets the schedule's whole configuration from `from` to `to` (fixing an inline job
+    /// definition in place, or putting it back), with the discipline of `repoint_schedule`: a
+    /// configuration that is neither was set by someone else and is left alone.
+    pub async fn replace_schedule_config(
+        &self,
+        name: &str,
+        from: &Value,
+        to: &Value,
+    ) -> Result<Repoint, OpError> {
+        self.change_schedule(
+            name,
+            &ScheduleChange {
+                is_done: &|s| s.config() == to,
+                is_before: &|s| s.config() == from,
+                make: &|_| to.clone(),
+                what_else: &|_| "a configuration someone else set".to_owned(),
+            },
+        )
+        .await
+    }
+
+    /// One idempotent change of a schedule's configuration, from a state `is_before` accepts to
+    /// one `is_done` accepts, by updating to what `make` builds from the live configuration.
+    /// Every answer is checked by looking: an update whose answer was lost is sent again only
+    /// after the schedule is seen settled and unchanged, so an update never lands on top of
+    /// someone else's.
+    async fn change_schedule(
+        &self,
+        name: &str,
+        change: &ScheduleChange<'_>,
+    ) -> Result<Repoint, OpError> {
         let Some(mut current) = self.find_schedule(name).await.map_err(OpError::Refused)? else {
             return Ok(Repoint::Vanished);
         };
-        // A schedule that was Failed before is not made worse by the move: only a schedule that
-        // fails because of it makes the move fail.
+        // A schedule that was Failed before is not made worse by the change: only a schedule
+        // that fails because of it makes the change fail.
         let failed_before = current.status == "Failed";
         let mut sent = false;
         let mut lost: Option<AwsError> = None;
         let mut attempts = 0;
         loop {
-            let target = current.definition_name.clone().unwrap_or_default();
             let busy = current.status == "Pending"
                 || current.last_execution_status.as_deref() == Some("InProgress");
+            let done = (change.is_done)(&current);
             // Already there: only an update of ours still settling (`Pending`) is waited for; a
             // running execution does not matter when nothing needs to change.
-            if same_name(&target, to) && current.status != "Pending" {
+            if done && current.status != "Pending" {
                 if current.status == "Failed" && sent && !failed_before {
                     let reason = current.raw["FailureReason"]
                         .as_str()
@@ -444,23 +488,25 @@ impl Ops<'_> {
                     Repoint::AlreadyThere
                 });
             }
-            if !same_name(&target, to) && !from.iter().any(|f| same_name(f, &target)) {
-                return Ok(Repoint::LeftAlone { points_at: target });
+            if !done && !(change.is_before)(&current) {
+                return Ok(Repoint::LeftAlone {
+                    points_at: (change.what_else)(&current),
+                });
             }
             if !busy {
-                // Seen settled on the old definition after every attempt: none of them acted.
+                // Seen settled as before after every attempt: none of them acted.
                 if attempts >= self.timings.attempts.min(4) {
                     let why = lost.as_ref().map(|e| format!(" ({e})")).unwrap_or_default();
                     return Err(OpError::Refused(AwsError::local(
                         "UpdateMonitoringSchedule",
                         format!(
-                            "schedule {name} did not take the new definition after {attempts} \
+                            "schedule {name} did not take the update after {attempts} \
                              updates{why}"
                         ),
                     )));
                 }
                 attempts += 1;
-                let config = config_pointing_at(current.config(), to);
+                let config = (change.make)(current.config());
                 match self.client.update_schedule(name, &config).await {
                     Ok(()) => sent = true,
                     Err(err) if err.is(ErrorClass::NotFound) => return Ok(Repoint::Vanished),
@@ -495,6 +541,18 @@ impl Ops<'_> {
             };
         }
     }
+}
+
+/// What one schedule change recognises and sends (see `Ops::change_schedule`).
+struct ScheduleChange<'c> {
+    /// The change is in place.
+    is_done: &'c (dyn Fn(&ScheduleDescription) -> bool + Sync),
+    /// The schedule is as the change expects to find it.
+    is_before: &'c (dyn Fn(&ScheduleDescription) -> bool + Sync),
+    /// The configuration to send, from the live one.
+    make: &'c (dyn Fn(&Value) -> Value + Sync),
+    /// What the schedule holds when it is neither, for the report.
+    what_else: &'c (dyn Fn(&ScheduleDescription) -> String + Sync),
 }
 
 /// A schedule configuration pointing at `definition` instead of whatever it named.

@@ -183,6 +183,7 @@ pub fn outcome_line(key: &ResourceId, outcome: &Outcome, color: bool) -> String 
         }
     };
     match outcome {
+        Outcome::Updated => format!("{} {key}", paint("32", "updated in place")),
         Outcome::Recreated { warnings } => {
             let mut line = format!("{} {key}", paint("32", "recreated"));
             for warning in warnings {

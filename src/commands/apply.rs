@@ -13,7 +13,7 @@ use crate::plan::Action;
 use crate::plan::document::{FORMAT_VERSION, PlanDocument};
 use crate::plan::selection::Selection;
 use crate::render::{self, Style};
-use crate::resource::ResourceId;
+use crate::resource::{ResourceId, ResourceKind};
 use crate::settings::Session;
 use std::path::Path;
 use std::sync::Arc;
@@ -113,11 +113,17 @@ async fn targets_of_plan_file(
     let targets = document
         .items
         .iter()
-        .filter(|item| item.action == Action::Recreate)
+        .filter(|item| matches!(item.action, Action::Recreate | Action::Update))
         .map(|item| Target {
-            key: ResourceId::definition(&account_id, &item.region, item.kind, &item.name),
+            key: ResourceId {
+                account_id: account_id.clone(),
+                region: item.region.clone(),
+                kind: item.kind,
+                name: item.name.clone(),
+            },
             planned_sha256: item.snapshot_sha256.clone(),
             temporary_name: item.temporary_name.clone(),
+            fixes: item.fixes,
         })
         .collect();
     out.notice(format!(
@@ -165,7 +171,19 @@ async fn targets_planned_now(
             ),
             planned_sha256: item.snapshot_sha256.clone(),
             temporary_name: item.temporary_name.clone(),
+            fixes: item.verdict.fixes,
         })
+        .chain(plan.to_update().map(|item| Target {
+            key: ResourceId {
+                account_id: account_id.clone(),
+                region: item.schedule.region.clone(),
+                kind: ResourceKind::MonitoringSchedule,
+                name: item.schedule.name.clone(),
+            },
+            planned_sha256: item.snapshot_sha256.clone(),
+            temporary_name: None,
+            fixes: item.verdict.fixes,
+        }))
         .collect();
     Ok(Chosen {
         session,
@@ -216,6 +234,7 @@ fn start_run(
 fn refuse_selection_with_plan_file(selection: &SelectionArgs) -> Result<(), UsageError> {
     if !selection.kinds.is_empty()
         || !selection.controls.is_empty()
+        || !selection.fixes.is_empty()
         || !selection.names.is_empty()
         || selection.from_findings.is_some()
         || selection.include_managed
@@ -246,7 +265,7 @@ fn read_plan_file(path: &Path) -> Result<PlanDocument, UsageError> {
             path.display(),
             version.map_or("none".to_owned(), |v| v.to_string())
         ))
-        .with_hint("make a new plan with this version of sm-recreate"));
+        .with_hint("plan again with this version of sm-recreate: `sm-recreate plan --out FILE`"));
     }
     let document: PlanDocument = serde_json::from_value(value)
         .map_err(|e| UsageError::new(format!("plan file {} is not a plan: {e}", path.display())))?;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 /// Validates the selection flags (and reads a findings file) before anything touches AWS.
 pub fn resolve_selection(args: &SelectionArgs) -> Result<Selection, UsageError> {
-    let kinds = selection::parse_kinds(&args.kinds, &args.controls)?;
+    let scope = selection::parse_scope(&args.kinds, &args.controls, &args.fixes)?;
     for glob in &args.names {
         selection::check_glob(glob)?;
     }
@@ -21,7 +21,7 @@ pub fn resolve_selection(args: &SelectionArgs) -> Result<Selection, UsageError> 
         None => None,
     };
     Ok(Selection {
-        kinds,
+        scope,
         name_globs: args.names.clone(),
         findings,
         include_managed: args.include_managed,
@@ -47,9 +47,14 @@ pub async fn connect_and_read(
         }
     }
     let filter = selection.clone();
+    let schedule_filter = selection.clone();
     let scope = Scope {
         kinds: selection.kinds(),
         name_filter: Arc::new(move |region, kind, name| filter.matches(region, kind, name)),
+        inline_schedules: selection.scope.covers_inline_schedules().then(|| {
+            Arc::new(move |region: &str, name: &str| schedule_filter.matches_schedule(region, name))
+                as inventory::ScheduleFilter
+        }),
     };
     let mut inventory = inventory::collect(&session.clients(), &scope, concurrency).await;
     if selection.findings.is_some() {
@@ -97,6 +102,10 @@ pub async fn connect_and_read(
                 d.region == finding.region
                     && finding.definition_kind() == Some(d.kind)
                     && same_name(&d.name, &finding.name)
+            }) || inventory.schedules.iter().any(|s| {
+                s.region == finding.region
+                    && finding.kind == crate::resource::ResourceKind::MonitoringSchedule
+                    && same_name(&s.name, &finding.name)
             });
             let reported = inventory.problems.iter().any(|p| {
                 p.name
@@ -130,9 +139,10 @@ pub async fn plan_now(
     let account_id = session.account_id().await?;
     let plan = plan::build(
         &inventory,
-        PlanOptions {
+        &PlanOptions {
             evaluation: args.evaluation,
             include_managed: selection.include_managed,
+            scope: selection.scope.clone(),
         },
         &session.regions,
     );

@@ -6,6 +6,7 @@ mod completions;
 mod man;
 mod plan;
 mod restore;
+mod restore_schedule;
 mod resume;
 mod runs;
 mod sandbox;

@@ -16,7 +16,7 @@ use crate::journal::{
 use crate::kinds::same_name;
 use crate::output::Output;
 use crate::request;
-use crate::resource::ResourceId;
+use crate::resource::{ResourceId, ResourceKind};
 use crate::sagemaker::SageMaker;
 use crate::settings::Session;
 use serde_json::Value;
@@ -35,7 +35,22 @@ pub async fn run(
     let account_id = session.account_id().await?;
     check_snapshot_account(&recorded, &account_id)?;
     let client = session.sagemaker(&recorded.region);
-    let restore = Restore::new(global, &args, &state, &client, account_id, recorded);
+    let kind = match recorded.kind {
+        ResourceKind::Definition(kind) => kind,
+        ResourceKind::MonitoringSchedule => {
+            let report =
+                super::restore_schedule::run(out, global, &args, &state, &client, recorded).await?;
+            return Ok(runs::print_report(out, &report, args.format));
+        }
+        ResourceKind::NotebookInstance => {
+            return Err(UsageError::new(format!(
+                "{} is a snapshot of a notebook instance, which this sm-recreate does not restore",
+                args.snapshot.display()
+            ))
+            .into());
+        }
+    };
+    let restore = Restore::new(global, &args, &state, &client, account_id, kind, recorded);
     let copies = restore.find_copies().await?;
     let interrupted = unfinished_replace(&state, &restore.key, &restore.recorded_path)?;
     let report = if let Some((run_id, current)) = interrupted {
@@ -102,6 +117,8 @@ fn read_snapshot(global: &GlobalArgs, path: &Path) -> Result<Snapshot, UsageErro
 
 /// One restore of one snapshot, with what every step of it needs.
 struct Restore<'a> {
+    /// The recorded definition's kind.
+    kind: crate::kinds::Kind,
     global: &'a GlobalArgs,
     state: &'a StateDir,
     client: &'a SageMaker,
@@ -183,6 +200,7 @@ impl<'a> Restore<'a> {
         state: &'a StateDir,
         client: &'a SageMaker,
         account_id: String,
+        kind: crate::kinds::Kind,
         recorded: Snapshot,
     ) -> Restore<'a> {
         let recorded_path =
@@ -194,6 +212,7 @@ impl<'a> Restore<'a> {
             hints.restore(&recorded.region, &recorded_path)
         };
         Restore {
+            kind,
             global,
             state,
             client,
@@ -211,7 +230,7 @@ impl<'a> Restore<'a> {
     fn ops(&self) -> Ops<'_> {
         Ops {
             client: self.client,
-            kind: self.recorded.kind,
+            kind: self.kind,
             timings: self.timings,
         }
     }
@@ -275,6 +294,7 @@ impl<'a> Restore<'a> {
         Job {
             run,
             client: self.client,
+            kind: self.kind,
             snapshot,
             snapshot_path,
             target_request: self.restore_request.clone(),
@@ -316,7 +336,7 @@ impl<'a> Restore<'a> {
         let (definition, listed) = (definition?, listed?);
         let references: Vec<_> = std::iter::once(recorded.name.as_str())
             .chain(owned.iter().map(String::as_str))
-            .flat_map(|name| inventory::references_to(&listed, recorded.kind, name))
+            .flat_map(|name| inventory::references_to(&listed, self.kind, name))
             .collect();
         let schedules = apply::describe_schedules(self.client, references).await?;
         let already_restored = match &definition {
@@ -435,7 +455,7 @@ impl<'a> Restore<'a> {
                 let current = snapshot_of(
                     &run,
                     &self.key,
-                    self.recorded.kind,
+                    self.recorded.fixes,
                     &arn,
                     definition,
                     tags,
@@ -478,6 +498,8 @@ impl<'a> Restore<'a> {
                 item: self.key.clone(),
                 temporary_name: temporary,
                 snapshot_sha256: job_snapshot.snapshot_sha256.clone(),
+                // A restore sets no flag: it puts back what the snapshot holds.
+                fixes: crate::kinds::Fixes::NONE,
             }],
         })?;
         // From here the run exists in the journal: an error names it and how to continue.

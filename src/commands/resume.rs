@@ -150,6 +150,7 @@ fn work_left(summary: &RunSummary, unfinished: &[PlannedItem]) -> Result<Vec<Wor
                 key: item.item.clone(),
                 planned_sha256: item.snapshot_sha256.clone(),
                 temporary_name: item.temporary_name.clone(),
+                fixes: item.fixes,
             })),
         }
     }

@@ -2,8 +2,9 @@
 
 use super::common;
 use crate::cli::{GlobalArgs, ScanArgs};
-use crate::compliance;
+use crate::compliance::{self, JobView};
 use crate::exit::ExitStatus;
+use crate::kinds::Subject;
 use crate::output::Output;
 use crate::render::{Format, ScanReport, Style};
 
@@ -12,18 +13,33 @@ pub async fn run(out: &Output, global: &GlobalArgs, args: ScanArgs) -> anyhow::R
     let (session, inventory) =
         common::connect_and_read(global, &selection, usize::from(args.selection.concurrency))
             .await?;
+    let evaluation = args.selection.evaluation;
+    let scope = &selection.scope;
     let judged: Vec<_> = inventory
         .definitions
         .iter()
-        .map(|d| {
-            let verdict = compliance::evaluate(d.kind, &d.raw, args.selection.evaluation);
-            (d.clone(), verdict)
+        .filter_map(|d| {
+            let fixes = scope.fixes(Subject::Definition(d.kind))?;
+            let verdict = compliance::evaluate_definition(d.kind, &d.raw, evaluation, fixes);
+            Some((d.clone(), verdict))
+        })
+        .collect();
+    let judged_schedules: Vec<_> = inventory
+        .schedules
+        .iter()
+        .filter_map(|s| {
+            let fixes = scope.fixes(Subject::InlineSchedule)?;
+            let job = JobView::of_inline_schedule(&s.raw)?;
+            let verdict = compliance::evaluate(Subject::InlineSchedule, &job, evaluation, fixes);
+            Some((s.clone(), verdict))
         })
         .collect();
     let report = ScanReport::new(
-        args.selection.evaluation,
+        evaluation,
+        scope.all_fixes(),
         &session.regions,
         &judged,
+        &judged_schedules,
         &inventory.problems,
     );
     let style = Style {

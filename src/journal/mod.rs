@@ -11,6 +11,7 @@ pub use snapshot::{SNAPSHOT_FORMAT_VERSION, ScheduleSnapshot, Snapshot, snapshot
 pub use state_dir::{StateDir, write_durably};
 pub use summary::{Claim, Progress, RunSummary};
 
+use crate::kinds::Fixes;
 use crate::resource::ResourceId;
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};
@@ -179,6 +180,13 @@ pub struct PlannedItem {
     pub item: ResourceId,
     pub temporary_name: Option<String>,
     pub snapshot_sha256: String,
+    /// The flags the run makes true on it; absent in journals of sm-recreate 0.1 (encryption).
+    #[serde(default = "encryption_only")]
+    pub fixes: Fixes,
+}
+
+fn encryption_only() -> Fixes {
+    Fixes::ENCRYPTION
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -206,7 +214,11 @@ pub enum Step {
     Verify,
     DeleteTemporary,
     DeleteEarlierTemporary(String),
+    /// Fix a schedule's inline job definition in place (`UpdateMonitoringSchedule`).
+    UpdateInline,
     RollbackSchedule(String),
+    /// Put a schedule's inline job definition back from the snapshot.
+    RollbackInline,
     RollbackCreateOriginalFromSnapshot,
     RollbackVerify,
     RollbackDeleteTemporary,
@@ -224,7 +236,9 @@ impl Step {
             Step::Verify => ("verify", None),
             Step::DeleteTemporary => ("delete-temporary", None),
             Step::DeleteEarlierTemporary(s) => ("delete-earlier-temporary", Some(s)),
+            Step::UpdateInline => ("update-inline-definition", None),
             Step::RollbackSchedule(s) => ("rollback-schedule", Some(s)),
+            Step::RollbackInline => ("rollback-inline-definition", None),
             Step::RollbackCreateOriginalFromSnapshot => {
                 ("rollback-create-original-from-snapshot", None)
             }
@@ -267,7 +281,9 @@ impl TryFrom<String> for Step {
             ("verify", None) => Step::Verify,
             ("delete-temporary", None) => Step::DeleteTemporary,
             ("delete-earlier-temporary", Some(s)) => Step::DeleteEarlierTemporary(s),
+            ("update-inline-definition", None) => Step::UpdateInline,
             ("rollback-schedule", Some(s)) => Step::RollbackSchedule(s),
+            ("rollback-inline-definition", None) => Step::RollbackInline,
             ("rollback-create-original-from-snapshot", None) => {
                 Step::RollbackCreateOriginalFromSnapshot
             }
@@ -285,6 +301,8 @@ impl TryFrom<String> for Step {
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     Recreated,
+    /// A schedule's inline job definition was fixed in place and verified.
+    Updated,
     RecreatedWithLeftovers,
     Missing,
     ChangedSincePlan,
@@ -304,6 +322,7 @@ impl Status {
     pub fn label(self) -> &'static str {
         match self {
             Status::Recreated => "recreated",
+            Status::Updated => "updated-in-place",
             Status::RecreatedWithLeftovers => "recreated-with-leftovers",
             Status::Missing => "missing",
             Status::ChangedSincePlan => "changed-since-plan",
@@ -326,6 +345,7 @@ impl Status {
         matches!(
             self,
             Status::Recreated
+                | Status::Updated
                 | Status::RolledBack
                 | Status::ChangedSincePlan
                 | Status::ChangedDuringRun
@@ -485,6 +505,7 @@ mod tests {
             item: key(name),
             temporary_name: None,
             snapshot_sha256: String::new(),
+            fixes: Fixes::ENCRYPTION,
         };
         run.record(Event::RunStarted {
             run_id: run.run_id.clone(),

@@ -2,9 +2,9 @@
 //! anything is deleted, and checked against their own hash when read back.
 
 use super::{JournalError, Run, io_err, timestamp};
-use crate::kinds::Kind;
+use crate::kinds::Fixes;
 use crate::request;
-use crate::resource::ResourceId;
+use crate::resource::{ResourceId, ResourceKind};
 use crate::sagemaker::Tag;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -27,18 +27,24 @@ impl ScheduleSnapshot {
     }
 }
 
-/// Everything needed to put a definition back as it was: written before anything is deleted.
+/// Everything needed to put a definition (or a schedule whose inline job definition is fixed in
+/// place) back as it was: written before anything is changed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub format_version: u32,
     pub run_id: String,
     pub account_id: String,
     pub region: String,
-    pub kind: Kind,
+    /// A definition's kind (as sm-recreate 0.1 wrote it), or `monitoring-schedule`.
+    pub kind: ResourceKind,
     pub name: String,
     pub arn: String,
-    /// The exact `Describe<Noun>` JSON.
+    /// The exact `Describe<Noun>` (or `DescribeMonitoringSchedule`) JSON.
     pub describe: Value,
+    /// The flags the run makes true on it; absent in snapshots of sm-recreate 0.1, which fixed
+    /// encryption only.
+    #[serde(default = "encryption_only")]
+    pub fixes: Fixes,
     pub tags: Vec<Tag>,
     pub schedules: Vec<ScheduleSnapshot>,
     pub temporary_name: Option<String>,
@@ -47,9 +53,27 @@ pub struct Snapshot {
     pub taken_at: String,
 }
 
+fn encryption_only() -> Fixes {
+    Fixes::ENCRYPTION
+}
+
 impl Snapshot {
     pub fn key(&self) -> ResourceId {
-        ResourceId::definition(&self.account_id, &self.region, self.kind, &self.name)
+        ResourceId {
+            account_id: self.account_id.clone(),
+            region: self.region.clone(),
+            kind: self.kind,
+            name: self.name.clone(),
+        }
+    }
+
+    /// The member of `describe` that names the resource.
+    fn name_member(&self) -> &'static str {
+        match self.kind {
+            ResourceKind::MonitoringSchedule => "MonitoringScheduleName",
+            ResourceKind::NotebookInstance => "NotebookInstanceName",
+            ResourceKind::Definition(_) => "JobDefinitionName",
+        }
     }
 
     /// Reads and checks a snapshot file: valid JSON of this format whose hash matches its content.
@@ -73,22 +97,25 @@ impl Snapshot {
         }
         if snapshot
             .describe
-            .get("JobDefinitionName")
+            .get(snapshot.name_member())
             .and_then(Value::as_str)
             != Some(snapshot.name.as_str())
         {
-            return Err(bad("its describe JSON does not name the definition".into()));
+            return Err(bad(format!(
+                "its describe JSON does not name the {}",
+                snapshot.kind
+            )));
         }
         Ok(snapshot)
     }
 }
 
-/// Builds the snapshot for a definition about to be recreated.
+/// Builds the snapshot for a resource about to be changed.
 #[allow(clippy::too_many_arguments)]
 pub fn snapshot_of(
     run: &Run,
     key: &ResourceId,
-    kind: Kind,
+    fixes: Fixes,
     arn: &str,
     describe: Value,
     tags: Vec<Tag>,
@@ -100,9 +127,10 @@ pub fn snapshot_of(
         run_id: run.run_id.clone(),
         account_id: key.account_id.clone(),
         region: key.region.clone(),
-        kind,
+        kind: key.kind,
         name: key.name.clone(),
         arn: arn.to_owned(),
+        fixes,
         snapshot_sha256: request::snapshot_hash(&describe, &tags),
         describe,
         tags,
@@ -133,9 +161,10 @@ mod tests {
             run_id: run.run_id.clone(),
             account_id: "1".into(),
             region: "us-east-1".into(),
-            kind: Kind::DataQuality,
+            kind: ResourceKind::Definition(crate::kinds::Kind::DataQuality),
             name: "a".into(),
             arn: "arn".into(),
+            fixes: Fixes::ENCRYPTION,
             snapshot_sha256: request::snapshot_hash(&describe, &tags),
             describe,
             tags,

@@ -30,7 +30,8 @@ pub struct Progress {
     /// This run sent a delete of the original, since it last claimed the copy, that AWS did not
     /// refuse.
     pub deleted_original: bool,
-    /// This run started recreating the original from the snapshot (a rollback).
+    /// This run started recreating the original from the snapshot, or putting a schedule's
+    /// configuration back (a rollback).
     pub restoring_original: bool,
     /// A delete of the original had its answer lost: it may act late, so a later refusal does
     /// not make the delete "not sent".
@@ -100,7 +101,10 @@ impl RunSummary {
                         {
                             progress.copy = Claim::Sent
                         }
-                        (Step::RollbackCreateOriginalFromSnapshot, Phase::Start) => {
+                        (
+                            Step::RollbackCreateOriginalFromSnapshot | Step::RollbackInline,
+                            Phase::Start,
+                        ) => {
                             progress.restoring_original = true;
                         }
                         (Step::CreateTemporary, Phase::Done) => progress.copy = Claim::Made,

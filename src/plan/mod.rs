@@ -4,11 +4,12 @@
 pub mod document;
 pub mod selection;
 
-use crate::compliance::{self, Evaluation, Verdict};
-use crate::inventory::{Definition, Inventory, Problem};
-use crate::kinds::same_name;
+use crate::compliance::{self, Evaluation, JobView, Verdict};
+use crate::inventory::{Definition, InlineSchedule, Inventory, Problem};
+use crate::kinds::{Fix, Subject, same_name};
 use crate::request;
 use crate::sagemaker::Tag;
+use selection::FixScope;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -18,6 +19,8 @@ use std::collections::BTreeSet;
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     Recreate,
+    /// A schedule's inline job definition, changed in place.
+    Update,
     Compliant,
     Skip,
 }
@@ -26,16 +29,19 @@ impl Action {
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Recreate => "recreate",
+            Action::Update => "update",
             Action::Compliant => "compliant",
             Action::Skip => "skip",
         }
     }
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
     pub evaluation: Evaluation,
     pub include_managed: bool,
+    /// What is covered, and the flags made true on it.
+    pub scope: FixScope,
 }
 
 /// One definition's entry in the plan.
@@ -63,10 +69,10 @@ impl PlanItem {
         with_tags(&self.definition.raw, &self.definition.tags)
     }
 
-    /// The definition as it will be: the same, the flag on, reserved tags gone.
+    /// The definition as it will be: the same, the fixed flags on, reserved tags gone.
     pub fn after_view(&self) -> Value {
         match self.action {
-            Action::Recreate => {
+            Action::Recreate | Action::Update => {
                 let kept: Vec<Tag> = self
                     .definition
                     .tags
@@ -74,11 +80,75 @@ impl PlanItem {
                     .filter(|t| !request::is_reserved_tag(t))
                     .cloned()
                     .collect();
-                with_tags(&request::with_encryption(&self.definition.raw), &kept)
+                with_tags(
+                    &request::with_fixes(&self.definition.raw, self.verdict.fixes),
+                    &kept,
+                )
             }
             Action::Compliant | Action::Skip => self.before_view(),
         }
     }
+
+    /// The container image the job runs, which network isolation cuts off.
+    pub fn image_uri(&self) -> Option<&str> {
+        let spec = format!(
+            "{}AppSpecification",
+            self.definition.kind.info().member_prefix
+        );
+        self.definition.raw.get(spec)?.get("ImageUri")?.as_str()
+    }
+}
+
+/// One schedule with an inline job definition: fixed in place, never recreated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchedulePlanItem {
+    pub schedule: InlineSchedule,
+    pub verdict: Verdict,
+    /// `Update`, `Compliant` or `Skip`.
+    pub action: Action,
+    pub reason: Option<String>,
+    pub stack: Option<String>,
+    /// `request::schedule_hash` of what the plan saw.
+    pub snapshot_sha256: String,
+}
+
+impl SchedulePlanItem {
+    /// The schedule's configuration as it is, with its tags.
+    pub fn before_view(&self) -> Value {
+        schedule_view(&self.schedule.raw, &self.schedule.tags)
+    }
+
+    /// The configuration as the update sends it.
+    pub fn after_view(&self) -> Value {
+        match self.action {
+            Action::Update => {
+                let request =
+                    request::schedule_update_request(&self.schedule.raw, self.verdict.fixes)
+                        .unwrap_or_default();
+                let mut fixed = self.schedule.raw.clone();
+                fixed["MonitoringScheduleConfig"] = request["MonitoringScheduleConfig"].clone();
+                schedule_view(&fixed, &self.schedule.tags)
+            }
+            _ => self.before_view(),
+        }
+    }
+
+    pub fn image_uri(&self) -> Option<&str> {
+        self.schedule
+            .raw
+            .pointer("/MonitoringScheduleConfig/MonitoringJobDefinition/MonitoringAppSpecification/ImageUri")?
+            .as_str()
+    }
+}
+
+/// What a person reviews of a schedule: its name, configuration and tags (not its status or
+/// last execution, which the fix does not change).
+fn schedule_view(describe: &Value, tags: &[Tag]) -> Value {
+    serde_json::json!({
+        "MonitoringScheduleName": describe.get("MonitoringScheduleName"),
+        "MonitoringScheduleConfig": describe.get("MonitoringScheduleConfig"),
+        "Tags": tags,
+    })
 }
 
 fn with_tags(describe: &Value, tags: &[Tag]) -> Value {
@@ -95,17 +165,20 @@ fn with_tags(describe: &Value, tags: &[Tag]) -> Value {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub recreate: usize,
+    /// Schedules whose inline job definition is changed in place.
+    #[serde(default)]
+    pub update: usize,
     pub compliant: usize,
     pub skip: usize,
 }
 
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} to recreate, {} compliant, {} skipped",
-            self.recreate, self.compliant, self.skip
-        )
+        write!(f, "{} to recreate, ", self.recreate)?;
+        if self.update > 0 {
+            write!(f, "{} schedule(s) to update in place, ", self.update)?;
+        }
+        write!(f, "{} compliant, {} skipped", self.compliant, self.skip)
     }
 }
 
@@ -114,6 +187,9 @@ pub struct Plan {
     pub evaluation: Evaluation,
     pub regions: Vec<String>,
     pub items: Vec<PlanItem>,
+    pub schedules: Vec<SchedulePlanItem>,
+    /// Every flag the plan makes true anywhere.
+    pub fixes: crate::kinds::Fixes,
     /// What the inventory could not read.
     pub problems: Vec<Problem>,
 }
@@ -121,9 +197,15 @@ pub struct Plan {
 impl Plan {
     pub fn summary(&self) -> Summary {
         let mut summary = Summary::default();
-        for item in &self.items {
-            match item.action {
+        let actions = self
+            .items
+            .iter()
+            .map(|i| i.action)
+            .chain(self.schedules.iter().map(|s| s.action));
+        for action in actions {
+            match action {
                 Action::Recreate => summary.recreate += 1,
+                Action::Update => summary.update += 1,
                 Action::Compliant => summary.compliant += 1,
                 Action::Skip => summary.skip += 1,
             }
@@ -134,6 +216,42 @@ impl Plan {
     pub fn to_recreate(&self) -> impl Iterator<Item = &PlanItem> {
         self.items.iter().filter(|i| i.action == Action::Recreate)
     }
+
+    pub fn to_update(&self) -> impl Iterator<Item = &SchedulePlanItem> {
+        self.schedules.iter().filter(|s| s.action == Action::Update)
+    }
+
+    /// Definitions and schedules whose change turns network isolation on: their jobs lose all
+    /// network access, so they are named with their images in every rendering.
+    pub fn isolating(&self) -> Vec<(String, Option<&str>)> {
+        let definitions = self
+            .to_recreate()
+            .filter(|i| isolates(&i.verdict))
+            .map(|i| {
+                (
+                    format!(
+                        "{} {} ({})",
+                        i.definition.kind, i.definition.name, i.definition.region
+                    ),
+                    i.image_uri(),
+                )
+            });
+        let schedules = self.to_update().filter(|s| isolates(&s.verdict)).map(|s| {
+            (
+                format!(
+                    "monitoring-schedule {} ({})",
+                    s.schedule.name, s.schedule.region
+                ),
+                s.image_uri(),
+            )
+        });
+        definitions.chain(schedules).collect()
+    }
+}
+
+/// Does the change turn isolation on (it is asked for, and not on already)?
+pub fn isolates(verdict: &Verdict) -> bool {
+    verdict.fixes.contains(Fix::Isolation) && verdict.isolation_flag != Some(true)
 }
 
 const STACK_NAME_TAG: &str = "aws:cloudformation:stack-name";
@@ -149,26 +267,89 @@ pub fn managing_stack(tags: &[Tag]) -> Option<String> {
 }
 
 /// Plans every definition in the inventory.
-pub fn build(inventory: &Inventory, options: PlanOptions, regions: &[String]) -> Plan {
+pub fn build(inventory: &Inventory, options: &PlanOptions, regions: &[String]) -> Plan {
     let items = inventory
         .definitions
         .iter()
-        .map(|definition| plan_one(definition, options, &inventory.existing_names))
+        .filter_map(|definition| plan_one(definition, options, &inventory.existing_names))
+        .collect();
+    let schedules = inventory
+        .schedules
+        .iter()
+        .filter_map(|schedule| plan_schedule(schedule, options))
         .collect();
     Plan {
         evaluation: options.evaluation,
         regions: regions.to_vec(),
         items,
+        schedules,
+        fixes: options.scope.all_fixes(),
         problems: inventory.problems.clone(),
     }
 }
 
+/// A schedule's plan: update in place when the run's fixes fail on its inline definition.
+fn plan_schedule(schedule: &InlineSchedule, options: &PlanOptions) -> Option<SchedulePlanItem> {
+    let fixes = options.scope.fixes(Subject::InlineSchedule)?;
+    let job = JobView::of_inline_schedule(&schedule.raw)?;
+    let verdict = compliance::evaluate(Subject::InlineSchedule, &job, options.evaluation, fixes);
+    let stack = managing_stack(&schedule.tags);
+    let mut item = SchedulePlanItem {
+        schedule: schedule.clone(),
+        verdict,
+        action: Action::Compliant,
+        reason: None,
+        stack: stack.clone(),
+        snapshot_sha256: request::schedule_hash(&schedule.raw, &schedule.tags),
+    };
+    if item.verdict.compliant {
+        return Some(item);
+    }
+    if let Some(stack) = stack
+        && !options.include_managed
+    {
+        item.action = Action::Skip;
+        item.reason = Some(format!(
+            "managed by CloudFormation stack `{stack}`: set {} in its template's inline \
+             NetworkConfig and update the stack (or pass --include-managed)",
+            names_of(fixes)
+        ));
+        return Some(item);
+    }
+    item.action = Action::Update;
+    Some(item)
+}
+
+/// `EnableInterContainerTrafficEncryption and EnableNetworkIsolation`.
+fn names_of(fixes: crate::kinds::Fixes) -> String {
+    fixes
+        .iter()
+        .map(Fix::member)
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
 fn plan_one(
     definition: &Definition,
-    options: PlanOptions,
+    options: &PlanOptions,
+    taken: &BTreeSet<crate::inventory::DefinitionId>,
+) -> Option<PlanItem> {
+    let fixes = options.scope.fixes(Subject::Definition(definition.kind))?;
+    Some(plan_definition(definition, options, fixes, taken))
+}
+
+fn plan_definition(
+    definition: &Definition,
+    options: &PlanOptions,
+    fixes: crate::kinds::Fixes,
     taken: &BTreeSet<crate::inventory::DefinitionId>,
 ) -> PlanItem {
-    let verdict = compliance::evaluate(definition.kind, &definition.raw, options.evaluation);
+    let verdict = compliance::evaluate_definition(
+        definition.kind,
+        &definition.raw,
+        options.evaluation,
+        fixes,
+    );
     let stack = managing_stack(&definition.tags);
     let snapshot_sha256 = request::snapshot_hash(&definition.raw, &definition.tags);
     let mut item = PlanItem {
@@ -190,8 +371,9 @@ fn plan_one(
     {
         item.action = Action::Skip;
         item.reason = Some(format!(
-            "managed by CloudFormation stack `{stack}`: set EnableInterContainerTrafficEncryption \
-             in its template and update the stack (or pass --include-managed)"
+            "managed by CloudFormation stack `{stack}`: set {} in its template and update the \
+             stack (or pass --include-managed)",
+            names_of(fixes)
         ));
         return item;
     }
@@ -219,7 +401,8 @@ fn plan_one(
         ));
         return item;
     }
-    let (create_request, dropped) = request::create_request(&definition.raw, &definition.tags);
+    let (create_request, dropped) =
+        request::create_request(&definition.raw, &definition.tags, fixes);
     item.action = Action::Recreate;
     item.create_request = Some(create_request);
     item.dropped_tags = dropped;
@@ -271,6 +454,7 @@ mod tests {
             .collect();
         Inventory {
             definitions,
+            schedules: vec![],
             problems: vec![],
             existing_names,
         }
@@ -289,7 +473,7 @@ mod tests {
                     &[("aws:cloudformation:stack-name", "ml-stack")],
                 ),
             ]),
-            PlanOptions::default(),
+            &PlanOptions::default(),
             &["us-east-1".into()],
         );
         let actions: Vec<(&str, Action)> = plan
@@ -317,6 +501,7 @@ mod tests {
             plan.summary(),
             Summary {
                 recreate: 2,
+                update: 0,
                 compliant: 1,
                 skip: 1
             }
@@ -335,7 +520,7 @@ mod tests {
                 Some(false),
                 &[("aws:cloudformation:stack-name", "s"), ("team", "ml")],
             )]),
-            PlanOptions {
+            &PlanOptions {
                 include_managed: true,
                 ..PlanOptions::default()
             },
@@ -370,7 +555,7 @@ mod tests {
                 definition("a", Some(false), &[]),
                 definition(&taken, Some(true), &[]),
             ]),
-            PlanOptions::default(),
+            &PlanOptions::default(),
             &[],
         );
         let item = &plan.items[0];

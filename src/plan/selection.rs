@@ -1,17 +1,119 @@
-//! Which definitions a command acts on: kinds, controls, name globs, and Security Hub findings.
+//! Which resources a command acts on and what it fixes on them: kinds, controls, fixes, name
+//! globs, and Security Hub findings.
 
 use crate::exit::UsageError;
-use crate::kinds::{DefinitionArn, Kind, glob_match, refers_to};
-use crate::resource::ResourceId;
+use crate::kinds::{
+    ControlInfo, DefinitionArn, Fix, Fixes, Kind, Subject, control_ids, glob_match, refers_to,
+};
+use crate::resource::{ResourceId, ResourceKind};
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+
+/// The subjects a run covers (definition kinds, inline schedules) and the flags it makes true on
+/// each. Never empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixScope(BTreeMap<Subject, Fixes>);
+
+impl Default for FixScope {
+    /// Every subject, encryption: what sm-recreate did before `--fix`.
+    fn default() -> FixScope {
+        FixScope(all_subjects().map(|s| (s, Fixes::ENCRYPTION)).collect())
+    }
+}
+
+fn all_subjects() -> impl Iterator<Item = Subject> {
+    Kind::ALL
+        .into_iter()
+        .map(Subject::Definition)
+        .chain([Subject::InlineSchedule])
+}
+
+impl FixScope {
+    /// The fixes on `subject`; `None` when the run does not cover it.
+    pub fn fixes(&self, subject: Subject) -> Option<Fixes> {
+        self.0.get(&subject).copied()
+    }
+
+    /// Every fix the run makes anywhere.
+    pub fn all_fixes(&self) -> Fixes {
+        self.0.values().fold(Fixes::NONE, |all, f| all.union(*f))
+    }
+
+    pub fn kinds(&self) -> Vec<Kind> {
+        self.0
+            .keys()
+            .filter_map(|s| match s {
+                Subject::Definition(kind) => Some(*kind),
+                Subject::InlineSchedule => None,
+            })
+            .collect()
+    }
+
+    pub fn covers_inline_schedules(&self) -> bool {
+        self.0.contains_key(&Subject::InlineSchedule)
+    }
+}
+
+/// From `--kind`, `--control` and `--fix`: `--kind` and `--control` choose the subjects (all
+/// without either); `--fix` says the flags on every one of them; without it each subject gets
+/// the flags of the controls named on it, and encryption when none is.
+pub fn parse_scope(
+    kinds: &[String],
+    controls: &[String],
+    fixes: &[Fix],
+) -> Result<FixScope, UsageError> {
+    let mut subjects: BTreeSet<Subject> = BTreeSet::new();
+    for kind in kinds {
+        subjects.insert(subject_of_kind(kind).ok_or_else(|| {
+            UsageError::new(format!("unknown kind `{kind}`")).with_hint(
+                "kinds are data-quality, model-explainability, model-quality, model-bias and \
+                 monitoring-schedule (schedules with an inline job definition)",
+            )
+        })?);
+    }
+    let mut implied: BTreeMap<Subject, Fixes> = BTreeMap::new();
+    for control in controls {
+        let control = ControlInfo::find(control).ok_or_else(|| {
+            UsageError::new(format!("`{control}` is not a control this tool fixes"))
+                .with_hint(format!("controls are {}", control_ids()))
+        })?;
+        let entry = implied.entry(control.subject).or_default();
+        *entry = entry.with(control.fix);
+    }
+    subjects.extend(implied.keys().copied());
+    if subjects.is_empty() {
+        subjects.extend(all_subjects());
+    }
+    let asked: Fixes = fixes.iter().copied().collect();
+    Ok(FixScope(
+        subjects
+            .into_iter()
+            .map(|subject| {
+                let fixes = if !asked.is_empty() {
+                    asked
+                } else {
+                    implied.get(&subject).copied().unwrap_or(Fixes::ENCRYPTION)
+                };
+                (subject, fixes)
+            })
+            .collect(),
+    ))
+}
+
+fn subject_of_kind(name: &str) -> Option<Subject> {
+    match ResourceKind::from_cli_name(name)? {
+        ResourceKind::Definition(kind) => Some(Subject::Definition(kind)),
+        ResourceKind::MonitoringSchedule => Some(Subject::InlineSchedule),
+        ResourceKind::NotebookInstance => None,
+    }
+}
 
 /// A validated selection.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
-    /// Empty means all four kinds.
-    pub kinds: BTreeSet<Kind>,
+    /// What is covered, and what is fixed on it.
+    pub scope: FixScope,
     /// Empty means every name.
     pub name_globs: Vec<String>,
     /// From `--from-findings`: exactly these definitions (the name as the ARN spells it, which
@@ -23,11 +125,7 @@ pub struct Selection {
 
 impl Selection {
     pub fn kinds(&self) -> Vec<Kind> {
-        if self.kinds.is_empty() {
-            Kind::ALL.to_vec()
-        } else {
-            self.kinds.iter().copied().collect()
-        }
+        self.scope.kinds()
     }
 
     /// Regions the findings name, in order; empty without findings.
@@ -48,12 +146,25 @@ impl Selection {
 
     /// Does the definition fall inside the selection (before compliance is judged)?
     pub fn matches(&self, region: &str, kind: Kind, name: &str) -> bool {
-        (self.kinds.is_empty() || self.kinds.contains(&kind))
+        self.scope.fixes(Subject::Definition(kind)).is_some()
             && (self.name_globs.is_empty() || self.name_globs.iter().any(|g| glob_match(g, name)))
             && self
                 .findings
                 .as_ref()
                 .is_none_or(|_| self.named_by_findings(region, kind, name))
+    }
+
+    /// Does an inline schedule fall inside the selection?
+    pub fn matches_schedule(&self, region: &str, name: &str) -> bool {
+        self.scope.covers_inline_schedules()
+            && (self.name_globs.is_empty() || self.name_globs.iter().any(|g| glob_match(g, name)))
+            && self.findings.as_ref().is_none_or(|findings| {
+                findings.iter().any(|f| {
+                    f.region == region
+                        && f.kind == ResourceKind::MonitoringSchedule
+                        && crate::kinds::same_name(&f.name, name)
+                })
+            })
     }
 
     /// Does a finding name this definition? Names compare case-insensitively (I8): a finding's
@@ -80,27 +191,6 @@ impl Selection {
     }
 }
 
-/// Parses `--kind` and `--control` values into kinds.
-pub fn parse_kinds(kinds: &[String], controls: &[String]) -> Result<BTreeSet<Kind>, UsageError> {
-    let mut set = BTreeSet::new();
-    for kind in kinds {
-        set.insert(Kind::from_cli_name(kind).ok_or_else(|| {
-            UsageError::new(format!("unknown kind `{kind}`")).with_hint(
-                "kinds are data-quality, model-explainability, model-quality and model-bias",
-            )
-        })?);
-    }
-    for control in controls {
-        set.insert(Kind::from_control(control).ok_or_else(|| {
-            UsageError::new(format!("`{control}` is not a control this tool fixes")).with_hint(
-                "controls are SageMaker.9 (data quality), SageMaker.10 (model explainability), \
-                 SageMaker.13 (model quality) and SageMaker.15 (model bias)",
-            )
-        })?);
-    }
-    Ok(set)
-}
-
 /// Checks a `--name` glob: `*` and `?` wildcards over the characters names may hold.
 pub fn check_glob(glob: &str) -> Result<(), UsageError> {
     if glob.is_empty()
@@ -115,7 +205,7 @@ pub fn check_glob(glob: &str) -> Result<(), UsageError> {
 }
 
 /// Reads a Security Hub findings export (`aws securityhub get-findings` output, or a bare array of
-/// ASFF findings) and returns the definitions its failing SageMaker.9/.10/.13/.15 findings name.
+/// ASFF findings) and returns the resources its failing findings of the ten NetworkConfig controls name.
 pub fn read_findings(path: &Path) -> Result<BTreeSet<ResourceId>, UsageError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         UsageError::new(format!("cannot read findings file {}: {e}", path.display()))
@@ -128,6 +218,28 @@ pub fn read_findings(path: &Path) -> Result<BTreeSet<ResourceId>, UsageError> {
     parse_findings(&document).map_err(|message| {
         UsageError::new(format!("findings file {}: {message}", path.display()))
             .with_hint("export findings with `aws securityhub get-findings --filters '{\"ComplianceSecurityControlId\":[{\"Value\":\"SageMaker.9\",\"Comparison\":\"EQUALS\"}]}' > findings.json`")
+    })
+}
+
+/// `arn:PARTITION:sagemaker:REGION:ACCOUNT:monitoring-schedule/NAME`.
+fn schedule_arn(arn: &str) -> Option<ResourceId> {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(_), Some("sagemaker"), Some(region), Some(account), Some(resource)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    let name = resource.strip_prefix("monitoring-schedule/")?;
+    Some(ResourceId {
+        account_id: account.to_owned(),
+        region: region.to_owned(),
+        kind: ResourceKind::MonitoringSchedule,
+        name: name.to_owned(),
     })
 }
 
@@ -151,7 +263,7 @@ pub fn parse_findings(document: &Value) -> Result<BTreeSet<ResourceId>, String> 
             .pointer("/Compliance/SecurityControlId")
             .or_else(|| finding.pointer("/ProductFields/ControlId"))
             .and_then(Value::as_str);
-        let Some(kind) = control.and_then(Kind::from_control) else {
+        let Some(control) = control.and_then(ControlInfo::find) else {
             continue;
         };
         relevant += 1;
@@ -165,38 +277,37 @@ pub fn parse_findings(document: &Value) -> Result<BTreeSet<ResourceId>, String> 
         let resources = finding
             .get("Resources")
             .and_then(Value::as_array)
-            .ok_or_else(|| {
-                format!(
-                    "finding #{index} ({}) has no `Resources` array",
-                    kind.control()
-                )
-            })?;
+            .ok_or_else(|| format!("finding #{index} ({}) has no `Resources` array", control.id))?;
         for resource in resources {
             let Some(id) = resource.get("Id").and_then(Value::as_str) else {
                 continue;
             };
-            let Some(arn) = DefinitionArn::parse(id) else {
+            let named = match control.subject {
+                Subject::Definition(kind) => DefinitionArn::parse(id).map(|arn| {
+                    let matches = arn.kind == kind;
+                    let resource =
+                        ResourceId::definition(&arn.account_id, &arn.region, arn.kind, &arn.name);
+                    (matches, resource)
+                }),
+                Subject::InlineSchedule => schedule_arn(id).map(|resource| (true, resource)),
+            };
+            let Some((matches, resource)) = named else {
                 continue;
             };
-            if arn.kind != kind {
+            if !matches {
                 return Err(format!(
                     "finding #{index} is for {} but names a {} ARN: {id}",
-                    kind.control(),
-                    arn.kind
+                    control.id, resource.kind
                 ));
             }
-            definitions.insert(ResourceId::definition(
-                &arn.account_id,
-                &arn.region,
-                arn.kind,
-                &arn.name,
-            ));
+            definitions.insert(resource);
         }
     }
     if relevant == 0 {
         return Err(format!(
-            "none of its {} findings is for SageMaker.9, .10, .13 or .15",
-            findings.len()
+            "none of its {} findings is for {}",
+            findings.len(),
+            control_ids()
         ));
     }
     Ok(definitions)
@@ -212,13 +323,62 @@ mod tests {
         assert!(check_glob("churn_*").is_err());
         assert!(check_glob("").is_err());
         assert!(check_glob("churn-*").is_ok());
-        assert!(parse_kinds(&["data-qualty".into()], &[]).is_err());
-        assert!(parse_kinds(&[], &["SageMaker.11".into()]).is_err());
-        let set = parse_kinds(&["model-bias".into()], &["SageMaker.9".into()]).unwrap();
-        assert_eq!(
-            set.into_iter().collect::<Vec<_>>(),
-            vec![Kind::DataQuality, Kind::ModelBias]
-        );
+        assert!(parse_scope(&["data-qualty".into()], &[], &[]).is_err());
+        assert!(parse_scope(&[], &["SageMaker.3".into()], &[]).is_err());
+        let scope = parse_scope(&["model-bias".into()], &["SageMaker.9".into()], &[]).unwrap();
+        assert_eq!(scope.kinds(), vec![Kind::DataQuality, Kind::ModelBias]);
+        assert!(!scope.covers_inline_schedules());
+    }
+
+    #[test]
+    fn controls_imply_fixes_per_subject_unless_fix_is_given() {
+        let dq = Subject::Definition(Kind::DataQuality);
+        let bias = Subject::Definition(Kind::ModelBias);
+        let isolation = Fixes::NONE.with(Fix::Isolation);
+        let scope = parse_scope(&[], &["SageMaker.11".into()], &[]).unwrap();
+        assert_eq!(scope.fixes(dq), Some(isolation));
+        assert_eq!(scope.fixes(bias), None);
+        let scope = parse_scope(&[], &["SageMaker.9".into(), "12".into()], &[]).unwrap();
+        assert_eq!(scope.fixes(dq), Some(Fixes::ENCRYPTION));
+        assert_eq!(scope.fixes(bias), Some(isolation));
+        assert_eq!(scope.all_fixes(), Fixes::ENCRYPTION.with(Fix::Isolation));
+        let scope = parse_scope(&[], &[], &[Fix::Isolation]).unwrap();
+        assert_eq!(scope.fixes(Subject::InlineSchedule), Some(isolation));
+        assert_eq!(scope.kinds(), Kind::ALL.to_vec());
+        let default = parse_scope(&[], &[], &[]).unwrap();
+        assert_eq!(default, FixScope::default());
+        assert_eq!(default.all_fixes(), Fixes::ENCRYPTION);
+        let schedules = parse_scope(&["monitoring-schedule".into()], &[], &[]).unwrap();
+        assert!(schedules.kinds().is_empty());
+        assert!(schedules.covers_inline_schedules());
+    }
+
+    #[test]
+    fn findings_of_every_control_select_their_resources() {
+        let document = json!({"Findings": [
+            {"Compliance": {"Status": "FAILED", "SecurityControlId": "SageMaker.20"},
+             "Resources": [{"Id": "arn:aws:sagemaker:us-east-1:123456789012:model-explainability-job-definition/x"}]},
+            {"Compliance": {"Status": "FAILED", "SecurityControlId": "SageMaker.22"},
+             "Resources": [{"Id": "arn:aws:sagemaker:us-east-1:123456789012:monitoring-schedule/inline"}]},
+        ]});
+        let found = parse_findings(&document).unwrap();
+        assert!(found.contains(&ResourceId::definition(
+            "123456789012",
+            "us-east-1",
+            Kind::ModelExplainability,
+            "x"
+        )));
+        let selection = Selection {
+            findings: Some(found),
+            ..Selection::default()
+        };
+        assert!(selection.matches_schedule("us-east-1", "Inline"));
+        assert!(!selection.matches_schedule("us-east-1", "other"));
+        let wrong = json!({"Findings": [
+            {"Compliance": {"Status": "FAILED", "SecurityControlId": "SageMaker.11"},
+             "Resources": [{"Id": "arn:aws:sagemaker:us-east-1:1:model-bias-job-definition/x"}]},
+        ]});
+        assert!(parse_findings(&wrong).is_err());
     }
 
     #[test]

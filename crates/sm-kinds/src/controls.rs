@@ -158,7 +158,7 @@ pub enum RuleTest {
 }
 
 /// Static facts about one control.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct ControlInfo {
     /// `SageMaker.11`.
     pub id: &'static str,

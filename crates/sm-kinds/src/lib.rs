@@ -3,7 +3,7 @@
 
 pub mod controls;
 
-pub use controls::{CONTROLS, Control, ControlInfo, Fix, Fixes, RuleTest, Subject};
+pub use controls::{CONTROLS, Control, ControlInfo, Fix, Fixes, RuleTest, Subject, control_ids};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 

@@ -52,7 +52,12 @@ impl Job<'_> {
     /// name was not made by this run and is left alone (`Ok(false)`).
     async fn delete_copy(&self, copy: &str, seen: Option<Looked>) -> Result<bool, OpError> {
         let ops = self.ops();
-        let compliant = request::create_request(&self.snapshot.describe, &self.snapshot.tags).0;
+        let compliant = request::create_request(
+            &self.snapshot.describe,
+            &self.snapshot.tags,
+            self.snapshot.fixes,
+        )
+        .0;
         let mut seen = seen;
         let mut attempt = 0;
         loop {

@@ -31,6 +31,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub struct Job<'a> {
     pub run: &'a Run,
     pub client: &'a SageMaker,
+    /// The snapshot's kind (jobs recreate definitions only).
+    pub kind: crate::kinds::Kind,
     pub snapshot: Snapshot,
     pub snapshot_path: PathBuf,
     /// The request that creates the definition as it should end up (compliant, or for `restore`
@@ -107,7 +109,7 @@ impl Job<'_> {
     fn ops(&self) -> Ops<'_> {
         Ops {
             client: self.client,
-            kind: self.snapshot.kind,
+            kind: self.kind,
             timings: self.timings,
         }
     }
