@@ -162,10 +162,10 @@ pub enum Command {
     /// As a service control policy: `sm-recreate guard > guard.json`, then
     /// `aws organizations create-policy --type SERVICE_CONTROL_POLICY --name sm-recreate-guard
     /// --description 'Keep model-monitor NetworkConfig flags on' --content file://guard.json`
-    /// and `aws organizations attach-policy --policy-id POLICY_ID --target-id OU_ID`. On the
-    /// roles that create monitoring resources: `sm-recreate guard --format iam > guard.json`,
-    /// then `aws iam put-role-policy --role-name ROLE --policy-name sm-recreate-guard
-    /// --policy-document file://guard.json`.
+    /// and `aws organizations attach-policy --policy-id POLICY_ID --target-id
+    /// OU_OR_ACCOUNT_ID`. On the roles that create monitoring resources:
+    /// `sm-recreate guard --format iam > guard.json`, then `aws iam put-role-policy --role-name
+    /// ROLE --policy-name sm-recreate-guard --policy-document file://guard.json`.
     ///
     /// Attach it after the fix: once attached it also refuses sm-recreate's own rollback, and
     /// `restore` of a snapshot without the flag, by design. More in docs/guard.md.

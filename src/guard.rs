@@ -42,7 +42,7 @@ impl Attachment {
                  create-policy --type SERVICE_CONTROL_POLICY --name sm-recreate-guard \
                  --description 'Keep model-monitor NetworkConfig flags on' --content \
                  file://{file}` and `aws organizations attach-policy --policy-id POLICY_ID \
-                 --target-id ROOT_OU_OR_ACCOUNT_ID`; keep FullAWSAccess (or your allow SCPs) \
+                 --target-id OU_OR_ACCOUNT_ID`; keep FullAWSAccess (or your allow SCPs) \
                  attached, since an SCP that only denies allows nothing"
             ),
             Attachment::Iam => format!(
