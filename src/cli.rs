@@ -2,6 +2,7 @@
 //! in `settings`, and each command lives in its own module.
 
 use crate::compliance::Evaluation;
+use crate::guard::Attachment;
 use crate::journal::Strategy;
 use crate::kinds::Fix;
 use crate::render::Format;
@@ -150,6 +151,26 @@ pub enum Command {
     /// replaces it (staged, so its schedules keep running).
     Restore(RestoreArgs),
 
+    /// Print a deny-only IAM policy that keeps fixed flags from coming back. Offline.
+    ///
+    /// The remediation's last step: make the flag required. Prints on stdout, as JSON, a policy
+    /// that denies creating a model-monitor job definition whose flag is false or absent, and
+    /// creating or updating a monitoring schedule whose inline job definition sets it false (a
+    /// schedule that names a definition carries no network settings and is not denied). Needs
+    /// no AWS credentials and makes no call.
+    ///
+    /// As a service control policy: `sm-recreate guard > guard.json`, then
+    /// `aws organizations create-policy --type SERVICE_CONTROL_POLICY --name sm-recreate-guard
+    /// --description 'Keep model-monitor NetworkConfig flags on' --content file://guard.json`
+    /// and `aws organizations attach-policy --policy-id POLICY_ID --target-id
+    /// OU_OR_ACCOUNT_ID`. On the roles that create monitoring resources:
+    /// `sm-recreate guard --format iam > guard.json`, then `aws iam put-role-policy --role-name
+    /// ROLE --policy-name sm-recreate-guard --policy-document file://guard.json`.
+    ///
+    /// Attach it after the fix: once attached it also refuses sm-recreate's own rollback, and
+    /// `restore` of a snapshot without the flag, by design. More in docs/guard.md.
+    Guard(GuardArgs),
+
     /// Run the SageMaker emulator for other tools (aws CLI, boto3, tests).
     #[command(subcommand)]
     Sandbox(SandboxCommand),
@@ -204,6 +225,20 @@ pub struct ManArgs {
     /// (created if missing) instead of printing the main page.
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct GuardArgs {
+    /// Which flag to require; repeatable: encryption, isolation. Default: encryption, as for
+    /// apply.
+    #[arg(long = "fix", value_name = "FLAG", value_parser = through::<FixArg, Fix>())]
+    pub fixes: Vec<Fix>,
+
+    /// Where the policy goes: `scp` (an AWS Organizations service control policy) or `iam` (a
+    /// policy on the roles that create monitoring resources). The statements are the same; the
+    /// hint after them names the commands that attach it there.
+    #[arg(long, value_parser = through::<AttachmentArg, Attachment>(), default_value = "scp")]
+    pub format: Attachment,
 }
 
 /// Which definitions to act on (shared by scan, plan and apply).
@@ -465,6 +500,25 @@ impl From<FixArg> for Fix {
         match arg {
             FixArg::Encryption => Fix::Encryption,
             FixArg::Isolation => Fix::Isolation,
+        }
+    }
+}
+
+/// `guard --format`, mirroring [`Attachment`]; each doc comment is that value's help.
+#[derive(Clone, Copy, ValueEnum)]
+enum AttachmentArg {
+    /// A service control policy, for `aws organizations create-policy`.
+    Scp,
+    /// An IAM policy for the roles that create monitoring resources, for
+    /// `aws iam put-role-policy`.
+    Iam,
+}
+
+impl From<AttachmentArg> for Attachment {
+    fn from(arg: AttachmentArg) -> Attachment {
+        match arg {
+            AttachmentArg::Scp => Attachment::Scp,
+            AttachmentArg::Iam => Attachment::Iam,
         }
     }
 }

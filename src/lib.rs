@@ -7,6 +7,7 @@ pub mod commands;
 pub mod compliance;
 pub mod confirm;
 pub mod exit;
+pub mod guard;
 pub mod inventory;
 pub mod journal;
 pub mod kinds;

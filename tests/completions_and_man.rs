@@ -21,7 +21,9 @@ fn stdout_of(args: &[&str]) -> String {
 fn completion_scripts_offer_every_command_in_each_shell() {
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
         let script = stdout_of(&["completions", shell]);
-        for command in ["scan", "plan", "apply", "resume", "restore", "sandbox"] {
+        for command in [
+            "scan", "plan", "apply", "resume", "restore", "sandbox", "guard",
+        ] {
             assert!(script.contains(command), "{shell} script lacks `{command}`");
         }
         assert!(

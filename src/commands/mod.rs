@@ -3,6 +3,7 @@
 mod apply;
 mod common;
 mod completions;
+mod guard;
 mod man;
 mod plan;
 mod restore;
@@ -25,6 +26,7 @@ pub async fn run(out: &Output, cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Resume(args) => resume::run(out, global, args).await,
         Command::Restore(args) => restore::run(out, global, args).await,
         Command::Sandbox(SandboxCommand::Serve(args)) => sandbox::serve(out, global, args).await,
+        Command::Guard(args) => guard::run(out, args),
         Command::Completions(args) => completions::run(out, args),
         Command::Man(args) => man::run(out, args),
     }
