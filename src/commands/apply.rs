@@ -8,6 +8,7 @@ use crate::cli::{ApplyArgs, GlobalArgs, ReportFormat, SelectionArgs};
 use crate::confirm;
 use crate::exit::{ExitStatus, UsageError};
 use crate::journal::{Event, PlannedItem, Run, RunKind, StateDir};
+use crate::kinds::Fix;
 use crate::output::Output;
 use crate::plan::Action;
 use crate::plan::document::{FORMAT_VERSION, PlanDocument};
@@ -306,15 +307,36 @@ fn ask(
     if chosen.is_empty() {
         return Ok(None);
     }
+    let chosen: Vec<&Target> = chosen.into_iter().map(|i| &targets[i]).collect();
+    let schedules = chosen
+        .iter()
+        .filter(|t| t.key.kind == ResourceKind::MonitoringSchedule)
+        .count();
+    let what = match (chosen.len() - schedules, schedules) {
+        (definitions, 0) => format!("Recreate {definitions} definition(s)"),
+        (0, schedules) => format!("Update {schedules} schedule(s) in place"),
+        (definitions, schedules) => format!(
+            "Recreate {definitions} definition(s) and update {schedules} schedule(s) in place"
+        ),
+    };
+    let isolating = chosen
+        .iter()
+        .filter(|t| t.fixes.contains(Fix::Isolation))
+        .count();
+    let isolation = if isolating > 0 {
+        format!(
+            ", turning network isolation on for {isolating} of them (their jobs lose all network \
+             access)"
+        )
+    } else {
+        String::new()
+    };
     let question = format!(
-        "Recreate {} definition(s) in account {account_id} ({})?",
-        chosen.len(),
+        "{what} in account {account_id} ({}){isolation}?",
         regions.join(", ")
     );
     if !confirm::confirm(&question)? {
         return Ok(None);
     }
-    Ok(Some(
-        chosen.into_iter().map(|i| targets[i].clone()).collect(),
-    ))
+    Ok(Some(chosen.into_iter().cloned().collect()))
 }
