@@ -435,3 +435,48 @@ async fn invalid_inline_definitions_are_rejected_with_the_member_named() {
     assert_eq!(emulator.schedule(REGION, "bad"), Some(before));
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_demo_account_has_definitions_and_an_inline_schedule_failing_the_network_controls() {
+    let emulator = start_emulator(Seed::demo(), Behaviour::default()).await;
+    let client = client(&emulator, REGION);
+
+    let network = |kind: Kind, name: &str| {
+        let definition = emulator.definition(REGION, kind, name).expect(name);
+        (
+            definition["NetworkConfig"]["EnableInterContainerTrafficEncryption"].as_bool(),
+            definition["NetworkConfig"]["EnableNetworkIsolation"].as_bool(),
+        )
+    };
+    // Fails only isolation (SageMaker.20): encryption on, isolation left out.
+    assert_eq!(
+        network(Kind::ModelExplainability, "pricing-model-explainability"),
+        (Some(true), None)
+    );
+    // Fails both (SageMaker.15, on one instance, and SageMaker.12).
+    assert_eq!(
+        network(Kind::ModelBias, "pricing-model-bias"),
+        (Some(false), Some(false))
+    );
+
+    // Fails SageMaker.22 (two instances, no encryption) and SageMaker.14.
+    let described = describe(&client, "recsys-endpoint-data-quality-hourly").await;
+    assert_eq!(
+        described.monitoring_schedule_status(),
+        Some(&ScheduleStatus::Scheduled)
+    );
+    assert_eq!(inline_flags(&described), (Some(false), Some(false)));
+    let config = described
+        .monitoring_schedule_config()
+        .expect("configuration");
+    assert_eq!(config.monitoring_job_definition_name(), None);
+    assert_eq!(
+        config
+            .monitoring_job_definition()
+            .and_then(|d| d.monitoring_resources())
+            .and_then(|r| r.cluster_config())
+            .and_then(|c| c.instance_count()),
+        Some(2)
+    );
+    emulator.shutdown().await;
+}
