@@ -101,7 +101,8 @@ impl Seed {
 }
 
 /// How the emulator behaves beyond its state: per-call latency, a token-bucket throttle, injected
-/// faults and the delays of asynchronous state transitions. In JSON, durations are integers of
+/// faults, the delays of asynchronous state transitions, and the choice where the real service's
+/// documentation disagrees with itself. In JSON, durations are integers of
 /// milliseconds in fields suffixed `_ms`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -132,6 +133,23 @@ pub struct Behaviour {
     /// when absent.
     #[serde(default)]
     pub fault_seed: Option<u64>,
+    /// Whether `UpdateMonitoringSchedule` may change an inline definition's `NetworkConfig`.
+    #[serde(default)]
+    pub inline_network_config_updates: InlineNetworkConfigUpdates,
+}
+
+/// Whether `UpdateMonitoringSchedule` may change the `NetworkConfig` of a schedule's inline
+/// `MonitoringJobDefinition` in place. The documentation disagrees (AWS-FACTS #15): CloudFormation
+/// marks the inline `NetworkConfig` "update requires: no interruption", while Security Hub's
+/// remediation for SageMaker.22 says it cannot be updated. The emulator follows CloudFormation by
+/// default; `Refused` lets the tool's handling of a refusal be tested. In JSON: `"allowed"` or
+/// `"refused"`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InlineNetworkConfigUpdates {
+    #[default]
+    Allowed,
+    Refused,
 }
 
 impl Default for Behaviour {
@@ -143,6 +161,7 @@ impl Default for Behaviour {
             schedule_transition: default_schedule_transition(),
             execution_duration: default_execution_duration(),
             fault_seed: None,
+            inline_network_config_updates: InlineNetworkConfigUpdates::default(),
         }
     }
 }
@@ -343,6 +362,26 @@ mod tests {
         assert_eq!(error.status, 500);
         assert_eq!(FaultError::new("ThrottlingException").status, 400);
         assert!(behaviour.validate().is_ok());
+    }
+
+    #[test]
+    fn inline_network_config_updates_are_allowed_unless_the_file_says_refused() {
+        let behaviour: Behaviour = serde_json::from_str("{}").expect("parses");
+        assert_eq!(
+            behaviour.inline_network_config_updates,
+            InlineNetworkConfigUpdates::Allowed
+        );
+        let behaviour: Behaviour =
+            serde_json::from_str(r#"{"inline_network_config_updates": "refused"}"#)
+                .expect("parses");
+        assert_eq!(
+            behaviour.inline_network_config_updates,
+            InlineNetworkConfigUpdates::Refused
+        );
+        assert!(
+            serde_json::from_str::<Behaviour>(r#"{"inline_network_config_updates": "sometimes"}"#)
+                .is_err()
+        );
     }
 
     #[test]

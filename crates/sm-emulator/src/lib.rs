@@ -28,8 +28,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    Behaviour, DEFAULT_ACCOUNT_ID, DEFAULT_REGION, EmulatorConfig, FaultError, FaultRule, Seed,
-    SeedDefinition, SeedSchedule, SeedScheduleStatus, Throttle,
+    Behaviour, DEFAULT_ACCOUNT_ID, DEFAULT_REGION, EmulatorConfig, FaultError, FaultRule,
+    InlineNetworkConfigUpdates, Seed, SeedDefinition, SeedSchedule, SeedScheduleStatus, Throttle,
 };
 
 use faults::BehaviourState;
@@ -121,6 +121,7 @@ pub async fn start(config: EmulatorConfig, addr: SocketAddr) -> Result<Emulator,
         Instant::now(),
         timings(&config.behaviour),
     );
+    store.set_inline_network_config_updates(config.behaviour.inline_network_config_updates);
     store.seed(&config.seed)?;
     let listener = TcpListener::bind(addr)
         .await
@@ -177,11 +178,15 @@ impl Emulator {
         self.shared.account_id.clone()
     }
 
-    /// Replaces latency, throttle, faults and timings, resetting fault counters and the token
-    /// bucket. Schedules already `Pending`, and seeded executions, keep the timing they started
-    /// with.
+    /// Replaces latency, throttle, faults, timings and whether inline `NetworkConfig` updates are
+    /// allowed, resetting fault counters and the token bucket. Schedules already `Pending`, and
+    /// seeded executions, keep the timing they started with.
     pub fn set_behaviour(&self, behaviour: Behaviour) {
-        lock(&self.shared.store).set_timings(timings(&behaviour));
+        {
+            let mut store = lock(&self.shared.store);
+            store.set_timings(timings(&behaviour));
+            store.set_inline_network_config_updates(behaviour.inline_network_config_updates);
+        }
         *lock(&self.shared.behaviour) = BehaviourState::new(behaviour);
     }
 

@@ -220,6 +220,66 @@ impl<'a> Members<'a> {
         }
     }
 
+    /// A list member, as its items.
+    pub(crate) fn list(self, name: &str) -> Result<Option<&'a [Value]>, ApiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Array(items)) => Ok(Some(items)),
+            Some(_) => Err(wrong_type(name, "a list")),
+        }
+    }
+
+    /// A list of structures, such as `MonitoringInputs`.
+    pub(crate) fn structures(self, name: &str) -> Result<Option<Vec<Members<'a>>>, ApiError> {
+        let Some(items) = self.list(name)? else {
+            return Ok(None);
+        };
+        items
+            .iter()
+            .map(|item| match item {
+                Value::Object(map) => Ok(Members(map)),
+                _ => Err(wrong_type(name, "a list of structures")),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    /// A list of strings, such as `Subnets`.
+    pub(crate) fn strings(self, name: &str) -> Result<Option<Vec<&'a str>>, ApiError> {
+        let Some(items) = self.list(name)? else {
+            return Ok(None);
+        };
+        items
+            .iter()
+            .map(|item| {
+                item.as_str()
+                    .ok_or_else(|| wrong_type(name, "a list of strings"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    /// A map of strings to strings, such as `Environment`, in the order sent.
+    pub(crate) fn string_map(
+        self,
+        name: &str,
+    ) -> Result<Option<Vec<(&'a str, &'a str)>>, ApiError> {
+        let Some(value) = self.get(name) else {
+            return Ok(None);
+        };
+        let Value::Object(map) = value else {
+            return Err(wrong_type(name, "a map"));
+        };
+        map.iter()
+            .map(|(key, item)| {
+                item.as_str()
+                    .map(|text| (key.as_str(), text))
+                    .ok_or_else(|| wrong_type(name, "a map of strings"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
     /// A `TagList`: `[{"Key": .., "Value": ..}]`.
     pub(crate) fn tags(self, name: &str) -> Result<Option<Vec<(String, String)>>, ApiError> {
         let Some(value) = self.get(name) else {

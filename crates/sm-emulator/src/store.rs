@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use sm_kinds::Kind;
 
 use super::EmulatorError;
-use super::config::{Seed, SeedScheduleStatus};
+use super::config::{InlineNetworkConfigUpdates, Seed, SeedScheduleStatus};
 use super::listing::{self, LIST_LIMITS, PageRequest, TAG_LIMITS};
 use super::protocol::{ApiError, Members, Operation};
 use super::validation::{self, AwsTags, Violations};
@@ -148,6 +148,21 @@ impl StoredSchedule {
                 .is_some_and(|name| name.eq_ignore_ascii_case(definition_name))
     }
 
+    fn has_inline_definition(&self) -> bool {
+        self.describe
+            .get("MonitoringScheduleConfig")
+            .and_then(|config| config.get("MonitoringJobDefinition"))
+            .is_some_and(|definition| !definition.is_null())
+    }
+
+    /// The `NetworkConfig` of the inline definition, if the schedule has one with one.
+    fn inline_network_config(&self) -> Option<&Value> {
+        match self.describe.get("MonitoringScheduleConfig") {
+            Some(Value::Object(config)) => inline_network_config(config),
+            _ => None,
+        }
+    }
+
     fn execution_in_progress(&self) -> bool {
         self.describe
             .get("LastMonitoringExecutionSummary")
@@ -229,6 +244,7 @@ pub(crate) struct Store {
     account_id: String,
     started: Instant,
     timings: Timings,
+    inline_network_config_updates: InlineNetworkConfigUpdates,
     clock: Clock,
     regions: HashMap<String, RegionState>,
 }
@@ -239,6 +255,7 @@ impl Store {
             account_id: account_id.to_owned(),
             started,
             timings,
+            inline_network_config_updates: InlineNetworkConfigUpdates::default(),
             clock: Clock::default(),
             regions: HashMap::new(),
         }
@@ -246,6 +263,13 @@ impl Store {
 
     pub(crate) fn set_timings(&mut self, timings: Timings) {
         self.timings = timings;
+    }
+
+    pub(crate) fn set_inline_network_config_updates(
+        &mut self,
+        updates: InlineNetworkConfigUpdates,
+    ) {
+        self.inline_network_config_updates = updates;
     }
 
     /// Creates the seed's definitions, then its schedules, through the same validation as
@@ -726,6 +750,7 @@ impl Store {
         let config = required_config(body)?;
         let arn = self.arn(region, "monitoring-schedule", name);
         let transition_delay = self.timings.schedule_transition;
+        let network_updates = self.inline_network_config_updates;
         let timestamp = self.clock.next();
         let state = self.settled_region(region, now);
         let key = name.to_ascii_lowercase();
@@ -741,6 +766,20 @@ impl Store {
         if schedule.execution_in_progress() {
             return Err(ApiError::in_use(format!(
                 "Monitoring Schedule {arn} cannot be updated while an execution is in progress"
+            )));
+        }
+        // Only an inline definition updated in place: a switch to or from a named definition
+        // changes no inline NetworkConfig, so no setting refuses it.
+        if network_updates == InlineNetworkConfigUpdates::Refused
+            && schedule.has_inline_definition()
+            && config.get("MonitoringJobDefinition").is_some()
+            && schedule.inline_network_config() != inline_network_config(config.0)
+        {
+            // The code and wording are a guess: no refusal has been seen (AWS-FACTS #15).
+            // ValidationException, as the service answers an update refused for the schedule's
+            // status (AWS-FACTS #4).
+            return Err(ApiError::validation(format!(
+                "Cannot update NetworkConfig of MonitoringJobDefinition for Monitoring Schedule {arn}. Delete and recreate the monitoring schedule to change it."
             )));
         }
         let settles_to = if schedule.status() == STOPPED {
@@ -955,6 +994,15 @@ fn resolve_reference(
         monitoring_type.unwrap_or("DataQuality").to_owned(),
         endpoint,
     ))
+}
+
+/// The `NetworkConfig` of a `MonitoringScheduleConfig`'s inline definition, `null` read as absent.
+/// Compared as JSON values, so the order of its members does not matter.
+fn inline_network_config(config: &Map<String, Value>) -> Option<&Value> {
+    config
+        .get("MonitoringJobDefinition")?
+        .get("NetworkConfig")
+        .filter(|network| !network.is_null())
 }
 
 /// Fills the members `MonitoringExecutionSummary` requires that a seed left out.

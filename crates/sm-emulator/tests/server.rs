@@ -192,7 +192,7 @@ async fn the_demo_account_serves_its_definitions_tags_and_schedules() {
         let (names, _) = list_all_definitions(&client, kind, None).await;
         total += names.len();
     }
-    assert_eq!(total, 13, "thirteen demo definitions live in us-east-1");
+    assert_eq!(total, 15, "fifteen demo definitions live in us-east-1");
     let west_client = sm_testkit::client(&emulator, "eu-west-1");
     let (west, _) = list_all_definitions(&west_client, Kind::DataQuality, None).await;
     assert_eq!(west, ["forecast-batch-data-quality"]);

@@ -257,3 +257,103 @@ pub async fn raw_call(
         body_text: body.to_owned(),
     }
 }
+
+/// An inline `MonitoringJobDefinition` reading `churn-endpoint`, with the given flags (`None`
+/// leaves a flag out) and instance count.
+pub fn inline_definition(
+    encryption: Option<bool>,
+    isolation: Option<bool>,
+    instance_count: i32,
+) -> aws_sdk_sagemaker::types::MonitoringJobDefinition {
+    use aws_sdk_sagemaker::types::{
+        EndpointInput, MonitoringAppSpecification, MonitoringClusterConfig, MonitoringInput,
+        MonitoringJobDefinition, MonitoringOutput, MonitoringOutputConfig, MonitoringResources,
+        MonitoringS3Output, MonitoringStoppingCondition, NetworkConfig,
+    };
+    MonitoringJobDefinition::builder()
+        .monitoring_inputs(
+            MonitoringInput::builder()
+                .endpoint_input(
+                    EndpointInput::builder()
+                        .endpoint_name("churn-endpoint")
+                        .local_path("/opt/ml/processing/input/endpoint")
+                        .build(),
+                )
+                .build(),
+        )
+        .monitoring_output_config(
+            MonitoringOutputConfig::builder()
+                .monitoring_outputs(
+                    MonitoringOutput::builder()
+                        .s3_output(
+                            MonitoringS3Output::builder()
+                                .s3_uri("s3://bucket/churn/reports")
+                                .local_path("/opt/ml/processing/output")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build(),
+        )
+        .monitoring_resources(
+            MonitoringResources::builder()
+                .cluster_config(
+                    MonitoringClusterConfig::builder()
+                        .instance_count(instance_count)
+                        .instance_type(aws_sdk_sagemaker::types::ProcessingInstanceType::MlM5Xlarge)
+                        .volume_size_in_gb(20)
+                        .build(),
+                )
+                .build(),
+        )
+        .monitoring_app_specification(
+            MonitoringAppSpecification::builder()
+                .image_uri(
+                    "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer",
+                )
+                .build(),
+        )
+        .stopping_condition(
+            MonitoringStoppingCondition::builder()
+                .max_runtime_in_seconds(3600)
+                .build(),
+        )
+        .network_config(
+            NetworkConfig::builder()
+                .set_enable_inter_container_traffic_encryption(encryption)
+                .set_enable_network_isolation(isolation)
+                .build(),
+        )
+        .role_arn("arn:aws:iam::123456789012:role/service-role/monitor")
+        .build()
+}
+
+/// An hourly schedule configuration carrying `definition` inline.
+pub fn inline_config(
+    definition: aws_sdk_sagemaker::types::MonitoringJobDefinition,
+) -> aws_sdk_sagemaker::types::MonitoringScheduleConfig {
+    use aws_sdk_sagemaker::types::{MonitoringScheduleConfig, MonitoringType, ScheduleConfig};
+    MonitoringScheduleConfig::builder()
+        .schedule_config(
+            ScheduleConfig::builder()
+                .schedule_expression("cron(0 * ? * * *)")
+                .build(),
+        )
+        .monitoring_job_definition(definition)
+        .monitoring_type(MonitoringType::DataQuality)
+        .build()
+}
+
+/// The encryption and isolation flags of a described schedule's inline definition.
+pub fn inline_flags(
+    described: &aws_sdk_sagemaker::operation::describe_monitoring_schedule::DescribeMonitoringScheduleOutput,
+) -> (Option<bool>, Option<bool>) {
+    let network = described
+        .monitoring_schedule_config()
+        .and_then(|config| config.monitoring_job_definition())
+        .and_then(|definition| definition.network_config());
+    (
+        network.and_then(|n| n.enable_inter_container_traffic_encryption()),
+        network.and_then(|n| n.enable_network_isolation()),
+    )
+}
