@@ -43,7 +43,7 @@ fn plan_skips_cloudformation_managed_definitions_unless_included() {
     );
     assert_eq!(
         document["summary"],
-        json!({"recreate": 7, "update": 0, "compliant": 5, "skip": 1})
+        json!({"recreate": 8, "update": 1, "compliant": 6, "skip": 1})
     );
 
     let text = stdout_text(&sandbox.cmd().arg("plan").output().expect("plan"));
@@ -52,7 +52,9 @@ fn plan_skips_cloudformation_managed_definitions_unless_included() {
         "{text}"
     );
     assert!(
-        text.ends_with("Plan: 7 to recreate, 5 compliant, 1 skipped.\n"),
+        text.ends_with(
+            "Plan: 8 to recreate, 1 schedule(s) to update in place, 6 compliant, 1 skipped.\n"
+        ),
         "{text}"
     );
 
@@ -109,7 +111,9 @@ fn plan_skips_cloudformation_managed_definitions_unless_included() {
         "the diff shows the dropped tag:\n{text}"
     );
     assert!(
-        text.ends_with("Plan: 8 to recreate, 5 compliant, 0 skipped.\n"),
+        text.ends_with(
+            "Plan: 9 to recreate, 1 schedule(s) to update in place, 6 compliant, 0 skipped.\n"
+        ),
         "{text}"
     );
 }
@@ -143,7 +147,8 @@ fn every_recreate_diff_changes_only_the_flag() {
             l.starts_with('+') && l.contains("\"EnableInterContainerTrafficEncryption\": true")
         })
         .count();
-    assert_eq!(turned_on, 7, "one flag per recreated definition:\n{text}");
+    // Eight definitions recreated and one inline schedule updated in place.
+    assert_eq!(turned_on, 9, "one flag per fixed item:\n{text}");
     assert!(
         !changed
             .iter()
@@ -186,7 +191,8 @@ fn plan_out_writes_a_verifiable_secret_free_plan_file() {
     assert_eq!(file["account_id"], json!(sandbox.emulator.account_id()));
     assert_eq!(file["regions"], json!([US, EU]));
     assert_eq!(file["evaluation"], "strict");
-    assert_eq!(file["items"].as_array().expect("items").len(), 14);
+    // 16 definitions and 1 inline schedule across both regions.
+    assert_eq!(file["items"].as_array().expect("items").len(), 17);
     // stdout carries the same document.
     assert_eq!(stdout_json(&output), file);
 

@@ -45,6 +45,7 @@ fn plan_selects_by_kind_control_and_name() {
         pairs(&[
             ("churn-model-bias", "recreate"),
             ("fraud-model-bias", "recreate"),
+            ("pricing-model-bias", "recreate"),
             ("recsys-model-bias", "compliant")
         ])
     );

@@ -10,7 +10,7 @@
 //! change of the inline `NetworkConfig` is unconfirmed (AWS-FACTS #15): a refusal leaves the
 //! schedule as it was and reports it as needing a manual rebuild, with AWS's message.
 
-use super::ops::{OpError, Ops, Repoint, Timings};
+use super::ops::{OpError, Ops, Repoint, Timings, config_holds, same_config};
 use super::{Executor, Hints, Outcome, Target};
 use crate::journal::{Event, Phase, Progress, Run, Snapshot, Step, snapshot_of};
 use crate::kinds::Kind;
@@ -54,7 +54,9 @@ impl Executor {
         let key = &target.key;
         let client = self.client(&key.region);
         let ops = schedule_ops(client, self.timings);
-        let Some(described) = ops.find_schedule(&key.name).await? else {
+        // Settled first (not Pending, no execution running): what is snapshotted is what the
+        // update starts from.
+        let Some(described) = ops.settle_schedule(&key.name).await? else {
             return Ok(Err(Outcome::Missing {
                 message: "the schedule no longer exists; nothing to do".to_owned(),
             }));
@@ -170,11 +172,15 @@ impl InlineJob<'_> {
     fn in_doubt(&self, message: String) -> Outcome {
         Outcome::InDoubt {
             message: format!("{message}; stopped without undoing anything"),
-            manual: self
-                .again
-                .clone()
-                .unwrap_or_else(|| self.hints.resume(&self.run.run_id)),
+            manual: self.continue_hint(),
         }
+    }
+
+    /// `resume` of this run, or for `restore` the restore itself.
+    fn continue_hint(&self) -> String {
+        self.again
+            .clone()
+            .unwrap_or_else(|| self.hints.resume(&self.run.run_id))
     }
 
     /// Updates the schedule to the compliant configuration, then verifies.
@@ -191,92 +197,177 @@ impl InlineJob<'_> {
         }
         let changed = self
             .ops()
-            .replace_schedule_config(self.name(), self.original_config(), &self.target_config)
+            .replace_schedule_config(
+                self.name(),
+                self.original_config(),
+                true,
+                &self.target_config,
+            )
             .await;
-        let (phase, detail) = match &changed {
-            Ok(Repoint::Moved | Repoint::AlreadyThere) => (Phase::Done, None),
-            Ok(_) => (Phase::Failed, None),
-            Err(OpError::Refused(err)) if err.is(ErrorClass::Transient) => {
-                (Phase::InDoubt, Some(err.to_string()))
+        let step_ended = |phase, detail| self.record(Step::UpdateInline, phase, detail);
+        match changed {
+            Ok(Repoint::Moved) => match step_ended(Phase::Done, None) {
+                Ok(()) => self.verify_or_roll_back(true).await,
+                Err(stop) => stop,
+            },
+            // Someone else made the same change: theirs, never rolled back by this run.
+            Ok(Repoint::AlreadyThere) => {
+                let detail = Some("already in place: this run sent nothing".to_owned());
+                match step_ended(Phase::Done, detail) {
+                    Ok(()) => self.verify_or_roll_back(false).await,
+                    Err(stop) => stop,
+                }
             }
-            Err(OpError::Refused(err)) => (Phase::Failed, Some(err.to_string())),
-            Err(OpError::InDoubt(message)) => (Phase::InDoubt, Some(message.clone())),
+            Ok(Repoint::LeftAlone { .. }) => {
+                step_ended(Phase::Failed, None)
+                    .err()
+                    .unwrap_or(Outcome::ChangedDuringRun {
+                        message: "changed during the run: someone else changed the schedule's \
+                              configuration; theirs is kept and nothing of this run's is in it"
+                            .to_owned(),
+                    })
+            }
+            Ok(Repoint::Vanished) => {
+                step_ended(Phase::Failed, None)
+                    .err()
+                    .unwrap_or(Outcome::ChangedDuringRun {
+                        message: format!(
+                            "changed during the run: someone else deleted the schedule; its \
+                         snapshot is {}",
+                            self.snapshot_path.display()
+                        ),
+                    })
+            }
+            Err(OpError::Refused(err)) => self.after_refusal(err).await,
+            Err(OpError::InDoubt(message)) => {
+                match step_ended(Phase::InDoubt, Some(message.clone())) {
+                    Ok(()) => self.in_doubt(message),
+                    Err(stop) => stop,
+                }
+            }
+        }
+    }
+
+    /// A refusal may follow an update that acted (the schedule Failed after it), or be the
+    /// service refusing the change: what the schedule holds now decides, and the journal says
+    /// so.
+    async fn after_refusal(&self, err: AwsError) -> Outcome {
+        let live = match self.ops().settle_schedule(self.name()).await {
+            Ok(live) => live,
+            Err(look) => {
+                let message = format!("the update failed ({err}) and looking failed too ({look})");
+                return match self.record(Step::UpdateInline, Phase::InDoubt, Some(message.clone()))
+                {
+                    Ok(()) => self.in_doubt(message),
+                    Err(stop) => stop,
+                };
+            }
         };
-        if let Err(stop) = self.record(Step::UpdateInline, phase, detail) {
+        let detail = Some(err.to_string());
+        let Some(live) = live else {
+            return self
+                .record(Step::UpdateInline, Phase::Failed, detail)
+                .err()
+                .unwrap_or(Outcome::ChangedDuringRun {
+                    message: format!(
+                        "the update failed ({err}), and someone else deleted the schedule; its \
+                         snapshot is {}",
+                        self.snapshot_path.display()
+                    ),
+                });
+        };
+        if config_holds(live.config(), &self.target_config) {
+            // It acted (and then failed): this run's change, to be undone.
+            return match self.record(Step::UpdateInline, Phase::Done, detail) {
+                Ok(()) => self.roll_back(format!("the update failed: {err}")).await,
+                Err(stop) => stop,
+            };
+        }
+        if !same_config(live.config(), self.original_config()) {
+            return self
+                .record(Step::UpdateInline, Phase::Failed, detail)
+                .err()
+                .unwrap_or(Outcome::ChangedDuringRun {
+                    message: format!(
+                        "the update failed ({err}), and someone else changed the schedule's \
+                         configuration meanwhile; theirs is kept"
+                    ),
+                });
+        }
+        // As it was. A lost answer may still act late: in doubt, for `resume` to look again.
+        if err.is(ErrorClass::Transient) {
+            let message = format!("the update's outcome is unknown: {err}");
+            return match self.record(Step::UpdateInline, Phase::InDoubt, Some(message.clone())) {
+                Ok(()) => self.in_doubt(message),
+                Err(stop) => stop,
+            };
+        }
+        if let Err(stop) = self.record(Step::UpdateInline, Phase::Failed, detail) {
             return stop;
         }
-        match changed {
-            Ok(Repoint::Moved | Repoint::AlreadyThere) => self.verify_or_roll_back().await,
-            Ok(Repoint::LeftAlone { .. }) => Outcome::ChangedDuringRun {
-                message: "changed during the run: someone else changed the schedule's \
-                          configuration; theirs is kept and nothing of this run's is in it"
-                    .to_owned(),
-            },
-            Ok(Repoint::Vanished) => Outcome::ChangedDuringRun {
-                message: format!(
-                    "changed during the run: someone else deleted the schedule; its snapshot \
-                     is {}",
-                    self.snapshot_path.display()
-                ),
-            },
-            Err(OpError::Refused(err)) if err.is(ErrorClass::Validation) => Outcome::Refused {
+        if err.is(ErrorClass::Validation) {
+            Outcome::Refused {
                 message: format!(
                     "SageMaker refused to change the inline job definition in place ({err}); \
                      nothing was changed. The schedule needs a manual rebuild: see \
                      docs/runbook.md, \"A schedule refuses the in-place fix\""
                 ),
-            },
-            // The look after a lost answer settled nothing: the update may act late.
-            Err(OpError::Refused(err)) if err.is(ErrorClass::Transient) => {
-                self.in_doubt(format!("the update's outcome is unknown: {err}"))
             }
-            Err(OpError::Refused(err)) => Outcome::Failed {
+        } else {
+            Outcome::Failed {
                 message: format!("the update was refused ({err}); nothing was changed"),
                 rolled_back: true,
-            },
-            Err(OpError::InDoubt(message)) => self.in_doubt(message),
+            }
         }
     }
 
-    /// Verifies the fixed schedule; anything but the expected result is rolled back.
-    async fn verify_or_roll_back(&self) -> Outcome {
+    /// Verifies the fixed schedule. A failure is rolled back only when this run's update is
+    /// what is there (`ours`); a fix someone else made is theirs to keep.
+    async fn verify_or_roll_back(&self, ours: bool) -> Outcome {
         if let Err(stop) = self.record(Step::Verify, Phase::Start, None) {
             return stop;
         }
         match self.differences(&self.target_config).await {
-            Ok(None) => {
-                if let Err(stop) = self.record(Step::Verify, Phase::Done, None) {
-                    return stop;
-                }
-                Outcome::Updated
-            }
+            Ok(None) => match self.record(Step::Verify, Phase::Done, None) {
+                Ok(()) => Outcome::Updated,
+                Err(stop) => stop,
+            },
             Ok(Some(difference)) => {
                 if let Err(stop) =
                     self.record(Step::Verify, Phase::Failed, Some(difference.clone()))
                 {
                     return stop;
                 }
-                self.roll_back(format!("verification failed: {difference}"))
-                    .await
+                if ours {
+                    self.roll_back(format!("verification failed: {difference}"))
+                        .await
+                } else {
+                    Outcome::ChangedDuringRun {
+                        message: format!(
+                            "someone else made the same change during the run, and the schedule \
+                             now differs ({difference}); theirs is kept, nothing was undone"
+                        ),
+                    }
+                }
             }
             Err(err) => {
-                if let Err(stop) = self.record(Step::Verify, Phase::InDoubt, Some(err.to_string()))
-                {
-                    return stop;
+                let message = format!("could not verify the schedule: {err}");
+                match self.record(Step::Verify, Phase::InDoubt, Some(message.clone())) {
+                    Ok(()) => self.in_doubt(message),
+                    Err(stop) => stop,
                 }
-                self.in_doubt(format!("could not verify the schedule: {err}"))
             }
         }
     }
 
-    /// How the live schedule differs from the snapshot with `config`; `None` when it does not.
-    /// Its status must be back to what it was (or Scheduled/Stopped from a Failed one), and its
-    /// tags must still hold the snapshot's.
+    /// How the live schedule differs from what this run expects; `None` when it does not. Only
+    /// what the update touches is compared (the configuration), and that it has not Failed
+    /// because of it: a status or a tag someone else changed is theirs, not a failed fix.
     async fn differences(&self, config: &Value) -> Result<Option<String>, AwsError> {
-        let Some(live) = self.ops().find_schedule(self.name()).await? else {
+        let Some(live) = self.ops().settle_schedule(self.name()).await? else {
             return Ok(Some("the schedule does not exist".to_owned()));
         };
-        if live.config() != config {
+        if !config_holds(live.config(), config) {
             return Ok(Some(
                 "its configuration differs from the one sent".to_owned(),
             ));
@@ -284,21 +375,11 @@ impl InlineJob<'_> {
         let before = self.snapshot.describe["MonitoringScheduleStatus"]
             .as_str()
             .unwrap_or_default();
-        if live.status != before && !(before == "Failed" && live.status != "Pending") {
-            return Ok(Some(format!(
-                "its status is {} (it was {before})",
-                live.status
-            )));
-        }
-        for member in ["MonitoringScheduleName", "MonitoringType", "EndpointName"] {
-            if live.raw.get(member) != self.snapshot.describe.get(member) {
-                return Ok(Some(format!("{member} differs from the snapshot")));
-            }
-        }
-        let arn = self.snapshot.arn.as_str();
-        let tags = self.ops().patiently(|| self.client.list_tags(arn)).await?;
-        if !self.snapshot.tags.iter().all(|t| tags.contains(t)) {
-            return Ok(Some("its tags differ from the snapshot".to_owned()));
+        if live.status == "Failed" && before != "Failed" {
+            let reason = live.raw["FailureReason"]
+                .as_str()
+                .unwrap_or("no reason given");
+            return Ok(Some(format!("it is Failed: {reason}")));
         }
         Ok(None)
     }
@@ -310,46 +391,31 @@ impl InlineJob<'_> {
         }
         let put_back = self
             .ops()
-            .replace_schedule_config(self.name(), &self.target_config, self.original_config())
+            .replace_schedule_config(
+                self.name(),
+                &self.target_config,
+                false,
+                self.original_config(),
+            )
             .await;
-        let restore = self
-            .hints
-            .restore(&self.snapshot.region, &self.snapshot_path);
+        let snapshot = self.snapshot_path.display();
         let (phase, outcome) = match put_back {
-            Ok(Repoint::Moved | Repoint::AlreadyThere) => {
-                match self.differences(self.original_config()).await {
-                    Ok(None) => (
-                        Phase::Done,
-                        Outcome::Failed {
-                            message: format!("{why}; the schedule was put back as it was"),
-                            rolled_back: true,
-                        },
+            Ok(Repoint::Moved | Repoint::AlreadyThere) => (
+                Phase::Done,
+                Outcome::Failed {
+                    message: format!(
+                        "{why}; the schedule's configuration was put back as it was{}",
+                        self.failed_note().await
                     ),
-                    Ok(Some(difference)) => (
-                        Phase::Failed,
-                        Outcome::RollbackIncomplete {
-                            message: format!(
-                                "{why}; after putting it back it still differs: {difference}"
-                            ),
-                            manual: restore,
-                        },
-                    ),
-                    Err(err) => (
-                        Phase::InDoubt,
-                        Outcome::RollbackIncomplete {
-                            message: format!("{why}; could not verify the rollback: {err}"),
-                            manual: restore,
-                        },
-                    ),
-                }
-            }
+                    rolled_back: true,
+                },
+            ),
             Ok(Repoint::LeftAlone { .. }) => (
                 Phase::Failed,
                 Outcome::ChangedDuringRun {
                     message: format!(
                         "{why}; someone else changed the schedule's configuration since, so \
-                         theirs is kept (the snapshot is {})",
-                        self.snapshot_path.display()
+                         theirs is kept (the snapshot is {snapshot})"
                     ),
                 },
             ),
@@ -357,18 +423,20 @@ impl InlineJob<'_> {
                 Phase::Failed,
                 Outcome::ChangedDuringRun {
                     message: format!(
-                        "{why}; someone else deleted the schedule (the snapshot is {})",
-                        self.snapshot_path.display()
+                        "{why}; someone else deleted the schedule (the snapshot is {snapshot})"
                     ),
                 },
             ),
-            Err(err) => (
+            Err(OpError::Refused(err)) => (
                 Phase::Failed,
                 Outcome::RollbackIncomplete {
                     message: format!("{why}; putting the configuration back failed: {err}"),
-                    manual: restore,
+                    manual: self.put_back_hint(),
                 },
             ),
+            Err(OpError::InDoubt(message)) => {
+                (Phase::InDoubt, self.in_doubt(format!("{why}; {message}")))
+            }
         };
         if let Err(stop) = self.record(Step::RollbackInline, phase, None) {
             return stop;
@@ -376,10 +444,31 @@ impl InlineJob<'_> {
         outcome
     }
 
-    /// For `resume`: what the live schedule holds decides. Once a rollback started, it is
-    /// finished. Otherwise the fixed configuration is verified, and the snapshot's means the
-    /// update did not act, so it is sent again (safe to repeat). Anything else was set by
-    /// someone else and is theirs.
+    /// The command that puts the snapshot's configuration over what is there now.
+    fn put_back_hint(&self) -> String {
+        self.hints
+            .restore_replacing(&self.snapshot.region, &self.snapshot_path)
+    }
+
+    /// `; it is Failed: REASON` when the schedule is Failed now and was not before.
+    async fn failed_note(&self) -> String {
+        let before = self.snapshot.describe["MonitoringScheduleStatus"].as_str();
+        match self.ops().find_schedule(self.name()).await {
+            Ok(Some(live)) if live.status == "Failed" && before != Some("Failed") => format!(
+                "; it is Failed: {}",
+                live.raw["FailureReason"]
+                    .as_str()
+                    .unwrap_or("no reason given")
+            ),
+            _ => String::new(),
+        }
+    }
+
+    /// For `resume`: what the live schedule holds and what the journal says this run did
+    /// decide. A rollback that started is finished. The fixed configuration is verified (and
+    /// undone on failure only if this run sent it). The snapshot's configuration means the
+    /// update did not act, so it is sent again (safe to repeat), unless the journal saw it in
+    /// place: then someone put it back, and that is theirs. Anything else is someone else's.
     pub async fn reconcile(&self, progress: Progress) -> Outcome {
         let live = match self.ops().settle_schedule(self.name()).await {
             Ok(live) => live,
@@ -393,29 +482,40 @@ impl InlineJob<'_> {
                 ),
             };
         };
+        let fixed = config_holds(live.config(), &self.target_config);
+        let original = same_config(live.config(), self.original_config());
         if progress.restoring_original {
-            let why = "the run was interrupted while putting the schedule back".to_owned();
-            if live.config() == self.original_config() {
-                match self.differences(self.original_config()).await {
-                    Ok(None) => Outcome::Failed {
-                        message: format!("{why}; it is back as it was"),
-                        rolled_back: true,
-                    },
-                    _ => self.roll_back(why).await,
-                }
-            } else {
-                self.roll_back(why).await
+            if fixed {
+                return self
+                    .roll_back("the run stopped while putting the schedule back".to_owned())
+                    .await;
             }
-        } else if live.config() == &self.target_config {
-            self.verify_or_roll_back().await
-        } else if live.config() == self.original_config() {
-            self.forward().await
-        } else {
-            Outcome::ChangedDuringRun {
-                message: "changed during the run: someone else changed the schedule's \
-                          configuration; theirs is kept"
+            if original {
+                return Outcome::Failed {
+                    message: format!(
+                        "the schedule's configuration was put back as it was{}",
+                        self.failed_note().await
+                    ),
+                    rolled_back: true,
+                };
+            }
+        } else if fixed {
+            return self
+                .verify_or_roll_back(progress.inline_update_started)
+                .await;
+        } else if original && !progress.inline_update_done {
+            return self.forward().await;
+        } else if original {
+            return Outcome::ChangedDuringRun {
+                message: "changed during the run: someone put the schedule's earlier \
+                          configuration back after this run's update; theirs is kept"
                     .to_owned(),
-            }
+            };
+        }
+        Outcome::ChangedDuringRun {
+            message: "changed during the run: someone else changed the schedule's \
+                      configuration; theirs is kept"
+                .to_owned(),
         }
     }
 }

@@ -65,7 +65,7 @@ impl Outcome {
         match self {
             Outcome::Recreated { warnings } if warnings.is_empty() => Status::Recreated,
             Outcome::Recreated { .. } => Status::RecreatedWithLeftovers,
-            Outcome::Updated => Status::Updated,
+            Outcome::Updated => Status::UpdatedInPlace,
             Outcome::ChangedSincePlan { .. } => Status::ChangedSincePlan,
             Outcome::ChangedDuringRun { .. } => Status::ChangedDuringRun,
             Outcome::Busy { .. } => Status::Busy,
@@ -545,7 +545,7 @@ pub fn exit_status(outcomes: &[(ResourceId, Outcome)]) -> crate::exit::ExitStatu
         // a script may take as done.
         !matches!(
             o.status(),
-            Status::Recreated | Status::Updated | Status::Missing
+            Status::Recreated | Status::UpdatedInPlace | Status::Missing
         )
     }) {
         ExitStatus::Failed

@@ -429,17 +429,29 @@ impl Ops<'_> {
     /// Sets the schedule's whole configuration from `from` to `to` (fixing an inline job
     /// definition in place, or putting it back), with the discipline of `repoint_schedule`: a
     /// configuration that is neither was set by someone else and is left alone.
+    ///
+    /// `to` is in place when the live configuration holds it (`config_holds`: the service may
+    /// fill in defaults). `from` is recognised exactly (`same_config`) when it was described,
+    /// since anything more there may be someone else's addition an update would wipe out; when
+    /// `from` is a configuration this run sent, it too is recognised by holding it.
     pub async fn replace_schedule_config(
         &self,
         name: &str,
         from: &Value,
+        from_was_described: bool,
         to: &Value,
     ) -> Result<Repoint, OpError> {
         self.change_schedule(
             name,
             &ScheduleChange {
-                is_done: &|s| s.config() == to,
-                is_before: &|s| s.config() == from,
+                is_done: &|s| config_holds(s.config(), to),
+                is_before: &|s| {
+                    if from_was_described {
+                        same_config(s.config(), from)
+                    } else {
+                        config_holds(s.config(), from)
+                    }
+                },
                 make: &|_| to.clone(),
                 what_else: &|_| "a configuration someone else set".to_owned(),
             },
@@ -509,14 +521,37 @@ impl Ops<'_> {
                 let config = (change.make)(current.config());
                 match self.client.update_schedule(name, &config).await {
                     Ok(()) => sent = true,
-                    Err(err) if err.is(ErrorClass::NotFound) => return Ok(Repoint::Vanished),
+                    // "Does not exist" may be about something the configuration names (an
+                    // endpoint, a definition): only a look says the schedule is gone.
+                    Err(err) if err.is(ErrorClass::NotFound) => {
+                        match self.find_schedule(name).await {
+                            Ok(None) => return Ok(Repoint::Vanished),
+                            Ok(Some(_)) if lost.is_none() => return Err(OpError::Refused(err)),
+                            Ok(Some(_)) => {}
+                            Err(look) => {
+                                return Err(OpError::in_doubt(
+                                    "update of schedule",
+                                    name,
+                                    &err,
+                                    &look,
+                                ));
+                            }
+                        }
+                    }
                     // Not acted (throttled), or unknown (transient), or busy: the next look
                     // decides.
                     Err(err) if err.is(ErrorClass::Transient) => {
                         sent = true;
                         lost = Some(err);
                     }
-                    Err(err) if err.is(ErrorClass::Throttled) || err.is(ErrorClass::InUse) => {
+                    // Busy: someone's change (or an execution) started since the look. AWS
+                    // answers a schedule in `Pending` with a ValidationException (AWS-FACTS #4),
+                    // which is not a refusal of the change itself.
+                    Err(err)
+                        if err.is(ErrorClass::Throttled)
+                            || err.is(ErrorClass::InUse)
+                            || is_busy_refusal(&err) =>
+                    {
                         self.backoff(attempts).await;
                     }
                     Err(err) if lost.is_none() => return Err(OpError::Refused(err)),
@@ -543,6 +578,14 @@ impl Ops<'_> {
     }
 }
 
+/// "Monitoring schedule in status Pending", or an execution in progress: the schedule is busy,
+/// and the update may be sent again once it settles.
+fn is_busy_refusal(err: &AwsError) -> bool {
+    let message = err.message.to_ascii_lowercase();
+    err.is(ErrorClass::Validation)
+        && (message.contains("pending") || message.contains("in progress"))
+}
+
 /// What one schedule change recognises and sends (see `Ops::change_schedule`).
 struct ScheduleChange<'c> {
     /// The change is in place.
@@ -553,6 +596,53 @@ struct ScheduleChange<'c> {
     make: &'c (dyn Fn(&Value) -> Value + Sync),
     /// What the schedule holds when it is neither, for the report.
     what_else: &'c (dyn Fn(&ScheduleDescription) -> String + Sync),
+}
+
+/// The configuration as compared: the inline job definition's `NetworkConfig` flags made
+/// explicit booleans (absent is false to the service), so a service that writes out a default
+/// flag, or drops a false one, does not make a configuration look like someone else's.
+fn normalized_config(config: &Value) -> Value {
+    let mut config = config.clone();
+    if let Some(job) = config.get_mut("MonitoringJobDefinition")
+        && let Value::Object(job) = job
+    {
+        let network = job
+            .entry("NetworkConfig")
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        if let Value::Object(network) = network {
+            for fix in crate::kinds::Fix::ALL {
+                let flag = network
+                    .get(fix.member())
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                network.insert(fix.member().to_owned(), Value::Bool(flag));
+            }
+        }
+    }
+    config
+}
+
+/// Are two described configurations the same (flags compared as the service reads them)?
+pub fn same_config(live: &Value, wanted: &Value) -> bool {
+    normalized_config(live) == normalized_config(wanted)
+}
+
+/// Does the live configuration hold everything of `wanted` (flags compared as the service reads
+/// them)? Members the service may have filled in are allowed beyond it.
+pub fn config_holds(live: &Value, wanted: &Value) -> bool {
+    json_holds(&normalized_config(live), &normalized_config(wanted))
+}
+
+fn json_holds(live: &Value, wanted: &Value) -> bool {
+    match (live, wanted) {
+        (Value::Object(live), Value::Object(wanted)) => wanted
+            .iter()
+            .all(|(key, value)| live.get(key).is_some_and(|l| json_holds(l, value))),
+        (Value::Array(live), Value::Array(wanted)) => {
+            live.len() == wanted.len() && live.iter().zip(wanted).all(|(l, w)| json_holds(l, w))
+        }
+        _ => live == wanted,
+    }
 }
 
 /// A schedule configuration pointing at `definition` instead of whatever it named.
@@ -587,6 +677,29 @@ mod tests {
         assert!(same_object(&json!({"CreationTime": 1.5}), &old));
         assert!(!same_object(&json!({"CreationTime": 2.0}), &old));
         assert!(same_object(&json!({}), &old));
+    }
+
+    #[test]
+    fn configurations_compare_as_the_service_reads_them() {
+        let original = json!({"MonitoringJobDefinition": {"RoleArn": "r"}});
+        let explicit = json!({"MonitoringJobDefinition": {"RoleArn": "r", "NetworkConfig": {
+            "EnableInterContainerTrafficEncryption": false}}});
+        assert!(same_config(&explicit, &original), "absent is false");
+        let fixed = json!({"MonitoringJobDefinition": {"RoleArn": "r", "NetworkConfig": {
+            "EnableInterContainerTrafficEncryption": true}}});
+        assert!(!same_config(&fixed, &original));
+        assert!(
+            !config_holds(&fixed, &original),
+            "a flag set true is not the original"
+        );
+        let with_default = json!({"MonitoringJobDefinition": {"RoleArn": "r",
+            "StoppingCondition": {"MaxRuntimeInSeconds": 3600}, "NetworkConfig": {
+            "EnableInterContainerTrafficEncryption": true}}});
+        assert!(
+            config_holds(&with_default, &fixed),
+            "a filled-in default is allowed"
+        );
+        assert!(!same_config(&with_default, &fixed), "but is not the same");
     }
 
     #[test]

@@ -222,10 +222,19 @@ fn start_run(
         kind: RunKind::Apply(args.strategy),
         items: targets.iter().map(PlannedItem::from).collect(),
     })?;
+    let schedules = targets
+        .iter()
+        .filter(|t| t.key.kind == ResourceKind::MonitoringSchedule)
+        .count();
+    let definitions = targets.len() - schedules;
+    let and_schedules = if schedules == 0 {
+        String::new()
+    } else {
+        format!(" and updating {schedules} schedule(s) in place")
+    };
     out.notice(format!(
-        "Run {}: recreating {} definition(s) in account {account_id} ({} strategy); journal and snapshots in {}.",
+        "Run {}: recreating {definitions} definition(s){and_schedules} in account {account_id} ({} strategy); journal and snapshots in {}.",
         run.run_id,
-        targets.len(),
         args.strategy.as_str(),
         run.dir().display()
     ));

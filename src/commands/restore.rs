@@ -613,7 +613,7 @@ fn close_earlier_restores(
 
 /// The newest unfinished `restore --replace` run of `key` restoring `snapshot`, with the path of
 /// the snapshot it took of what it replaces.
-fn unfinished_replace(
+pub(super) fn unfinished_replace(
     state: &StateDir,
     key: &ResourceId,
     snapshot: &Path,

@@ -3,13 +3,17 @@
 //! snapshotted first and the change goes through the same steps as an apply's in-place fix, so a
 //! failure puts the live configuration back.
 
+use super::restore::unfinished_replace;
 use super::runs;
 use crate::apply::Outcome;
 use crate::apply::inline::InlineJob;
+use crate::apply::ops::same_config;
 use crate::apply::report::RunReport;
 use crate::cli::{GlobalArgs, RestoreArgs};
 use crate::exit::{RunError, UsageError};
-use crate::journal::{Event, PlannedItem, RunKind, Snapshot, StateDir, snapshot_of};
+use crate::journal::{
+    Event, PlannedItem, Run, RunKind, RunSummary, Snapshot, StateDir, snapshot_of,
+};
 use crate::kinds::{Fixes, Kind};
 use crate::output::Output;
 use crate::sagemaker::SageMaker;
@@ -24,12 +28,61 @@ pub async fn run(
 ) -> anyhow::Result<RunReport> {
     let key = recorded.key();
     let timings = runs::timings(args.pacing);
+    let recorded_path =
+        std::fs::canonicalize(&args.snapshot).unwrap_or_else(|_| args.snapshot.clone());
+    let hints = runs::hints(global, state.root());
+    let again = hints.restore_replacing(&recorded.region, &recorded_path);
+    let wanted = recorded.describe["MonitoringScheduleConfig"].clone();
+    let job = |run, current: Snapshot, current_path| InlineJob {
+        run,
+        client,
+        snapshot: current,
+        snapshot_path: current_path,
+        target_config: wanted.clone(),
+        hints: hints.clone(),
+        again: Some(again.clone()),
+        timings,
+    };
+    let finish = |run: &Run, outcome: Outcome| {
+        for event in [
+            Event::ItemFinished {
+                item: key.clone(),
+                outcome: outcome.status(),
+                message: outcome.message(),
+            },
+            Event::RunFinished,
+        ] {
+            if let Err(err) = run.record(event) {
+                tracing::error!("could not journal the end of the restore: {err}");
+                break;
+            }
+        }
+        RunReport::of_run(
+            &run.run_id,
+            vec![(key.clone(), outcome)],
+            hints.command.is_some().then(|| again.clone()),
+        )
+    };
+
+    // An interrupted `restore --replace` of this snapshot: finish it from what is live.
+    if let Some((run_id, current_path)) = unfinished_replace(state, &key, &recorded_path)? {
+        let run = state.existing_run(&run_id)?;
+        let progress = RunSummary::from_records(&run.records()?).progress_of(&key);
+        let current = Snapshot::read(&current_path).map_err(|e| {
+            UsageError::new(e.to_string())
+                .with_hint("the interrupted restore's own snapshot is damaged; restore by hand")
+        })?;
+        out.notice(format!("Continuing the interrupted restore run {run_id}."));
+        let outcome = job(&run, current, current_path).reconcile(progress).await;
+        return Ok(finish(&run, outcome));
+    }
+
     let ops = crate::apply::ops::Ops {
         client,
         kind: Kind::DataQuality,
         timings,
     };
-    let Some(live) = ops.find_schedule(&recorded.name).await? else {
+    let Some(live) = ops.settle_schedule(&recorded.name).await? else {
         return Err(UsageError::new(format!(
             "{key} no longer exists; restore puts a schedule's configuration back in place and \
              does not create schedules"
@@ -41,8 +94,7 @@ pub async fn run(
         ))
         .into());
     };
-    let wanted = &recorded.describe["MonitoringScheduleConfig"];
-    if live.config() == wanted {
+    if same_config(live.config(), &wanted) {
         return Ok(RunReport::nothing_to_do(
             None,
             format!("{key} already holds the snapshot's configuration; nothing to do"),
@@ -76,8 +128,6 @@ pub async fn run(
         None,
     );
     let current_path = run.write_snapshot(&current)?;
-    let recorded_path =
-        std::fs::canonicalize(&args.snapshot).unwrap_or_else(|_| args.snapshot.clone());
     run.record(Event::RunStarted {
         run_id: run.run_id.clone(),
         account_id: recorded.account_id.clone(),
@@ -91,8 +141,6 @@ pub async fn run(
             fixes: Fixes::NONE,
         }],
     })?;
-    let hints = runs::hints(global, state.root());
-    let again = hints.restore_replacing(&recorded.region, &recorded_path);
     let started = run.record(Event::ItemStarted {
         item: key.clone(),
         snapshot: current_path.clone(),
@@ -112,36 +160,8 @@ pub async fn run(
         recorded_path.display(),
         current_path.display()
     ));
-    let job = InlineJob {
-        run: &run,
-        client,
-        snapshot: current,
-        snapshot_path: current_path,
-        target_config: wanted.clone(),
-        hints: hints.clone(),
-        again: Some(again.clone()),
-        timings,
-    };
     // `Updated` is the restore done; anything else has put the current configuration back or
     // says what to run.
-    let outcome: Outcome = job.forward().await;
-    for event in [
-        Event::ItemFinished {
-            item: key.clone(),
-            outcome: outcome.status(),
-            message: outcome.message(),
-        },
-        Event::RunFinished,
-    ] {
-        if let Err(err) = run.record(event) {
-            tracing::error!("could not journal the end of the restore: {err}");
-            break;
-        }
-    }
-    let continue_with = hints.command.is_some().then_some(again);
-    Ok(RunReport::of_run(
-        &run.run_id,
-        vec![(key, outcome)],
-        continue_with,
-    ))
+    let outcome = job(&run, current, current_path).forward().await;
+    Ok(finish(&run, outcome))
 }

@@ -302,7 +302,7 @@ impl TryFrom<String> for Step {
 pub enum Status {
     Recreated,
     /// A schedule's inline job definition was fixed in place and verified.
-    Updated,
+    UpdatedInPlace,
     RecreatedWithLeftovers,
     Missing,
     ChangedSincePlan,
@@ -322,7 +322,7 @@ impl Status {
     pub fn label(self) -> &'static str {
         match self {
             Status::Recreated => "recreated",
-            Status::Updated => "updated-in-place",
+            Status::UpdatedInPlace => "updated-in-place",
             Status::RecreatedWithLeftovers => "recreated-with-leftovers",
             Status::Missing => "missing",
             Status::ChangedSincePlan => "changed-since-plan",
@@ -345,7 +345,7 @@ impl Status {
         matches!(
             self,
             Status::Recreated
-                | Status::Updated
+                | Status::UpdatedInPlace
                 | Status::RolledBack
                 | Status::ChangedSincePlan
                 | Status::ChangedDuringRun

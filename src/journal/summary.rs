@@ -36,6 +36,12 @@ pub struct Progress {
     /// A delete of the original had its answer lost: it may act late, so a later refusal does
     /// not make the delete "not sent".
     pub delete_lost: bool,
+    /// This run started updating a schedule's inline job definition in place: a fixed
+    /// configuration found later may be this run's.
+    pub inline_update_started: bool,
+    /// That update was seen in place: the snapshot's configuration found later was put back by
+    /// someone else.
+    pub inline_update_done: bool,
 }
 
 /// This run's claim of the temporary copy, as far as its journal knows.
@@ -107,6 +113,8 @@ impl RunSummary {
                         ) => {
                             progress.restoring_original = true;
                         }
+                        (Step::UpdateInline, Phase::Start) => progress.inline_update_started = true,
+                        (Step::UpdateInline, Phase::Done) => progress.inline_update_done = true,
                         (Step::CreateTemporary, Phase::Done) => progress.copy = Claim::Made,
                         (Step::CreateTemporary, Phase::Failed) => progress.copy = Claim::None,
                         (Step::DeleteOriginal, Phase::Start) => progress.deleted_original = true,

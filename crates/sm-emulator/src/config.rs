@@ -136,6 +136,12 @@ pub struct Behaviour {
     /// Whether `UpdateMonitoringSchedule` may change an inline definition's `NetworkConfig`.
     #[serde(default)]
     pub inline_network_config_updates: InlineNetworkConfigUpdates,
+    /// Schedules (name globs) whose next `UpdateMonitoringSchedule` is accepted and then settles
+    /// to `Failed` with a `FailureReason`, as the service does when a schedule's new
+    /// configuration cannot run (statuses: AWS-FACTS #4): fault injection for the tool's
+    /// rollback. Each entry fails one update (list a name twice to fail two).
+    #[serde(default)]
+    pub failing_schedule_updates: Vec<String>,
 }
 
 /// Whether `UpdateMonitoringSchedule` may change the `NetworkConfig` of a schedule's inline
@@ -162,6 +168,7 @@ impl Default for Behaviour {
             execution_duration: default_execution_duration(),
             fault_seed: None,
             inline_network_config_updates: InlineNetworkConfigUpdates::default(),
+            failing_schedule_updates: Vec::new(),
         }
     }
 }

@@ -121,7 +121,7 @@ pub async fn start(config: EmulatorConfig, addr: SocketAddr) -> Result<Emulator,
         Instant::now(),
         timings(&config.behaviour),
     );
-    store.set_inline_network_config_updates(config.behaviour.inline_network_config_updates);
+    store.set_schedule_behaviour(&config.behaviour);
     store.seed(&config.seed)?;
     let listener = TcpListener::bind(addr)
         .await
@@ -185,7 +185,7 @@ impl Emulator {
         {
             let mut store = lock(&self.shared.store);
             store.set_timings(timings(&behaviour));
-            store.set_inline_network_config_updates(behaviour.inline_network_config_updates);
+            store.set_schedule_behaviour(&behaviour);
         }
         *lock(&self.shared.behaviour) = BehaviourState::new(behaviour);
     }

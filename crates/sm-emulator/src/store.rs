@@ -17,6 +17,7 @@ use super::validation::{self, AwsTags, Violations};
 const PENDING: &str = "Pending";
 const SCHEDULED: &str = "Scheduled";
 const STOPPED: &str = "Stopped";
+const FAILED: &str = "Failed";
 const IN_PROGRESS: &str = "InProgress";
 const MAX_TAGS_PER_RESOURCE: usize = 50;
 
@@ -181,6 +182,14 @@ impl StoredSchedule {
                 "MonitoringScheduleStatus".into(),
                 json!(transition.settles_to),
             );
+            if transition.settles_to == FAILED {
+                self.describe.insert(
+                    "FailureReason".into(),
+                    json!("the monitoring schedule's new configuration cannot run (injected by the emulator's behaviour)"),
+                );
+            } else {
+                self.describe.remove("FailureReason");
+            }
         }
         if let Some(completes_at) = self.execution_completes_at
             && completes_at <= now
@@ -245,6 +254,7 @@ pub(crate) struct Store {
     started: Instant,
     timings: Timings,
     inline_network_config_updates: InlineNetworkConfigUpdates,
+    failing_schedule_updates: Vec<String>,
     clock: Clock,
     regions: HashMap<String, RegionState>,
 }
@@ -256,6 +266,7 @@ impl Store {
             started,
             timings,
             inline_network_config_updates: InlineNetworkConfigUpdates::default(),
+            failing_schedule_updates: Vec::new(),
             clock: Clock::default(),
             regions: HashMap::new(),
         }
@@ -265,11 +276,11 @@ impl Store {
         self.timings = timings;
     }
 
-    pub(crate) fn set_inline_network_config_updates(
-        &mut self,
-        updates: InlineNetworkConfigUpdates,
-    ) {
-        self.inline_network_config_updates = updates;
+    /// How schedule updates behave: whether inline `NetworkConfig` changes are refused, and
+    /// which schedules' updates settle to `Failed`.
+    pub(crate) fn set_schedule_behaviour(&mut self, behaviour: &crate::Behaviour) {
+        self.inline_network_config_updates = behaviour.inline_network_config_updates;
+        self.failing_schedule_updates = behaviour.failing_schedule_updates.clone();
     }
 
     /// Creates the seed's definitions, then its schedules, through the same validation as
@@ -665,7 +676,7 @@ impl Store {
             violations.enumeration(
                 "statusEquals",
                 status,
-                &[PENDING, "Failed", SCHEDULED, STOPPED],
+                &[PENDING, FAILED, SCHEDULED, STOPPED],
             );
         }
         violations.into_result()?;
@@ -751,6 +762,18 @@ impl Store {
         let arn = self.arn(region, "monitoring-schedule", name);
         let transition_delay = self.timings.schedule_transition;
         let network_updates = self.inline_network_config_updates;
+        // Each entry fails one update: the next one (a rollback) is the schedule's way back.
+        let fails = match self
+            .failing_schedule_updates
+            .iter()
+            .position(|glob| sm_kinds::glob_match(glob, name))
+        {
+            Some(index) => {
+                self.failing_schedule_updates.remove(index);
+                true
+            }
+            None => false,
+        };
         let timestamp = self.clock.next();
         let state = self.settled_region(region, now);
         let key = name.to_ascii_lowercase();
@@ -782,7 +805,9 @@ impl Store {
                 "Cannot update NetworkConfig of MonitoringJobDefinition for Monitoring Schedule {arn}. Delete and recreate the monitoring schedule to change it."
             )));
         }
-        let settles_to = if schedule.status() == STOPPED {
+        let settles_to = if fails {
+            FAILED
+        } else if schedule.status() == STOPPED {
             STOPPED
         } else {
             SCHEDULED
