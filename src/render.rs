@@ -104,12 +104,13 @@ fn header(
 
 /// The controls a change fixes on a subject, e.g. `SageMaker.9, SageMaker.11`.
 fn fixed_controls(subject: Subject, verdict: &Verdict) -> String {
-    verdict
+    let mut controls: Vec<_> = verdict
         .fixes
         .iter()
-        .map(|fix| ControlInfo::for_fix(subject, fix).id)
-        .collect::<Vec<_>>()
-        .join(", ")
+        .map(|fix| ControlInfo::for_fix(subject, fix))
+        .collect();
+    controls.sort_by_key(|c| c.number());
+    controls.iter().map(|c| c.id).collect::<Vec<_>>().join(", ")
 }
 
 /// The warning every rendering gives for a change that turns network isolation on.
