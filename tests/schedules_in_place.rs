@@ -328,3 +328,51 @@ fn resume_sends_the_update_a_crash_stopped_before_it_acted() {
     let again = env.run(&["resume"]);
     assert_eq!(code(&again), 0, "{}", show(&again));
 }
+
+#[test]
+fn a_reviewed_plan_file_updates_exactly_its_schedules() {
+    let env = env_with(SeedScheduleStatus::Scheduled, quick());
+    let before = live(&env);
+    let plan = env.path("plan.json");
+    let output = env.run(&[
+        "plan",
+        "--fix",
+        "isolation",
+        "--out",
+        plan.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    let output = env.run(&["apply", plan.to_str().unwrap(), "--yes", "--format", "json"]);
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    assert_eq!(only_entry(&output)["status"], "updated-in-place");
+    assert_eq!(
+        live(&env)["MonitoringScheduleConfig"],
+        fixed(
+            &before["MonitoringScheduleConfig"],
+            &["EnableNetworkIsolation"]
+        ),
+        "the plan's fix, isolation only"
+    );
+    // A plan made before someone changed the schedule is refused for it.
+    let output = env.run(&[
+        "plan",
+        "--fix",
+        "encryption",
+        "--out",
+        plan.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    let mut config = live(&env)["MonitoringScheduleConfig"].clone();
+    config["ScheduleConfig"]["ScheduleExpression"] = json!("cron(0 */2 ? * * *)");
+    env.block_on(env.client().update_schedule(INLINE, &config))
+        .expect("someone else reschedules it");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let output = env.run(&["apply", plan.to_str().unwrap(), "--yes", "--format", "json"]);
+    assert_eq!(code(&output), 1, "{}", show(&output));
+    assert_eq!(only_entry(&output)["status"], "changed-since-plan");
+    assert_eq!(
+        live(&env)["MonitoringScheduleConfig"],
+        config,
+        "theirs kept"
+    );
+}
