@@ -14,15 +14,19 @@ use std::path::PathBuf;
 #[command(
     name = "sm-recreate",
     version,
-    about = "Fix Security Hub SageMaker.9/.10/.13/.15: recreate model-monitor job definitions with \
-             inter-container traffic encryption enabled, safely.",
-    long_about = "Fix Security Hub controls SageMaker.9, .10, .13 and .15.\n\n\
+    about = "Fix Security Hub SageMaker.9-.15, .20, .22, .25: recreate model-monitor job definitions \
+             with their NetworkConfig flags on, safely.",
+    long_about = "Fix the Security Hub controls on model-monitor NetworkConfig flags: \
+        SageMaker.9, .10, .13, .15 (inter-container traffic encryption), .11, .12, .20, .25 \
+        (network isolation), and .22, .14 (schedules with an inline job definition).\n\n\
         SageMaker model-monitor job definitions (data quality, model explainability, model quality, \
-        model bias) cannot be updated: the only way to enable \
-        NetworkConfig.EnableInterContainerTrafficEncryption is to delete and recreate them. \
-        sm-recreate does that safely: it snapshots each failing definition, recreates it identical \
-        but for the flag (tags and monitoring schedules included), rolls back from the snapshot on \
-        any failure, and verifies the result.\n\n\
+        model bias) cannot be updated: the only way to turn on \
+        NetworkConfig.EnableInterContainerTrafficEncryption or EnableNetworkIsolation is to delete \
+        and recreate them. sm-recreate does that safely: it snapshots each failing definition, \
+        recreates it identical but for the flags (tags and monitoring schedules included), rolls \
+        back from the snapshot on any failure, and verifies the result. A schedule with an inline \
+        job definition is updated in place, never deleted. `--fix encryption` is the default; \
+        `--fix isolation` cuts the jobs' network access and is never implied.\n\n\
         Try it without an AWS account: `sm-recreate --sandbox plan`.",
     after_help = "Credentials and region come from the standard AWS chain (environment, profiles, SSO, \
         web identity, instance metadata). Exit codes: 0 success or nothing to do; 1 some \
@@ -112,7 +116,8 @@ pub enum ColorChoice {
 pub enum Command {
     /// Report every job definition and whether it complies. Read-only.
     ///
-    /// Lists the four kinds in every region asked for, describes each definition, and judges it.
+    /// Lists the four kinds and the schedules with an inline job definition in every region asked
+    /// for, describes each, and judges every control on it (`compliant` is for the --fix flags).
     /// Examples: `sm-recreate scan`, `sm-recreate scan --region us-east-1 --region eu-west-1
     /// --format json`, `sm-recreate scan --detailed-exitcode` (exit 3 when something fails).
     Scan(ScanArgs),
@@ -120,8 +125,10 @@ pub enum Command {
     /// Show exactly what `apply` would change, as diffs; optionally save it for review. Read-only.
     ///
     /// For each non-compliant definition: the diff of the definition as it is against as it will
-    /// be (the encryption flag, plus any AWS-reserved tags that cannot be set again), the
-    /// schedules that will be repointed, and the temporary name the staged recreate uses.
+    /// be (the fixed flags, plus any AWS-reserved tags that cannot be set again), the schedules
+    /// that will be repointed, and the temporary name the staged recreate uses; for each schedule
+    /// with an inline job definition, the diff of its configuration. Every job that loses its
+    /// network access (--fix isolation) is named with its image.
     /// `--out plan.json` saves a secret-free plan file for a change ticket; `apply plan.json`
     /// later applies exactly that, or refuses.
     Plan(PlanArgs),
@@ -311,7 +318,7 @@ pub struct PlanArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
-    /// Exit 3 when something is to be recreated (0 when nothing is).
+    /// Exit 3 when something is to be recreated or updated (0 when nothing is).
     #[arg(long)]
     pub detailed_exitcode: bool,
 

@@ -421,10 +421,7 @@ pub fn plan_json(document: &PlanDocument) -> String {
     text
 }
 
-/// The version of the scan and run-report JSON: bumped on any change a reader of an older one
-/// would misread. 1: `format_version`, `failing_controls`, `reasons`, `isolation_flag`,
-/// schedules with an inline job definition.
-pub const REPORT_FORMAT_VERSION: u32 = 1;
+pub use crate::apply::report::REPORT_FORMAT_VERSION;
 
 /// One definition (or schedule with an inline job definition) as `scan` reports it.
 #[derive(Debug, Serialize)]

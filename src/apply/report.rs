@@ -10,8 +10,14 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// The version of the scan and run-report JSON: bumped on any change a reader of an older one
+/// would misread. 1: `format_version` itself; scan's `failing_controls`, `reasons`,
+/// `isolation_flag`, `fixes` and `schedules`; the `updated-in-place` status.
+pub const REPORT_FORMAT_VERSION: u32 = 1;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
+    pub format_version: u32,
     /// `None` when no run was started.
     pub run_id: Option<String>,
     /// How many definitions ended with each status.
@@ -70,6 +76,7 @@ impl RunReport {
             *summary.entry(definition.status.label()).or_default() += 1;
         }
         RunReport {
+            format_version: REPORT_FORMAT_VERSION,
             run_id: Some(run_id.to_owned()),
             summary,
             definitions,
@@ -83,6 +90,7 @@ impl RunReport {
     /// Nothing was done, for the reason `note` gives.
     pub fn nothing_to_do(run_id: Option<&str>, note: impl Into<String>) -> RunReport {
         RunReport {
+            format_version: REPORT_FORMAT_VERSION,
             run_id: run_id.map(str::to_owned),
             summary: BTreeMap::new(),
             definitions: Vec::new(),
@@ -97,6 +105,7 @@ impl RunReport {
     /// same document whatever happened.
     pub fn of_failure(failure: &crate::exit::Failure) -> RunReport {
         RunReport {
+            format_version: REPORT_FORMAT_VERSION,
             run_id: failure.run_id.clone(),
             summary: BTreeMap::new(),
             definitions: Vec::new(),

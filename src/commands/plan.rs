@@ -61,7 +61,8 @@ pub async fn run(out: &Output, global: &GlobalArgs, args: PlanArgs) -> anyhow::R
             path.display()
         ));
     }
-    let status = if args.detailed_exitcode && plan.summary().recreate > 0 {
+    let summary = plan.summary();
+    let status = if args.detailed_exitcode && summary.recreate + summary.update > 0 {
         ExitStatus::NonCompliant
     } else {
         ExitStatus::Success
