@@ -10,7 +10,7 @@
 //! change of the inline `NetworkConfig` is unconfirmed (AWS-FACTS #15): a refusal leaves the
 //! schedule as it was and reports it as needing a manual rebuild, with AWS's message.
 
-use super::ops::{OpError, Ops, Repoint, Timings, config_holds, same_config};
+use super::ops::{OpError, Ops, Repoint, Timings, config_matches};
 use super::{Executor, Hints, Outcome, Target};
 use crate::journal::{Event, Phase, Progress, Run, Snapshot, Step, snapshot_of};
 use crate::kinds::Kind;
@@ -19,6 +19,18 @@ use crate::resource::ResourceId;
 use crate::sagemaker::{AwsError, ErrorClass, SageMaker};
 use serde_json::Value;
 use std::path::PathBuf;
+
+/// Whose the fixed configuration on a schedule is, for deciding whether a failed verify is
+/// undone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    /// This run's update acted.
+    ThisRun,
+    /// This run sent nothing that acted: someone else made the same fix.
+    SomeoneElse,
+    /// The journal says the update was about to go out, and not whether it did.
+    Unknown,
+}
 
 /// One schedule's in-place fix, with what its steps need.
 pub struct InlineJob<'a> {
@@ -195,26 +207,22 @@ impl InlineJob<'_> {
         if let Err(stop) = self.record(Step::UpdateInline, Phase::Start, None) {
             return stop;
         }
-        let changed = self
+        let (changed, sent) = self
             .ops()
-            .replace_schedule_config(
-                self.name(),
-                self.original_config(),
-                true,
-                &self.target_config,
-            )
+            .replace_schedule_config(self.name(), self.original_config(), &self.target_config)
             .await;
         let step_ended = |phase, detail| self.record(Step::UpdateInline, phase, detail);
         match changed {
             Ok(Repoint::Moved) => match step_ended(Phase::Done, None) {
-                Ok(()) => self.verify_or_roll_back(true).await,
+                Ok(()) => self.verify_or_roll_back(Owner::ThisRun).await,
                 Err(stop) => stop,
             },
-            // Someone else made the same change: theirs, never rolled back by this run.
+            // Someone else made the same change: theirs, never rolled back by this run. The
+            // journal says nothing of this run's acted.
             Ok(Repoint::AlreadyThere) => {
                 let detail = Some("already in place: this run sent nothing".to_owned());
-                match step_ended(Phase::Done, detail) {
-                    Ok(()) => self.verify_or_roll_back(false).await,
+                match step_ended(Phase::Failed, detail) {
+                    Ok(()) => self.verify_or_roll_back(Owner::SomeoneElse).await,
                     Err(stop) => stop,
                 }
             }
@@ -238,7 +246,7 @@ impl InlineJob<'_> {
                         ),
                     })
             }
-            Err(OpError::Refused(err)) => self.after_refusal(err).await,
+            Err(OpError::Refused(err)) => self.after_refusal(err, sent).await,
             Err(OpError::InDoubt(message)) => {
                 match step_ended(Phase::InDoubt, Some(message.clone())) {
                     Ok(()) => self.in_doubt(message),
@@ -249,9 +257,9 @@ impl InlineJob<'_> {
     }
 
     /// A refusal may follow an update that acted (the schedule Failed after it), or be the
-    /// service refusing the change: what the schedule holds now decides, and the journal says
-    /// so.
-    async fn after_refusal(&self, err: AwsError) -> Outcome {
+    /// service refusing the change: what the schedule holds now, and whether this run sent an
+    /// update that may have acted (`sent`), decide; the journal says so.
+    async fn after_refusal(&self, err: AwsError, sent: bool) -> Outcome {
         let live = match self.ops().settle_schedule(self.name()).await {
             Ok(live) => live,
             Err(look) => {
@@ -276,14 +284,21 @@ impl InlineJob<'_> {
                     ),
                 });
         };
-        if config_holds(live.config(), &self.target_config) {
-            // It acted (and then failed): this run's change, to be undone.
-            return match self.record(Step::UpdateInline, Phase::Done, detail) {
-                Ok(()) => self.roll_back(format!("the update failed: {err}")).await,
+        if config_matches(live.config(), &self.target_config) {
+            if sent {
+                // It acted (and then failed): this run's change, to be undone.
+                return match self.record(Step::UpdateInline, Phase::Done, detail) {
+                    Ok(()) => self.roll_back(format!("the update failed: {err}")).await,
+                    Err(stop) => stop,
+                };
+            }
+            // Refused, and meanwhile someone else made the same fix: theirs.
+            return match self.record(Step::UpdateInline, Phase::Failed, detail) {
+                Ok(()) => self.verify_or_roll_back(Owner::SomeoneElse).await,
                 Err(stop) => stop,
             };
         }
-        if !same_config(live.config(), self.original_config()) {
+        if !config_matches(live.config(), self.original_config()) {
             return self
                 .record(Step::UpdateInline, Phase::Failed, detail)
                 .err()
@@ -322,8 +337,9 @@ impl InlineJob<'_> {
     }
 
     /// Verifies the fixed schedule. A failure is rolled back only when this run's update is
-    /// what is there (`ours`); a fix someone else made is theirs to keep.
-    async fn verify_or_roll_back(&self, ours: bool) -> Outcome {
+    /// what is there; a fix someone else made is theirs to keep, and one that may be either is
+    /// left for a person.
+    async fn verify_or_roll_back(&self, owner: Owner) -> Outcome {
         if let Err(stop) = self.record(Step::Verify, Phase::Start, None) {
             return stop;
         }
@@ -338,16 +354,26 @@ impl InlineJob<'_> {
                 {
                     return stop;
                 }
-                if ours {
-                    self.roll_back(format!("verification failed: {difference}"))
-                        .await
-                } else {
-                    Outcome::ChangedDuringRun {
+                match owner {
+                    Owner::ThisRun => {
+                        self.roll_back(format!("verification failed: {difference}"))
+                            .await
+                    }
+                    Owner::SomeoneElse => Outcome::ChangedDuringRun {
                         message: format!(
                             "someone else made the same change during the run, and the schedule \
                              now differs ({difference}); theirs is kept, nothing was undone"
                         ),
-                    }
+                    },
+                    // Never undone on a guess.
+                    Owner::Unknown => Outcome::InDoubt {
+                        message: format!(
+                            "the schedule holds the fixed configuration but {difference}, and the \
+                             journal cannot tell whether this run's update or someone else's \
+                             made it; nothing was undone"
+                        ),
+                        manual: self.put_back_hint(),
+                    },
                 }
             }
             Err(err) => {
@@ -367,7 +393,7 @@ impl InlineJob<'_> {
         let Some(live) = self.ops().settle_schedule(self.name()).await? else {
             return Ok(Some("the schedule does not exist".to_owned()));
         };
-        if !config_holds(live.config(), config) {
+        if !config_matches(live.config(), config) {
             return Ok(Some(
                 "its configuration differs from the one sent".to_owned(),
             ));
@@ -389,14 +415,9 @@ impl InlineJob<'_> {
         if let Err(stop) = self.record(Step::RollbackInline, Phase::Start, None) {
             return stop;
         }
-        let put_back = self
+        let (put_back, _) = self
             .ops()
-            .replace_schedule_config(
-                self.name(),
-                &self.target_config,
-                false,
-                self.original_config(),
-            )
+            .replace_schedule_config(self.name(), &self.target_config, self.original_config())
             .await;
         let snapshot = self.snapshot_path.display();
         let (phase, outcome) = match put_back {
@@ -482,8 +503,8 @@ impl InlineJob<'_> {
                 ),
             };
         };
-        let fixed = config_holds(live.config(), &self.target_config);
-        let original = same_config(live.config(), self.original_config());
+        let fixed = config_matches(live.config(), &self.target_config);
+        let original = config_matches(live.config(), self.original_config());
         if progress.restoring_original {
             if fixed {
                 return self
@@ -500,9 +521,15 @@ impl InlineJob<'_> {
                 };
             }
         } else if fixed {
-            return self
-                .verify_or_roll_back(progress.inline_update_started)
-                .await;
+            let owner = if progress.inline_update_done {
+                Owner::ThisRun
+            } else if progress.inline_update_started {
+                // Journaled as about to be sent; whether it was is not known.
+                Owner::Unknown
+            } else {
+                Owner::SomeoneElse
+            };
+            return self.verify_or_roll_back(owner).await;
         } else if original && !progress.inline_update_done {
             return self.forward().await;
         } else if original {

@@ -414,6 +414,7 @@ impl Ops<'_> {
         to: &str,
     ) -> Result<Repoint, OpError> {
         let named = |s: &ScheduleDescription| s.definition_name.clone().unwrap_or_default();
+        let mut sent = false;
         self.change_schedule(
             name,
             &ScheduleChange {
@@ -422,52 +423,53 @@ impl Ops<'_> {
                 make: &|config| config_pointing_at(config, to),
                 what_else: &|s| named(s),
             },
+            &mut sent,
         )
         .await
     }
 
     /// Sets the schedule's whole configuration from `from` to `to` (fixing an inline job
     /// definition in place, or putting it back), with the discipline of `repoint_schedule`: a
-    /// configuration that is neither was set by someone else and is left alone.
+    /// configuration that is neither was set by someone else and is left alone. Both are
+    /// recognised as the service reads them (`config_matches`): nothing someone else added is
+    /// ever taken for either, so an update never wipes it.
     ///
-    /// `to` is in place when the live configuration holds it (`config_holds`: the service may
-    /// fill in defaults). `from` is recognised exactly (`same_config`) when it was described,
-    /// since anything more there may be someone else's addition an update would wipe out; when
-    /// `from` is a configuration this run sent, it too is recognised by holding it.
+    /// Also says whether this call sent an update that may have acted: a refusal after one did
+    /// (the schedule Failed after it) is this run's to undo, a fixed configuration without one
+    /// is someone else's.
     pub async fn replace_schedule_config(
         &self,
         name: &str,
         from: &Value,
-        from_was_described: bool,
         to: &Value,
-    ) -> Result<Repoint, OpError> {
-        self.change_schedule(
-            name,
-            &ScheduleChange {
-                is_done: &|s| config_holds(s.config(), to),
-                is_before: &|s| {
-                    if from_was_described {
-                        same_config(s.config(), from)
-                    } else {
-                        config_holds(s.config(), from)
-                    }
+    ) -> (Result<Repoint, OpError>, bool) {
+        let mut sent = false;
+        let result = self
+            .change_schedule(
+                name,
+                &ScheduleChange {
+                    is_done: &|s| config_matches(s.config(), to),
+                    is_before: &|s| config_matches(s.config(), from),
+                    make: &|_| to.clone(),
+                    what_else: &|_| "a configuration someone else set".to_owned(),
                 },
-                make: &|_| to.clone(),
-                what_else: &|_| "a configuration someone else set".to_owned(),
-            },
-        )
-        .await
+                &mut sent,
+            )
+            .await;
+        (result, sent)
     }
 
     /// One idempotent change of a schedule's configuration, from a state `is_before` accepts to
     /// one `is_done` accepts, by updating to what `make` builds from the live configuration.
     /// Every answer is checked by looking: an update whose answer was lost is sent again only
     /// after the schedule is seen settled and unchanged, so an update never lands on top of
-    /// someone else's.
+    /// someone else's. `sent` ends true once an update was sent that may have acted (accepted,
+    /// or its answer lost).
     async fn change_schedule(
         &self,
         name: &str,
         change: &ScheduleChange<'_>,
+        sent: &mut bool,
     ) -> Result<Repoint, OpError> {
         let Some(mut current) = self.find_schedule(name).await.map_err(OpError::Refused)? else {
             return Ok(Repoint::Vanished);
@@ -475,8 +477,8 @@ impl Ops<'_> {
         // A schedule that was Failed before is not made worse by the change: only a schedule
         // that fails because of it makes the change fail.
         let failed_before = current.status == "Failed";
-        let mut sent = false;
         let mut lost: Option<AwsError> = None;
+        let mut last_refusal: Option<AwsError> = None;
         let mut attempts = 0;
         loop {
             let busy = current.status == "Pending"
@@ -485,7 +487,7 @@ impl Ops<'_> {
             // Already there: only an update of ours still settling (`Pending`) is waited for; a
             // running execution does not matter when nothing needs to change.
             if done && current.status != "Pending" {
-                if current.status == "Failed" && sent && !failed_before {
+                if current.status == "Failed" && *sent && !failed_before {
                     let reason = current.raw["FailureReason"]
                         .as_str()
                         .unwrap_or("no reason given");
@@ -494,7 +496,7 @@ impl Ops<'_> {
                         format!("schedule {name} is Failed after the update: {reason}"),
                     )));
                 }
-                return Ok(if sent {
+                return Ok(if *sent {
                     Repoint::Moved
                 } else {
                     Repoint::AlreadyThere
@@ -508,7 +510,11 @@ impl Ops<'_> {
             if !busy {
                 // Seen settled as before after every attempt: none of them acted.
                 if attempts >= self.timings.attempts.min(4) {
-                    let why = lost.as_ref().map(|e| format!(" ({e})")).unwrap_or_default();
+                    let why = lost
+                        .as_ref()
+                        .or(last_refusal.as_ref())
+                        .map(|e| format!(" ({e})"))
+                        .unwrap_or_default();
                     return Err(OpError::Refused(AwsError::local(
                         "UpdateMonitoringSchedule",
                         format!(
@@ -520,7 +526,7 @@ impl Ops<'_> {
                 attempts += 1;
                 let config = (change.make)(current.config());
                 match self.client.update_schedule(name, &config).await {
-                    Ok(()) => sent = true,
+                    Ok(()) => *sent = true,
                     // "Does not exist" may be about something the configuration names (an
                     // endpoint, a definition): only a look says the schedule is gone.
                     Err(err) if err.is(ErrorClass::NotFound) => {
@@ -541,7 +547,7 @@ impl Ops<'_> {
                     // Not acted (throttled), or unknown (transient), or busy: the next look
                     // decides.
                     Err(err) if err.is(ErrorClass::Transient) => {
-                        sent = true;
+                        *sent = true;
                         lost = Some(err);
                     }
                     // Busy: someone's change (or an execution) started since the look. AWS
@@ -553,6 +559,7 @@ impl Ops<'_> {
                             || is_busy_refusal(&err) =>
                     {
                         self.backoff(attempts).await;
+                        last_refusal = Some(err);
                     }
                     Err(err) if lost.is_none() => return Err(OpError::Refused(err)),
                     // Refused now, but an earlier attempt's answer was lost: the look decides.
@@ -567,7 +574,7 @@ impl Ops<'_> {
                         Some(answer) => {
                             OpError::in_doubt("update of schedule", name, answer, &look)
                         }
-                        None if sent => OpError::InDoubt(format!(
+                        None if *sent => OpError::InDoubt(format!(
                             "schedule {name} was updated but did not settle: {look}"
                         )),
                         None => OpError::Refused(look),
@@ -578,12 +585,16 @@ impl Ops<'_> {
     }
 }
 
-/// "Monitoring schedule in status Pending", or an execution in progress: the schedule is busy,
-/// and the update may be sent again once it settles.
+/// "Monitoring schedule in status Pending", "is in Pending state", or an execution in
+/// progress: the schedule is busy, and the update may be sent again once it settles. Only
+/// phrases with spaces count, which no schedule or definition name (letters, digits, hyphens)
+/// can hold, so a name like `pending-orders` is not taken for the state.
 fn is_busy_refusal(err: &AwsError) -> bool {
     let message = err.message.to_ascii_lowercase();
     err.is(ErrorClass::Validation)
-        && (message.contains("pending") || message.contains("in progress"))
+        && ["status pending", "pending state", "in progress"]
+            .iter()
+            .any(|phrase| message.contains(phrase))
 }
 
 /// What one schedule change recognises and sends (see `Ops::change_schedule`).
@@ -627,21 +638,69 @@ pub fn same_config(live: &Value, wanted: &Value) -> bool {
     normalized_config(live) == normalized_config(wanted)
 }
 
-/// Does the live configuration hold everything of `wanted` (flags compared as the service reads
-/// them)? Members the service may have filled in are allowed beyond it.
-pub fn config_holds(live: &Value, wanted: &Value) -> bool {
-    json_holds(&normalized_config(live), &normalized_config(wanted))
+/// Does the live configuration hold exactly `wanted`, as the service reads it: flags compared as
+/// booleans, and beyond `wanted` only the defaults the service documents filling in (AWS-FACTS
+/// #8: `StoppingCondition`, an input's `S3InputMode` and `S3DataDistributionType`, an output's
+/// `S3UploadMode`). Anything else someone added makes it another configuration.
+pub fn config_matches(live: &Value, wanted: &Value) -> bool {
+    let mut live = normalized_config(live);
+    let wanted = normalized_config(wanted);
+    drop_filled_defaults(&mut live, &wanted);
+    live == wanted
 }
 
-fn json_holds(live: &Value, wanted: &Value) -> bool {
-    match (live, wanted) {
-        (Value::Object(live), Value::Object(wanted)) => wanted
-            .iter()
-            .all(|(key, value)| live.get(key).is_some_and(|l| json_holds(l, value))),
-        (Value::Array(live), Value::Array(wanted)) => {
-            live.len() == wanted.len() && live.iter().zip(wanted).all(|(l, w)| json_holds(l, w))
+/// Removes from `live` the service-filled defaults that `wanted` does not carry.
+fn drop_filled_defaults(live: &mut Value, wanted: &Value) {
+    let job = "MonitoringJobDefinition";
+    let (Some(live_job), Some(wanted_job)) = (
+        live.get_mut(job).and_then(Value::as_object_mut),
+        wanted.get(job),
+    ) else {
+        return;
+    };
+    if wanted_job.get("StoppingCondition").is_none() {
+        live_job.remove("StoppingCondition");
+    }
+    let lists = [
+        (
+            "MonitoringInputs",
+            &["EndpointInput", "BatchTransformInput"][..],
+            &["S3InputMode", "S3DataDistributionType"][..],
+        ),
+        (
+            "MonitoringOutputs",
+            &["S3Output"][..],
+            &["S3UploadMode"][..],
+        ),
+    ];
+    for (list, containers, members) in lists {
+        let wanted_items = match list {
+            "MonitoringInputs" => wanted_job.get(list),
+            _ => wanted_job.pointer("/MonitoringOutputConfig/MonitoringOutputs"),
+        };
+        let live_items = match list {
+            "MonitoringInputs" => live_job.get_mut(list),
+            _ => live_job
+                .get_mut("MonitoringOutputConfig")
+                .and_then(|c| c.get_mut("MonitoringOutputs")),
+        };
+        let (Some(Value::Array(live_items)), Some(Value::Array(wanted_items))) =
+            (live_items, wanted_items)
+        else {
+            continue;
+        };
+        for (live_item, wanted_item) in live_items.iter_mut().zip(wanted_items) {
+            for container in containers {
+                let wanted_container = wanted_item.get(*container);
+                if let Some(Value::Object(live_container)) = live_item.get_mut(*container) {
+                    for member in members {
+                        if wanted_container.and_then(|c| c.get(*member)).is_none() {
+                            live_container.remove(*member);
+                        }
+                    }
+                }
+            }
         }
-        _ => live == wanted,
     }
 }
 
@@ -689,17 +748,23 @@ mod tests {
             "EnableInterContainerTrafficEncryption": true}}});
         assert!(!same_config(&fixed, &original));
         assert!(
-            !config_holds(&fixed, &original),
+            !config_matches(&fixed, &original),
             "a flag set true is not the original"
         );
         let with_default = json!({"MonitoringJobDefinition": {"RoleArn": "r",
             "StoppingCondition": {"MaxRuntimeInSeconds": 3600}, "NetworkConfig": {
             "EnableInterContainerTrafficEncryption": true}}});
         assert!(
-            config_holds(&with_default, &fixed),
+            config_matches(&with_default, &fixed),
             "a filled-in default is allowed"
         );
         assert!(!same_config(&with_default, &fixed), "but is not the same");
+        let mut someones = with_default.clone();
+        someones["MonitoringJobDefinition"]["Environment"] = json!({"added": "by someone"});
+        assert!(
+            !config_matches(&someones, &fixed),
+            "anything else someone added is another configuration"
+        );
     }
 
     #[test]

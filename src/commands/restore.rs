@@ -581,7 +581,7 @@ fn snapshot_run_resume(global: &GlobalArgs, snapshot: &Path, run_id: &str) -> St
 /// An earlier restore of the same snapshot that was interrupted (its definition missing or
 /// already restored: such a restore starts over rather than continuing) is finished by this one:
 /// its journal says so, so `resume` no longer counts it as unfinished.
-fn close_earlier_restores(
+pub(super) fn close_earlier_restores(
     state: &StateDir,
     key: &ResourceId,
     snapshot: &Path,

@@ -3,16 +3,16 @@
 //! snapshotted first and the change goes through the same steps as an apply's in-place fix, so a
 //! failure puts the live configuration back.
 
-use super::restore::unfinished_replace;
+use super::restore::{close_earlier_restores, unfinished_replace};
 use super::runs;
 use crate::apply::Outcome;
 use crate::apply::inline::InlineJob;
-use crate::apply::ops::same_config;
+use crate::apply::ops::config_matches;
 use crate::apply::report::RunReport;
 use crate::cli::{GlobalArgs, RestoreArgs};
 use crate::exit::{RunError, UsageError};
 use crate::journal::{
-    Event, PlannedItem, Run, RunKind, RunSummary, Snapshot, StateDir, snapshot_of,
+    Event, PlannedItem, Run, RunKind, RunSummary, Snapshot, StateDir, Status, snapshot_of,
 };
 use crate::kinds::{Fixes, Kind};
 use crate::output::Output;
@@ -94,7 +94,9 @@ pub async fn run(
         ))
         .into());
     };
-    if same_config(live.config(), &wanted) {
+    if config_matches(live.config(), &wanted) {
+        // Earlier restores of this snapshot that stopped before acting are done with too.
+        close_earlier_restores(state, &key, &recorded_path, Status::UpdatedInPlace, None)?;
         return Ok(RunReport::nothing_to_do(
             None,
             format!("{key} already holds the snapshot's configuration; nothing to do"),
@@ -163,5 +165,16 @@ pub async fn run(
     // `Updated` is the restore done; anything else has put the current configuration back or
     // says what to run.
     let outcome = job(&run, current, current_path).forward().await;
+    if outcome.status() == Status::UpdatedInPlace
+        && let Err(err) = close_earlier_restores(
+            state,
+            &key,
+            &recorded_path,
+            Status::UpdatedInPlace,
+            Some(&run.run_id),
+        )
+    {
+        tracing::warn!("could not close earlier restores of this snapshot: {err}");
+    }
     Ok(finish(&run, outcome))
 }

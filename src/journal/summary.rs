@@ -115,6 +115,10 @@ impl RunSummary {
                         }
                         (Step::UpdateInline, Phase::Start) => progress.inline_update_started = true,
                         (Step::UpdateInline, Phase::Done) => progress.inline_update_done = true,
+                        // Refused, or nothing to send: no update of this run's can act.
+                        (Step::UpdateInline, Phase::Failed) => {
+                            progress.inline_update_started = false;
+                        }
                         (Step::CreateTemporary, Phase::Done) => progress.copy = Claim::Made,
                         (Step::CreateTemporary, Phase::Failed) => progress.copy = Claim::None,
                         (Step::DeleteOriginal, Phase::Start) => progress.deleted_original = true,
