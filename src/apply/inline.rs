@@ -485,6 +485,13 @@ impl InlineJob<'_> {
         }
     }
 
+    /// Whether the schedule was changed since the snapshot (its `LastModifiedTime` moved): an
+    /// update, a stop or a start, by anyone. A missing time counts as changed.
+    fn modified_since_snapshot(&self, live: &crate::sagemaker::ScheduleDescription) -> bool {
+        let before = self.snapshot.describe.get("LastModifiedTime");
+        before.is_none() || live.raw.get("LastModifiedTime") != before
+    }
+
     /// For `resume`: what the live schedule holds and what the journal says this run did
     /// decide. A rollback that started is finished. The fixed configuration is verified (and
     /// undone on failure only if this run sent it). The snapshot's configuration means the
@@ -530,8 +537,21 @@ impl InlineJob<'_> {
                 Owner::SomeoneElse
             };
             return self.verify_or_roll_back(owner).await;
-        } else if original && !progress.inline_update_done {
+        } else if original
+            && !progress.inline_update_done
+            && !(progress.inline_update_started && self.modified_since_snapshot(&live))
+        {
+            // Never updated since the snapshot: whatever this run announced did not act.
             return self.forward().await;
+        } else if original && !progress.inline_update_done {
+            // Updated since the snapshot, yet holding its configuration: this run's update
+            // may have acted and someone put the old configuration back. Theirs.
+            return Outcome::ChangedDuringRun {
+                message: "changed during the run: the schedule was updated since the snapshot \
+                          and holds its earlier configuration again (someone may have put it \
+                          back after this run's update); left as it is (plan again)"
+                    .to_owned(),
+            };
         } else if original {
             return Outcome::ChangedDuringRun {
                 message: "changed during the run: someone put the schedule's earlier \
