@@ -479,6 +479,9 @@ impl Ops<'_> {
         let failed_before = current.status == "Failed";
         let mut lost: Option<AwsError> = None;
         let mut last_refusal: Option<AwsError> = None;
+        // `LastModifiedTime` as last seen before an update was sent: a schedule found as before
+        // but modified since was changed again by someone after that update (AWS-FACTS #4).
+        let mut modified_when_sent: Option<Value> = None;
         let mut attempts = 0;
         loop {
             let busy = current.status == "Pending"
@@ -507,6 +510,16 @@ impl Ops<'_> {
                     points_at: (change.what_else)(&current),
                 });
             }
+            if !busy
+                && let Some(modified) = &modified_when_sent
+                && current.raw.get("LastModifiedTime") != Some(modified)
+            {
+                // As before, yet modified since this run's update went out: that update may
+                // have acted and someone put the schedule back. Sending it again would undo them.
+                return Ok(Repoint::LeftAlone {
+                    points_at: (change.what_else)(&current),
+                });
+            }
             if !busy {
                 // Seen settled as before after every attempt: none of them acted.
                 if attempts >= self.timings.attempts.min(4) {
@@ -525,6 +538,13 @@ impl Ops<'_> {
                 }
                 attempts += 1;
                 let config = (change.make)(current.config());
+                modified_when_sent = Some(
+                    current
+                        .raw
+                        .get("LastModifiedTime")
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                );
                 match self.client.update_schedule(name, &config).await {
                     Ok(()) => *sent = true,
                     // "Does not exist" may be about something the configuration names (an
