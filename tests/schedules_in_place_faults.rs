@@ -218,6 +218,20 @@ fn the_manual_action_after_a_refused_inline_rollback_runs_verbatim_and_puts_it_b
         show(&done)
     );
     assert_eq!(env.schedule_config(INLINE), inline_config(encryption_off()));
+    // The restore finished the apply's item: nothing is left for `resume`, and its own update
+    // is not taken for someone else's.
+    let resumed = env.run(&["resume", "--format", "json"]);
+    assert_eq!(code(&resumed), 0, "{}", show(&resumed));
+    let journal = env.journals().into_iter().next().expect("the apply's journal").1;
+    let finished: Vec<&Value> = journal
+        .iter()
+        .filter(|l| l["event"] == "item-finished")
+        .collect();
+    assert_eq!(
+        finished.last().map(|l| l["outcome"].clone()),
+        Some(json!("rolled-back")),
+        "{finished:?}"
+    );
 }
 
 /// A `ValidationException` that says the schedule is Pending (AWS-FACTS #4: that is how AWS

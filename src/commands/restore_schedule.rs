@@ -95,8 +95,10 @@ pub async fn run(
         .into());
     };
     if config_matches(live.config(), &wanted) {
-        // Earlier restores of this snapshot that stopped before acting are done with too.
+        // Earlier restores of this snapshot that stopped before acting are done with too, and
+        // so is the snapshot's own run: the schedule is as it was before that run.
         close_earlier_restores(state, &key, &recorded_path, Status::UpdatedInPlace, None)?;
+        close_snapshot_run(state, &recorded, None)?;
         return Ok(RunReport::nothing_to_do(
             None,
             format!("{key} already holds the snapshot's configuration; nothing to do"),
@@ -176,5 +178,42 @@ pub async fn run(
     {
         tracing::warn!("could not close earlier restores of this snapshot: {err}");
     }
+    if outcome.status() == Status::UpdatedInPlace
+        && let Err(err) = close_snapshot_run(state, &recorded, Some(&run.run_id))
+    {
+        tracing::warn!(
+            "could not record the restore in run {}: {err}",
+            recorded.run_id
+        );
+    }
     Ok(finish(&run, outcome))
+}
+
+/// The apply run that wrote the snapshot, if it left the schedule unfinished (in doubt, or a
+/// rollback that did not complete, whose manual action is this restore): the schedule now holds
+/// the snapshot's configuration, so that run's item is rolled back, and `resume` no longer takes
+/// this restore's own update for someone else's.
+fn close_snapshot_run(
+    state: &StateDir,
+    recorded: &Snapshot,
+    by: Option<&str>,
+) -> Result<(), crate::journal::JournalError> {
+    let key = recorded.key();
+    let Ok(run) = state.existing_run(&recorded.run_id) else {
+        // A snapshot from another state directory: its run is not ours to close.
+        return Ok(());
+    };
+    let summary = RunSummary::from_records(&run.records()?);
+    let unfinished = summary.unfinished().iter().any(|p| p.item == key);
+    if summary.is_restore() || !unfinished {
+        return Ok(());
+    }
+    run.record(Event::ItemFinished {
+        item: key,
+        outcome: Status::RolledBack,
+        message: Some(match by {
+            Some(restore) => format!("put back as it was by the restore run {restore}"),
+            None => "found put back as it was by a restore".to_owned(),
+        }),
+    })
 }
