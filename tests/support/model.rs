@@ -3001,21 +3001,37 @@ impl Case<'_> {
             let last_sure = updates
                 .iter()
                 .rposition(|&a| self.actions[a].landed == Landed::Yes);
-            let mut acceptable = match last_sure {
-                None => vec![original.clone(), fixed.clone()],
+            // What the tool fixes is what it planned and snapshotted: the original, or a
+            // configuration someone set before that.
+            let planned_on = self.schedule_snapshot_configs(&name);
+            let fixes_of = |base: &Value| {
+                (*base == original || planned_on.contains(base))
+                    .then(|| self.world.fixed_config(base))
+            };
+            // The versions it may hold: the original, until someone's update surely landed; then
+            // the last such, or a later one that may have landed; each possibly fixed.
+            let mut versions = match last_sure {
+                None => vec![original.clone()],
                 Some(p) => vec![config_of(updates[p])],
             };
-            acceptable.extend(
+            versions.extend(
                 updates[last_sure.map_or(0, |p| p + 1)..]
                     .iter()
                     .map(|&a| config_of(a)),
             );
+            let mut acceptable = versions.clone();
+            acceptable.extend(versions.iter().filter_map(fixes_of));
             let someones_config = updates.iter().any(|&a| config_of(a) == config);
+            // This run's fix of something it planned on (and not someone's own setting).
+            let is_fix = !someones_config
+                && std::iter::once(&original)
+                    .chain(&planned_on)
+                    .any(|base| self.world.fixed_config(base) == config && *base != config);
             if !acceptable.contains(&config) {
                 let what = if config == original {
                     "the original configuration".to_owned()
-                } else if config == fixed {
-                    "the fixed original configuration".to_owned()
+                } else if is_fix {
+                    "this run's fix of an earlier configuration".to_owned()
                 } else if someones_config {
                     "an earlier configuration someone else set".to_owned()
                 } else {
@@ -3025,7 +3041,7 @@ impl Case<'_> {
                     )
                 };
                 let lost = last_sure.map(|p| updates[p]);
-                let known = config == original || config == fixed || someones_config;
+                let known = config == original || is_fix || someones_config;
                 if let Some(a) = lost
                     && known
                     && self.raced_inline(&name, a)
@@ -3053,7 +3069,7 @@ impl Case<'_> {
                 config_story(&config),
                 if config == original {
                     "the original"
-                } else if config == fixed {
+                } else if is_fix {
                     "fixed"
                 } else {
                     "someone else's"
@@ -3068,9 +3084,7 @@ impl Case<'_> {
                 "failed-untouched",
                 "changed-since-plan",
             ];
-            if config == fixed
-                && fixed != original
-                && !someones_config
+            if is_fix
                 && let Some(outcome) = &outcome
                 && untouched_claims.contains(&outcome.as_str())
             {
@@ -3130,6 +3144,31 @@ impl Case<'_> {
                 }
             }
         }
+    }
+
+    /// The configurations of every snapshot of the inline schedule `name`, in any run.
+    fn schedule_snapshot_configs(&self, name: &str) -> Vec<Value> {
+        let wanted = format!("{REGION}.{SCHEDULE_KIND}.{name}.json").to_ascii_lowercase();
+        let mut configs = Vec::new();
+        for run in std::fs::read_dir(self.state_dir.join("runs"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            for file in std::fs::read_dir(run.path().join("snapshots"))
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                if file.file_name().to_string_lossy().to_ascii_lowercase() == wanted
+                    && let Ok(text) = std::fs::read_to_string(file.path())
+                    && let Ok(snapshot) = serde_json::from_str::<Value>(&text)
+                {
+                    configs.push(snapshot["describe"]["MonitoringScheduleConfig"].clone());
+                }
+            }
+        }
+        configs
     }
 
     /// Every step journaled for an inline schedule comes after its `item-started` in the same
