@@ -981,6 +981,25 @@ fn matching_calls(emulator: &Emulator, from: usize, operation: &str, name: &str)
         .collect()
 }
 
+/// Indexes in `from..` of calls of `operation` naming exactly `name` (in this letter case).
+fn own_calls_exact(emulator: &Emulator, from: usize, operation: &str, name: &str) -> Vec<usize> {
+    emulator
+        .calls()
+        .iter()
+        .enumerate()
+        .skip(from)
+        .filter(|(_, c)| c.operation == operation && c.name.as_deref() == Some(name))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// The name someone else uses for an inline schedule on the wire: the same name in capitals
+/// (AWS compares names ignoring case), so their calls cannot be taken for the tool's when both
+/// are in flight at once.
+fn someones_spelling(name: &str) -> String {
+    name.to_ascii_uppercase()
+}
+
 fn schedule_target(emulator: &Emulator, schedule: &str) -> Option<String> {
     emulator.schedule(REGION, schedule).map(|s| {
         s["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"]
@@ -1223,14 +1242,15 @@ async fn perform(
             };
             action.config = Some(config.clone());
             action.landed = Landed::No;
+            let wire = someones_spelling(&name);
             for _ in 0..15 {
                 let before = calls_len(emulator);
-                let result = clients.adapter.update_schedule(&name, &config).await;
-                action.own_calls.extend(matching_calls(
+                let result = clients.adapter.update_schedule(&wire, &config).await;
+                action.own_calls.extend(own_calls_exact(
                     emulator,
                     before,
                     "UpdateMonitoringSchedule",
-                    &name,
+                    &wire,
                 ));
                 let now = emulator.schedule(REGION, &name);
                 if result.is_ok()
@@ -1268,13 +1288,14 @@ async fn perform(
                 return;
             }
             action.landed = Landed::No;
+            let wire = someones_spelling(&name);
             for _ in 0..8 {
                 let before = calls_len(emulator);
                 let result = if stop {
                     clients
                         .typed
                         .stop_monitoring_schedule()
-                        .monitoring_schedule_name(&name)
+                        .monitoring_schedule_name(&wire)
                         .send()
                         .await
                         .map(|_| ())
@@ -1283,7 +1304,7 @@ async fn perform(
                     clients
                         .typed
                         .start_monitoring_schedule()
-                        .monitoring_schedule_name(&name)
+                        .monitoring_schedule_name(&wire)
                         .send()
                         .await
                         .map(|_| ())
@@ -1291,7 +1312,7 @@ async fn perform(
                 };
                 action
                     .own_calls
-                    .extend(matching_calls(emulator, before, operation, &name));
+                    .extend(own_calls_exact(emulator, before, operation, &wire));
                 if result.is_ok() && stop {
                     action.landed = Landed::Yes;
                     break;
@@ -1327,19 +1348,20 @@ async fn perform(
                 return;
             }
             action.landed = Landed::No;
+            let wire = someones_spelling(&name);
             for _ in 0..8 {
                 let before = calls_len(emulator);
                 let _ = clients
                     .typed
                     .delete_monitoring_schedule()
-                    .monitoring_schedule_name(&name)
+                    .monitoring_schedule_name(&wire)
                     .send()
                     .await;
-                action.own_calls.extend(matching_calls(
+                action.own_calls.extend(own_calls_exact(
                     emulator,
                     before,
                     "DeleteMonitoringSchedule",
-                    &name,
+                    &wire,
                 ));
                 if emulator.schedule(REGION, &name).is_none() {
                     action.landed = Landed::Yes;
