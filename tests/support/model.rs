@@ -2188,7 +2188,7 @@ impl Case<'_> {
                 None => problems.push("the schedule does not exist".to_owned()),
                 Some(live) => {
                     let config = &live["MonitoringScheduleConfig"];
-                    if *config != fixed {
+                    if normalized(config) != normalized(&fixed) {
                         problems.push(format!(
                             "its configuration is not the snapshot's with {:?} set ({} instead of {})",
                             self.world.fixes,
@@ -2207,7 +2207,9 @@ impl Case<'_> {
             {
                 match &live {
                     None => problems.push("the schedule does not exist".to_owned()),
-                    Some(live) if live["MonitoringScheduleConfig"] != base => {
+                    Some(live)
+                        if normalized(&live["MonitoringScheduleConfig"]) != normalized(&base) =>
+                    {
                         problems.push(format!(
                             "its configuration is not the snapshot's ({} instead of {})",
                             config_story(&live["MonitoringScheduleConfig"]),
@@ -3023,32 +3025,42 @@ impl Case<'_> {
             let last_sure = updates
                 .iter()
                 .rposition(|&a| self.actions[a].landed == Landed::Yes);
-            // What the tool fixes is what it planned and snapshotted: the original, or a
-            // configuration someone set before that.
-            let planned_on = self.schedule_snapshot_configs(&name);
-            let fixes_of = |base: &Value| {
-                (*base == original || planned_on.contains(base))
-                    .then(|| self.world.fixed_config(base))
-            };
+            // Configurations compare as the service reads them (a flag absent is false), as the
+            // tool compares them.
+            let config_n = normalized(&config);
+            let original_n = normalized(&original);
             // The versions it may hold: the original, until someone's update surely landed; then
-            // the last such, or a later one that may have landed; each possibly fixed.
+            // the last such, or a later one that may have landed.
             let mut versions = match last_sure {
-                None => vec![original.clone()],
-                Some(p) => vec![config_of(updates[p])],
+                None => vec![(original.clone(), None)],
+                Some(p) => vec![(config_of(updates[p]), Some(updates[p]))],
             };
             versions.extend(
                 updates[last_sure.map_or(0, |p| p + 1)..]
                     .iter()
-                    .map(|&a| config_of(a)),
+                    .map(|&a| (config_of(a), Some(a))),
             );
-            let mut acceptable = versions.clone();
-            acceptable.extend(versions.iter().filter_map(fixes_of));
-            let someones_config = updates.iter().any(|&a| config_of(a) == config);
+            // Each fixed, if the tool planned on it: the original always; someone's only if the
+            // tool snapshotted the schedule after their change took effect.
+            let mut acceptable: Vec<Value> = versions.iter().map(|(v, _)| normalized(v)).collect();
+            for (version, by) in &versions {
+                if by.is_none_or(|a| self.snapshot_after(&name, a)) {
+                    acceptable.push(normalized(&self.world.fixed_config(version)));
+                }
+            }
+            let someones_config = updates
+                .iter()
+                .any(|&a| normalized(&config_of(a)) == config_n);
             // This run's fix of something it planned on (and not someone's own setting).
+            let planned_on = self.schedule_snapshot_configs(&name);
             let is_fix = !someones_config
-                && std::iter::once(&original)
-                    .chain(&planned_on)
-                    .any(|base| self.world.fixed_config(base) == config && *base != config);
+                && std::iter::once(&original).chain(&planned_on).any(|base| {
+                    normalized(&self.world.fixed_config(base)) == config_n
+                        && normalized(base) != config_n
+                });
+            let config = config_n;
+            let original = original_n;
+            let fixed = normalized(&fixed);
             if !acceptable.contains(&config) {
                 let what = if config == original {
                     "the original configuration".to_owned()
@@ -3166,6 +3178,56 @@ impl Case<'_> {
                 }
             }
         }
+    }
+
+    /// Whether the tool snapshotted the inline schedule `name` after someone's change (action
+    /// `a`) took effect: the tool's last look before an `item-started` line of the schedule came
+    /// after their update was answered. What it then fixed was their configuration.
+    fn snapshot_after(&self, name: &str, a: usize) -> bool {
+        let action = &self.actions[a];
+        let calls = self.emulator.calls();
+        let own = self.not_the_tools();
+        let Some(landing) = action
+            .own_calls
+            .iter()
+            .copied()
+            .rfind(|&k| MUTATING_OPERATIONS.contains(&calls[k].operation.as_str()))
+        else {
+            return false;
+        };
+        let Some(&answered) = self.completed_at.get(&landing) else {
+            return false;
+        };
+        let runs = self.state_dir.join("runs");
+        for run in std::fs::read_dir(&runs).into_iter().flatten().flatten() {
+            let path = run.path().join("journal.jsonl");
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            for (number, line) in text.lines().enumerate() {
+                let Ok(record) = serde_json::from_str::<Value>(line) else {
+                    continue;
+                };
+                if record["event"] != "item-started"
+                    || record["item"]["kind"] != SCHEDULE_KIND
+                    || !record["item"]["name"]
+                        .as_str()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                {
+                    continue;
+                }
+                let Some(&written) = self.journal_line_at.get(&(path.clone(), number)) else {
+                    continue;
+                };
+                let look = (0..written.min(calls.len())).rev().find(|&k| {
+                    !own.contains(&k)
+                        && calls[k].operation == "DescribeMonitoringSchedule"
+                        && is_about(&calls[k], name)
+                });
+                if look.is_some_and(|look| answered <= look) {
+                    return true;
+                }
+            }
+        }
+        false
     }
 
     /// The configurations of every snapshot of the inline schedule `name`, in any run.
@@ -3397,6 +3459,24 @@ fn schedule_snapshot_on_disk(state_dir: &Path, name: &str) -> bool {
             })
         })
         .unwrap_or(false)
+}
+
+/// An inline schedule's configuration as the service reads it (and the tool compares it): the
+/// inline job's `NetworkConfig` flags made explicit booleans, absent being false.
+fn normalized(config: &Value) -> Value {
+    let mut config = config.clone();
+    if let Some(job) = config.get_mut("MonitoringJobDefinition")
+        && job.is_object()
+    {
+        if !job.get("NetworkConfig").is_some_and(Value::is_object) {
+            job["NetworkConfig"] = json!({});
+        }
+        for fix in Fix::ALL {
+            let on = job["NetworkConfig"][fix.member()].as_bool() == Some(true);
+            job["NetworkConfig"][fix.member()] = json!(on);
+        }
+    }
+    config
 }
 
 /// An inline schedule's configuration in brief, for messages: its flags and `Environment.MODE`.
