@@ -2971,7 +2971,13 @@ impl Case<'_> {
             let original = schedule.original.clone();
             let fixed = self.world.fixed_config(&original);
             let compliant = self.world.compliant(&original["MonitoringJobDefinition"]);
-            if compliant && !updates_sent.is_empty() {
+            // Unless someone else changed it (then the tool may have planned on theirs).
+            let changed_by_someone = self.actions.iter().any(|a| {
+                a.performed
+                    && a.landed != Landed::No
+                    && matches!(a.kind, ActionKind::InlineUpdate(x) if x == i)
+            });
+            if compliant && !changed_by_someone && !updates_sent.is_empty() {
                 self.violation(format!(
                     "final: inline schedule {name} is compliant with {:?}, yet the tool sent \
                      UpdateMonitoringSchedule (calls {updates_sent:?})",
@@ -3062,7 +3068,10 @@ impl Case<'_> {
             let original = original_n;
             let fixed = normalized(&fixed);
             if !acceptable.contains(&config) {
-                let what = if config == original {
+                let what = if config == original && is_fix {
+                    "the original configuration, which is also this run's fix of what it planned on"
+                        .to_owned()
+                } else if config == original {
                     "the original configuration".to_owned()
                 } else if is_fix {
                     "this run's fix of an earlier configuration".to_owned()
@@ -3135,13 +3144,10 @@ impl Case<'_> {
                     config_story(&config)
                 ));
             }
-            if !compliant && planned && outcome.is_none() {
+            if planned && outcome.is_none() {
                 self.violation(format!(
                     "final: inline schedule {name} was planned, but no outcome was ever reported"
                 ));
-            }
-            if !compliant && planned && config == fixed && fixed != original {
-                // Fixed: fine. Otherwise the report must have said why not (above).
             }
             // Its status: as seeded, or as someone else's last stop/start left it.
             let failing = self
