@@ -222,7 +222,12 @@ fn the_manual_action_after_a_refused_inline_rollback_runs_verbatim_and_puts_it_b
     // is not taken for someone else's.
     let resumed = env.run(&["resume", "--format", "json"]);
     assert_eq!(code(&resumed), 0, "{}", show(&resumed));
-    let journal = env.journals().into_iter().next().expect("the apply's journal").1;
+    let journal = env
+        .journals()
+        .into_iter()
+        .next()
+        .expect("the apply's journal")
+        .1;
     let finished: Vec<&Value> = journal
         .iter()
         .filter(|l| l["event"] == "item-finished")

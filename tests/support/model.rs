@@ -1,23 +1,38 @@
-//! The randomized fault model (issue 7): one case = one seed. A fresh in-process emulator is seeded
-//! with a few non-compliant definitions (some referenced by schedules, some with 63-character or
-//! mixed-case names, some without `NetworkConfig`, some with 50 tags), then:
+//! The randomized fault model (issue 7, extended for issue 9): one case = one seed. A fresh
+//! in-process emulator is seeded with a few definitions (some referenced by schedules, some with
+//! 63-character or mixed-case names, some with 50 tags) whose `NetworkConfig` flags vary over
+//! both members (encryption and isolation each true, false or absent; `NetworkConfig` itself
+//! sometimes absent), and sometimes schedules with an inline `MonitoringJobDefinition` (random
+//! flags, `Scheduled` or `Stopped`, sometimes with an execution in progress). The run picks its
+//! fixes (`--fix encryption`, `--fix isolation`, both, or the default) and passes them on the
+//! command line (to `plan`, or to `apply` when it plans itself). Then:
 //!
 //! 1. `apply --yes` (from a plan file made without faults, or planning itself) runs under a random
-//!    fault plan over every operation, while "someone else" changes things (adds a tag, replaces a
-//!    definition, deletes or repoints a schedule), and is killed at a random point: in-process
-//!    (the `commands::run` future dropped with its runtime) or, for a share of cases, SIGKILL of
-//!    the real binary;
+//!    fault plan over every operation (with rules aimed at `UpdateMonitoringSchedule` of inline
+//!    schedules: errors, lost answers after the update acted, delays; sometimes
+//!    `failing_schedule_updates`, occasionally `inline_network_config_updates: Refused`), while
+//!    "someone else" changes things (adds a tag, replaces a definition, deletes or repoints a
+//!    schedule; changes an inline schedule's `Environment` or a flag, stops, starts or deletes
+//!    it, often timed by the tool's own calls on that schedule), and is killed at a random
+//!    point: in-process (the `commands::run` future dropped with its runtime) or, for a share of
+//!    cases, SIGKILL of the real binary;
 //! 2. `resume` rounds under new fault plans (sometimes killed as well);
 //! 3. `resume` rounds without faults until exit 0, following any printed manual action verbatim;
 //!    then one more `resume` that must send no mutating call.
 //!
 //! After every round the live emulator and the journal are checked (I1 always somewhere, I4
-//! outcomes true of the live state, I5 schedules), and at the end every definition must be fixed
-//! exactly (every member but the flag, tags included), untouched, or changed only by someone
-//! else, with no temporary copy left (I6). The one loss SageMaker makes unavoidable, a change by
-//! someone else that lands between the tool's last look at the original and its delete (or
-//! between its last look at a schedule and its update), is counted separately, judged from the
-//! emulator's call log and the recorded actions.
+//! outcomes true of the live state, for definitions and inline schedules, in the journal and in
+//! the printed report, I5 schedules; every update of an inline schedule arrived with its
+//! snapshot already on disk), and at the end every definition must be fixed exactly (every
+//! member but the selected flags, tags included), untouched, or changed only by someone else,
+//! with no temporary copy left (I6); a definition or inline schedule the selected flags already
+//! hold is never touched; every inline schedule still exists unless someone deleted it (the tool
+//! never deletes, creates, stops or starts one), keeps its status, and holds exactly the original
+//! configuration, the original with the selected flags set, or the last configuration someone
+//! else set (never a mix), with a last outcome true of it. The one loss SageMaker makes
+//! unavoidable, a change by someone else that lands between the tool's last look at the
+//! original and its delete (or between its last look at a schedule and its update), is counted
+//! separately, judged from the emulator's call log and the recorded actions.
 //!
 //! Used by `tests/randomized.rs` (`mod support;`) and `examples/soak.rs`
 //! (`#[path = "../tests/support/model.rs"] mod model;`), so it depends only on the library, std,
@@ -28,11 +43,11 @@
 
 use serde_json::{Value, json};
 use sm_emulator::{
-    Behaviour, Emulator, EmulatorConfig, FaultError, FaultRule, MUTATING_OPERATIONS, RecordedCall,
-    Seed, SeedDefinition, SeedSchedule,
+    Behaviour, Emulator, EmulatorConfig, FaultError, FaultRule, InlineNetworkConfigUpdates,
+    MUTATING_OPERATIONS, RecordedCall, Seed, SeedDefinition, SeedSchedule, SeedScheduleStatus,
 };
 use sm_recreate::cli::Cli;
-use sm_recreate::kinds::Kind;
+use sm_recreate::kinds::{Fix, Kind};
 use sm_recreate::request::temporary_name;
 use sm_recreate::sagemaker::{AwsOptions, SageMaker, load_sdk_config};
 pub use sm_testkit::REGION;
@@ -48,6 +63,10 @@ use std::time::{Duration, Instant};
 /// A content a definition has had: describe JSON, tags, and the replacing action (none: the
 /// original).
 type Version = (Value, BTreeSet<(String, String)>, Option<usize>);
+/// An `item-finished` journal line: the definition's kind (`None`: a monitoring schedule), the
+/// name, the outcome, the item's latest snapshot in that run, and the call-log length when the
+/// line was first seen written.
+type Finished = (Option<Kind>, String, String, Option<Value>, Option<usize>);
 /// A tag someone added: the action, the tag, whether it landed.
 type TagAdd = (usize, (String, String), Landed);
 
@@ -200,28 +219,81 @@ pub struct Schedule {
     pub target: usize,
 }
 
+/// A schedule with an inline `MonitoringJobDefinition` (SageMaker.14, .22), fixed in place with
+/// `UpdateMonitoringSchedule`.
+#[derive(Debug, Clone)]
+pub struct Inline {
+    pub name: String,
+    /// The `MonitoringScheduleConfig` as seeded (read back from the emulator).
+    pub original: Value,
+    /// Seeded `Stopped` (else `Scheduled`).
+    pub stopped: bool,
+    /// Seeded with an execution `InProgress` (it completes after the emulator's
+    /// `execution_duration`).
+    pub running: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct World {
     pub targets: Vec<Target>,
     /// Compliant definitions the tool must never touch (someone repoints schedules to them).
     pub bystanders: Vec<Target>,
     pub schedules: Vec<Schedule>,
+    pub inline: Vec<Inline>,
+    /// The flags the run makes true (`--fix`), deduplicated.
+    pub fixes: Vec<Fix>,
+    /// The `--fix` arguments as passed (none: the default, encryption).
+    pub fix_args: Vec<String>,
 }
 
-fn request_for(kind: Kind, name: &str, flag: Option<bool>, tags: &[(String, String)]) -> Value {
-    let mut request = maximal_request(kind);
-    request["JobDefinitionName"] = json!(name);
-    match flag {
-        Some(flag) => {
-            request["NetworkConfig"]["EnableInterContainerTrafficEncryption"] = json!(flag);
-        }
-        None => {
-            request
-                .as_object_mut()
-                .expect("object")
-                .shift_remove("NetworkConfig");
+/// A `NetworkConfig` flag as seeded: true, false, or absent.
+fn pick_flag(rng: &mut Rng) -> Option<bool> {
+    match rng.below(20) {
+        0..=4 => Some(true),
+        5..=13 => Some(false),
+        _ => None,
+    }
+}
+
+/// Sets a member of `NetworkConfig` (`None`: removes it); with both flags absent, the
+/// `NetworkConfig` is removed too unless `keep_network` (it then keeps its `VpcConfig`, if any).
+fn set_network(
+    holder: &mut Value,
+    encryption: Option<bool>,
+    isolation: Option<bool>,
+    keep_network: bool,
+) {
+    let object = holder.as_object_mut().expect("object");
+    if encryption.is_none() && isolation.is_none() && !keep_network {
+        object.shift_remove("NetworkConfig");
+        return;
+    }
+    let network = object
+        .entry("NetworkConfig")
+        .or_insert_with(|| json!({}))
+        .as_object_mut()
+        .expect("NetworkConfig is an object");
+    for (fix, value) in [(Fix::Encryption, encryption), (Fix::Isolation, isolation)] {
+        match value {
+            Some(value) => {
+                network.insert(fix.member().to_owned(), json!(value));
+            }
+            None => {
+                network.shift_remove(fix.member());
+            }
         }
     }
+}
+
+fn request_for(
+    kind: Kind,
+    name: &str,
+    (encryption, isolation, keep_network): (Option<bool>, Option<bool>, bool),
+    tags: &[(String, String)],
+) -> Value {
+    let mut request = maximal_request(kind);
+    request["JobDefinitionName"] = json!(name);
+    set_network(&mut request, encryption, isolation, keep_network);
     let object = request.as_object_mut().expect("object");
     object.shift_remove("Tags");
     if !tags.is_empty() {
@@ -255,8 +327,72 @@ fn definition_name(rng: &mut Rng, index: usize) -> (String, bool) {
     }
 }
 
+/// The run's `--fix` arguments, and the flags they select.
+fn pick_fixes(rng: &mut Rng) -> (Vec<String>, Vec<Fix>) {
+    let args: Vec<&str> = match rng.below(10) {
+        0 | 1 => vec![],
+        2..=4 => vec!["encryption"],
+        5 | 6 => vec!["isolation"],
+        7 | 8 => vec!["encryption", "isolation"],
+        _ => vec!["isolation", "encryption", "isolation"],
+    };
+    let mut fixes: Vec<Fix> = args
+        .iter()
+        .map(|a| Fix::from_cli_name(a).expect("a fix"))
+        .collect();
+    if fixes.is_empty() {
+        fixes.push(Fix::Encryption);
+    }
+    fixes.sort_by_key(|f| f.cli_name());
+    fixes.dedup();
+    (args.into_iter().map(str::to_owned).collect(), fixes)
+}
+
+/// An inline data-quality (or model-quality) job with an `Environment` and the given flags.
+fn inline_config(rng: &mut Rng, index: usize, flags: (Option<bool>, Option<bool>, bool)) -> Value {
+    let monitoring_type = if rng.chance(0.7) {
+        "DataQuality"
+    } else {
+        "ModelQuality"
+    };
+    let mut job = json!({
+        "BaselineConfig": {"ConstraintsResource": {"S3Uri": format!("s3://bucket/baseline-{index}/constraints.json")}},
+        "MonitoringInputs": [{"EndpointInput": {
+            "EndpointName": format!("endpoint-{index}"),
+            "LocalPath": "/opt/ml/processing/input",
+            "S3InputMode": "File",
+            "S3DataDistributionType": "FullyReplicated"
+        }}],
+        "MonitoringOutputConfig": {"MonitoringOutputs": [{"S3Output": {
+            "S3Uri": format!("s3://bucket/reports-{index}"),
+            "LocalPath": "/opt/ml/processing/output",
+            "S3UploadMode": "EndOfJob"
+        }}]},
+        "MonitoringResources": {"ClusterConfig": {
+            "InstanceCount": rng.range(1, 3), "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20
+        }},
+        "MonitoringAppSpecification": {"ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/model-monitor:latest"},
+        "Environment": {"MODE": "original", "secret": format!("s3cr3t-{}", rng.below(1000))},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 1800},
+        "RoleArn": format!("arn:aws:iam::{ACCOUNT}:role/monitor")
+    });
+    if rng.chance(0.3) {
+        job["NetworkConfig"] = json!({"VpcConfig": {
+            "SecurityGroupIds": ["sg-0123456789abcdef0"],
+            "Subnets": ["subnet-0123456789abcdef0"]
+        }});
+    }
+    set_network(&mut job, flags.0, flags.1, flags.2);
+    json!({
+        "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
+        "MonitoringJobDefinition": job,
+        "MonitoringType": monitoring_type,
+    })
+}
+
 impl World {
     pub fn generate(rng: &mut Rng) -> (World, Seed) {
+        let (fix_args, fixes) = pick_fixes(rng);
         let count = rng.range(1, 5) as usize;
         let mut targets = Vec::new();
         let mut seed_definitions = Vec::new();
@@ -265,7 +401,7 @@ impl World {
         for index in 0..count {
             let kind = *rng.pick(&Kind::ALL);
             let (name, mixed) = definition_name(rng, index);
-            let flag = if rng.chance(0.3) { None } else { Some(false) };
+            let flags = (pick_flag(rng), pick_flag(rng), rng.chance(0.5));
             let tag_count = *rng.pick(&[0usize, 1, 2, 3, 5, 50]);
             let tags: Vec<(String, String)> = (0..tag_count)
                 .map(|t| (format!("k{t}"), format!("v{t}-{}", rng.below(1000))))
@@ -273,7 +409,7 @@ impl World {
             seed_definitions.push(SeedDefinition {
                 kind,
                 region: REGION.to_owned(),
-                request: request_for(kind, &name, flag, &tags),
+                request: request_for(kind, &name, flags, &tags),
             });
             let references = *rng.pick(&[0usize, 0, 1, 1, 2]);
             for s in 0..references {
@@ -307,13 +443,47 @@ impl World {
             seed_definitions.push(SeedDefinition {
                 kind,
                 region: REGION.to_owned(),
-                request: request_for(kind, &name, Some(true), &tags),
+                request: request_for(kind, &name, (Some(true), Some(true), true), &tags),
             });
             bystanders.push(Target {
                 kind,
                 name,
                 original: Value::Null,
                 tags: tags.into_iter().collect(),
+            });
+        }
+        let inline_count = *rng.pick(&[0usize, 0, 1, 1, 2]);
+        let mut inline = Vec::new();
+        for index in 0..inline_count {
+            let name = if rng.chance(0.3) {
+                format!("Inline-Nightly-{index}")
+            } else {
+                format!("inline-{index}")
+            };
+            let flags = (pick_flag(rng), pick_flag(rng), rng.chance(0.5));
+            let config = inline_config(rng, index, flags);
+            let stopped = rng.chance(0.3);
+            let running = rng.chance(0.25);
+            seed_schedules.push(SeedSchedule {
+                region: REGION.to_owned(),
+                request: json!({
+                    "MonitoringScheduleName": name,
+                    "MonitoringScheduleConfig": config,
+                    "Tags": [{"Key": "team", "Value": "ml"}],
+                }),
+                status: Some(if stopped {
+                    SeedScheduleStatus::Stopped
+                } else {
+                    SeedScheduleStatus::Scheduled
+                }),
+                last_monitoring_execution_summary: running
+                    .then(|| json!({"MonitoringExecutionStatus": "InProgress"})),
+            });
+            inline.push(Inline {
+                name,
+                original: Value::Null,
+                stopped,
+                running,
             });
         }
         let seed = Seed {
@@ -326,6 +496,9 @@ impl World {
                 targets,
                 bystanders,
                 schedules,
+                inline,
+                fixes,
+                fix_args,
             },
             seed,
         )
@@ -339,6 +512,33 @@ impl World {
         self.targets
             .iter()
             .position(|t| t.kind == kind && t.name.eq_ignore_ascii_case(name))
+    }
+
+    fn inline_index(&self, name: &str) -> Option<usize> {
+        self.inline
+            .iter()
+            .position(|s| s.name.eq_ignore_ascii_case(name))
+    }
+
+    /// A definition's describe JSON (or an inline job) with the run's flags set true.
+    fn flagged(&self, describe: &Value) -> Value {
+        flagged(describe, &self.fixes)
+    }
+
+    /// An inline schedule's configuration with the run's flags set true.
+    fn fixed_config(&self, config: &Value) -> Value {
+        let mut config = config.clone();
+        if let Some(job) = config.get_mut("MonitoringJobDefinition") {
+            *job = flagged(job, &self.fixes);
+        }
+        config
+    }
+
+    /// Whether the run's flags are all true already (the tool must not touch it).
+    fn compliant(&self, job: &Value) -> bool {
+        self.fixes
+            .iter()
+            .all(|f| job["NetworkConfig"][f.member()].as_bool() == Some(true))
     }
 }
 
@@ -402,6 +602,9 @@ fn fault_plan(rng: &mut Rng, world: &World, rules: usize) -> Vec<FaultRule> {
     for schedule in &world.schedules {
         names.push(schedule.name.clone());
     }
+    for schedule in &world.inline {
+        names.push(schedule.name.clone());
+    }
     names.push("*-smr*".to_owned());
     (0..rules)
         .map(|_| {
@@ -463,6 +666,80 @@ fn fault_plan(rng: &mut Rng, world: &World, rules: usize) -> Vec<FaultRule> {
         .collect()
 }
 
+/// What a faulty round sets beside its fault rules.
+#[derive(Debug, Clone, Default)]
+pub struct RoundFaults {
+    pub rules: Vec<FaultRule>,
+    /// `Behaviour.failing_schedule_updates`: each entry makes the next update of a matching
+    /// schedule settle to `Failed`.
+    pub failing: Vec<String>,
+    /// `Behaviour.inline_network_config_updates: Refused`.
+    pub refused: bool,
+}
+
+/// A rule aimed at the tool's in-place update of an inline schedule: an error, a lost answer
+/// (`after`: the update acted), or a delay.
+fn inline_update_rule(rng: &mut Rng, world: &World) -> FaultRule {
+    let name = rng.pick(&world.inline).name.clone();
+    let (nth, probability, times) = if rng.chance(0.6) {
+        (Some(rng.range(1, 3) as u32), None, None)
+    } else {
+        (
+            None,
+            Some(*rng.pick(&[0.3, 0.5])),
+            Some(rng.range(1, 3) as u32),
+        )
+    };
+    let mut rule = FaultRule {
+        operation: "UpdateMonitoringSchedule".to_owned(),
+        name: Some(name),
+        nth,
+        probability,
+        times,
+        ..FaultRule::default()
+    };
+    match rng.below(10) {
+        0..=3 => {
+            let code = *rng.pick(&["InternalFailure", "ServiceUnavailable"]);
+            rule.error = Some(FaultError::new(code));
+            rule.after = rng.chance(0.5);
+        }
+        4 | 5 => {
+            rule.drop_connection = true;
+            rule.after = rng.chance(0.5);
+        }
+        6 => rule.error = Some(FaultError::new("ThrottlingException")),
+        7 => rule.error = Some(FaultError::new("ValidationException")),
+        _ => rule.delay_ms = Some(rng.range(50, 400)),
+    }
+    if rule.after && rng.chance(0.3) {
+        rule.delay_ms = Some(rng.range(20, 200));
+    }
+    rule
+}
+
+fn round_faults(rng: &mut Rng, world: &World, rules: usize) -> RoundFaults {
+    let mut faults = RoundFaults {
+        rules: fault_plan(rng, world, rules),
+        ..RoundFaults::default()
+    };
+    if !world.inline.is_empty() {
+        if rng.chance(0.6) {
+            faults.rules.push(inline_update_rule(rng, world));
+        }
+        if rng.chance(0.25) {
+            for _ in 0..rng.range(1, 2) {
+                faults.failing.push(rng.pick(&world.inline).name.clone());
+            }
+        }
+        faults.refused = rng.chance(0.12);
+    }
+    if !world.schedules.is_empty() && rng.chance(0.05) {
+        faults.failing.push(rng.pick(&world.schedules).name.clone());
+    }
+    faults
+}
+
 /// When someone's change took effect: its first call the service performed (`ok`), else when
 /// it began (a change made directly in the emulator has no call). A look by the tool before this
 /// could not have seen it.
@@ -511,10 +788,16 @@ fn clean_behaviour(settle: Duration) -> Behaviour {
 }
 
 /// `fault_seed` makes the emulator's `probability` draws replay with the case's seed.
-fn faulty_behaviour(settle: Duration, faults: Vec<FaultRule>, fault_seed: u64) -> Behaviour {
+fn faulty_behaviour(settle: Duration, faults: RoundFaults, fault_seed: u64) -> Behaviour {
     Behaviour {
-        faults,
+        faults: faults.rules,
         fault_seed: Some(fault_seed),
+        failing_schedule_updates: faults.failing,
+        inline_network_config_updates: if faults.refused {
+            InlineNetworkConfigUpdates::Refused
+        } else {
+            InlineNetworkConfigUpdates::Allowed
+        },
         ..clean_behaviour(settle)
     }
 }
@@ -538,6 +821,21 @@ pub enum ActionKind {
     Replace(usize),
     DeleteSchedule(usize),
     Repoint(usize),
+    /// Changes an inline schedule's configuration (an `Environment` value or a flag).
+    InlineUpdate(usize),
+    InlineStop(usize),
+    InlineStart(usize),
+    InlineDelete(usize),
+}
+
+impl ActionKind {
+    /// The inline schedule a change of configuration (or a delete) is about.
+    fn inline_config_change(self) -> Option<usize> {
+        match self {
+            ActionKind::InlineUpdate(i) | ActionKind::InlineDelete(i) => Some(i),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -567,15 +865,35 @@ pub struct Action {
     pub describe: Option<Value>,
     /// Repoint: the definition the schedule was pointed at.
     pub repointed_to: Option<String>,
+    /// InlineUpdate: the configuration it sent.
+    pub config: Option<Value>,
+    /// Drawn with the action: which change an InlineUpdate makes.
+    pub choice: u64,
+    /// For an action on an inline schedule: performed once the round has seen this many calls
+    /// naming the schedule (instead of `at_calls`).
+    pub on_schedule: Option<(String, usize)>,
     pub detail: String,
 }
 
 fn plan_actions(rng: &mut Rng, world: &World) -> Vec<Action> {
-    let count = *rng.pick(&[0usize, 0, 1, 1, 2, 3]);
+    let count = if world.inline.is_empty() {
+        *rng.pick(&[0usize, 0, 1, 1, 2, 3])
+    } else {
+        *rng.pick(&[0usize, 1, 1, 2, 2, 3])
+    };
     (0..count)
         .map(|_| {
+            let inline_action = !world.inline.is_empty() && rng.chance(0.5);
             let schedule_action = !world.schedules.is_empty() && rng.chance(0.4);
-            let kind = if schedule_action {
+            let kind = if inline_action {
+                let i = rng.below(world.inline.len() as u64) as usize;
+                match rng.below(10) {
+                    0..=5 => ActionKind::InlineUpdate(i),
+                    6 | 7 => ActionKind::InlineStop(i),
+                    8 => ActionKind::InlineStart(i),
+                    _ => ActionKind::InlineDelete(i),
+                }
+            } else if schedule_action {
                 let s = rng.below(world.schedules.len() as u64) as usize;
                 if rng.chance(0.5) {
                     ActionKind::DeleteSchedule(s)
@@ -602,6 +920,19 @@ fn plan_actions(rng: &mut Rng, world: &World) -> Vec<Action> {
                 tags: Vec::new(),
                 describe: None,
                 repointed_to: None,
+                config: None,
+                choice: rng.next_u64(),
+                on_schedule: match kind {
+                    ActionKind::InlineUpdate(i)
+                    | ActionKind::InlineStop(i)
+                    | ActionKind::InlineStart(i)
+                    | ActionKind::InlineDelete(i)
+                        if rng.chance(0.7) =>
+                    {
+                        Some((world.inline[i].name.clone(), rng.range(1, 8) as usize))
+                    }
+                    _ => None,
+                },
                 detail: String::new(),
             }
         })
@@ -650,6 +981,25 @@ fn matching_calls(emulator: &Emulator, from: usize, operation: &str, name: &str)
         .collect()
 }
 
+/// Indexes in `from..` of calls of `operation` naming exactly `name` (in this letter case).
+fn own_calls_exact(emulator: &Emulator, from: usize, operation: &str, name: &str) -> Vec<usize> {
+    emulator
+        .calls()
+        .iter()
+        .enumerate()
+        .skip(from)
+        .filter(|(_, c)| c.operation == operation && c.name.as_deref() == Some(name))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// The name someone else uses for an inline schedule on the wire: the same name in capitals
+/// (AWS compares names ignoring case), so their calls cannot be taken for the tool's when both
+/// are in flight at once.
+fn someones_spelling(name: &str) -> String {
+    name.to_ascii_uppercase()
+}
+
 fn schedule_target(emulator: &Emulator, schedule: &str) -> Option<String> {
     emulator.schedule(REGION, schedule).map(|s| {
         s["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"]
@@ -667,6 +1017,7 @@ async fn perform(
     action: &mut Action,
     number: usize,
     seed: u64,
+    settle: Duration,
 ) {
     let calls = emulator.calls();
     action.start_index = calls.len();
@@ -858,7 +1209,181 @@ async fn perform(
                 schedule.name, action.landed
             );
         }
+        ActionKind::InlineUpdate(i) => {
+            let name = world.inline[i].name.clone();
+            let Some(described) = emulator.schedule(REGION, &name) else {
+                action.performed = false;
+                action.detail = format!("change inline schedule {name}: it is gone");
+                return;
+            };
+            let mut config = described["MonitoringScheduleConfig"].clone();
+            let job = &mut config["MonitoringJobDefinition"];
+            let what = match action.choice % 4 {
+                0 | 1 => {
+                    if !job.get("Environment").is_some_and(Value::is_object) {
+                        job["Environment"] = json!({});
+                    }
+                    job["Environment"]["MODE"] = json!(format!("someone-{number}"));
+                    format!("Environment MODE=someone-{number}")
+                }
+                choice => {
+                    let fix = if choice == 2 {
+                        Fix::Encryption
+                    } else {
+                        Fix::Isolation
+                    };
+                    let now = job["NetworkConfig"][fix.member()].as_bool() == Some(true);
+                    if !job.get("NetworkConfig").is_some_and(Value::is_object) {
+                        job["NetworkConfig"] = json!({});
+                    }
+                    job["NetworkConfig"][fix.member()] = json!(!now);
+                    format!("{} {}", fix.member(), !now)
+                }
+            };
+            action.config = Some(config.clone());
+            action.landed = Landed::No;
+            let wire = someones_spelling(&name);
+            for _ in 0..15 {
+                let before = calls_len(emulator);
+                let result = clients.adapter.update_schedule(&wire, &config).await;
+                action.own_calls.extend(own_calls_exact(
+                    emulator,
+                    before,
+                    "UpdateMonitoringSchedule",
+                    &wire,
+                ));
+                let now = emulator.schedule(REGION, &name);
+                if result.is_ok()
+                    || now
+                        .as_ref()
+                        .is_some_and(|n| n["MonitoringScheduleConfig"] == config)
+                {
+                    action.landed = Landed::Yes;
+                    break;
+                }
+                if now.is_none() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(40)).await;
+            }
+            if action.landed == Landed::No && may_have_acted(emulator, &action.own_calls) {
+                action.landed = Landed::Unknown;
+            }
+            action.detail = format!(
+                "change inline schedule {name} ({what}): {:?}",
+                action.landed
+            );
+        }
+        ActionKind::InlineStop(i) | ActionKind::InlineStart(i) => {
+            let name = world.inline[i].name.clone();
+            let stop = matches!(action.kind, ActionKind::InlineStop(_));
+            let operation = if stop {
+                "StopMonitoringSchedule"
+            } else {
+                "StartMonitoringSchedule"
+            };
+            if emulator.schedule(REGION, &name).is_none() {
+                action.performed = false;
+                action.detail = format!("{operation} {name}: it is gone");
+                return;
+            }
+            action.landed = Landed::No;
+            let wire = someones_spelling(&name);
+            for _ in 0..8 {
+                let before = calls_len(emulator);
+                let result = if stop {
+                    clients
+                        .typed
+                        .stop_monitoring_schedule()
+                        .monitoring_schedule_name(&wire)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| format!("{e:?}"))
+                } else {
+                    clients
+                        .typed
+                        .start_monitoring_schedule()
+                        .monitoring_schedule_name(&wire)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| format!("{e:?}"))
+                };
+                action
+                    .own_calls
+                    .extend(own_calls_exact(emulator, before, operation, &wire));
+                if result.is_ok() && stop {
+                    action.landed = Landed::Yes;
+                    break;
+                }
+                if result.is_ok() {
+                    // A start while an update is settling (to `Stopped`) changes nothing: look
+                    // once it had time to take, and start again if it did not.
+                    tokio::time::sleep(settle + Duration::from_millis(15)).await;
+                    let status = emulator
+                        .schedule(REGION, &name)
+                        .map(|s| s["MonitoringScheduleStatus"].clone());
+                    if status.as_ref().is_some_and(|s| s != "Stopped") {
+                        action.landed = Landed::Yes;
+                        break;
+                    }
+                    action.landed = Landed::Unknown;
+                }
+                if emulator.schedule(REGION, &name).is_none() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            if action.landed == Landed::No && may_have_acted(emulator, &action.own_calls) {
+                action.landed = Landed::Unknown;
+            }
+            action.detail = format!("{operation} {name}: {:?}", action.landed);
+        }
+        ActionKind::InlineDelete(i) => {
+            let name = world.inline[i].name.clone();
+            if emulator.schedule(REGION, &name).is_none() {
+                action.performed = false;
+                action.detail = format!("delete inline schedule {name}: already gone");
+                return;
+            }
+            action.landed = Landed::No;
+            let wire = someones_spelling(&name);
+            for _ in 0..8 {
+                let before = calls_len(emulator);
+                let _ = clients
+                    .typed
+                    .delete_monitoring_schedule()
+                    .monitoring_schedule_name(&wire)
+                    .send()
+                    .await;
+                action.own_calls.extend(own_calls_exact(
+                    emulator,
+                    before,
+                    "DeleteMonitoringSchedule",
+                    &wire,
+                ));
+                if emulator.schedule(REGION, &name).is_none() {
+                    action.landed = Landed::Yes;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            action.detail = format!("delete inline schedule {name}: {:?}", action.landed);
+        }
     }
+}
+
+/// Whether one of these calls may have acted without anyone learning so: its answer was lost
+/// (a dropped connection or a 5xx, which an `after` fault answers once the call acted).
+fn may_have_acted(emulator: &Emulator, own: &[usize]) -> bool {
+    let calls = emulator.calls();
+    own.iter().any(|&i| {
+        matches!(
+            calls[i].outcome.as_str(),
+            "dropped" | "InternalFailure" | "ServiceUnavailable"
+        )
+    })
 }
 
 /// Runs the round's actions as their call counts come up; stops starting new ones once `done`.
@@ -869,20 +1394,43 @@ async fn someone_else(
     base: usize,
     done: Arc<AtomicBool>,
     seed: u64,
+    settle: Duration,
 ) -> Vec<(usize, Action)> {
     let clients = someone_clients(&emulator.endpoint_url()).await;
     actions.sort_by_key(|(_, a)| a.at_calls);
-    for (number, action) in &mut actions {
-        loop {
-            if done.load(Ordering::SeqCst) {
-                action.detail = "not performed: the round ended first".to_owned();
-                break;
+    let mut pending: Vec<usize> = (0..actions.len()).collect();
+    while !pending.is_empty() {
+        if done.load(Ordering::SeqCst) {
+            for &p in &pending {
+                actions[p].1.detail = "not performed: the round ended first".to_owned();
             }
-            if calls_len(&emulator) >= base + action.at_calls {
-                perform(&emulator, &clients, &world, action, *number, seed).await;
-                break;
+            break;
+        }
+        let calls = emulator.calls();
+        // The first action whose moment has come: a number of calls in the round, or (for one
+        // aimed at an inline schedule) a number of calls about that schedule, so that it lands
+        // while the tool is working on it.
+        let due = pending.iter().position(|&p| {
+            let action = &actions[p].1;
+            match &action.on_schedule {
+                Some((name, count)) => {
+                    calls
+                        .iter()
+                        .skip(base)
+                        .filter(|c| is_about(c, name))
+                        .count()
+                        >= *count
+                }
+                None => calls.len() >= base + action.at_calls,
             }
-            tokio::time::sleep(Duration::from_millis(2)).await;
+        });
+        match due {
+            Some(position) => {
+                let p = pending.remove(position);
+                let (number, action) = &mut actions[p];
+                perform(&emulator, &clients, &world, action, *number, seed, settle).await;
+            }
+            None => tokio::time::sleep(Duration::from_millis(2)).await,
         }
     }
     actions
@@ -891,6 +1439,98 @@ async fn someone_else(
 // -------------------------------------------------------------------------------------------
 // running the tool
 // -------------------------------------------------------------------------------------------
+
+/// What the watcher saw during a round.
+#[derive(Debug, Default)]
+struct WatchLog {
+    /// Every `UpdateMonitoringSchedule` naming an inline schedule: its call index, and whether
+    /// a snapshot of the schedule was on disk when the call arrived.
+    updates: Vec<(usize, bool)>,
+    /// Calls naming an inline schedule: the call index, and the length of the call log when the
+    /// call was first seen answered (it took effect before that).
+    completed: Vec<(usize, usize)>,
+    /// Journal lines: the journal, the line's index, and the length of the call log when the
+    /// line was first seen (it was written before that).
+    journal_lines: Vec<(PathBuf, usize, usize)>,
+}
+
+/// A thread that watches the emulator's call log and the journals while a round runs, so the
+/// checks can tell what happened before what: the tool writes a schedule's snapshot before it
+/// sends an update; an outcome is true of what the tool could have seen when it wrote it.
+struct Watcher {
+    stop: Arc<AtomicBool>,
+    handle: std::thread::JoinHandle<WatchLog>,
+}
+
+impl Watcher {
+    fn start(emulator: Arc<Emulator>, state_dir: PathBuf, names: Vec<String>) -> Watcher {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let from = calls_len(&emulator);
+        let handle = std::thread::spawn(move || {
+            let mut seen = from;
+            let mut pending: BTreeSet<usize> = BTreeSet::new();
+            let mut log = WatchLog::default();
+            let mut journal_sizes: BTreeMap<PathBuf, (u64, usize)> = BTreeMap::new();
+            let runs = state_dir.join("runs");
+            loop {
+                let last = stopped.load(Ordering::SeqCst);
+                let calls = emulator.calls();
+                let about = |call: &RecordedCall| {
+                    call.name
+                        .as_deref()
+                        .is_some_and(|name| names.iter().any(|n| n.eq_ignore_ascii_case(name)))
+                };
+                for (index, call) in calls.iter().enumerate().skip(seen) {
+                    if !about(call) {
+                        continue;
+                    }
+                    if call.operation == "UpdateMonitoringSchedule" {
+                        let name = call.name.as_deref().unwrap_or_default();
+                        log.updates
+                            .push((index, schedule_snapshot_on_disk(&state_dir, name)));
+                    }
+                    pending.insert(index);
+                }
+                pending.retain(|&index| {
+                    let answered = calls[index].outcome != "in-flight";
+                    if answered {
+                        log.completed.push((index, calls.len()));
+                    }
+                    !answered
+                });
+                seen = seen.max(calls.len());
+                // New journal lines (the run directories are few, their journals small).
+                for run in std::fs::read_dir(&runs).into_iter().flatten().flatten() {
+                    let path = run.path().join("journal.jsonl");
+                    let Ok(meta) = std::fs::metadata(&path) else {
+                        continue;
+                    };
+                    let (size, lines) = journal_sizes.get(&path).copied().unwrap_or((0, 0));
+                    if meta.len() == size {
+                        continue;
+                    }
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    let complete = text.matches('\n').count();
+                    for line in lines..complete {
+                        log.journal_lines.push((path.clone(), line, calls.len()));
+                    }
+                    journal_sizes.insert(path, (meta.len(), complete.max(lines)));
+                }
+                if last {
+                    return log;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
+        Watcher { stop, handle }
+    }
+
+    fn finish(self) -> WatchLog {
+        self.stop.store(true, Ordering::SeqCst);
+        self.handle.join().expect("the watcher")
+    }
+}
 
 #[derive(Debug)]
 struct RoundResult {
@@ -923,6 +1563,23 @@ struct Case<'a> {
     /// The harness's own reads (checks between rounds).
     harness_calls: BTreeSet<usize>,
     checker: Option<Clients>,
+    /// Schedules some round named in `failing_schedule_updates`.
+    failing_schedules: BTreeSet<String>,
+    /// The stdout of the round's tool run (a JSON report, unless it was killed).
+    round_stdout: String,
+    /// What the watcher saw this round (see `inline_updates_seen`).
+    round_inline_updates: Vec<(usize, bool)>,
+    watcher: Option<Watcher>,
+    /// For calls naming an inline schedule: the call-log length when each was seen answered.
+    completed_at: BTreeMap<usize, usize>,
+    /// The call-log length when each journal line was first seen.
+    journal_line_at: BTreeMap<(PathBuf, usize), usize>,
+    /// The call-log length when the round ended.
+    round_end_calls: usize,
+    /// The tool's (or anyone's) `UpdateMonitoringSchedule` calls on inline schedules, as the
+    /// watcher saw them arrive: call index, and whether a snapshot of the schedule was on disk
+    /// by then.
+    inline_updates_seen: BTreeMap<usize, bool>,
 }
 
 fn base_args(endpoint: &str, state_dir: &Path) -> Vec<String> {
@@ -956,6 +1613,12 @@ impl Case<'_> {
         }
         if command == "apply" {
             args.push("--yes".to_owned());
+            // A plan file carries the fixes it was made with.
+            if plan.is_none() {
+                for fix in &self.world.fix_args {
+                    args.extend(["--fix".to_owned(), fix.clone()]);
+                }
+            }
         }
         if command == "apply" || command == "resume" {
             args.extend(["--schedule-timeout", "5", "--format", "json"].map(str::to_owned));
@@ -1113,22 +1776,43 @@ impl Case<'_> {
         }
     }
 
-    fn begin_round(&mut self, faults: Option<Vec<FaultRule>>) {
+    fn begin_round(&mut self, faults: Option<RoundFaults>) {
         self.round = self.rounds.len();
         let faulty = faults.is_some();
         match faults {
-            Some(rules) => {
-                for rule in &rules {
+            Some(faults) => {
+                for rule in &faults.rules {
                     let line = format!("round {} fault: {}", self.round, describe_rule(rule));
+                    self.note(line);
+                }
+                if !faults.failing.is_empty() {
+                    let line = format!(
+                        "round {} failing schedule updates: {:?}",
+                        self.round, faults.failing
+                    );
+                    self.note(line);
+                    self.failing_schedules
+                        .extend(faults.failing.iter().cloned());
+                }
+                if faults.refused {
+                    let line =
+                        format!("round {}: inline NetworkConfig updates refused", self.round);
                     self.note(line);
                 }
                 let fault_seed = self.rng.next_u64();
                 self.emulator
-                    .set_behaviour(faulty_behaviour(self.settle, rules, fault_seed));
+                    .set_behaviour(faulty_behaviour(self.settle, faults, fault_seed));
             }
             None => self.emulator.set_behaviour(clean_behaviour(self.settle)),
         }
         self.rounds.push((calls_len(&self.emulator), faulty));
+        if !self.world.inline.is_empty() {
+            self.watcher = Some(Watcher::start(
+                Arc::clone(&self.emulator),
+                self.state_dir.clone(),
+                self.world.inline.iter().map(|s| s.name.clone()).collect(),
+            ));
+        }
     }
 
     /// One faulty round (apply or resume), maybe killed, with the someone-else actions of
@@ -1141,7 +1825,7 @@ impl Case<'_> {
         kill: bool,
     ) {
         let rules = self.rng.range(1, 5) as usize;
-        let faults = fault_plan(&mut self.rng, &self.world, rules);
+        let faults = round_faults(&mut self.rng, &self.world, rules);
         let kill_at = self.rng.range(1, 60) as usize;
         let kill_after = Duration::from_millis(self.rng.range(20, 2500));
         let sigkill = kill && self.rng.below(self.options.sigkill_one_in.max(1)) == 0;
@@ -1164,6 +1848,7 @@ impl Case<'_> {
                 calls_len(&self.emulator),
                 Arc::clone(&done),
                 self.seed,
+                self.settle,
             ))
         });
         let label = format!("round{}-{command}", self.round);
@@ -1211,11 +1896,21 @@ impl Case<'_> {
         );
         self.note(line);
         self.quiesce();
+        self.round_stdout = result.stdout;
         self.end_round();
     }
 
     /// Clears the faults, counts what was injected, checks the round.
     fn end_round(&mut self) {
+        if let Some(watcher) = self.watcher.take() {
+            let log = watcher.finish();
+            self.round_inline_updates = log.updates;
+            self.completed_at.extend(log.completed);
+            for (path, line, at) in log.journal_lines {
+                self.journal_line_at.entry((path, line)).or_insert(at);
+            }
+        }
+        self.round_end_calls = calls_len(&self.emulator);
         self.emulator.set_behaviour(clean_behaviour(self.settle));
         let (start, faulty) = self.rounds[self.round];
         if faulty {
@@ -1308,11 +2003,11 @@ impl Case<'_> {
             let live = self.live(target.kind, &target.name);
             let copies = self.copies(t);
             let holds = |content: &Value| {
-                live.as_ref()
-                    .is_some_and(|l| same_content(l, content) || same_content(l, &flagged(content)))
-                    || copies
-                        .iter()
-                        .any(|(_, c)| same_content(c, &flagged(content)))
+                live.as_ref().is_some_and(|l| {
+                    same_content(l, content) || same_content(l, &self.world.flagged(content))
+                }) || copies
+                    .iter()
+                    .any(|(_, c)| same_content(c, &self.world.flagged(content)))
             };
             let (latest, _, by) = versions.last().expect("the original").clone();
             if !holds(&latest) {
@@ -1328,7 +2023,7 @@ impl Case<'_> {
                         "I1 after round {round}: the content of {} ({}) exists nowhere (live: {}, copies: {:?})",
                         target.name,
                         if by.is_some() { "someone else's version" } else { "the original" },
-                        live.as_ref().map_or("absent".to_owned(), |l| format!("flag {:?}", flag(l))),
+                        live.as_ref().map_or("absent".to_owned(), |l| format!("flags {}", flag(l))),
                         copies.iter().map(|(n, _)| n).collect::<Vec<_>>()
                     )),
                 }
@@ -1346,12 +2041,215 @@ impl Case<'_> {
             }
         }
         // I4: the outcomes this round journaled are true of the live state.
-        for (item, outcome, snapshot) in self.new_outcomes() {
-            let Some(t) = self.world.target_index(item.0, &item.1) else {
-                self.violation(format!("I4: outcome {outcome} for unknown item {}", item.1));
+        for (kind, name, outcome, snapshot, at) in self.new_outcomes() {
+            let index = match kind {
+                Some(kind) => self.world.target_index(kind, &name),
+                None => self.world.inline_index(&name),
+            };
+            let Some(index) = index else {
+                self.violation(format!("I4: outcome {outcome} for unknown item {name}"));
                 continue;
             };
-            self.check_outcome(t, &outcome, snapshot.as_ref(), round);
+            match kind {
+                Some(_) => self.check_outcome(index, &outcome, snapshot.as_ref(), round),
+                None => self.check_inline_outcome(index, &outcome, snapshot.as_ref(), round, at),
+            }
+        }
+        // The report printed this round claims no in-place fix that is not there.
+        let stdout = std::mem::take(&mut self.round_stdout);
+        if let Ok(report) = serde_json::from_str::<Value>(&stdout) {
+            for entry in report["definitions"].as_array().into_iter().flatten() {
+                if entry["kind"] != SCHEDULE_KIND || entry["status"] != "updated-in-place" {
+                    continue;
+                }
+                let name = entry["name"].as_str().unwrap_or_default();
+                let Some(i) = self.world.inline_index(name) else {
+                    self.violation(format!("I4: the report names unknown schedule {name}"));
+                    continue;
+                };
+                let snapshot = self.any_latest_snapshot(true, name);
+                let at = Some(self.round_end_calls);
+                self.check_inline_outcome(i, "updated-in-place", snapshot.as_ref(), round, at);
+            }
+        }
+        // Every update of an inline schedule went out with its snapshot already on disk.
+        let seen = std::mem::take(&mut self.round_inline_updates);
+        if !seen.is_empty() {
+            let line = format!(
+                "round {round}: inline schedule updates seen arriving (call, snapshot on disk): {seen:?}"
+            );
+            self.note(line);
+        }
+        let own = self.not_the_tools();
+        let calls = self.emulator.calls();
+        for (index, on_disk) in seen {
+            if !on_disk && !own.contains(&index) {
+                self.violation(format!(
+                    "snapshot: the tool's UpdateMonitoringSchedule of {} (call #{index}) arrived \
+                     before any snapshot of the schedule was on disk",
+                    calls[index].name.as_deref().unwrap_or("?")
+                ));
+            }
+            self.inline_updates_seen.insert(index, on_disk);
+        }
+    }
+
+    /// Whether someone else changed inline schedule `i`'s configuration, or deleted it, in this
+    /// round or an earlier one (or may have: an answer they did not get).
+    fn inline_touched_by_now(&self, i: usize, round: usize) -> bool {
+        self.actions.iter().any(|a| {
+            a.performed
+                && a.round <= round
+                && a.landed != Landed::No
+                && a.kind.inline_config_change() == Some(i)
+        })
+    }
+
+    /// The latest snapshot of `name` in any run.
+    fn any_latest_snapshot(&self, schedule: bool, name: &str) -> Option<Value> {
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(self.state_dir.join("runs"))
+            .map(|e| e.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        dirs.sort();
+        dirs.iter()
+            .rev()
+            .find_map(|dir| latest_snapshot(dir, schedule, name))
+    }
+
+    /// Whether someone else's change of inline schedule `i` (its configuration, or a delete)
+    /// may have taken effect after the tool's last look at it before call `at`: the tool could
+    /// not have seen it, and it may be what the live schedule holds now.
+    fn inline_unseen_change(&self, i: usize, at: usize) -> bool {
+        let name = &self.world.inline[i].name;
+        let calls = self.emulator.calls();
+        let own = self.not_the_tools();
+        let look = (0..at.min(calls.len())).rev().find(|&k| {
+            !own.contains(&k)
+                && calls[k].operation == "DescribeMonitoringSchedule"
+                && is_about(&calls[k], name)
+        });
+        let Some(look) = look else {
+            return self.inline_touched_by_now(i, usize::MAX);
+        };
+        self.actions.iter().any(|a| {
+            a.performed
+                && a.landed != Landed::No
+                && a.kind.inline_config_change() == Some(i)
+                && a.own_calls.iter().any(|&k| {
+                    MUTATING_OPERATIONS.contains(&calls[k].operation.as_str())
+                        && self.completed_at.get(&k).is_none_or(|&done| done > look)
+                })
+        })
+    }
+
+    /// Whether someone else stopped or started inline schedule `i` before call `at`.
+    fn inline_stopped_or_started_before(&self, i: usize, at: usize) -> bool {
+        self.actions.iter().any(|a| {
+            a.performed
+                && a.landed != Landed::No
+                && matches!(a.kind, ActionKind::InlineStop(j) | ActionKind::InlineStart(j) if j == i)
+                && a.start_index < at
+        })
+    }
+
+    /// Whether someone else's change of inline schedule `i` began before call `at`.
+    fn inline_change_before(&self, i: usize, at: usize) -> bool {
+        self.actions.iter().any(|a| {
+            a.performed
+                && a.landed != Landed::No
+                && a.kind.inline_config_change() == Some(i)
+                && a.start_index < at
+        })
+    }
+
+    /// I4 for an inline schedule: the outcome journaled (or reported) is true of the live
+    /// schedule, unless someone else changed its configuration where the tool could not see it.
+    /// `at`: the call-log length when the outcome was seen written (`None`: not known; then any
+    /// change by someone else so far excuses).
+    fn check_inline_outcome(
+        &mut self,
+        i: usize,
+        outcome: &str,
+        snapshot: Option<&Value>,
+        round: usize,
+        at: Option<usize>,
+    ) {
+        let schedule = self.world.inline[i].clone();
+        let someone = match at {
+            Some(at) => self.inline_unseen_change(i, at),
+            None => self.inline_touched_by_now(i, round),
+        };
+        // A stop or a start moves the schedule's LastModifiedTime too, which the tool reads as
+        // "someone acted on it" when it cannot otherwise tell whose a configuration is: it
+        // excuses a changed-during-run as much as a configuration change does.
+        let changed_before = match at {
+            Some(at) => {
+                self.inline_change_before(i, at) || self.inline_stopped_or_started_before(i, at)
+            }
+            None => {
+                self.inline_touched_by_now(i, round)
+                    || self.inline_stopped_or_started_before(i, usize::MAX)
+            }
+        };
+        let live = self.emulator.schedule(REGION, &schedule.name);
+        let base = snapshot
+            .map(|s| s["describe"]["MonitoringScheduleConfig"].clone())
+            .unwrap_or_else(|| schedule.original.clone());
+        let before_status = snapshot
+            .and_then(|s| s["describe"]["MonitoringScheduleStatus"].as_str())
+            .unwrap_or_default()
+            .to_owned();
+        let fixed = self.world.fixed_config(&base);
+        let mut problems = Vec::new();
+        match outcome {
+            "updated-in-place" if !someone => match &live {
+                None => problems.push("the schedule does not exist".to_owned()),
+                Some(live) => {
+                    let config = &live["MonitoringScheduleConfig"];
+                    if normalized(config) != normalized(&fixed) {
+                        problems.push(format!(
+                            "its configuration is not the snapshot's with {:?} set ({} instead of {})",
+                            self.world.fixes,
+                            config_story(config),
+                            config_story(&fixed)
+                        ));
+                    }
+                    if live["MonitoringScheduleStatus"] == "Failed" && before_status != "Failed" {
+                        problems.push("it is Failed".to_owned());
+                    }
+                }
+            },
+            // Nothing was touched: as the snapshot (or, before any, the seed) had it.
+            "rolled-back" | "refused" | "failed-untouched" | "not-started"
+                if !someone && (snapshot.is_some() || !changed_before) =>
+            {
+                match &live {
+                    None => problems.push("the schedule does not exist".to_owned()),
+                    Some(live)
+                        if normalized(&live["MonitoringScheduleConfig"]) != normalized(&base) =>
+                    {
+                        problems.push(format!(
+                            "its configuration is not the snapshot's ({} instead of {})",
+                            config_story(&live["MonitoringScheduleConfig"]),
+                            config_story(&base)
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+            "changed-during-run" | "changed-since-plan" if !changed_before => {
+                problems.push("nobody else had changed its configuration".to_owned());
+            }
+            "missing" if live.is_some() && !someone => {
+                problems.push("the schedule exists".to_owned());
+            }
+            _ => {}
+        }
+        for problem in problems {
+            self.violation(format!(
+                "I4 after round {round}: inline schedule {} reported {outcome}, but {problem}",
+                schedule.name
+            ));
         }
     }
 
@@ -1366,9 +2264,9 @@ impl Case<'_> {
             "recreated" | "recreated-with-leftovers" => match (&live, snapshot) {
                 (None, _) => problems.push("the definition does not exist".to_owned()),
                 (Some(live), Some(snapshot)) if !someone => {
-                    if !same_content(live, &flagged(&snapshot["describe"])) {
+                    if !same_content(live, &self.world.flagged(&snapshot["describe"])) {
                         problems.push(format!(
-                            "the definition is not the snapshot made compliant (flag {:?})",
+                            "the definition is not the snapshot made compliant (flags {})",
                             flag(live)
                         ));
                     }
@@ -1402,12 +2300,12 @@ impl Case<'_> {
                             && !same_content(live, &snapshot["describe"])
                         {
                             problems.push(format!(
-                                "the definition is not the snapshot (flag {:?})",
+                                "the definition is not the snapshot (flags {})",
                                 flag(live)
                             ));
                         } else if !known && !someone {
                             problems.push(format!(
-                                "the definition is no version anyone made (flag {:?})",
+                                "the definition is no version anyone made (flags {})",
                                 flag(live)
                             ));
                         }
@@ -1432,9 +2330,8 @@ impl Case<'_> {
         }
     }
 
-    /// `(kind, name)`, outcome and the item's latest snapshot, for every `item-finished` line
-    /// written since the last check.
-    fn new_outcomes(&mut self) -> Vec<((Kind, String), String, Option<Value>)> {
+    /// Every `item-finished` line written since the last check (see `Finished`).
+    fn new_outcomes(&mut self) -> Vec<Finished> {
         let mut found = Vec::new();
         let runs = self.state_dir.join("runs");
         let mut dirs: Vec<PathBuf> = std::fs::read_dir(&runs)
@@ -1447,28 +2344,40 @@ impl Case<'_> {
                 continue;
             };
             let lines: Vec<&str> = text.lines().collect();
+            let restore_run = lines
+                .first()
+                .and_then(|l| serde_json::from_str::<Value>(l).ok())
+                .is_some_and(|first| first["strategy"] == "restore");
             let seen = self.journal_seen.get(&path).copied().unwrap_or(0);
-            for line in lines.iter().skip(seen) {
+            for (number, line) in lines.iter().enumerate().skip(seen) {
                 let Ok(record) = serde_json::from_str::<Value>(line) else {
                     continue;
                 };
                 if record["event"] != "item-finished" {
                     continue;
                 }
-                let Some(kind) = record["item"]["kind"]
+                let at = self.journal_line_at.get(&(path.clone(), number)).copied();
+                let schedule = record["item"]["kind"] == SCHEDULE_KIND;
+                let kind = record["item"]["kind"]
                     .as_str()
                     .and_then(Kind::from_cli_name)
-                    .or_else(|| serde_json::from_value(record["item"]["kind"].clone()).ok())
-                else {
+                    .or_else(|| serde_json::from_value(record["item"]["kind"].clone()).ok());
+                if kind.is_none() && !schedule {
                     continue;
-                };
+                }
                 let name = record["item"]["name"]
                     .as_str()
                     .unwrap_or_default()
                     .to_owned();
                 let outcome = record["outcome"].as_str().unwrap_or_default().to_owned();
-                let snapshot = latest_snapshot(&dir, &name);
-                found.push(((kind, name), outcome, snapshot));
+                // A restore run's outcome says how putting a snapshot back went, not how the
+                // fix went: the apply run it finishes records that (rolled back), and the
+                // deterministic tests check restores of schedules.
+                if schedule && restore_run {
+                    continue;
+                }
+                let snapshot = latest_snapshot(&dir, schedule, &name);
+                found.push((kind, name, outcome, snapshot, at));
             }
             self.journal_seen.insert(path, lines.len());
         }
@@ -1693,6 +2602,11 @@ impl Case<'_> {
                     }
                 }
             }
+            // A restore's report says how the restore went (`updated-in-place`: the snapshot's
+            // configuration is back), not that a fix is in place: only run reports are read so.
+            if !next.iter().any(|w| w == "restore") {
+                self.round_stdout = result.stdout.clone();
+            }
             self.end_round();
             match result.code {
                 Some(0) => {
@@ -1766,6 +2680,7 @@ impl Case<'_> {
                 "I6: the second resume sent mutating calls: {mutating:?}"
             ));
         }
+        self.round_stdout = result.stdout;
         self.end_round();
     }
 
@@ -1802,7 +2717,7 @@ impl Case<'_> {
             let tags = self.live_tags(&live).unwrap_or_default();
             // Untouched (or put back exactly as it was: same content, new CreationTime) or fixed.
             let untouched = same_content(&live, &base);
-            let fixed = same_content(&live, &flagged(&base));
+            let fixed = same_content(&live, &self.world.flagged(&base));
             let expected_tags = settable(&base_tags);
             let extra: BTreeSet<(String, String)> =
                 tags.difference(&expected_tags).cloned().collect();
@@ -1829,11 +2744,9 @@ impl Case<'_> {
             let mut raced = false;
             if !(untouched || fixed)
                 && let Some(action) = by
-                && versions
-                    .iter()
-                    .rev()
-                    .skip(1)
-                    .any(|(v, _, _)| same_content(&live, &flagged(v)) || same_content(&live, v))
+                && versions.iter().rev().skip(1).any(|(v, _, _)| {
+                    same_content(&live, &self.world.flagged(v)) || same_content(&live, v)
+                })
                 && self.raced_definition(t, action, &["Describe", "ListTags"])
             {
                 raced = true;
@@ -1863,8 +2776,8 @@ impl Case<'_> {
                     "describe fixed".to_owned()
                 } else {
                     format!(
-                        "describe is {} (flag {:?})",
-                        if versions.iter().any(|(v, _, _)| same_content(&live, &flagged(v)) || same_content(&live, v)) {
+                        "describe is {} (flags {})",
+                        if versions.iter().any(|(v, _, _)| same_content(&live, &self.world.flagged(v)) || same_content(&live, v)) {
                             "an earlier version"
                         } else {
                             "unknown content"
@@ -1984,6 +2897,505 @@ impl Case<'_> {
                 _ => {}
             }
         }
+        // A definition the run's flags already hold is never touched.
+        let calls = self.emulator.calls();
+        let own = self.not_the_tools();
+        for target in self.world.targets.clone() {
+            if !self.world.compliant(&target.original) {
+                continue;
+            }
+            let touched: Vec<String> = calls
+                .iter()
+                .enumerate()
+                .filter(|(i, c)| {
+                    !own.contains(i)
+                        && is_about(c, &target.name)
+                        && MUTATING_OPERATIONS.contains(&c.operation.as_str())
+                })
+                .map(|(i, c)| format!("#{i} {}", c.operation))
+                .collect();
+            if !touched.is_empty() {
+                self.violation(format!(
+                    "final: {} is compliant with {:?}, yet the tool sent {touched:?}",
+                    target.name, self.world.fixes
+                ));
+            }
+        }
+        self.final_inline_check();
+        self.check_inline_journals();
+    }
+
+    /// The last outcome journaled for the inline schedule `name` in any run, and whether any
+    /// run planned it.
+    fn inline_outcome(&self, name: &str) -> (Option<String>, bool) {
+        let runs = self.state_dir.join("runs");
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(&runs)
+            .map(|e| e.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        dirs.sort();
+        let about = |item: &Value| {
+            item["kind"] == SCHEDULE_KIND
+                && item["name"]
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        };
+        let mut last = None;
+        let mut planned = false;
+        for dir in dirs {
+            let text = std::fs::read_to_string(dir.join("journal.jsonl")).unwrap_or_default();
+            // Restore runs put a snapshot back; the apply run they finish says how the fix went.
+            let restore_run = text
+                .lines()
+                .next()
+                .and_then(|l| serde_json::from_str::<Value>(l).ok())
+                .is_some_and(|first| first["strategy"] == "restore");
+            if restore_run {
+                continue;
+            }
+            for record in text
+                .lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            {
+                if record["event"] == "item-finished" && about(&record["item"]) {
+                    last = record["outcome"].as_str().map(str::to_owned);
+                }
+                if record["event"] == "run-started"
+                    && record["items"]
+                        .as_array()
+                        .is_some_and(|items| items.iter().any(|i| about(&i["item"])))
+                {
+                    planned = true;
+                }
+            }
+        }
+        (last, planned)
+    }
+
+    /// The end state of every inline schedule: never deleted (or created, stopped, started) by
+    /// the tool; untouched when the run's flags hold already; its configuration the original,
+    /// the original with exactly the run's flags set, or the latest someone else set (never a
+    /// mix); its status as seeded or as someone else left it; and the last outcome true of it.
+    fn final_inline_check(&mut self) {
+        if self.world.inline.is_empty() {
+            return;
+        }
+        // Whatever was Pending settles.
+        std::thread::sleep(self.settle + Duration::from_millis(20));
+        let calls = self.emulator.calls();
+        let own = self.not_the_tools();
+        for (i, schedule) in self.world.inline.clone().into_iter().enumerate() {
+            let name = schedule.name.clone();
+            for (index, call) in calls.iter().enumerate() {
+                if own.contains(&index) || !is_about(call, &name) {
+                    continue;
+                }
+                if matches!(
+                    call.operation.as_str(),
+                    "DeleteMonitoringSchedule"
+                        | "CreateMonitoringSchedule"
+                        | "StopMonitoringSchedule"
+                        | "StartMonitoringSchedule"
+                ) {
+                    self.violation(format!(
+                        "final: the tool sent {} for inline schedule {name} (call #{index})",
+                        call.operation
+                    ));
+                }
+            }
+            let updates_sent: Vec<usize> = (0..calls.len())
+                .filter(|&index| {
+                    !own.contains(&index)
+                        && calls[index].operation == "UpdateMonitoringSchedule"
+                        && is_about(&calls[index], &name)
+                })
+                .collect();
+            let original = schedule.original.clone();
+            let fixed = self.world.fixed_config(&original);
+            let compliant = self.world.compliant(&original["MonitoringJobDefinition"]);
+            // Unless someone else changed it (then the tool may have planned on theirs).
+            let changed_by_someone = self.actions.iter().any(|a| {
+                a.performed
+                    && a.landed != Landed::No
+                    && matches!(a.kind, ActionKind::InlineUpdate(x) if x == i)
+            });
+            if compliant && !changed_by_someone && !updates_sent.is_empty() {
+                self.violation(format!(
+                    "final: inline schedule {name} is compliant with {:?}, yet the tool sent \
+                     UpdateMonitoringSchedule (calls {updates_sent:?})",
+                    self.world.fixes
+                ));
+            }
+            // Someone else's actions on it that may have landed, in the order they were made.
+            let mut theirs: Vec<usize> = (0..self.actions.len())
+                .filter(|&a| {
+                    let action = &self.actions[a];
+                    action.performed
+                        && action.landed != Landed::No
+                        && matches!(action.kind,
+                            ActionKind::InlineUpdate(x) | ActionKind::InlineStop(x)
+                            | ActionKind::InlineStart(x) | ActionKind::InlineDelete(x) if x == i)
+                })
+                .collect();
+            theirs.sort_by_key(|&a| {
+                let action = &self.actions[a];
+                (action.round, action.start_index, action.at_calls)
+            });
+            let deleted = theirs.iter().any(|&a| {
+                matches!(self.actions[a].kind, ActionKind::InlineDelete(_))
+                    && self.actions[a].landed == Landed::Yes
+            });
+            let Some(live) = self.emulator.schedule(REGION, &name) else {
+                if !theirs
+                    .iter()
+                    .any(|&a| matches!(self.actions[a].kind, ActionKind::InlineDelete(_)))
+                {
+                    self.violation(format!(
+                        "final: inline schedule {name} no longer exists, and nobody else deleted it"
+                    ));
+                }
+                continue;
+            };
+            if deleted {
+                self.violation(format!(
+                    "final: inline schedule {name} was deleted by someone else, and exists again"
+                ));
+                continue;
+            }
+            let config = live["MonitoringScheduleConfig"].clone();
+            // The configurations it may hold.
+            let updates: Vec<usize> = theirs
+                .iter()
+                .copied()
+                .filter(|&a| matches!(self.actions[a].kind, ActionKind::InlineUpdate(_)))
+                .collect();
+            let config_of = |a: usize| self.actions[a].config.clone().unwrap_or_default();
+            let last_sure = updates
+                .iter()
+                .rposition(|&a| self.actions[a].landed == Landed::Yes);
+            // Configurations compare as the service reads them (a flag absent is false), as the
+            // tool compares them.
+            let config_n = normalized(&config);
+            let original_n = normalized(&original);
+            // The versions it may hold: the original, until someone's update surely landed; then
+            // the last such, or a later one that may have landed.
+            let mut versions = match last_sure {
+                None => vec![(original.clone(), None)],
+                Some(p) => vec![(config_of(updates[p]), Some(updates[p]))],
+            };
+            versions.extend(
+                updates[last_sure.map_or(0, |p| p + 1)..]
+                    .iter()
+                    .map(|&a| (config_of(a), Some(a))),
+            );
+            // Each fixed, if the tool planned on it: the original always; someone's only if the
+            // tool snapshotted the schedule after their change took effect.
+            let mut acceptable: Vec<Value> = versions.iter().map(|(v, _)| normalized(v)).collect();
+            for (version, by) in &versions {
+                if by.is_none_or(|a| self.snapshot_after(&name, a)) {
+                    acceptable.push(normalized(&self.world.fixed_config(version)));
+                }
+            }
+            let someones_config = updates
+                .iter()
+                .any(|&a| normalized(&config_of(a)) == config_n);
+            // This run's fix of something it planned on (and not someone's own setting).
+            let planned_on = self.schedule_snapshot_configs(&name);
+            let is_fix = !someones_config
+                && std::iter::once(&original).chain(&planned_on).any(|base| {
+                    normalized(&self.world.fixed_config(base)) == config_n
+                        && normalized(base) != config_n
+                });
+            let config = config_n;
+            let original = original_n;
+            let fixed = normalized(&fixed);
+            if !acceptable.contains(&config) {
+                let what = if config == original && is_fix {
+                    "the original configuration, which is also this run's fix of what it planned on"
+                        .to_owned()
+                } else if config == original {
+                    "the original configuration".to_owned()
+                } else if is_fix {
+                    "this run's fix of an earlier configuration".to_owned()
+                } else if someones_config {
+                    "an earlier configuration someone else set".to_owned()
+                } else {
+                    format!(
+                        "a configuration nobody made (a mix?): {}",
+                        config_story(&config)
+                    )
+                };
+                let lost = last_sure.map(|p| updates[p]);
+                let known = config == original || is_fix || someones_config;
+                if let Some(a) = lost
+                    && known
+                    && self.raced_inline(&name, a)
+                {
+                    self.report.race_windows += 1;
+                    self.note(format!(
+                        "final: inline schedule {name}: someone's change lost in the update window (tolerated)"
+                    ));
+                } else {
+                    self.violation(format!(
+                        "final: inline schedule {name} holds {what}{}",
+                        lost.map(|a| format!(
+                            ", though someone else's change landed after it: {} ({})",
+                            self.actions[a].detail,
+                            self.inline_window_story(&name, a)
+                        ))
+                        .unwrap_or_default()
+                    ));
+                }
+            }
+            // The last outcome is true of it.
+            let (outcome, planned) = self.inline_outcome(&name);
+            self.note(format!(
+                "final: inline schedule {name}: {} ({}), {}, last outcome {outcome:?}",
+                config_story(&config),
+                if config == original {
+                    "the original"
+                } else if is_fix {
+                    "fixed"
+                } else {
+                    "someone else's"
+                },
+                live["MonitoringScheduleStatus"]
+                    .as_str()
+                    .unwrap_or_default()
+            ));
+            let untouched_claims = [
+                "rolled-back",
+                "refused",
+                "failed-untouched",
+                "changed-since-plan",
+            ];
+            if is_fix
+                && let Some(outcome) = &outcome
+                && untouched_claims.contains(&outcome.as_str())
+            {
+                self.violation(format!(
+                    "final: inline schedule {name} holds this run's fix, but the last report says {outcome}"
+                ));
+            }
+            if outcome.as_deref() == Some("updated-in-place")
+                && updates.is_empty()
+                && config != fixed
+            {
+                self.violation(format!(
+                    "final: inline schedule {name} was reported updated-in-place, but holds {}",
+                    config_story(&config)
+                ));
+            }
+            if planned && outcome.is_none() {
+                self.violation(format!(
+                    "final: inline schedule {name} was planned, but no outcome was ever reported"
+                ));
+            }
+            // Its status: as seeded, or as someone else's last stop/start left it.
+            let failing = self
+                .failing_schedules
+                .iter()
+                .any(|glob| sm_recreate::kinds::glob_match(glob, &name));
+            let switches: Vec<usize> = theirs
+                .iter()
+                .copied()
+                .filter(|&a| {
+                    matches!(
+                        self.actions[a].kind,
+                        ActionKind::InlineStop(_) | ActionKind::InlineStart(_)
+                    )
+                })
+                .collect();
+            let unsure = switches
+                .iter()
+                .any(|&a| self.actions[a].landed == Landed::Unknown);
+            if !failing && !unsure {
+                let expected = match switches.last().map(|&a| self.actions[a].kind) {
+                    Some(ActionKind::InlineStop(_)) => "Stopped",
+                    Some(_) => "Scheduled",
+                    None if schedule.stopped => "Stopped",
+                    None => "Scheduled",
+                };
+                let status = live["MonitoringScheduleStatus"]
+                    .as_str()
+                    .unwrap_or_default();
+                if status != expected {
+                    self.violation(format!(
+                        "final: inline schedule {name} is {status}, but was left {expected}"
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Whether the tool snapshotted the inline schedule `name` after someone's change (action
+    /// `a`) took effect: the tool's last look before an `item-started` line of the schedule came
+    /// after their update was answered. What it then fixed was their configuration.
+    fn snapshot_after(&self, name: &str, a: usize) -> bool {
+        let action = &self.actions[a];
+        let calls = self.emulator.calls();
+        let own = self.not_the_tools();
+        let Some(landing) = action
+            .own_calls
+            .iter()
+            .copied()
+            .rfind(|&k| MUTATING_OPERATIONS.contains(&calls[k].operation.as_str()))
+        else {
+            return false;
+        };
+        let Some(&answered) = self.completed_at.get(&landing) else {
+            return false;
+        };
+        let runs = self.state_dir.join("runs");
+        for run in std::fs::read_dir(&runs).into_iter().flatten().flatten() {
+            let path = run.path().join("journal.jsonl");
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            for (number, line) in text.lines().enumerate() {
+                let Ok(record) = serde_json::from_str::<Value>(line) else {
+                    continue;
+                };
+                if record["event"] != "item-started"
+                    || record["item"]["kind"] != SCHEDULE_KIND
+                    || !record["item"]["name"]
+                        .as_str()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                {
+                    continue;
+                }
+                let Some(&written) = self.journal_line_at.get(&(path.clone(), number)) else {
+                    continue;
+                };
+                let look = (0..written.min(calls.len())).rev().find(|&k| {
+                    !own.contains(&k)
+                        && calls[k].operation == "DescribeMonitoringSchedule"
+                        && is_about(&calls[k], name)
+                });
+                if look.is_some_and(|look| answered <= look) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// The configurations of every snapshot of the inline schedule `name`, in any run.
+    fn schedule_snapshot_configs(&self, name: &str) -> Vec<Value> {
+        let wanted = format!("{REGION}.{SCHEDULE_KIND}.{name}.json").to_ascii_lowercase();
+        let mut configs = Vec::new();
+        for run in std::fs::read_dir(self.state_dir.join("runs"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            for file in std::fs::read_dir(run.path().join("snapshots"))
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                if file.file_name().to_string_lossy().to_ascii_lowercase() == wanted
+                    && let Ok(text) = std::fs::read_to_string(file.path())
+                    && let Ok(snapshot) = serde_json::from_str::<Value>(&text)
+                {
+                    configs.push(snapshot["describe"]["MonitoringScheduleConfig"].clone());
+                }
+            }
+        }
+        configs
+    }
+
+    /// Every step journaled for an inline schedule comes after its `item-started` in the same
+    /// journal, and that line's snapshot is on disk.
+    fn check_inline_journals(&mut self) {
+        let runs = self.state_dir.join("runs");
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(&runs)
+            .map(|e| e.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        dirs.sort();
+        for dir in dirs {
+            let text = std::fs::read_to_string(dir.join("journal.jsonl")).unwrap_or_default();
+            let mut started: BTreeSet<String> = BTreeSet::new();
+            for record in text
+                .lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            {
+                if record["item"]["kind"] != SCHEDULE_KIND {
+                    continue;
+                }
+                let name = record["item"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                if record["event"] == "item-started" {
+                    let snapshot = record["snapshot"].as_str().unwrap_or_default();
+                    if !Path::new(snapshot).is_file() {
+                        self.violation(format!(
+                            "journal {}: item-started for schedule {name} names snapshot {snapshot}, which is not on disk",
+                            dir.display()
+                        ));
+                    }
+                    started.insert(name);
+                } else if record["event"] == "step" && !started.contains(&name) {
+                    self.violation(format!(
+                        "journal {}: step {} of schedule {name} before its item-started (no snapshot)",
+                        dir.display(),
+                        record["step"]
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Whether someone's update (action `a`) of the inline schedule `name` may have been
+    /// overwritten in the window `UpdateMonitoringSchedule` has no conditional form for: an
+    /// update of the tool's that may have acted, sent after a look at the schedule that came
+    /// before their change landed.
+    fn raced_inline(&self, name: &str, a: usize) -> bool {
+        let action = &self.actions[a];
+        let calls = self.emulator.calls();
+        let own = self.not_the_tools();
+        let landed = landed_at(action, &calls);
+        for (u, call) in calls.iter().enumerate() {
+            if call.operation != "UpdateMonitoringSchedule"
+                || !is_about(call, name)
+                || own.contains(&u)
+            {
+                continue;
+            }
+            if !matches!(
+                call.outcome.as_str(),
+                "ok" | "dropped" | "InternalFailure" | "ServiceUnavailable" | "in-flight"
+            ) {
+                continue;
+            }
+            if u < action.start_index && !action.in_flight.contains(&u) {
+                continue;
+            }
+            let Some(r) = (0..u).rev().find(|&i| {
+                !own.contains(&i)
+                    && calls[i].operation == "DescribeMonitoringSchedule"
+                    && is_about(&calls[i], name)
+            }) else {
+                continue;
+            };
+            if r < landed {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// The tool's calls on the inline schedule around someone's change (action `a`), for
+    /// violation messages.
+    fn inline_window_story(&self, name: &str, a: usize) -> String {
+        let action = &self.actions[a];
+        let calls = self.emulator.calls();
+        let own = self.not_the_tools();
+        let landed = landed_at(action, &calls);
+        let tools: Vec<String> = (0..calls.len())
+            .filter(|&i| !own.contains(&i) && is_about(&calls[i], name))
+            .filter(|&i| i + 40 >= landed && i <= landed + 40)
+            .map(|i| format!("#{i} {} {}", calls[i].operation, calls[i].outcome))
+            .collect();
+        format!("their change at call #{landed}; the tool's calls around it: {tools:?}")
     }
 }
 
@@ -2006,17 +3418,27 @@ fn same_content(a: &Value, b: &Value) -> bool {
     comparable(a) == comparable(b)
 }
 
-fn flagged(describe: &Value) -> Value {
+/// The describe JSON (or an inline job) with `fixes` set true, `NetworkConfig` created when
+/// absent, everything else as it was: what a recreate or an in-place fix must produce.
+fn flagged(describe: &Value, fixes: &[Fix]) -> Value {
     let mut value = describe.clone();
-    if value.get("NetworkConfig").is_none() {
+    if !value.get("NetworkConfig").is_some_and(Value::is_object) {
         value["NetworkConfig"] = json!({});
     }
-    value["NetworkConfig"]["EnableInterContainerTrafficEncryption"] = json!(true);
+    for fix in fixes {
+        value["NetworkConfig"][fix.member()] = json!(true);
+    }
     value
 }
 
-fn flag(describe: &Value) -> Option<bool> {
-    describe["NetworkConfig"]["EnableInterContainerTrafficEncryption"].as_bool()
+/// Both flags as seen, for messages: `encryption Some(false), isolation None`.
+fn flag(describe: &Value) -> String {
+    let network = &describe["NetworkConfig"];
+    format!(
+        "encryption {:?}, isolation {:?}",
+        network[Fix::Encryption.member()].as_bool(),
+        network[Fix::Isolation.member()].as_bool()
+    )
 }
 
 fn settable(tags: &BTreeSet<(String, String)>) -> BTreeSet<(String, String)> {
@@ -2046,7 +3468,11 @@ fn names(copies: &[(String, Value)]) -> Vec<&str> {
     copies.iter().map(|(n, _)| n.as_str()).collect()
 }
 
-fn latest_snapshot(run_dir: &Path, name: &str) -> Option<Value> {
+/// The journal's and the snapshots' kind of a monitoring schedule.
+const SCHEDULE_KIND: &str = "monitoring-schedule";
+
+/// The run's latest snapshot of the definition (or, `schedule`, the monitoring schedule) `name`.
+fn latest_snapshot(run_dir: &Path, schedule: bool, name: &str) -> Option<Value> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(run_dir.join("snapshots"))
         .ok()?
         .flatten()
@@ -2058,10 +3484,61 @@ fn latest_snapshot(run_dir: &Path, name: &str) -> Option<Value> {
         .into_iter()
         .filter_map(|p| serde_json::from_str::<Value>(&std::fs::read_to_string(p).ok()?).ok())
         .rfind(|s| {
-            s["name"]
-                .as_str()
-                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            (s["kind"] == SCHEDULE_KIND) == schedule
+                && s["name"]
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
         })
+}
+
+/// Whether a snapshot of the monitoring schedule `name` is on disk in any run of the state
+/// directory (snapshots are written to a temporary file and renamed: one that exists is whole).
+fn schedule_snapshot_on_disk(state_dir: &Path, name: &str) -> bool {
+    let wanted = format!("{REGION}.{SCHEDULE_KIND}.{name}.json").to_ascii_lowercase();
+    std::fs::read_dir(state_dir.join("runs"))
+        .map(|runs| {
+            runs.flatten().any(|run| {
+                std::fs::read_dir(run.path().join("snapshots")).is_ok_and(|files| {
+                    files
+                        .flatten()
+                        .any(|f| f.file_name().to_string_lossy().to_ascii_lowercase() == wanted)
+                })
+            })
+        })
+        .unwrap_or(false)
+}
+
+/// An inline schedule's configuration as the service reads it (and the tool compares it): the
+/// inline job's `NetworkConfig` flags made explicit booleans, absent being false.
+fn normalized(config: &Value) -> Value {
+    let mut config = config.clone();
+    if let Some(job) = config.get_mut("MonitoringJobDefinition")
+        && job.is_object()
+    {
+        if !job.get("NetworkConfig").is_some_and(Value::is_object) {
+            job["NetworkConfig"] = json!({});
+        }
+        for fix in Fix::ALL {
+            let on = job["NetworkConfig"][fix.member()].as_bool() == Some(true);
+            job["NetworkConfig"][fix.member()] = json!(on);
+        }
+    }
+    config
+}
+
+/// An inline schedule's configuration in brief, for messages: its flags and `Environment.MODE`.
+fn config_story(config: &Value) -> String {
+    let job = &config["MonitoringJobDefinition"];
+    format!(
+        "{}{}, MODE {}",
+        if job.get("NetworkConfig").is_none() {
+            "no NetworkConfig, ".to_owned()
+        } else {
+            String::new()
+        },
+        flag(job),
+        job["Environment"]["MODE"]
+    )
 }
 
 fn manual_actions(stderr: &str) -> Vec<String> {
@@ -2109,11 +3586,16 @@ pub fn run_case(seed: u64, root: &Path, options: &Options) -> CaseReport {
         .enable_all()
         .build()
         .expect("emulator runtime");
+    // A seeded execution in progress completes this long after the emulator starts.
+    let execution = Duration::from_millis(*rng.pick(&[300u64, 900, 1800]));
     let emulator = runtime
         .block_on(sm_emulator::start(
             EmulatorConfig {
                 seed: emulator_seed,
-                behaviour: clean_behaviour(settle),
+                behaviour: Behaviour {
+                    execution_duration: execution,
+                    ..clean_behaviour(settle)
+                },
             },
             SocketAddr::from(([127, 0, 0, 1], 0)),
         ))
@@ -2122,6 +3604,12 @@ pub fn run_case(seed: u64, root: &Path, options: &Options) -> CaseReport {
         target.original = emulator
             .definition(REGION, target.kind, &target.name)
             .expect("seeded definition");
+    }
+    for inline in &mut world.inline {
+        inline.original = emulator
+            .schedule(REGION, &inline.name)
+            .expect("seeded schedule")["MonitoringScheduleConfig"]
+            .clone();
     }
     let dir = scratch_dir(root, seed);
     let state_dir = dir.join("state");
@@ -2151,6 +3639,14 @@ pub fn run_case(seed: u64, root: &Path, options: &Options) -> CaseReport {
         rounds: Vec::new(),
         harness_calls: BTreeSet::new(),
         checker: None,
+        failing_schedules: BTreeSet::new(),
+        round_stdout: String::new(),
+        round_inline_updates: Vec::new(),
+        watcher: None,
+        completed_at: BTreeMap::new(),
+        journal_line_at: BTreeMap::new(),
+        round_end_calls: 0,
+        inline_updates_seen: BTreeMap::new(),
     };
     case.report.definitions = case.world.targets.len();
     let summary: Vec<String> = case
@@ -2165,12 +3661,17 @@ pub fn run_case(seed: u64, root: &Path, options: &Options) -> CaseReport {
                 .filter(|s| s.target == t.name_index(&case.world))
                 .count();
             format!(
-                "{} {} ({} tags{}{})",
+                "{} {} ({} tags, {}{}{})",
                 t.kind.cli_name(),
                 t.name,
                 t.tags.len(),
-                if flag(&t.original).is_none() {
-                    ", no NetworkConfig"
+                if t.original.get("NetworkConfig").is_none() {
+                    "no NetworkConfig".to_owned()
+                } else {
+                    flag(&t.original)
+                },
+                if case.world.compliant(&t.original) {
+                    ", compliant"
                 } else {
                     ""
                 },
@@ -2183,6 +3684,37 @@ pub fn run_case(seed: u64, root: &Path, options: &Options) -> CaseReport {
         })
         .collect();
     case.note(format!("definitions: {}", summary.join("; ")));
+    case.note(format!(
+        "fixes: {:?} (--fix {:?})",
+        case.world.fixes, case.world.fix_args
+    ));
+    for s in case.world.inline.clone() {
+        let job = &s.original["MonitoringJobDefinition"];
+        case.note(format!(
+            "inline schedule {} ({}{}{}{})",
+            s.name,
+            if job.get("NetworkConfig").is_none() {
+                "no NetworkConfig".to_owned()
+            } else {
+                flag(job)
+            },
+            if case.world.compliant(job) {
+                ", compliant"
+            } else {
+                ""
+            },
+            if s.stopped {
+                ", Stopped"
+            } else {
+                ", Scheduled"
+            },
+            if s.running {
+                ", an execution in progress"
+            } else {
+                ""
+            }
+        ));
+    }
 
     // Round 0: apply, from a plan file made without faults or planning itself; killed.
     let plan = if case.rng.chance(0.6) {
@@ -2191,6 +3723,9 @@ pub fn run_case(seed: u64, root: &Path, options: &Options) -> CaseReport {
         let mut args = base_args(&case.emulator.endpoint_url(), &case.state_dir);
         args.extend(["plan", "--out"].map(str::to_owned));
         args.push(path.display().to_string());
+        for fix in &case.world.fix_args {
+            args.extend(["--fix".to_owned(), fix.clone()]);
+        }
         let result = case.run_binary(&args, "plan");
         if result.code != Some(0) {
             case.violation(format!(
