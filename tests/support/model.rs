@@ -2131,15 +2131,22 @@ impl Case<'_> {
     /// Whether someone else's change of inline schedule `i` (its configuration, or a delete)
     /// may have taken effect after the tool's last look at it before call `at`: the tool could
     /// not have seen it, and it may be what the live schedule holds now.
-    fn inline_unseen_change(&self, i: usize, at: usize) -> bool {
+    ///
+    /// `since_update`: measure from the tool's last update of it instead, when it sent one (a
+    /// "put back" is true of what that update did; a look after it may be for its status only).
+    fn inline_unseen_change(&self, i: usize, at: usize, since_update: bool) -> bool {
         let name = &self.world.inline[i].name;
         let calls = self.emulator.calls();
         let own = self.not_the_tools();
-        let look = (0..at.min(calls.len())).rev().find(|&k| {
-            !own.contains(&k)
-                && calls[k].operation == "DescribeMonitoringSchedule"
-                && is_about(&calls[k], name)
-        });
+        let last = |operation: &str| {
+            (0..at.min(calls.len())).rev().find(|&k| {
+                !own.contains(&k) && calls[k].operation == operation && is_about(&calls[k], name)
+            })
+        };
+        let look = since_update
+            .then(|| last("UpdateMonitoringSchedule"))
+            .flatten()
+            .or_else(|| last("DescribeMonitoringSchedule"));
         let Some(look) = look else {
             return self.inline_touched_by_now(i, usize::MAX);
         };
@@ -2206,7 +2213,7 @@ impl Case<'_> {
     ) {
         let schedule = self.world.inline[i].clone();
         let someone = match at {
-            Some((from, _)) => self.inline_unseen_change(i, from),
+            Some((from, _)) => self.inline_unseen_change(i, from, outcome != "updated-in-place"),
             None => self.inline_touched_by_now(i, round),
         };
         let changed_before = match at {
