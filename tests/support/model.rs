@@ -64,9 +64,15 @@ use std::time::{Duration, Instant};
 /// original).
 type Version = (Value, BTreeSet<(String, String)>, Option<usize>);
 /// An `item-finished` journal line: the definition's kind (`None`: a monitoring schedule), the
-/// name, the outcome, the item's latest snapshot in that run, and the call-log length when the
-/// line was first seen written.
-type Finished = (Option<Kind>, String, String, Option<Value>, Option<usize>);
+/// name, the outcome, the item's latest snapshot in that run, and the call-log lengths between
+/// which the line was written.
+type Finished = (
+    Option<Kind>,
+    String,
+    String,
+    Option<Value>,
+    Option<(usize, usize)>,
+);
 /// A tag someone added: the action, the tag, whether it landed.
 type TagAdd = (usize, (String, String), Landed);
 
@@ -1259,6 +1265,8 @@ async fn perform(
                         .is_some_and(|n| n["MonitoringScheduleConfig"] == config)
                 {
                     action.landed = Landed::Yes;
+                    // Its LastModifiedTime tells a later snapshot of it from an earlier one.
+                    action.describe = now.filter(|n| n["MonitoringScheduleConfig"] == config);
                     break;
                 }
                 if now.is_none() {
@@ -1449,9 +1457,9 @@ struct WatchLog {
     /// Calls naming an inline schedule: the call index, and the length of the call log when the
     /// call was first seen answered (it took effect before that).
     completed: Vec<(usize, usize)>,
-    /// Journal lines: the journal, the line's index, and the length of the call log when the
-    /// line was first seen (it was written before that).
-    journal_lines: Vec<(PathBuf, usize, usize)>,
+    /// Journal lines: the journal, the line's index, and the lengths of the call log between
+    /// which it was written (at the watcher's look before it appeared, and when it was seen).
+    journal_lines: Vec<(PathBuf, usize, (usize, usize))>,
 }
 
 /// A thread that watches the emulator's call log and the journals while a round runs, so the
@@ -1473,6 +1481,8 @@ impl Watcher {
             let mut log = WatchLog::default();
             let mut journal_sizes: BTreeMap<PathBuf, (u64, usize)> = BTreeMap::new();
             let runs = state_dir.join("runs");
+            // The call-log length before the last look at the journals.
+            let mut before = from;
             loop {
                 let last = stopped.load(Ordering::SeqCst);
                 let calls = emulator.calls();
@@ -1513,10 +1523,12 @@ impl Watcher {
                     let text = std::fs::read_to_string(&path).unwrap_or_default();
                     let complete = text.matches('\n').count();
                     for line in lines..complete {
-                        log.journal_lines.push((path.clone(), line, calls.len()));
+                        log.journal_lines
+                            .push((path.clone(), line, (before, calls.len())));
                     }
                     journal_sizes.insert(path, (meta.len(), complete.max(lines)));
                 }
+                before = calls.len();
                 if last {
                     return log;
                 }
@@ -1573,7 +1585,7 @@ struct Case<'a> {
     /// For calls naming an inline schedule: the call-log length when each was seen answered.
     completed_at: BTreeMap<usize, usize>,
     /// The call-log length when each journal line was first seen.
-    journal_line_at: BTreeMap<(PathBuf, usize), usize>,
+    journal_line_at: BTreeMap<(PathBuf, usize), (usize, usize)>,
     /// The call-log length when the round ended.
     round_end_calls: usize,
     /// The tool's (or anyone's) `UpdateMonitoringSchedule` calls on inline schedules, as the
@@ -2068,7 +2080,7 @@ impl Case<'_> {
                     continue;
                 };
                 let snapshot = self.any_latest_snapshot(true, name);
-                let at = Some(self.round_end_calls);
+                let at = self.finished_at(name);
                 self.check_inline_outcome(i, "updated-in-place", snapshot.as_ref(), round, at);
             }
         }
@@ -2119,15 +2131,22 @@ impl Case<'_> {
     /// Whether someone else's change of inline schedule `i` (its configuration, or a delete)
     /// may have taken effect after the tool's last look at it before call `at`: the tool could
     /// not have seen it, and it may be what the live schedule holds now.
-    fn inline_unseen_change(&self, i: usize, at: usize) -> bool {
+    ///
+    /// `since_update`: measure from the tool's last update of it instead, when it sent one (a
+    /// "put back" is true of what that update did; a look after it may be for its status only).
+    fn inline_unseen_change(&self, i: usize, at: usize, since_update: bool) -> bool {
         let name = &self.world.inline[i].name;
         let calls = self.emulator.calls();
         let own = self.not_the_tools();
-        let look = (0..at.min(calls.len())).rev().find(|&k| {
-            !own.contains(&k)
-                && calls[k].operation == "DescribeMonitoringSchedule"
-                && is_about(&calls[k], name)
-        });
+        let last = |operation: &str| {
+            (0..at.min(calls.len())).rev().find(|&k| {
+                !own.contains(&k) && calls[k].operation == operation && is_about(&calls[k], name)
+            })
+        };
+        let look = since_update
+            .then(|| last("UpdateMonitoringSchedule"))
+            .flatten()
+            .or_else(|| last("DescribeMonitoringSchedule"));
         let Some(look) = look else {
             return self.inline_touched_by_now(i, usize::MAX);
         };
@@ -2152,6 +2171,32 @@ impl Case<'_> {
         })
     }
 
+    /// When the latest `item-finished` line of the inline schedule `name` was written (see
+    /// `Finished`).
+    fn finished_at(&self, name: &str) -> Option<(usize, usize)> {
+        let mut found = None;
+        for ((path, number), at) in &self.journal_line_at {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            let Some(record) = text
+                .lines()
+                .nth(*number)
+                .and_then(|l| serde_json::from_str::<Value>(l).ok())
+            else {
+                continue;
+            };
+            if record["event"] == "item-finished"
+                && record["item"]["kind"] == SCHEDULE_KIND
+                && record["item"]["name"]
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                && found.is_none_or(|(_, hi)| hi <= at.1)
+            {
+                found = Some(*at);
+            }
+        }
+        found
+    }
+
     /// Whether someone else's change of inline schedule `i` began before call `at`.
     fn inline_change_before(&self, i: usize, at: usize) -> bool {
         self.actions.iter().any(|a| {
@@ -2164,27 +2209,29 @@ impl Case<'_> {
 
     /// I4 for an inline schedule: the outcome journaled (or reported) is true of the live
     /// schedule, unless someone else changed its configuration where the tool could not see it.
-    /// `at`: the call-log length when the outcome was seen written (`None`: not known; then any
-    /// change by someone else so far excuses).
+    /// `at`: the call-log lengths between which the outcome was written (`None`: not known;
+    /// then any change by someone else so far excuses). The tool's looks before the first are
+    /// what it wrote the outcome from; a change that began before the second may be what it
+    /// reports.
     fn check_inline_outcome(
         &mut self,
         i: usize,
         outcome: &str,
         snapshot: Option<&Value>,
         round: usize,
-        at: Option<usize>,
+        at: Option<(usize, usize)>,
     ) {
         let schedule = self.world.inline[i].clone();
         let someone = match at {
-            Some(at) => self.inline_unseen_change(i, at),
+            Some((from, _)) => self.inline_unseen_change(i, from, outcome != "updated-in-place"),
             None => self.inline_touched_by_now(i, round),
         };
         // A stop or a start moves the schedule's LastModifiedTime too, which the tool reads as
         // "someone acted on it" when it cannot otherwise tell whose a configuration is: it
         // excuses a changed-during-run as much as a configuration change does.
         let changed_before = match at {
-            Some(at) => {
-                self.inline_change_before(i, at) || self.inline_stopped_or_started_before(i, at)
+            Some((_, to)) => {
+                self.inline_change_before(i, to) || self.inline_stopped_or_started_before(i, to)
             }
             None => {
                 self.inline_touched_by_now(i, round)
@@ -3228,48 +3275,39 @@ impl Case<'_> {
     }
 
     /// Whether the tool snapshotted the inline schedule `name` after someone's change (action
-    /// `a`) took effect: the tool's last look before an `item-started` line of the schedule came
-    /// after their update was answered. What it then fixed was their configuration.
+    /// `a`) took effect, so that what it then fixed was their configuration: a snapshot holding
+    /// their configuration whose `LastModifiedTime` is that of their update or later.
     fn snapshot_after(&self, name: &str, a: usize) -> bool {
         let action = &self.actions[a];
-        let calls = self.emulator.calls();
-        let own = self.not_the_tools();
-        let Some(landing) = action
-            .own_calls
-            .iter()
-            .copied()
-            .rfind(|&k| MUTATING_OPERATIONS.contains(&calls[k].operation.as_str()))
-        else {
+        let (Some(config), Some(modified)) = (
+            &action.config,
+            action
+                .describe
+                .as_ref()
+                .and_then(|d| d["LastModifiedTime"].as_f64()),
+        ) else {
             return false;
         };
-        let Some(&answered) = self.completed_at.get(&landing) else {
-            return false;
-        };
-        let runs = self.state_dir.join("runs");
-        for run in std::fs::read_dir(&runs).into_iter().flatten().flatten() {
-            let path = run.path().join("journal.jsonl");
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
-            for (number, line) in text.lines().enumerate() {
-                let Ok(record) = serde_json::from_str::<Value>(line) else {
-                    continue;
-                };
-                if record["event"] != "item-started"
-                    || record["item"]["kind"] != SCHEDULE_KIND
-                    || !record["item"]["name"]
-                        .as_str()
-                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        let wanted = format!("{REGION}.{SCHEDULE_KIND}.{name}.json").to_ascii_lowercase();
+        for run in std::fs::read_dir(self.state_dir.join("runs"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            for file in std::fs::read_dir(run.path().join("snapshots"))
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                if file.file_name().to_string_lossy().to_ascii_lowercase() == wanted
+                    && let Ok(text) = std::fs::read_to_string(file.path())
+                    && let Ok(snapshot) = serde_json::from_str::<Value>(&text)
+                    && normalized(&snapshot["describe"]["MonitoringScheduleConfig"])
+                        == normalized(config)
+                    && snapshot["describe"]["LastModifiedTime"]
+                        .as_f64()
+                        .is_some_and(|t| t >= modified)
                 {
-                    continue;
-                }
-                let Some(&written) = self.journal_line_at.get(&(path.clone(), number)) else {
-                    continue;
-                };
-                let look = (0..written.min(calls.len())).rev().find(|&k| {
-                    !own.contains(&k)
-                        && calls[k].operation == "DescribeMonitoringSchedule"
-                        && is_about(&calls[k], name)
-                });
-                if look.is_some_and(|look| answered <= look) {
                     return true;
                 }
             }
@@ -3352,7 +3390,10 @@ impl Case<'_> {
         let action = &self.actions[a];
         let calls = self.emulator.calls();
         let own = self.not_the_tools();
+        // When their change took effect, at the latest: when its answer was seen (a call is
+        // logged when it arrives; a delay fault may hold it while later calls are handled).
         let landed = landed_at(action, &calls);
+        let landed = self.completed_at.get(&landed).copied().unwrap_or(landed);
         for (u, call) in calls.iter().enumerate() {
             if call.operation != "UpdateMonitoringSchedule"
                 || !is_about(call, name)
