@@ -2656,6 +2656,10 @@ impl Case<'_> {
             }
             self.end_round();
             match result.code {
+                // A manual action done: resume again, for the other items that may need one.
+                Some(0) if next.iter().any(|w| w == "restore") => {
+                    next = self.command_args("resume", None);
+                }
                 Some(0) => {
                     converged = true;
                     break;
