@@ -8,73 +8,11 @@
 mod support;
 
 use serde_json::{Value, json};
-use sm_emulator::{Behaviour, Seed, SeedSchedule};
+use sm_emulator::Behaviour;
 use support::apply::*;
 use support::held::*;
+use support::inline::*;
 use support::*;
-
-const INLINE: &str = "inline-nightly";
-
-fn inline_config(network: Option<Value>) -> Value {
-    let mut job = json!({
-        "BaselineConfig": {"ConstraintsResource": {"S3Uri": "s3://bucket/baseline/constraints.json"}},
-        "MonitoringInputs": [{"EndpointInput": {
-            "EndpointName": "churn-endpoint",
-            "LocalPath": "/opt/ml/processing/input",
-            "S3InputMode": "File",
-            "S3DataDistributionType": "FullyReplicated"
-        }}],
-        "MonitoringOutputConfig": {"MonitoringOutputs": [{"S3Output": {
-            "S3Uri": "s3://bucket/reports", "LocalPath": "/opt/ml/processing/output", "S3UploadMode": "EndOfJob"
-        }}]},
-        "MonitoringResources": {"ClusterConfig": {"InstanceCount": 2, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20}},
-        "MonitoringAppSpecification": {"ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/model-monitor:latest"},
-        "StoppingCondition": {"MaxRuntimeInSeconds": 1800},
-        "RoleArn": "arn:aws:iam::123456789012:role/monitor"
-    });
-    if let Some(network) = network {
-        job["NetworkConfig"] = network;
-    }
-    json!({
-        "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
-        "MonitoringJobDefinition": job,
-        "MonitoringType": "DataQuality"
-    })
-}
-
-fn named_seed(name: &str, network: Option<Value>) -> Seed {
-    Seed {
-        schedules: vec![SeedSchedule {
-            region: REGION.to_owned(),
-            request: json!({
-                "MonitoringScheduleName": name,
-                "MonitoringScheduleConfig": inline_config(network),
-                "Tags": [{"Key": "team", "Value": "ml"}],
-            }),
-            status: None,
-            last_monitoring_execution_summary: None,
-        }],
-        ..Seed::default()
-    }
-}
-
-fn inline_seed(network: Option<Value>) -> Seed {
-    named_seed(INLINE, network)
-}
-
-fn encryption_off() -> Option<Value> {
-    Some(json!({"EnableInterContainerTrafficEncryption": false, "EnableNetworkIsolation": false}))
-}
-
-fn original_config() -> Value {
-    inline_config(encryption_off())
-}
-
-fn fixed_config() -> Value {
-    inline_config(Some(
-        json!({"EnableInterContainerTrafficEncryption": true, "EnableNetworkIsolation": false}),
-    ))
-}
 
 /// `config` with an output KMS key someone else adds (a member the snapshot does not have: a
 /// security fix of their own).
@@ -82,13 +20,6 @@ fn with_kms_key(mut config: Value) -> Value {
     config["MonitoringJobDefinition"]["MonitoringOutputConfig"]["KmsKeyId"] =
         json!("arn:aws:kms:us-east-1:123456789012:key/their-key");
     config
-}
-
-fn status_of(env: &Env) -> String {
-    env.emulator.schedule(REGION, INLINE).expect("schedule")["MonitoringScheduleStatus"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 /// Waits (bounded) until the schedule has settled (not Pending).
@@ -107,15 +38,6 @@ fn someone_updates(env: &Env, config: &Value) {
         .expect("someone else updates the schedule");
     wait_settled(env);
 }
-
-const APPLY: [&str; 6] = [
-    "apply",
-    "--yes",
-    "--control",
-    "SageMaker.22",
-    "--format",
-    "json",
-];
 
 fn updates_on(env: &Env, name: &str) -> Vec<String> {
     env.calls()

@@ -18,6 +18,7 @@
 
 pub mod apply;
 pub mod held;
+pub mod inline;
 pub mod model;
 pub mod printed;
 
