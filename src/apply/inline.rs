@@ -141,7 +141,7 @@ impl Executor {
 }
 
 /// Ops for schedules: they need a client and timings; the kind is not used by schedule calls.
-fn schedule_ops(client: &SageMaker, timings: Timings) -> Ops<'_> {
+pub fn schedule_ops(client: &SageMaker, timings: Timings) -> Ops<'_> {
     Ops {
         client,
         kind: Kind::DataQuality,

@@ -14,7 +14,7 @@ use crate::exit::{RunError, UsageError};
 use crate::journal::{
     Event, PlannedItem, Run, RunKind, RunSummary, Snapshot, StateDir, Status, snapshot_of,
 };
-use crate::kinds::{Fixes, Kind};
+use crate::kinds::Fixes;
 use crate::output::Output;
 use crate::sagemaker::SageMaker;
 
@@ -77,11 +77,7 @@ pub async fn run(
         return Ok(finish(&run, outcome));
     }
 
-    let ops = crate::apply::ops::Ops {
-        client,
-        kind: Kind::DataQuality,
-        timings,
-    };
+    let ops = crate::apply::inline::schedule_ops(client, timings);
     let Some(live) = ops.settle_schedule(&recorded.name).await? else {
         return Err(UsageError::new(format!(
             "{key} no longer exists; restore puts a schedule's configuration back in place and \
