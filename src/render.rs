@@ -451,6 +451,38 @@ pub struct ScanEntry<'a> {
     fixed_controls: String,
 }
 
+impl<'a> ScanEntry<'a> {
+    /// The entry of one definition or inline schedule (`region`, `name`, `arn`, `tags`), judged
+    /// by `verdict`; a definition's schedules are added by the caller.
+    fn of(
+        (region, name, arn, tags): (&'a str, &'a str, &'a str, &'a [crate::sagemaker::Tag]),
+        subject: Subject,
+        verdict: &'a Verdict,
+    ) -> ScanEntry<'a> {
+        ScanEntry {
+            region,
+            kind: match subject {
+                Subject::Definition(kind) => ResourceKind::Definition(kind),
+                Subject::InlineSchedule => ResourceKind::MonitoringSchedule,
+            },
+            control: verdict.control,
+            name,
+            arn,
+            compliant: verdict.compliant,
+            rule: &verdict.rule,
+            explanation: &verdict.explanation,
+            failing_controls: &verdict.failing_controls,
+            reasons: &verdict.reasons,
+            encryption_flag: verdict.encryption_flag,
+            isolation_flag: verdict.isolation_flag,
+            instance_count: verdict.instance_count,
+            schedules: Vec::new(),
+            managed_by_stack: crate::plan::managing_stack(tags),
+            fixed_controls: fixed_controls(subject, verdict),
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct ScanReport<'a> {
     pub format_version: u32,
@@ -483,44 +515,24 @@ impl<'a> ScanReport<'a> {
     ) -> ScanReport<'a> {
         let definitions: Vec<ScanEntry<'a>> = judged
             .iter()
-            .map(|(d, v)| ScanEntry {
-                region: &d.region,
-                kind: ResourceKind::Definition(d.kind),
-                control: v.control,
-                name: &d.name,
-                arn: &d.arn,
-                compliant: v.compliant,
-                rule: &v.rule,
-                explanation: &v.explanation,
-                failing_controls: &v.failing_controls,
-                reasons: &v.reasons,
-                encryption_flag: v.encryption_flag,
-                isolation_flag: v.isolation_flag,
-                instance_count: v.instance_count,
-                schedules: d.schedules.iter().map(|s| s.name.as_str()).collect(),
-                managed_by_stack: crate::plan::managing_stack(&d.tags),
-                fixed_controls: fixed_controls(Subject::Definition(d.kind), v),
+            .map(|(d, v)| {
+                let mut entry = ScanEntry::of(
+                    (&d.region, &d.name, &d.arn, &d.tags),
+                    Subject::Definition(d.kind),
+                    v,
+                );
+                entry.schedules = d.schedules.iter().map(|s| s.name.as_str()).collect();
+                entry
             })
             .collect();
         let schedules: Vec<ScanEntry<'a>> = judged_schedules
             .iter()
-            .map(|(s, v)| ScanEntry {
-                region: &s.region,
-                kind: ResourceKind::MonitoringSchedule,
-                control: v.control,
-                name: &s.name,
-                arn: &s.arn,
-                compliant: v.compliant,
-                rule: &v.rule,
-                explanation: &v.explanation,
-                failing_controls: &v.failing_controls,
-                reasons: &v.reasons,
-                encryption_flag: v.encryption_flag,
-                isolation_flag: v.isolation_flag,
-                instance_count: v.instance_count,
-                schedules: Vec::new(),
-                managed_by_stack: crate::plan::managing_stack(&s.tags),
-                fixed_controls: fixed_controls(Subject::InlineSchedule, v),
+            .map(|(s, v)| {
+                ScanEntry::of(
+                    (&s.region, &s.name, &s.arn, &s.tags),
+                    Subject::InlineSchedule,
+                    v,
+                )
             })
             .collect();
         let total = definitions.len() + schedules.len();
