@@ -97,6 +97,94 @@ pub struct GlobalArgs {
     /// Colour in output; `auto` colours a terminal unless NO_COLOR is set.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
+
+    #[command(flatten)]
+    pub accounts: AccountArgs,
+}
+
+/// Which accounts to work on. Without any of `--account`, `--accounts-file` and `--org`, the
+/// caller's own account, as the credentials give it.
+#[derive(Debug, Clone, Args, Default)]
+#[command(next_help_heading = "Accounts (an AWS Organization)")]
+pub struct AccountArgs {
+    /// Work on this account (12 digits); repeatable. Reached by assuming --role-name in it,
+    /// except the caller's own account, which is used as is.
+    #[arg(long = "account", value_name = "ID", global = true)]
+    pub accounts: Vec<String>,
+
+    /// Work on the accounts listed in FILE: one 12-digit id a line; `#` starts a comment.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub accounts_file: Option<PathBuf>,
+
+    /// Work on every ACTIVE account of the organization (organizations:ListAccounts, from the
+    /// management account or a delegated administrator).
+    #[arg(long, global = true)]
+    pub org: bool,
+
+    /// Leave this account out; repeatable. Applies to --account, --accounts-file and --org.
+    #[arg(long = "exclude-account", value_name = "ID", global = true)]
+    pub exclude_accounts: Vec<String>,
+
+    /// The role to assume in each account other than the caller's. `OrganizationAccountAccessRole`
+    /// exists only in accounts the organization created, trusts only the management account and is
+    /// an administrator: prefer the least-privilege role of docs/iam-policy.md.
+    #[arg(
+        long,
+        value_name = "NAME",
+        global = true,
+        default_value = "OrganizationAccountAccessRole"
+    )]
+    pub role_name: String,
+
+    /// The external id the role's trust policy requires. Never printed; printed commands read it
+    /// from SM_RECREATE_EXTERNAL_ID.
+    #[arg(
+        long,
+        value_name = "ID",
+        global = true,
+        env = "SM_RECREATE_EXTERNAL_ID",
+        hide_env_values = true
+    )]
+    pub external_id: Option<String>,
+
+    /// The session name of the assumed roles, as CloudTrail shows it.
+    #[arg(
+        long,
+        value_name = "NAME",
+        global = true,
+        default_value = "sm-recreate"
+    )]
+    pub role_session_name: String,
+}
+
+impl AccountArgs {
+    /// Whether any option names accounts (otherwise: the caller's account only).
+    pub fn names_accounts(&self) -> bool {
+        !self.accounts.is_empty() || self.accounts_file.is_some() || self.org
+    }
+}
+
+/// How much runs at once.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct ConcurrencyArgs {
+    /// At most this many at once in all: API calls while reading, and for apply and resume also
+    /// definitions being recreated.
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub concurrency: u16,
+
+    /// At most this many at once in any one account and region (SageMaker throttles each
+    /// account-region on its own, so one slow account never holds back the others).
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency_per_region: u16,
+}
+
+impl Default for ConcurrencyArgs {
+    fn default() -> Self {
+        ConcurrencyArgs {
+            concurrency: 64,
+            concurrency_per_region: 16,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -286,9 +374,8 @@ pub struct SelectionArgs {
     #[arg(long)]
     pub include_managed: bool,
 
-    /// API calls in flight at once while reading; for apply, also definitions recreated at once.
-    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub concurrency: u16,
+    #[command(flatten)]
+    pub concurrency: ConcurrencyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -408,9 +495,8 @@ pub struct ResumeArgs {
     #[arg(value_name = "RUN_ID", value_parser = parse_run_id)]
     pub run_id: Option<String>,
 
-    /// Definitions worked on at once.
-    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub concurrency: u16,
+    #[command(flatten)]
+    pub concurrency: ConcurrencyArgs,
 
     #[command(flatten)]
     pub pacing: PacingArgs,

@@ -20,6 +20,29 @@ pub enum ExitStatus {
     RollbackIncomplete = 4,
 }
 
+impl ExitStatus {
+    /// How severe a status is when several accounts or items end differently: a person must
+    /// act (4), then something failed (1), then non-compliant (3), then success (0).
+    fn severity(self) -> u8 {
+        match self {
+            ExitStatus::Success => 0,
+            ExitStatus::NonCompliant => 1,
+            ExitStatus::Failed => 2,
+            ExitStatus::Usage => 3,
+            ExitStatus::RollbackIncomplete => 4,
+        }
+    }
+
+    /// The more severe of the two (4, then 1, then 3, then 0).
+    pub fn most_severe(self, other: ExitStatus) -> ExitStatus {
+        if other.severity() > self.severity() {
+            other
+        } else {
+            self
+        }
+    }
+}
+
 impl From<ExitStatus> for ExitCode {
     fn from(status: ExitStatus) -> ExitCode {
         ExitCode::from(status as u8)

@@ -99,15 +99,40 @@ impl Scope {
     }
 }
 
-/// A bounded pool for API calls: every call takes a permit, so `concurrency` bounds the calls in
-/// flight across regions and kinds together.
+/// Bounds on the calls in flight: `global` is shared by everything the process reads (every
+/// account), `per_region` bounds each account-region on its own.
 #[derive(Clone)]
-struct CallPool(Arc<Semaphore>);
+pub struct CallLimits {
+    pub global: Arc<Semaphore>,
+    pub per_region: usize,
+}
+
+impl CallLimits {
+    pub fn new(global: usize, per_region: usize) -> CallLimits {
+        CallLimits {
+            global: Arc::new(Semaphore::new(global.max(1))),
+            per_region: per_region.max(1),
+        }
+    }
+}
+
+/// A bounded pool for one account's API calls: every call takes a permit of its region, then one
+/// of the process. The region's first, so a call waiting on a busy (throttled) account-region
+/// holds none of the permits the other accounts need.
+#[derive(Clone)]
+struct CallPool {
+    global: Arc<Semaphore>,
+    regions: Arc<HashMap<String, Semaphore>>,
+}
 
 impl CallPool {
-    async fn run<T>(&self, call: impl Future<Output = T>) -> T {
-        let _permit = self
-            .0
+    async fn run<T>(&self, region: &str, call: impl Future<Output = T>) -> T {
+        let _region = self.regions[region]
+            .acquire()
+            .await
+            .expect("the call pool is never closed");
+        let _global = self
+            .global
             .acquire()
             .await
             .expect("the call pool is never closed");
@@ -156,11 +181,19 @@ type Key = DefinitionId;
 /// Reads every region in `clients` (one client per region) within `scope`, in three steps: list
 /// each kind and the region's schedules; describe and list the tags of every listed definition
 /// the name filter passes, as each listing arrives; then join the answers into definitions.
-pub async fn collect(clients: &[SageMaker], scope: &Scope, concurrency: usize) -> Inventory {
+pub async fn collect(clients: &[SageMaker], scope: &Scope, limits: &CallLimits) -> Inventory {
     let mut reading = Reading {
         scope,
         calls: Calls {
-            pool: CallPool(Arc::new(Semaphore::new(concurrency.max(1)))),
+            pool: CallPool {
+                global: limits.global.clone(),
+                regions: Arc::new(
+                    clients
+                        .iter()
+                        .map(|c| (c.region().to_owned(), Semaphore::new(limits.per_region)))
+                        .collect(),
+                ),
+            },
             tasks: JoinSet::new(),
         },
         by_region: clients
@@ -190,7 +223,7 @@ impl Calls {
             for &kind in kinds {
                 let (client, pool, region) = (client.clone(), self.pool.clone(), region.clone());
                 self.tasks.spawn(async move {
-                    let result = pool.run(client.list_definitions(kind)).await;
+                    let result = pool.run(&region, client.list_definitions(kind)).await;
                     Fetched::Listed {
                         region,
                         kind,
@@ -200,7 +233,7 @@ impl Calls {
             }
             let (client, pool) = (client.clone(), self.pool.clone());
             self.tasks.spawn(async move {
-                let result = pool.run(client.list_schedules(None)).await;
+                let result = pool.run(&region, client.list_schedules(None)).await;
                 Fetched::Schedules { region, result }
             });
         }
@@ -219,7 +252,7 @@ impl Calls {
         let (region2, name, arn) = (region.to_owned(), summary.name.clone(), summary.arn.clone());
         self.tasks.spawn(async move {
             let result = describe_pool
-                .run(describe_client.describe_definition(kind, &name))
+                .run(&region2, describe_client.describe_definition(kind, &name))
                 .await;
             Fetched::Described {
                 region: region2,
@@ -232,7 +265,9 @@ impl Calls {
         let (tags_client, tags_pool) = (client.clone(), self.pool.clone());
         let region2 = region.to_owned();
         self.tasks.spawn(async move {
-            let result = tags_pool.run(tags_client.list_tags(&summary.arn)).await;
+            let result = tags_pool
+                .run(&region2, tags_client.list_tags(&summary.arn))
+                .await;
             Fetched::Tagged {
                 region: region2,
                 kind,
@@ -249,7 +284,7 @@ impl Calls {
         let (region2, name) = (region.to_owned(), summary.name.clone());
         self.tasks.spawn(async move {
             let result = pool
-                .run(client2.describe_schedule(&name))
+                .run(&region2, client2.describe_schedule(&name))
                 .await
                 .map(|described| described.raw);
             Fetched::ScheduleDescribed {
@@ -261,7 +296,7 @@ impl Calls {
         let (client, pool) = (client.clone(), self.pool.clone());
         let (region, name, arn) = (region.to_owned(), summary.name.clone(), summary.arn.clone());
         self.tasks.spawn(async move {
-            let result = pool.run(client.list_tags(&arn)).await;
+            let result = pool.run(&region, client.list_tags(&arn)).await;
             Fetched::ScheduleTagged {
                 region,
                 name,

@@ -1,6 +1,7 @@
 //! sm-recreate: recreate SageMaker model-monitor job definitions with inter-container traffic
 //! encryption enabled, safely. The binary in `main.rs` is a thin dispatcher over this library.
 
+pub mod accounts;
 pub mod apply;
 pub mod cli;
 pub mod commands;

@@ -2,11 +2,12 @@
 //! tickets) and scripts (JSON). `Environment` values are redacted everywhere unless asked (see
 //! `redact`).
 
+use crate::accounts::Unreachable;
 use crate::compliance::{Evaluation, Verdict};
 use crate::inventory::{Definition, InlineSchedule, Problem};
 use crate::kinds::{ControlInfo, Fixes, Subject};
 use crate::plan::document::PlanDocument;
-use crate::plan::{Action, Plan, PlanItem};
+use crate::plan::{Action, Plan, PlanItem, Summary};
 use crate::redact;
 use crate::resource::ResourceKind;
 use serde::Serialize;
@@ -140,21 +141,58 @@ fn paint_diff(paint: &Paint, out: &mut String, diff: &str) {
     }
 }
 
-/// The plan for a terminal: per definition to recreate a header and a coloured diff, one line per
-/// skipped definition, then the summary.
-pub fn plan_text(plan: &Plan, style: Style) -> String {
+/// The plans for a terminal, account by account: each account's line, then per definition to
+/// recreate a header and a coloured diff, one line per skipped definition, then its summary;
+/// with several accounts, the total and the accounts that could not be reached.
+pub fn plan_text(plans: &[(&str, &Plan)], unreachable: &[Unreachable], style: Style) -> String {
+    let paint = Paint(style.color);
+    let mut out = String::new();
+    let mut total = Summary::default();
+    for (account_id, plan) in plans {
+        out.push_str(&account_plan_text(account_id, plan, style));
+        total.add(plan.summary());
+    }
+    for account in unreachable {
+        writeln!(
+            out,
+            "{} account {} could not be reached and is not covered: {}",
+            paint.red("error:"),
+            account.account_id,
+            account.message
+        )
+        .expect("write to String");
+    }
+    if plans.len() + unreachable.len() > 1 {
+        writeln!(
+            out,
+            "\n{} {total}, in {} account(s){}.",
+            paint.bold("Organization plan:"),
+            plans.len(),
+            if unreachable.is_empty() {
+                String::new()
+            } else {
+                format!("; {} account(s) not reached", unreachable.len())
+            }
+        )
+        .expect("write to String");
+    }
+    out
+}
+
+fn account_plan_text(account_id: &str, plan: &Plan, style: Style) -> String {
     let paint = Paint(style.color);
     let summary = plan.summary();
     let mut out = String::new();
     if summary.recreate == 0 && summary.update == 0 {
         writeln!(
             out,
-            "Nothing to recreate: {} compliant, {} skipped.",
+            "Nothing to recreate in account {account_id}: {} compliant, {} skipped.",
             summary.compliant, summary.skip
         )
         .expect("write to String");
         return out;
     }
+    writeln!(out, "{}", paint.bold(&format!("Account {account_id}"))).expect("write to String");
     for item in &plan.items {
         let d = &item.definition;
         let subject = Subject::Definition(d.kind);
@@ -270,19 +308,52 @@ pub fn plan_text(plan: &Plan, style: Style) -> String {
             Action::Compliant | Action::Recreate => {}
         }
     }
-    writeln!(out, "{} {summary}.", paint.bold("Plan:")).expect("write to String");
+    writeln!(
+        out,
+        "{} {summary} in account {account_id}.",
+        paint.bold("Plan:")
+    )
+    .expect("write to String");
     out
 }
 
-/// The plan for a change ticket: a table, then one ```diff block per definition to recreate.
-pub fn plan_markdown(plan: &Plan, account_id: &str, style: Style) -> String {
+/// The plan for a change ticket, grouped by account: per account a table, then one ```diff
+/// block per definition to recreate; the accounts that could not be reached are named first.
+pub fn plan_markdown(plans: &[(&str, &Plan)], unreachable: &[Unreachable], style: Style) -> String {
+    let mut out = String::new();
+    writeln!(out, "## sm-recreate plan\n").expect("write");
+    if plans.len() + unreachable.len() > 1 {
+        let mut total = Summary::default();
+        for (_, plan) in plans {
+            total.add(plan.summary());
+        }
+        writeln!(out, "{} account(s): **{total}**.\n", plans.len()).expect("write");
+    }
+    if !unreachable.is_empty() {
+        writeln!(
+            out,
+            "**Not covered: these accounts could not be reached:**\n"
+        )
+        .expect("write");
+        for account in unreachable {
+            writeln!(out, "- `{}`: {}", account.account_id, account.message).expect("write");
+        }
+        out.push('\n');
+    }
+    for (account_id, plan) in plans {
+        out.push_str(&account_plan_markdown(plan, account_id, style));
+    }
+    out
+}
+
+fn account_plan_markdown(plan: &Plan, account_id: &str, style: Style) -> String {
     let summary = plan.summary();
     let mut out = String::new();
     let w = &mut out;
-    writeln!(w, "## sm-recreate plan\n").expect("write");
+    writeln!(w, "### Account `{account_id}`\n").expect("write");
     writeln!(
         w,
-        "Account `{account_id}`, regions {}, evaluation `{}`: **{summary}**.\n",
+        "Regions {}, evaluation `{}`: **{summary}**.\n",
         plan.regions
             .iter()
             .map(|r| format!("`{r}`"))
@@ -303,7 +374,7 @@ pub fn plan_markdown(plan: &Plan, account_id: &str, style: Style) -> String {
         .filter(|s| s.action != Action::Compliant)
         .collect();
     if listed.is_empty() && schedules.is_empty() {
-        writeln!(w, "Nothing to recreate.").expect("write");
+        writeln!(w, "Nothing to recreate.\n").expect("write");
         return out;
     }
     writeln!(
@@ -359,7 +430,7 @@ pub fn plan_markdown(plan: &Plan, account_id: &str, style: Style) -> String {
     }
     for item in listed.iter().filter(|i| i.action == Action::Recreate) {
         let d = &item.definition;
-        writeln!(w, "\n### {} `{}` ({})\n", d.kind, d.name, d.region).expect("write");
+        writeln!(w, "\n#### {} `{}` ({})\n", d.kind, d.name, d.region).expect("write");
         if let Some(temp) = &item.temporary_name {
             writeln!(w, "Temporary copy: `{temp}`.").expect("write");
         }
@@ -376,22 +447,23 @@ pub fn plan_markdown(plan: &Plan, account_id: &str, style: Style) -> String {
         let s = &item.schedule;
         writeln!(
             w,
-            "\n### monitoring-schedule `{}` ({})\n\nUpdated in place (`UpdateMonitoringSchedule`).",
+            "\n#### monitoring-schedule `{}` ({})\n\nUpdated in place (`UpdateMonitoringSchedule`).",
             s.name, s.region
         )
         .expect("write");
         let diff = views_diff(&item.before_view(), &item.after_view(), style);
         writeln!(w, "\n```diff\n{diff}```").expect("write");
     }
+    out.push('\n');
     out
 }
 
 /// What the inventory could not read, for a change ticket: without it a reviewer would take an
 /// incomplete plan or scan for the whole account. Problems that leave nothing out (a definition
 /// deleted meanwhile, unknown schedule references) are listed apart as notes.
-fn write_problems_markdown(w: &mut String, problems: &[Problem]) {
+fn write_problems_markdown<'p>(w: &mut String, problems: impl IntoIterator<Item = &'p Problem>) {
     let (missing, notes): (Vec<&Problem>, Vec<&Problem>) =
-        problems.iter().partition(|p| p.incomplete);
+        problems.into_iter().partition(|p| p.incomplete);
     for (heading, list) in [
         (
             "**Incomplete: not covered, because it could not be read:**",
@@ -426,6 +498,7 @@ pub use crate::apply::report::REPORT_FORMAT_VERSION;
 /// One definition (or schedule with an inline job definition) as `scan` reports it.
 #[derive(Debug, Serialize)]
 pub struct ScanEntry<'a> {
+    pub account_id: &'a str,
     pub region: &'a str,
     pub kind: ResourceKind,
     /// Its encryption control.
@@ -455,11 +528,13 @@ impl<'a> ScanEntry<'a> {
     /// The entry of one definition or inline schedule (`region`, `name`, `arn`, `tags`), judged
     /// by `verdict`; a definition's schedules are added by the caller.
     fn of(
+        account_id: &'a str,
         (region, name, arn, tags): (&'a str, &'a str, &'a str, &'a [crate::sagemaker::Tag]),
         subject: Subject,
         verdict: &'a Verdict,
     ) -> ScanEntry<'a> {
         ScanEntry {
+            account_id,
             region,
             kind: match subject {
                 Subject::Definition(kind) => ResourceKind::Definition(kind),
@@ -483,18 +558,38 @@ impl<'a> ScanEntry<'a> {
     }
 }
 
+/// One account's judged definitions and inline schedules, and what could not be read there.
+pub struct AccountScan<'a> {
+    pub account_id: &'a str,
+    pub definitions: Vec<(&'a Definition, Verdict)>,
+    pub schedules: Vec<(&'a InlineSchedule, Verdict)>,
+    pub problems: &'a [Problem],
+}
+
+/// A problem, with the account it is in.
+#[derive(Debug, Serialize)]
+pub struct ScanProblem<'a> {
+    pub account_id: &'a str,
+    #[serde(flatten)]
+    pub problem: &'a Problem,
+}
+
 #[derive(Debug, Serialize)]
 pub struct ScanReport<'a> {
     pub format_version: u32,
     pub evaluation: Evaluation,
     /// The flags judged for `compliant`.
     pub fixes: Fixes,
+    /// The accounts read, in the order they were named.
+    pub accounts: Vec<&'a str>,
+    /// Accounts asked for that could not be reached, with AWS's message: not covered.
+    pub unreachable_accounts: &'a [Unreachable],
     pub regions: &'a [String],
     pub summary: ScanSummary,
     pub definitions: Vec<ScanEntry<'a>>,
     /// Monitoring schedules with an inline job definition (SageMaker.14, .22).
     pub schedules: Vec<ScanEntry<'a>>,
-    pub problems: &'a [Problem],
+    pub problems: Vec<ScanProblem<'a>>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -509,32 +604,36 @@ impl<'a> ScanReport<'a> {
         evaluation: Evaluation,
         fixes: Fixes,
         regions: &'a [String],
-        judged: &'a [(Definition, Verdict)],
-        judged_schedules: &'a [(InlineSchedule, Verdict)],
-        problems: &'a [Problem],
+        accounts: &'a [AccountScan<'a>],
+        unreachable_accounts: &'a [Unreachable],
     ) -> ScanReport<'a> {
-        let definitions: Vec<ScanEntry<'a>> = judged
-            .iter()
-            .map(|(d, v)| {
+        let mut definitions = Vec::new();
+        let mut schedules = Vec::new();
+        let mut problems = Vec::new();
+        for account in accounts {
+            definitions.extend(account.definitions.iter().map(|(d, v)| {
                 let mut entry = ScanEntry::of(
+                    account.account_id,
                     (&d.region, &d.name, &d.arn, &d.tags),
                     Subject::Definition(d.kind),
                     v,
                 );
                 entry.schedules = d.schedules.iter().map(|s| s.name.as_str()).collect();
                 entry
-            })
-            .collect();
-        let schedules: Vec<ScanEntry<'a>> = judged_schedules
-            .iter()
-            .map(|(s, v)| {
+            }));
+            schedules.extend(account.schedules.iter().map(|(s, v)| {
                 ScanEntry::of(
+                    account.account_id,
                     (&s.region, &s.name, &s.arn, &s.tags),
                     Subject::InlineSchedule,
                     v,
                 )
-            })
-            .collect();
+            }));
+            problems.extend(account.problems.iter().map(|problem| ScanProblem {
+                account_id: account.account_id,
+                problem,
+            }));
+        }
         let total = definitions.len() + schedules.len();
         let compliant = definitions
             .iter()
@@ -545,6 +644,8 @@ impl<'a> ScanReport<'a> {
             format_version: REPORT_FORMAT_VERSION,
             evaluation,
             fixes,
+            accounts: accounts.iter().map(|a| a.account_id).collect(),
+            unreachable_accounts,
             regions,
             summary: ScanSummary {
                 total,
@@ -564,11 +665,22 @@ impl<'a> ScanReport<'a> {
     pub fn to_text(&self, style: Style) -> String {
         let paint = Paint(style.color);
         let mut out = String::new();
+        for account in self.unreachable_accounts {
+            writeln!(
+                out,
+                "{} account {} could not be reached and is not covered: {}",
+                paint.red("error:"),
+                account.account_id,
+                account.message
+            )
+            .expect("write");
+        }
         if self.entries().next().is_none() {
             writeln!(
                 out,
-                "No model-monitor job definitions found in {}.",
-                self.regions.join(", ")
+                "No model-monitor job definitions found in {} (account {}).",
+                self.regions.join(", "),
+                self.accounts.join(", ")
             )
             .expect("write");
             return out;
@@ -577,6 +689,7 @@ impl<'a> ScanReport<'a> {
             self.entries().map(f).max().unwrap_or(0).max(min)
         };
         let widths = [
+            width(&|d| d.account_id.len(), 7),
             width(&|d| d.region.len(), 6),
             width(&|d| d.kind.cli_name().len(), 4),
             width(&|d| d.fixed_controls.len(), 12),
@@ -587,18 +700,20 @@ impl<'a> ScanReport<'a> {
             out,
             "{}",
             paint.bold(&format!(
-                "{:w0$}  {:w1$}  {:w2$}  {:w3$}  {:9}  {:w4$}  WHY",
+                "{:wa$}  {:w0$}  {:w1$}  {:w2$}  {:w3$}  {:9}  {:w4$}  WHY",
+                "ACCOUNT",
                 "REGION",
                 "KIND",
                 "CONTROL",
                 "NAME",
                 "COMPLIANT",
                 "FAILING",
-                w0 = widths[0],
-                w1 = widths[1],
-                w2 = widths[2],
-                w3 = widths[3],
-                w4 = widths[4],
+                wa = widths[0],
+                w0 = widths[1],
+                w1 = widths[2],
+                w2 = widths[3],
+                w3 = widths[4],
+                w4 = widths[5],
             ))
         )
         .expect("write");
@@ -614,17 +729,19 @@ impl<'a> ScanReport<'a> {
             }
             writeln!(
                 out,
-                "{:w0$}  {:w1$}  {:w2$}  {:w3$}  {verdict}  {:w4$}  {why}",
+                "{:wa$}  {:w0$}  {:w1$}  {:w2$}  {:w3$}  {verdict}  {:w4$}  {why}",
+                d.account_id,
                 d.region,
                 d.kind.cli_name(),
                 d.fixed_controls,
                 d.name,
                 failing_text(d),
-                w0 = widths[0],
-                w1 = widths[1],
-                w2 = widths[2],
-                w3 = widths[3],
-                w4 = widths[4],
+                wa = widths[0],
+                w0 = widths[1],
+                w1 = widths[2],
+                w2 = widths[3],
+                w3 = widths[4],
+                w4 = widths[5],
             )
             .expect("write");
         }
@@ -633,9 +750,14 @@ impl<'a> ScanReport<'a> {
         } else {
             "definitions and inline schedules"
         };
+        let accounts = if self.accounts.len() > 1 {
+            format!(" in {} accounts", self.accounts.len())
+        } else {
+            String::new()
+        };
         writeln!(
             out,
-            "\n{} {noun}: {} non-compliant, {} compliant ({} evaluation, fixing {}).",
+            "\n{} {noun}{accounts}: {} non-compliant, {} compliant ({} evaluation, fixing {}).",
             self.summary.total,
             self.summary.non_compliant,
             self.summary.compliant,
@@ -650,7 +772,12 @@ impl<'a> ScanReport<'a> {
         let mut out = String::new();
         writeln!(
             out,
-            "## sm-recreate scan\n\nRegions {}, evaluation `{}`, fixing {}: **{} non-compliant, {} compliant**.\n",
+            "## sm-recreate scan\n\nAccounts {}, regions {}, evaluation `{}`, fixing {}: **{} non-compliant, {} compliant**.\n",
+            self.accounts
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
             self.regions.join(", "),
             self.evaluation.as_str(),
             self.fixes,
@@ -658,16 +785,39 @@ impl<'a> ScanReport<'a> {
             self.summary.compliant
         )
         .expect("write");
-        write_problems_markdown(&mut out, self.problems);
+        if !self.unreachable_accounts.is_empty() {
+            writeln!(
+                out,
+                "**Not covered: these accounts could not be reached:**\n"
+            )
+            .expect("write");
+            for account in self.unreachable_accounts {
+                writeln!(out, "- `{}`: {}", account.account_id, account.message).expect("write");
+            }
+            out.push('\n');
+        }
+        for account in &self.accounts {
+            let problems: Vec<&Problem> = self
+                .problems
+                .iter()
+                .filter(|p| p.account_id == *account)
+                .map(|p| p.problem)
+                .collect();
+            if !problems.is_empty() {
+                writeln!(out, "Account `{account}`:\n").expect("write");
+                write_problems_markdown(&mut out, problems);
+            }
+        }
         writeln!(
             out,
-            "| Region | Kind | Control | Name | Compliant | Failing | Why |\n|---|---|---|---|---|---|---|"
+            "| Account | Region | Kind | Control | Name | Compliant | Failing | Why |\n|---|---|---|---|---|---|---|---|"
         )
         .expect("write");
         for d in self.entries() {
             writeln!(
                 out,
-                "| {} | {} | {} | `{}` | {} | {} | {} |",
+                "| `{}` | {} | {} | {} | `{}` | {} | {} | {} |",
+                d.account_id,
                 d.region,
                 d.kind,
                 d.fixed_controls,

@@ -96,7 +96,15 @@ impl ResourceId {
 
 impl fmt::Display for ResourceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} ({})", self.kind, self.name, self.region)
+        if self.account_id.is_empty() {
+            write!(f, "{} {} ({})", self.kind, self.name, self.region)
+        } else {
+            write!(
+                f,
+                "{} {} ({}, account {})",
+                self.kind, self.name, self.region, self.account_id
+            )
+        }
     }
 }
 

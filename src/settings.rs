@@ -2,6 +2,7 @@
 //! emulator standing in for AWS) and the regions. Everything here is validated before any
 //! command does work.
 
+use crate::accounts::{self, Account, AccountChoice, Reach};
 use crate::cli::GlobalArgs;
 use crate::exit::UsageError;
 use crate::kinds;
@@ -12,15 +13,17 @@ use sm_emulator::{Emulator, EmulatorConfig, Seed};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
-/// A connection to AWS (or the sandbox) for the regions asked for.
+/// A connection to AWS (or the sandbox) for the regions and accounts asked for.
 pub struct Session {
+    /// The caller's own configuration: its credentials reach the caller's account, and assume
+    /// the role in every other one.
     pub sdk_config: SdkConfig,
     pub regions: Vec<String>,
     pub state_dir: PathBuf,
     /// Kept alive for the session when `--sandbox` started one in-process.
     pub sandbox: Option<Emulator>,
-    /// The caller's account, asked of STS once per session.
-    account_id: tokio::sync::OnceCell<String>,
+    /// The accounts the options name (checked, not yet reached).
+    pub accounts: AccountChoice,
 }
 
 impl Session {
@@ -30,6 +33,7 @@ impl Session {
         global: &GlobalArgs,
         fallback_regions: &[String],
     ) -> anyhow::Result<Session> {
+        let choice = accounts::check(&global.accounts)?;
         for region in &global.regions {
             if !is_plausible_region(region) {
                 return Err(
@@ -104,31 +108,74 @@ impl Session {
             regions,
             state_dir: global.state_dir.clone(),
             sandbox,
-            account_id: tokio::sync::OnceCell::new(),
+            accounts: choice,
         })
     }
 
-    pub fn sagemaker(&self, region: &str) -> SageMaker {
-        SageMaker::new(&self.sdk_config, region)
+    /// Reaches the accounts the options name (the caller's alone without any), at most
+    /// `concurrency` at once; the unreachable ones are in the answer, not an error.
+    pub async fn reach(&self, concurrency: usize) -> anyhow::Result<Reach> {
+        accounts::reach(&self.sdk_config, &self.accounts, concurrency).await
     }
 
-    /// One client per region.
-    pub fn clients(&self) -> Vec<SageMaker> {
-        self.regions.iter().map(|r| self.sagemaker(r)).collect()
+    /// Reaches exactly the accounts a plan file, journal or snapshot names, once it is clear the
+    /// options select each of them: the tool never turns to an account nobody asked for.
+    pub async fn reach_recorded(
+        &self,
+        recorded: &[String],
+        what: &str,
+        concurrency: usize,
+    ) -> anyhow::Result<Reach> {
+        let (caller, selected) = accounts::resolve(&self.sdk_config, &self.accounts).await?;
+        let missing: Vec<&String> = recorded
+            .iter()
+            .filter(|id| !selected.contains(id))
+            .collect();
+        if let Some(first) = missing.first() {
+            let error = if self.accounts.names_accounts() {
+                UsageError::new(format!(
+                    "{what} is for account {first}, which the account options do not select"
+                ))
+                .with_hint(format!(
+                    "select every account {what} names: {}",
+                    recorded
+                        .iter()
+                        .map(|id| format!("--account {id}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ))
+            } else {
+                UsageError::new(format!(
+                    "{what} is for account {first}, but the credentials are for account {}",
+                    caller.account_id
+                ))
+                .with_hint(format!(
+                    "use the profile of that account (--profile), or reach it by assuming a role: --account {first}"
+                ))
+            };
+            return Err(error.into());
+        }
+        Ok(accounts::reach_ids(
+            &self.sdk_config,
+            &caller,
+            recorded,
+            &self.accounts.role,
+            concurrency,
+        )
+        .await)
     }
 
-    /// The caller's account (STS `GetCallerIdentity`; the sandbox answers it too).
-    pub async fn account_id(&self) -> anyhow::Result<String> {
-        let account = self
-            .account_id
-            .get_or_try_init(|| crate::sagemaker::caller_account_id(&self.sdk_config))
-            .await
-            .map_err(|e| {
-                UsageError::new(format!("cannot identify the AWS account: {e}")).with_hint(
-                    "check your credentials: `aws sts get-caller-identity` should work with the same profile and region",
-                )
-            })?;
-        Ok(account.clone())
+    /// The client for one account in one region.
+    pub fn sagemaker(&self, account: &Account, region: &str) -> SageMaker {
+        SageMaker::new(&account.config, &account.id, region)
+    }
+
+    /// One client per region, for one account.
+    pub fn clients(&self, account: &Account) -> Vec<SageMaker> {
+        self.regions
+            .iter()
+            .map(|r| self.sagemaker(account, r))
+            .collect()
     }
 }
 
@@ -142,11 +189,47 @@ pub fn command_prefix(global: &GlobalArgs, state_dir: &std::path::Path) -> Strin
     if let Some(url) = &global.endpoint_url {
         words.push(format!("--endpoint-url {}", shell_quote(url)));
     }
+    words.extend(account_words(&global.accounts));
     words.push(format!(
         "--state-dir {}",
         shell_quote(&state_dir.display().to_string())
     ));
     words.join(" ")
+}
+
+/// The account options, to reach the same accounts again. Never the external id's value: the
+/// command reads it from the environment, where a secret belongs.
+fn account_words(args: &crate::cli::AccountArgs) -> Vec<String> {
+    let mut words = Vec::new();
+    if args.org {
+        words.push("--org".to_owned());
+    }
+    for id in &args.accounts {
+        words.push(format!("--account {}", shell_quote(id)));
+    }
+    if let Some(path) = &args.accounts_file {
+        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+        words.push(format!(
+            "--accounts-file {}",
+            shell_quote(&path.display().to_string())
+        ));
+    }
+    for id in &args.exclude_accounts {
+        words.push(format!("--exclude-account {}", shell_quote(id)));
+    }
+    if args.names_accounts() {
+        words.push(format!("--role-name {}", shell_quote(&args.role_name)));
+        if args.role_session_name != "sm-recreate" {
+            words.push(format!(
+                "--role-session-name {}",
+                shell_quote(&args.role_session_name)
+            ));
+        }
+        if args.external_id.is_some() {
+            words.push("--external-id \"$SM_RECREATE_EXTERNAL_ID\"".to_owned());
+        }
+    }
+    words
 }
 
 /// A shape check only (`xx-word-N`, any partition): the real list changes and lives in the SDK's

@@ -456,7 +456,8 @@ fn a_second_apply_finds_nothing_to_do() {
     let output = env.run(&["apply", "--yes"]);
     assert_eq!(code(&output), 0, "{}", show(&output));
     assert!(
-        stdout(&output).contains("recreated model-quality quality (us-east-1)"),
+        stdout(&output)
+            .contains("recreated model-quality quality (us-east-1, account 123456789012)"),
         "{}",
         show(&output)
     );

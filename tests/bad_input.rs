@@ -126,7 +126,7 @@ fn corrupt_plan_files_are_refused() {
     let not_a_plan = write(
         &env,
         "other.json",
-        r#"{"format_version": 2, "hello": "world"}"#,
+        r#"{"format_version": 3, "hello": "world"}"#,
     );
     refused(&env, &["apply", &not_a_plan, "--yes"], "is not a plan");
 }
@@ -175,7 +175,10 @@ fn a_plan_for_another_account_is_refused() {
     let env = env();
     let (_, document) = plan(&env);
     let mut other: PlanDocument = serde_json::from_value(document).unwrap();
-    other.account_id = "210987654321".to_owned();
+    other.accounts = vec!["210987654321".to_owned()];
+    for item in &mut other.items {
+        item.account_id = "210987654321".to_owned();
+    }
     other.checksum = other.compute_checksum();
     let path = write(&env, "other-account.json", &other.to_json_pretty());
     refused(
@@ -190,7 +193,14 @@ fn a_plan_of_another_format_version_is_refused() {
     let env = env();
     let (_, document) = plan(&env);
     // 1 is sm-recreate 0.1's, which knew no fixes: it is refused with the advice to plan again.
-    for version in [json!(1), json!(3), json!(0), json!("2"), Value::Null] {
+    for version in [
+        json!(1),
+        json!(2),
+        json!(4),
+        json!(0),
+        json!("3"),
+        Value::Null,
+    ] {
         let mut other: Value = document.clone();
         other["format_version"] = version.clone();
         let path = write(&env, "other-version.json", &other.to_string());

@@ -430,7 +430,7 @@ fn scan_and_plan_judge_and_plan_every_definition_on_moto() {
         stderr_text(&plan_json)
     );
     let document = stdout_json(&plan_json);
-    assert_eq!(document["account_id"], MOTO_ACCOUNT);
+    assert_eq!(document["accounts"], json!([MOTO_ACCOUNT]));
     assert_eq!(document["regions"], json!([US, EU]));
     let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
         list.iter()
@@ -478,7 +478,9 @@ fn scan_and_plan_judge_and_plan_every_definition_on_moto() {
         "one flag per recreated definition:\n{text}"
     );
     assert!(
-        text.ends_with("Plan: 4 to recreate, 1 compliant, 1 skipped.\n"),
+        text.ends_with(&format!(
+            "Plan: 4 to recreate, 1 compliant, 1 skipped in account {MOTO_ACCOUNT}.\n"
+        )),
         "{text}"
     );
 }

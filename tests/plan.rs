@@ -53,7 +53,7 @@ fn plan_skips_cloudformation_managed_definitions_unless_included() {
     );
     assert!(
         text.ends_with(
-            "Plan: 8 to recreate, 1 schedule(s) to update in place, 6 compliant, 1 skipped.\n"
+            "Plan: 8 to recreate, 1 schedule(s) to update in place, 6 compliant, 1 skipped in account 123456789012.\n"
         ),
         "{text}"
     );
@@ -185,10 +185,18 @@ fn plan_out_writes_a_verifiable_secret_free_plan_file() {
     let text = std::fs::read_to_string(&out).expect("plan file written");
     assert!(!text.contains(DEMO_SECRET), "the plan file holds a secret");
     let file: Value = serde_json::from_str(&text).expect("the plan file is JSON");
-    assert_eq!(file["format_version"], 2);
+    assert_eq!(file["format_version"], 3);
     assert_eq!(file["fixes"], json!(["encryption"]));
     assert_eq!(file["tool_version"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(file["account_id"], json!(sandbox.emulator.account_id()));
+    assert_eq!(file["accounts"], json!([sandbox.emulator.account_id()]));
+    assert!(
+        file["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|i| i["account_id"] == json!(sandbox.emulator.account_id())),
+        "every item names its account"
+    );
     assert_eq!(file["regions"], json!([US, EU]));
     assert_eq!(file["evaluation"], "strict");
     // 16 definitions and 1 inline schedule across both regions.
@@ -280,7 +288,7 @@ fn with_nothing_to_fix_plan_prints_one_line_and_exits_0() {
         assert_eq!(output.status.code(), Some(0), "{extra:?}");
         assert_eq!(
             stdout_text(&output),
-            "Nothing to recreate: 3 compliant, 0 skipped.\n"
+            "Nothing to recreate in account 123456789012: 3 compliant, 0 skipped.\n"
         );
     }
     sandbox

@@ -298,6 +298,7 @@ fn a_definition_deleted_between_list_and_describe_is_reported_not_fatal() {
     assert_eq!(
         report["problems"],
         json!([{
+            "account_id": sandbox.emulator.account_id(),
             "region": US, "kind": "model-bias", "name": "churn-model-bias",
             "message": "deleted between list and describe",
             "incomplete": false,

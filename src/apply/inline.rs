@@ -64,7 +64,9 @@ impl Executor {
         target: &Target,
     ) -> Result<Result<InlineJob<'_>, Outcome>, AwsError> {
         let key = &target.key;
-        let client = self.client(&key.region);
+        let client = self
+            .client(key)
+            .map_err(|m| AwsError::local("connect", m))?;
         let ops = schedule_ops(client, self.timings);
         // Settled first (not Pending, no execution running): what is snapshotted is what the
         // update starts from.

@@ -188,12 +188,17 @@ impl From<&Target> for PlannedItem {
 
 /// Shared by every definition of a run.
 pub struct Executor {
-    pub clients: HashMap<String, SageMaker>,
+    /// One client per (account, region), each with credentials confirmed to be that account's:
+    /// an item is only ever acted on through its own account's client.
+    pub clients: HashMap<(String, String), SageMaker>,
+    /// Accounts of the run that could not be reached, with AWS's message.
+    pub unreachable: HashMap<String, String>,
     pub run: Arc<Run>,
-    pub account_id: String,
     pub strategy: Strategy,
     pub timings: Timings,
+    /// At most this many definitions in flight in all, and in any one account-region.
     pub concurrency: usize,
+    pub concurrency_per_region: usize,
     /// Set on Ctrl-C: definitions in flight finish or roll back; no new one starts.
     pub stop: Arc<AtomicBool>,
     /// How to invoke the tool again with the same account settings, for printed hints.
@@ -220,49 +225,50 @@ impl Work {
 }
 
 impl Executor {
-    /// Runs every piece of work under the concurrency bound, telling `finished` about each as it
+    /// Runs every piece of work under the concurrency bounds, telling `finished` about each as it
     /// ends; returns the outcomes in input order. After Ctrl-C no new work starts.
+    ///
+    /// Each piece takes a permit of its account-region, then one of the run: the region's
+    /// first, so work waiting behind a slow (throttled) account-region holds no permit the other
+    /// accounts could use.
     pub async fn run_all(
         self: &Arc<Self>,
         work: Vec<Work>,
         finished: impl Fn(&ResourceId, &Outcome),
     ) -> Vec<(ResourceId, Outcome)> {
-        let permits = Arc::new(Semaphore::new(self.concurrency.max(1)));
+        let global = Arc::new(Semaphore::new(self.concurrency.max(1)));
+        let mut lanes: HashMap<(String, String), Arc<Semaphore>> = HashMap::new();
         let mut tasks = JoinSet::new();
         let mut outcomes: Vec<Option<Outcome>> = vec![None; work.len()];
         let keys: Vec<ResourceId> = work.iter().map(Work::key).collect();
-        let collect = |done: Result<(usize, Outcome), tokio::task::JoinError>,
-                       outcomes: &mut Vec<Option<Outcome>>| {
-            let (i, outcome) = done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-            finished(&keys[i], &outcome);
-            outcomes[i] = Some(outcome);
-        };
         for (index, unit) in work.into_iter().enumerate() {
-            let permit = permits
-                .clone()
-                .acquire_owned()
-                .await
-                .expect("the semaphore is never closed");
-            while let Some(done) = tasks.try_join_next() {
-                collect(done, &mut outcomes);
-            }
-            if self.stop.load(Ordering::SeqCst) {
-                break;
-            }
-            let executor = self.clone();
+            let key = &keys[index];
+            let lane = lanes
+                .entry((key.account_id.clone(), key.region.clone()))
+                .or_insert_with(|| Arc::new(Semaphore::new(self.concurrency_per_region.max(1))))
+                .clone();
+            let (executor, global) = (self.clone(), global.clone());
             tasks.spawn(async move {
+                let _lane = lane.acquire_owned().await.expect("never closed");
+                let _global = global.acquire_owned().await.expect("never closed");
+                if executor.stop.load(Ordering::SeqCst) {
+                    return (index, None);
+                }
                 let outcome = match unit {
                     Work::Fresh(target) => executor.recreate(&target).await,
                     Work::InFlight(snapshot, path, progress) => {
                         executor.reconcile(*snapshot, path, progress).await
                     }
                 };
-                drop(permit);
-                (index, outcome)
+                (index, Some(outcome))
             });
         }
         while let Some(done) = tasks.join_next().await {
-            collect(done, &mut outcomes);
+            let (i, outcome) = done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+            if let Some(outcome) = outcome {
+                finished(&keys[i], &outcome);
+                outcomes[i] = Some(outcome);
+            }
         }
         keys.iter()
             .zip(outcomes)
@@ -276,14 +282,31 @@ impl Executor {
             .collect()
     }
 
-    fn client(&self, region: &str) -> &SageMaker {
-        &self.clients[region]
+    /// The client of the item's account and region; `Err` says why there is none (its account
+    /// could not be reached, or the run was not connected to it).
+    fn client(&self, key: &ResourceId) -> Result<&SageMaker, String> {
+        self.clients
+            .get(&(key.account_id.clone(), key.region.clone()))
+            .ok_or_else(|| match self.unreachable.get(&key.account_id) {
+                Some(message) => format!("account {} cannot be reached: {message}", key.account_id),
+                None => format!(
+                    "this run has no credentials for account {} in {}",
+                    key.account_id, key.region
+                ),
+            })
     }
 
     /// One definition, start to end: check it is still as planned, snapshot it, run the protocol.
     pub async fn recreate(&self, target: &Target) -> Outcome {
         if target.key.kind == ResourceKind::MonitoringSchedule {
             let outcome = self.fix_inline(target).await;
+            self.finished(&target.key, &outcome);
+            return outcome;
+        }
+        if let Err(message) = self.client(&target.key) {
+            let outcome = Outcome::FailedUntouched {
+                message: format!("nothing was changed: {message}"),
+            };
             self.finished(&target.key, &outcome);
             return outcome;
         }
@@ -325,7 +348,9 @@ impl Executor {
                 message: format!("{key} is not a job definition; only definitions are recreated"),
             }));
         };
-        let client = self.client(&key.region);
+        let client = self
+            .client(key)
+            .map_err(|m| AwsError::local("connect", m))?;
         let ops = Ops {
             client,
             kind,
@@ -450,11 +475,19 @@ impl Executor {
         progress: Progress,
     ) -> Outcome {
         let key = snapshot.key();
-        let Some(client) = self.clients.get(&key.region) else {
-            return Outcome::Failed {
-                message: format!("no client for region {}", key.region),
-                rolled_back: false,
-            };
+        let client = match self.client(&key) {
+            Ok(client) => client,
+            Err(message) => {
+                // In flight, so not untouched: left unsettled for the next `resume`.
+                let outcome = Outcome::Failed {
+                    message: format!(
+                        "{message}; nothing was done now (resume again once it can be reached)"
+                    ),
+                    rolled_back: false,
+                };
+                self.finished(&key, &outcome);
+                return outcome;
+            }
         };
         let outcome = match snapshot.kind {
             ResourceKind::Definition(kind) => {

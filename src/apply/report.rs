@@ -32,6 +32,9 @@ pub struct RunReport {
     /// The error that ended the command, when one did (`--format json` still prints a report).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Accounts the run was for that could not be reached, with AWS's message.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unreachable_accounts: Vec<crate::accounts::Unreachable>,
     /// The process's exit code.
     pub exit_code: ExitStatus,
 }
@@ -83,8 +86,19 @@ impl RunReport {
             hint: continue_with.filter(|_| left_for_continue),
             note: None,
             error: None,
+            unreachable_accounts: Vec::new(),
             exit_code,
         }
+    }
+
+    /// Adds the accounts that could not be reached: the run then did not do all it was asked,
+    /// which is a failure (1) unless something more severe happened.
+    pub fn with_unreachable(mut self, unreachable: &[crate::accounts::Unreachable]) -> RunReport {
+        if !unreachable.is_empty() {
+            self.unreachable_accounts = unreachable.to_vec();
+            self.exit_code = self.exit_code.most_severe(ExitStatus::Failed);
+        }
+        self
     }
 
     /// Nothing was done, for the reason `note` gives.
@@ -97,6 +111,7 @@ impl RunReport {
             hint: None,
             note: Some(note.into()),
             error: None,
+            unreachable_accounts: Vec::new(),
             exit_code: ExitStatus::Success,
         }
     }
@@ -112,6 +127,7 @@ impl RunReport {
             hint: failure.hint.clone(),
             note: None,
             error: Some(failure.message.clone()),
+            unreachable_accounts: Vec::new(),
             exit_code: failure.status,
         }
     }
@@ -177,6 +193,13 @@ impl fmt::Display for Painted<'_> {
             }
             let counts: Vec<String> = counts.iter().map(|(l, n)| format!("{n} {l}")).collect();
             writeln!(f, "\nRun {run_id}: {}.", counts.join(", "))?;
+        }
+        for account in &report.unreachable_accounts {
+            writeln!(
+                f,
+                "Account {} could not be reached and was not worked on: {}",
+                account.account_id, account.message
+            )?;
         }
         Ok(())
     }

@@ -2,6 +2,7 @@
 
 use super::common;
 use super::runs::{self, RunSettings};
+use crate::accounts::Reach;
 use crate::apply::report::RunReport;
 use crate::apply::{Target, Work};
 use crate::cli::{ApplyArgs, GlobalArgs, ReportFormat, SelectionArgs};
@@ -30,44 +31,50 @@ pub async fn run(out: &Output, global: &GlobalArgs, args: ApplyArgs) -> anyhow::
     let state = runs::open_state_dir(&global.state_dir, "apply")?;
 
     let chosen = match &document {
-        Some(document) => targets_of_plan_file(out, global, document).await?,
+        Some(document) => {
+            let concurrency = usize::from(args.selection.concurrency.concurrency);
+            targets_of_plan_file(out, global, document, concurrency).await?
+        }
         None => targets_planned_now(out, global, &selection, &args).await?,
     };
+    let unreachable = chosen.reach.unreachable.clone();
     if chosen.targets.is_empty() {
         // Planned now, in text, the plan shown already says so.
+        let report =
+            RunReport::nothing_to_do(None, "Nothing to recreate.").with_unreachable(&unreachable);
         if document.is_some() || args.format == ReportFormat::Json {
-            let report = RunReport::nothing_to_do(None, "Nothing to recreate.");
             runs::print_report(out, &report, args.format);
         }
-        return Ok(ExitStatus::Success);
+        return Ok(report.exit_code);
     }
-    let Some(targets) = confirmed(&args, chosen.targets, &chosen.account_id, &chosen.session)?
-    else {
+    let Some(targets) = confirmed(&args, chosen.targets, &chosen.session)? else {
         out.notice("Nothing was changed.");
         return Ok(ExitStatus::Success);
     };
 
-    let run = start_run(out, &state, &chosen.account_id, &args, &targets)?;
+    let run = start_run(out, &state, &chosen.reach, &args, &targets)?;
     let executor = runs::executor(
         &chosen.session,
+        &chosen.reach,
         run,
         RunSettings {
             hints: runs::hints(global, state.root()),
-            account_id: chosen.account_id,
             strategy: args.strategy,
             pacing: args.pacing,
             concurrency: args.selection.concurrency,
         },
     );
     let work = targets.into_iter().map(Work::Fresh).collect();
-    let report = runs::execute(out, &executor, work).await;
+    let report = runs::execute(out, &executor, work)
+        .await
+        .with_unreachable(&unreachable);
     Ok(runs::print_report(out, &report, args.format))
 }
 
-/// What there is to recreate, in which account, over which connection.
+/// What there is to recreate, in which accounts, over which connection.
 struct Chosen {
     session: Session,
-    account_id: String,
+    reach: Reach,
     targets: Vec<Target>,
 }
 
@@ -95,29 +102,24 @@ fn refuse_without_confirmation(args: &ApplyArgs) -> Result<(), UsageError> {
     Ok(())
 }
 
-/// The plan file's definitions to recreate, once the credentials are for its account.
+/// The plan file's definitions to recreate, with credentials confirmed for each of its accounts.
 async fn targets_of_plan_file(
     out: &Output,
     global: &GlobalArgs,
     document: &PlanDocument,
+    concurrency: usize,
 ) -> anyhow::Result<Chosen> {
     let session = Session::connect(global, &document.regions).await?;
-    let account_id = session.account_id().await?;
-    if account_id != document.account_id {
-        return Err(UsageError::new(format!(
-            "the plan is for account {}, but the credentials are for account {account_id}",
-            document.account_id
-        ))
-        .with_hint("use the profile of the planned account (--profile), or plan again")
-        .into());
-    }
+    let reach = session
+        .reach_recorded(&document.accounts, "the plan", concurrency)
+        .await?;
     let targets = document
         .items
         .iter()
         .filter(|item| matches!(item.action, Action::Recreate | Action::Update))
         .map(|item| Target {
             key: ResourceId {
-                account_id: account_id.clone(),
+                account_id: item.account_id.clone(),
                 region: item.region.clone(),
                 kind: item.kind,
                 name: item.name.clone(),
@@ -129,14 +131,23 @@ async fn targets_of_plan_file(
         .collect();
     out.notice(format!(
         "Plan file: account {}, {} ({} evaluation): {}.",
-        document.account_id,
+        document.accounts.join(", "),
         document.regions.join(", "),
         document.evaluation.as_str(),
         document.summary
     ));
+    for account in &reach.unreachable {
+        out.error(
+            format!(
+                "account {} cannot be reached; its items are left untouched: {}",
+                account.account_id, account.message
+            ),
+            None,
+        );
+    }
     Ok(Chosen {
         session,
-        account_id,
+        reach,
         targets,
     })
 }
@@ -148,24 +159,23 @@ async fn targets_planned_now(
     selection: &Selection,
     args: &ApplyArgs,
 ) -> anyhow::Result<Chosen> {
-    let common::Planned {
-        session,
-        account_id,
-        plan,
-        ..
-    } = common::plan_now(global, selection, &args.selection).await?;
+    let planned = common::plan_now(global, selection, &args.selection).await?;
     if args.format == ReportFormat::Text {
         let style = Style {
             color: out.color(),
             show_secrets: args.show_secrets,
         };
-        out.data(&render::plan_text(&plan, style))?;
+        out.data(&render::plan_text(
+            &planned.by_account(),
+            &planned.read.reach.unreachable,
+            style,
+        ))?;
     }
-    let targets = plan
-        .to_recreate()
-        .map(|item| Target {
+    let mut targets = Vec::new();
+    for common::AccountPlan { account_id, plan } in &planned.plans {
+        targets.extend(plan.to_recreate().map(|item| Target {
             key: ResourceId::definition(
-                &account_id,
+                account_id,
                 &item.definition.region,
                 item.definition.kind,
                 &item.definition.name,
@@ -173,8 +183,8 @@ async fn targets_planned_now(
             planned_sha256: item.snapshot_sha256.clone(),
             temporary_name: item.temporary_name.clone(),
             fixes: item.verdict.fixes,
-        })
-        .chain(plan.to_update().map(|item| Target {
+        }));
+        targets.extend(plan.to_update().map(|item| Target {
             key: ResourceId {
                 account_id: account_id.clone(),
                 region: item.schedule.region.clone(),
@@ -184,11 +194,12 @@ async fn targets_planned_now(
             planned_sha256: item.snapshot_sha256.clone(),
             temporary_name: None,
             fixes: item.verdict.fixes,
-        }))
-        .collect();
+        }));
+    }
+    let common::Planned { read, .. } = planned;
     Ok(Chosen {
-        session,
-        account_id,
+        session: read.session,
+        reach: read.reach,
         targets,
     })
 }
@@ -198,27 +209,36 @@ async fn targets_planned_now(
 fn confirmed(
     args: &ApplyArgs,
     targets: Vec<Target>,
-    account_id: &str,
     session: &Session,
 ) -> anyhow::Result<Option<Vec<Target>>> {
     if args.yes {
         return Ok(Some(targets));
     }
-    ask(&targets, account_id, &session.regions)
+    ask(&targets, &accounts_phrase(&targets), &session.regions)
+}
+
+/// "account 111111111111", or "3 accounts" when the targets span several.
+fn accounts_phrase(targets: &[Target]) -> String {
+    let accounts: std::collections::BTreeSet<&str> =
+        targets.iter().map(|t| t.key.account_id.as_str()).collect();
+    match accounts.len() {
+        1 => format!("account {}", accounts.first().copied().unwrap_or_default()),
+        n => format!("{n} accounts"),
+    }
 }
 
 /// Opens the run and journals what it will do, before the first mutating call.
 fn start_run(
     out: &Output,
     state: &StateDir,
-    account_id: &str,
+    reach: &Reach,
     args: &ApplyArgs,
     targets: &[Target],
 ) -> anyhow::Result<Arc<Run>> {
     let run = state.new_run()?;
     run.record(Event::RunStarted {
         run_id: run.run_id.clone(),
-        account_id: account_id.to_owned(),
+        account_id: reach.caller.clone(),
         kind: RunKind::Apply(args.strategy),
         items: targets.iter().map(PlannedItem::from).collect(),
     })?;
@@ -233,8 +253,9 @@ fn start_run(
         format!(" and updating {schedules} schedule(s) in place")
     };
     out.notice(format!(
-        "Run {}: recreating {definitions} definition(s){and_schedules} in account {account_id} ({} strategy); journal and snapshots in {}.",
+        "Run {}: recreating {definitions} definition(s){and_schedules} in {} ({} strategy); journal and snapshots in {}.",
         run.run_id,
+        accounts_phrase(targets),
         args.strategy.as_str(),
         run.dir().display()
     ));
@@ -300,13 +321,27 @@ fn read_plan_file(path: &Path) -> Result<PlanDocument, UsageError> {
         ))
         .with_hint("make a new plan with `sm-recreate plan --out FILE`"));
     }
+    if let Some(item) = document
+        .items
+        .iter()
+        .find(|item| !document.accounts.contains(&item.account_id))
+    {
+        return Err(UsageError::new(format!(
+            "plan file {} lists {} in account {}, outside its accounts ({})",
+            path.display(),
+            item.name,
+            item.account_id,
+            document.accounts.join(", ")
+        ))
+        .with_hint("make a new plan with `sm-recreate plan --out FILE`"));
+    }
     Ok(document)
 }
 
 /// The checklist and the final question. `None` when the user declines.
 fn ask(
     targets: &[Target],
-    account_id: &str,
+    accounts: &str,
     regions: &[String],
 ) -> anyhow::Result<Option<Vec<Target>>> {
     let labels: Vec<String> = targets.iter().map(|t| t.key.to_string()).collect();
@@ -340,10 +375,7 @@ fn ask(
     } else {
         String::new()
     };
-    let question = format!(
-        "{what} in account {account_id} ({}){isolation}?",
-        regions.join(", ")
-    );
+    let question = format!("{what} in {accounts} ({}){isolation}?", regions.join(", "));
     if !confirm::confirm(&question)? {
         return Ok(None);
     }

@@ -1,14 +1,16 @@
 //! What scan, plan and apply share: validating the selection before any call, connecting, and
 //! reading the inventory.
 
-use crate::cli::{GlobalArgs, SelectionArgs};
+use crate::accounts::Reach;
+use crate::cli::{ConcurrencyArgs, GlobalArgs, SelectionArgs};
 use crate::exit::{ExitStatus, UsageError};
-use crate::inventory::{self, Inventory, Scope};
+use crate::inventory::{self, CallLimits, Inventory, Scope};
 use crate::kinds::same_name;
 use crate::plan::selection::{self, Selection};
 use crate::plan::{self, Plan, PlanOptions};
 use crate::settings::Session;
 use std::sync::Arc;
+use tokio::task::JoinSet;
 
 /// Validates the selection flags (and reads a findings file) before anything touches AWS.
 pub fn resolve_selection(args: &SelectionArgs) -> Result<Selection, UsageError> {
@@ -28,24 +30,114 @@ pub fn resolve_selection(args: &SelectionArgs) -> Result<Selection, UsageError> 
     })
 }
 
-/// Connects, checks a findings file is for the caller's account, and reads the inventory.
+/// One account's inventory.
+pub struct AccountInventory {
+    pub account_id: String,
+    pub inventory: Inventory,
+}
+
+/// What was read: the session, the accounts reached and not, and each reached account's
+/// inventory (in the order the accounts were named).
+pub struct Read {
+    pub session: Session,
+    pub reach: Reach,
+    pub inventories: Vec<AccountInventory>,
+}
+
+impl Read {
+    /// Incomplete when an account could not be reached or an inventory misses something.
+    pub fn is_incomplete(&self) -> bool {
+        !self.reach.unreachable.is_empty()
+            || self.inventories.iter().any(|a| a.inventory.is_incomplete())
+    }
+}
+
+/// Connects, reaches the accounts, checks a findings file is for them, and reads every
+/// account's inventory at once under one set of call limits.
 pub async fn connect_and_read(
     global: &GlobalArgs,
     selection: &Selection,
-    concurrency: usize,
-) -> anyhow::Result<(Session, Inventory)> {
+    concurrency: ConcurrencyArgs,
+) -> anyhow::Result<Read> {
     let session = Session::connect(global, &selection.findings_regions()).await?;
-    let findings_accounts = selection.findings_accounts();
-    if !findings_accounts.is_empty() {
-        let account = session.account_id().await?;
-        if let Some(other) = findings_accounts.iter().find(|a| **a != account) {
-            return Err(UsageError::new(format!(
-                "the findings name account {other}, but the credentials are for account {account}"
-            ))
-            .with_hint("use the profile of the account the findings came from (--profile)")
-            .into());
-        }
+    let reach = session.reach(usize::from(concurrency.concurrency)).await?;
+    for unreachable in &reach.unreachable {
+        tracing::error!(
+            "account {} cannot be reached: {}",
+            unreachable.account_id,
+            unreachable.message
+        );
     }
+    let findings_accounts = selection.findings_accounts();
+    if let Some(other) = findings_accounts
+        .iter()
+        .find(|a| !reach.accounts.iter().any(|r| r.id == **a))
+        && !reach.unreachable.iter().any(|u| u.account_id == *other)
+    {
+        let error = if session.accounts.names_accounts() {
+            UsageError::new(format!(
+                "the findings name account {other}, which the account options do not select"
+            ))
+            .with_hint(format!("add --account {other}, or use --org"))
+        } else {
+            UsageError::new(format!(
+                "the findings name account {other}, but the credentials are for account {}",
+                reach.caller
+            ))
+            .with_hint(format!(
+                "use the profile of the account the findings came from (--profile), or reach it by assuming a role: --account {other}"
+            ))
+        };
+        return Err(error.into());
+    }
+    let limits = CallLimits::new(
+        usize::from(concurrency.concurrency),
+        usize::from(concurrency.concurrency_per_region),
+    );
+    let mut reads = JoinSet::new();
+    for (index, account) in reach.accounts.iter().enumerate() {
+        let clients = session.clients(account);
+        let selection = selection.for_account(&account.id);
+        let (limits, account_id) = (limits.clone(), account.id.clone());
+        reads.spawn(async move {
+            let inventory = read_account(&clients, &selection, &limits).await;
+            (
+                index,
+                AccountInventory {
+                    account_id,
+                    inventory,
+                },
+            )
+        });
+    }
+    let mut inventories = Vec::with_capacity(reach.accounts.len());
+    while let Some(joined) = reads.join_next().await {
+        inventories.push(joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())));
+    }
+    inventories.sort_by_key(|(index, _)| *index);
+    let inventories: Vec<AccountInventory> = inventories.into_iter().map(|(_, a)| a).collect();
+    let several = session.accounts.names_accounts();
+    if !several {
+        refuse_unreadable(&inventories[0].inventory, &session, selection)?;
+    }
+    for account in &inventories {
+        warn_problems(&account.account_id, &account.inventory, several);
+        let selection = selection.for_account(&account.account_id);
+        warn_vanished_findings(&selection, &account.inventory, &session.regions);
+    }
+    Ok(Read {
+        session,
+        reach,
+        inventories,
+    })
+}
+
+/// One account's inventory within the selection.
+async fn read_account(
+    clients: &[crate::sagemaker::SageMaker],
+    selection: &Selection,
+    limits: &CallLimits,
+) -> Inventory {
     let filter = selection.clone();
     let schedule_filter = selection.clone();
     let scope = Scope {
@@ -56,7 +148,7 @@ pub async fn connect_and_read(
                 as inventory::ScheduleFilter
         }),
     };
-    let mut inventory = inventory::collect(&session.clients(), &scope, concurrency).await;
+    let mut inventory = inventory::collect(clients, &scope, limits).await;
     if selection.findings.is_some() {
         // The listing matched findings case-insensitively (I8); now that every name is known, a
         // finding spelling `churn-dq` exactly is for `churn-dq`, not also for `Churn-DQ`.
@@ -71,7 +163,17 @@ pub async fn connect_and_read(
             })
         });
     }
-    let listings = session.regions.len() * scope.kinds.len();
+    inventory
+}
+
+/// With one account, nothing read at all is a usage problem (credentials, region, endpoint),
+/// not a result.
+fn refuse_unreadable(
+    inventory: &Inventory,
+    session: &Session,
+    selection: &Selection,
+) -> Result<(), UsageError> {
+    let listings = session.regions.len() * selection.kinds().len();
     let failed_listings = inventory
         .problems
         .iter()
@@ -84,48 +186,73 @@ pub async fn connect_and_read(
             .find(|p| p.kind.is_some() && p.name.is_none())
             .map_or("", |p| p.message.as_str());
         return Err(UsageError::new(format!("could not read any job definitions: {first}"))
-            .with_hint("check credentials, region and endpoint: `aws sagemaker list-data-quality-job-definitions` should work with the same settings")
-            .into());
+            .with_hint("check credentials, region and endpoint: `aws sagemaker list-data-quality-job-definitions` should work with the same settings"));
     }
+    Ok(())
+}
+
+fn warn_problems(account_id: &str, inventory: &Inventory, several: bool) {
     for problem in &inventory.problems {
         let what = match (&problem.kind, &problem.name) {
             (Some(kind), Some(name)) => format!("{kind} {name} ({})", problem.region),
             (Some(kind), None) => format!("{kind} ({})", problem.region),
             _ => problem.region.clone(),
         };
-        tracing::warn!("{what}: {}", problem.message);
-    }
-    if let Some(wanted) = &selection.findings {
-        // A finding's ARN may spell the name in another case (I8): compare as AWS might.
-        for finding in wanted {
-            let found = inventory.definitions.iter().any(|d| {
-                d.region == finding.region
-                    && finding.definition_kind() == Some(d.kind)
-                    && same_name(&d.name, &finding.name)
-            }) || inventory.schedules.iter().any(|s| {
-                s.region == finding.region
-                    && finding.kind == crate::resource::ResourceKind::MonitoringSchedule
-                    && same_name(&s.name, &finding.name)
-            });
-            let reported = inventory.problems.iter().any(|p| {
-                p.name
-                    .as_deref()
-                    .is_some_and(|n| same_name(n, &finding.name))
-            });
-            if !found && !reported && session.regions.contains(&finding.region) {
-                tracing::warn!("{finding} is named by a finding but no longer exists");
-            }
+        if several {
+            tracing::warn!("account {account_id}: {what}: {}", problem.message);
+        } else {
+            tracing::warn!("{what}: {}", problem.message);
         }
     }
-    Ok((session, inventory))
 }
 
-/// A plan made now, with what it was made from.
-pub struct Planned {
-    pub session: Session,
-    pub inventory: Inventory,
+/// A finding whose resource is gone is reported, not silently dropped.
+fn warn_vanished_findings(selection: &Selection, inventory: &Inventory, regions: &[String]) {
+    let Some(wanted) = &selection.findings else {
+        return;
+    };
+    // A finding's ARN may spell the name in another case (I8): compare as AWS might.
+    for finding in wanted {
+        let found = inventory.definitions.iter().any(|d| {
+            d.region == finding.region
+                && finding.definition_kind() == Some(d.kind)
+                && same_name(&d.name, &finding.name)
+        }) || inventory.schedules.iter().any(|s| {
+            s.region == finding.region
+                && finding.kind == crate::resource::ResourceKind::MonitoringSchedule
+                && same_name(&s.name, &finding.name)
+        });
+        let reported = inventory.problems.iter().any(|p| {
+            p.name
+                .as_deref()
+                .is_some_and(|n| same_name(n, &finding.name))
+        });
+        if !found && !reported && regions.contains(&finding.region) {
+            tracing::warn!("{finding} is named by a finding but no longer exists");
+        }
+    }
+}
+
+/// One account's plan.
+pub struct AccountPlan {
     pub account_id: String,
     pub plan: Plan,
+}
+
+/// Plans made now, with what they were made from.
+pub struct Planned {
+    pub read: Read,
+    pub plans: Vec<AccountPlan>,
+}
+
+impl Planned {
+    /// Each account's plan, for the renderings.
+    pub fn by_account(&self) -> Vec<(&str, &Plan)> {
+        self.plans
+            .iter()
+            .map(|p| (p.account_id.as_str(), &p.plan))
+            .collect()
+    }
 }
 
 /// Reads the inventory and plans it (for `plan`, and `apply` without a plan file).
@@ -134,32 +261,30 @@ pub async fn plan_now(
     selection: &Selection,
     args: &SelectionArgs,
 ) -> anyhow::Result<Planned> {
-    let (session, inventory) =
-        connect_and_read(global, selection, usize::from(args.concurrency)).await?;
-    let account_id = session.account_id().await?;
-    let plan = plan::build(
-        &inventory,
-        &PlanOptions {
-            evaluation: args.evaluation,
-            include_managed: selection.include_managed,
-            scope: selection.scope.clone(),
-        },
-        &session.regions,
-    );
-    Ok(Planned {
-        session,
-        inventory,
-        account_id,
-        plan,
-    })
+    let read = connect_and_read(global, selection, args.concurrency).await?;
+    let options = PlanOptions {
+        evaluation: args.evaluation,
+        include_managed: selection.include_managed,
+        scope: selection.scope.clone(),
+    };
+    let plans = read
+        .inventories
+        .iter()
+        .map(|account| AccountPlan {
+            account_id: account.account_id.clone(),
+            plan: plan::build(&account.inventory, &options, &read.session.regions),
+        })
+        .collect();
+    Ok(Planned { read, plans })
 }
 
-/// The exit status when the output is otherwise a success: 1 when the inventory is incomplete
-/// (the output is then not the whole truth), else `otherwise`.
-pub fn status_for(inventory: &Inventory, otherwise: ExitStatus) -> ExitStatus {
-    if inventory.is_incomplete() {
+/// The exit status when the output is otherwise a success: 1 when an account could not be
+/// reached or an inventory is incomplete (the output is then not the whole truth), else
+/// `otherwise`.
+pub fn status_for(read: &Read, otherwise: ExitStatus) -> ExitStatus {
+    if read.is_incomplete() {
         tracing::error!(
-            "some definitions could not be read (see the warnings above); the result is incomplete"
+            "some accounts or definitions could not be read (see the messages above); the result is incomplete"
         );
         ExitStatus::Failed
     } else {

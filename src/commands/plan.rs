@@ -12,14 +12,17 @@ pub async fn run(out: &Output, global: &GlobalArgs, args: PlanArgs) -> anyhow::R
     if let Some(out) = &args.out {
         check_writable(out)?;
     }
-    let common::Planned {
-        // Kept to the end: under `--sandbox` it holds the emulator.
-        session: _session,
-        inventory,
-        account_id,
-        plan,
-    } = common::plan_now(global, &selection, &args.selection).await?;
-    let document = PlanDocument::from_plan(&plan, &account_id);
+    // `planned.read` is kept to the end: under `--sandbox` its session holds the emulator.
+    let planned = common::plan_now(global, &selection, &args.selection).await?;
+    let plans = planned.by_account();
+    let unreachable = &planned.read.reach.unreachable;
+    let document = PlanDocument::from_plans(
+        &plans,
+        unreachable,
+        args.selection.evaluation,
+        &planned.read.session.regions,
+        selection.scope.all_fixes(),
+    );
     if let Some(out) = &args.out {
         std::fs::write(out, render::plan_json(&document)).map_err(|e| {
             UsageError::new(format!("cannot write the plan file {}: {e}", out.display()))
@@ -41,11 +44,11 @@ pub async fn run(out: &Output, global: &GlobalArgs, args: PlanArgs) -> anyhow::R
         );
     }
     let text = match args.format {
-        Format::Text => render::plan_text(&plan, style),
+        Format::Text => render::plan_text(&plans, unreachable, style),
         // Markdown goes into change tickets, like the plan file: never with secrets.
         Format::Markdown => render::plan_markdown(
-            &plan,
-            &account_id,
+            &plans,
+            unreachable,
             Style {
                 show_secrets: false,
                 ..style
@@ -61,13 +64,13 @@ pub async fn run(out: &Output, global: &GlobalArgs, args: PlanArgs) -> anyhow::R
             path.display()
         ));
     }
-    let summary = plan.summary();
+    let summary = document.summary;
     let status = if args.detailed_exitcode && summary.recreate + summary.update > 0 {
         ExitStatus::NonCompliant
     } else {
         ExitStatus::Success
     };
-    Ok(common::status_for(&inventory, status))
+    Ok(common::status_for(&planned.read, status))
 }
 
 /// Fails before any AWS call when the plan file cannot be written.

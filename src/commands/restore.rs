@@ -32,9 +32,24 @@ pub async fn run(
     let recorded = read_snapshot(global, &args.snapshot)?;
     let state = runs::open_state_dir(&global.state_dir, "restore")?;
     let session = Session::connect(global, std::slice::from_ref(&recorded.region)).await?;
-    let account_id = session.account_id().await?;
-    check_snapshot_account(&recorded, &account_id)?;
-    let client = session.sagemaker(&recorded.region);
+    let reach = session
+        .reach_recorded(
+            std::slice::from_ref(&recorded.account_id),
+            "the snapshot",
+            1,
+        )
+        .await?;
+    let Some(account) = reach.account(&recorded.account_id) else {
+        let message = reach.unreachable.first().map_or("", |u| u.message.as_str());
+        return Err(UsageError::new(format!(
+            "account {} cannot be reached, so nothing was restored: {message}",
+            recorded.account_id
+        ))
+        .with_hint("check that the role exists in that account and trusts the caller (--role-name, --external-id)")
+        .into());
+    };
+    let account_id = account.id.clone();
+    let client = session.sagemaker(account, &recorded.region);
     let kind = match recorded.kind {
         ResourceKind::Definition(kind) => kind,
         ResourceKind::MonitoringSchedule => {
@@ -78,18 +93,6 @@ pub async fn run(
     Ok(runs::print_report(out, &report, args.format))
 }
 
-fn check_snapshot_account(recorded: &Snapshot, account_id: &str) -> Result<(), UsageError> {
-    if recorded.account_id == account_id {
-        return Ok(());
-    }
-    Err(UsageError::new(format!(
-        "the snapshot is from account {}, but the credentials are for account {account_id}",
-        recorded.account_id
-    ))
-    .with_hint("use the profile of that account (--profile)"))
-}
-
-/// The snapshot file, read and checked, before anything touches AWS.
 fn read_snapshot(global: &GlobalArgs, path: &Path) -> Result<Snapshot, UsageError> {
     if !path.is_file() {
         return Err(UsageError::new(format!(

@@ -41,9 +41,15 @@ pub async fn run(
     let work = work_left(&summary, &unfinished)?;
     let regions = regions_of(&unfinished);
     let session = Session::connect(global, &regions).await?;
-    let account_id = session.account_id().await?;
-    check_same_account(&run_id, &summary, &account_id)?;
     check_regions_reachable(&run_id, &regions, &session)?;
+    let accounts = accounts_of(&unfinished);
+    let reach = session
+        .reach_recorded(
+            &accounts,
+            &format!("run {run_id}"),
+            usize::from(args.concurrency.concurrency),
+        )
+        .await?;
     let strategy = recorded_strategy(global, &state, &run_id, &summary)?;
     out.notice(format!(
         "Resuming run {run_id}: {} in flight, {} not started.",
@@ -54,13 +60,14 @@ pub async fn run(
     ));
     let settings = RunSettings {
         hints: runs::hints(global, state.root()),
-        account_id,
         strategy,
         pacing: args.pacing,
         concurrency: args.concurrency,
     };
-    let executor = runs::executor(&session, run, settings);
-    let report = runs::execute(out, &executor, work).await;
+    let executor = runs::executor(&session, &reach, run, settings);
+    let report = runs::execute(out, &executor, work)
+        .await
+        .with_unreachable(&reach.unreachable);
     Ok(runs::print_report(out, &report, args.format))
 }
 
@@ -158,19 +165,15 @@ fn work_left(summary: &RunSummary, unfinished: &[PlannedItem]) -> Result<Vec<Wor
     Ok(in_flight)
 }
 
-fn check_same_account(
-    run_id: &str,
-    summary: &RunSummary,
-    account_id: &str,
-) -> Result<(), UsageError> {
-    if summary.account_id.as_deref() == Some(account_id) {
-        return Ok(());
+/// The accounts the unfinished items are in, each once, in the order the run listed them.
+fn accounts_of(unfinished: &[PlannedItem]) -> Vec<String> {
+    let mut accounts: Vec<String> = Vec::new();
+    for item in unfinished {
+        if !accounts.contains(&item.item.account_id) {
+            accounts.push(item.item.account_id.clone());
+        }
     }
-    Err(UsageError::new(format!(
-        "run {run_id} was for account {}, but the credentials are for account {account_id}",
-        summary.account_id.as_deref().unwrap_or("unknown")
-    ))
-    .with_hint("use the profile of that account (--profile)"))
+    accounts
 }
 
 fn check_regions_reachable(

@@ -1,10 +1,11 @@
 //! What apply, resume and restore share: the locked state directory, the executor, running the
 //! work with progress and Ctrl-C handling, and printing how the run ended.
 
+use crate::accounts::Reach;
 use crate::apply::ops::Timings;
 use crate::apply::report::{RunReport, outcome_line};
 use crate::apply::{Executor, Hints, Strategy, Work};
-use crate::cli::{GlobalArgs, PacingArgs, ReportFormat};
+use crate::cli::{ConcurrencyArgs, GlobalArgs, PacingArgs, ReportFormat};
 use crate::exit::{ExitStatus, UsageError, continue_hint};
 use crate::journal::{Event, JournalError, Run, StateDir};
 use crate::output::Output;
@@ -110,27 +111,44 @@ pub fn hints(global: &GlobalArgs, state_root: &Path) -> Hints {
     }
 }
 
-/// What a run's executor is made of, besides the session.
+/// What a run's executor is made of, besides the session and the accounts reached.
 pub struct RunSettings {
     pub hints: Hints,
-    pub account_id: String,
     pub strategy: Strategy,
     pub pacing: PacingArgs,
-    pub concurrency: u16,
+    pub concurrency: ConcurrencyArgs,
 }
 
-pub fn executor(session: &Session, run: Arc<Run>, settings: RunSettings) -> Arc<Executor> {
+/// The executor, with a client for every account reached in every region of the session.
+pub fn executor(
+    session: &Session,
+    reach: &Reach,
+    run: Arc<Run>,
+    settings: RunSettings,
+) -> Arc<Executor> {
+    let clients = reach
+        .accounts
+        .iter()
+        .flat_map(|account| {
+            session
+                .regions
+                .iter()
+                .map(move |region| ((account.id.clone(), region.clone()), (account, region)))
+        })
+        .map(|(key, (account, region))| (key, session.sagemaker(account, region)))
+        .collect();
     Arc::new(Executor {
-        clients: session
-            .regions
+        clients,
+        unreachable: reach
+            .unreachable
             .iter()
-            .map(|r| (r.clone(), session.sagemaker(r)))
+            .map(|u| (u.account_id.clone(), u.message.clone()))
             .collect(),
         run,
-        account_id: settings.account_id,
         strategy: settings.strategy,
         timings: timings(settings.pacing),
-        concurrency: usize::from(settings.concurrency),
+        concurrency: usize::from(settings.concurrency.concurrency),
+        concurrency_per_region: usize::from(settings.concurrency.concurrency_per_region),
         stop: Arc::new(AtomicBool::new(false)),
         hints: settings.hints,
     })

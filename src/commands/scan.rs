@@ -6,41 +6,52 @@ use crate::compliance::{self, JobView};
 use crate::exit::ExitStatus;
 use crate::kinds::Subject;
 use crate::output::Output;
-use crate::render::{Format, ScanReport, Style};
+use crate::render::{AccountScan, Format, ScanReport, Style};
 
 pub async fn run(out: &Output, global: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStatus> {
     let selection = common::resolve_selection(&args.selection)?;
-    let (session, inventory) =
-        common::connect_and_read(global, &selection, usize::from(args.selection.concurrency))
-            .await?;
+    let read = common::connect_and_read(global, &selection, args.selection.concurrency).await?;
     let evaluation = args.selection.evaluation;
     let scope = &selection.scope;
-    let judged: Vec<_> = inventory
-        .definitions
+    let accounts: Vec<AccountScan<'_>> = read
+        .inventories
         .iter()
-        .filter_map(|d| {
-            let fixes = scope.fixes(Subject::Definition(d.kind))?;
-            let verdict = compliance::evaluate_definition(d.kind, &d.raw, evaluation, fixes);
-            Some((d.clone(), verdict))
-        })
-        .collect();
-    let judged_schedules: Vec<_> = inventory
-        .schedules
-        .iter()
-        .filter_map(|s| {
-            let fixes = scope.fixes(Subject::InlineSchedule)?;
-            let job = JobView::of_inline_schedule(&s.raw)?;
-            let verdict = compliance::evaluate(Subject::InlineSchedule, &job, evaluation, fixes);
-            Some((s.clone(), verdict))
+        .map(|account| AccountScan {
+            account_id: &account.account_id,
+            definitions: account
+                .inventory
+                .definitions
+                .iter()
+                .filter_map(|d| {
+                    let fixes = scope.fixes(Subject::Definition(d.kind))?;
+                    Some((
+                        d,
+                        compliance::evaluate_definition(d.kind, &d.raw, evaluation, fixes),
+                    ))
+                })
+                .collect(),
+            schedules: account
+                .inventory
+                .schedules
+                .iter()
+                .filter_map(|s| {
+                    let fixes = scope.fixes(Subject::InlineSchedule)?;
+                    let job = JobView::of_inline_schedule(&s.raw)?;
+                    Some((
+                        s,
+                        compliance::evaluate(Subject::InlineSchedule, &job, evaluation, fixes),
+                    ))
+                })
+                .collect(),
+            problems: &account.inventory.problems,
         })
         .collect();
     let report = ScanReport::new(
         evaluation,
         scope.all_fixes(),
-        &session.regions,
-        &judged,
-        &judged_schedules,
-        &inventory.problems,
+        &read.session.regions,
+        &accounts,
+        &read.reach.unreachable,
     );
     let style = Style {
         color: out.color(),
@@ -61,5 +72,5 @@ pub async fn run(out: &Output, global: &GlobalArgs, args: ScanArgs) -> anyhow::R
     } else {
         ExitStatus::Success
     };
-    Ok(common::status_for(&inventory, status))
+    Ok(common::status_for(&read, status))
 }

@@ -13,13 +13,20 @@ use serde_json::Value;
 
 /// Bumped on any change a reader of an older version would misread. 2: the fixes (`fixes`, per
 /// item and in all), schedules updated in place (`monitoring-schedule` items, action `update`).
-pub const FORMAT_VERSION: u32 = 2;
+/// 3: several accounts (`accounts`, `unreachable_accounts`, an `account_id` per item and per
+/// problem; no top-level `account_id`).
+pub const FORMAT_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanDocument {
     pub format_version: u32,
     pub tool_version: String,
-    pub account_id: String,
+    /// Every account the plan covers (reached and read), in the order they were named.
+    pub accounts: Vec<String>,
+    /// Accounts that were asked for but could not be reached, with AWS's message: the plan
+    /// does not cover them.
+    #[serde(default)]
+    pub unreachable_accounts: Vec<crate::accounts::Unreachable>,
     pub regions: Vec<String>,
     pub evaluation: Evaluation,
     /// Every flag the plan makes true.
@@ -35,6 +42,7 @@ pub struct PlanDocument {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DocumentItem {
+    pub account_id: String,
     pub region: String,
     /// A definition's kind, or `monitoring-schedule`.
     pub kind: ResourceKind,
@@ -70,6 +78,7 @@ pub struct DocumentItem {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DocumentProblem {
+    pub account_id: String,
     pub region: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<Kind>,
@@ -80,9 +89,10 @@ pub struct DocumentProblem {
     pub incomplete: bool,
 }
 
-impl From<&Problem> for DocumentProblem {
-    fn from(problem: &Problem) -> DocumentProblem {
+impl DocumentProblem {
+    fn of(account_id: &str, problem: &Problem) -> DocumentProblem {
         DocumentProblem {
+            account_id: account_id.to_owned(),
             region: problem.region.clone(),
             kind: problem.kind,
             name: problem.name.clone(),
@@ -93,23 +103,39 @@ impl From<&Problem> for DocumentProblem {
 }
 
 impl PlanDocument {
-    pub fn from_plan(plan: &Plan, account_id: &str) -> PlanDocument {
-        let items = plan
-            .items
-            .iter()
-            .map(definition_item)
-            .chain(plan.schedules.iter().map(schedule_item))
-            .collect();
+    /// One document for every account's plan. `plans` share the evaluation, regions and fixes
+    /// (they are one selection's).
+    pub fn from_plans(
+        plans: &[(&str, &Plan)],
+        unreachable: &[crate::accounts::Unreachable],
+        evaluation: Evaluation,
+        regions: &[String],
+        fixes: Fixes,
+    ) -> PlanDocument {
+        let mut items = Vec::new();
+        let mut problems = Vec::new();
+        let mut summary = Summary::default();
+        for (account_id, plan) in plans {
+            items.extend(plan.items.iter().map(|i| definition_item(account_id, i)));
+            items.extend(plan.schedules.iter().map(|i| schedule_item(account_id, i)));
+            problems.extend(
+                plan.problems
+                    .iter()
+                    .map(|p| DocumentProblem::of(account_id, p)),
+            );
+            summary.add(plan.summary());
+        }
         let mut document = PlanDocument {
             format_version: FORMAT_VERSION,
             tool_version: env!("CARGO_PKG_VERSION").to_owned(),
-            account_id: account_id.to_owned(),
-            regions: plan.regions.clone(),
-            evaluation: plan.evaluation,
-            fixes: plan.fixes,
-            summary: plan.summary(),
+            accounts: plans.iter().map(|(id, _)| (*id).to_owned()).collect(),
+            unreachable_accounts: unreachable.to_vec(),
+            regions: regions.to_vec(),
+            evaluation,
+            fixes,
+            summary,
             items,
-            problems: plan.problems.iter().map(DocumentProblem::from).collect(),
+            problems,
             checksum: String::new(),
         };
         document.checksum = document.compute_checksum();
@@ -136,8 +162,9 @@ impl PlanDocument {
     }
 }
 
-fn definition_item(item: &PlanItem) -> DocumentItem {
+fn definition_item(account_id: &str, item: &PlanItem) -> DocumentItem {
     DocumentItem {
+        account_id: account_id.to_owned(),
         region: item.definition.region.clone(),
         kind: ResourceKind::Definition(item.definition.kind),
         control: item.verdict.control.to_owned(),
@@ -159,8 +186,9 @@ fn definition_item(item: &PlanItem) -> DocumentItem {
     }
 }
 
-fn schedule_item(item: &SchedulePlanItem) -> DocumentItem {
+fn schedule_item(account_id: &str, item: &SchedulePlanItem) -> DocumentItem {
     DocumentItem {
+        account_id: account_id.to_owned(),
         region: item.schedule.region.clone(),
         kind: ResourceKind::MonitoringSchedule,
         control: item.verdict.control.to_owned(),

@@ -172,6 +172,16 @@ pub struct Summary {
     pub skip: usize,
 }
 
+impl Summary {
+    /// Adds another account's counts.
+    pub fn add(&mut self, other: Summary) {
+        self.recreate += other.recreate;
+        self.update += other.update;
+        self.compliant += other.compliant;
+        self.skip += other.skip;
+    }
+}
+
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} to recreate, ", self.recreate)?;

@@ -135,6 +135,21 @@ impl Selection {
         regions.into_iter().cloned().collect()
     }
 
+    /// The selection within one account: its findings only (a finding names its account; in an
+    /// organization a name alone is not one definition).
+    pub fn for_account(&self, account_id: &str) -> Selection {
+        Selection {
+            findings: self.findings.as_ref().map(|findings| {
+                findings
+                    .iter()
+                    .filter(|f| f.account_id == account_id)
+                    .cloned()
+                    .collect()
+            }),
+            ..self.clone()
+        }
+    }
+
     /// Accounts the findings name (a findings file from another account is refused).
     pub fn findings_accounts(&self) -> BTreeSet<&str> {
         self.findings

@@ -65,16 +65,16 @@ pub async fn load_sdk_config(options: &AwsOptions) -> SdkConfig {
     loader.load().await
 }
 
-/// The caller's account id, from STS `GetCallerIdentity`.
-pub async fn caller_account_id(config: &SdkConfig) -> Result<String, super::AwsError> {
+/// Who the credentials are, from STS `GetCallerIdentity`: the account id and the ARN.
+pub async fn caller_identity(config: &SdkConfig) -> Result<(String, String), super::AwsError> {
     let sts = aws_sdk_sts::Client::new(config);
     let identity = sts
         .get_caller_identity()
         .send()
         .await
         .map_err(|e| super::AwsError::from_sdk("GetCallerIdentity", e))?;
-    identity
-        .account()
-        .map(str::to_owned)
-        .ok_or_else(|| super::AwsError::local("GetCallerIdentity", "the response named no account"))
+    let account = identity.account().map(str::to_owned).ok_or_else(|| {
+        super::AwsError::local("GetCallerIdentity", "the response named no account")
+    })?;
+    Ok((account, identity.arn().unwrap_or_default().to_owned()))
 }

@@ -5,7 +5,7 @@ pub mod client;
 pub mod error;
 pub mod raw;
 
-pub use client::{AwsOptions, caller_account_id, load_sdk_config};
+pub use client::{AwsOptions, caller_identity, load_sdk_config};
 pub use error::{AwsError, ErrorClass};
 
 use crate::kinds::Kind;
@@ -132,10 +132,16 @@ fn parse_body(operation: &str, body: Option<Bytes>) -> Result<Value, AwsError> {
 }
 
 impl SageMaker {
-    /// A client for `region`, sharing the configuration's credentials, endpoint and retries.
-    pub fn new(config: &SdkConfig, region: &str) -> SageMaker {
+    /// A client for `account` in `region`, with the configuration's credentials and endpoint.
+    /// Its retry state (the token bucket, and adaptive mode's rate limiter) is its own:
+    /// SageMaker throttles each account-region apart, and the SDK would otherwise share that
+    /// state among all clients of a region, so one throttled account would slow every other.
+    pub fn new(config: &SdkConfig, account: &str, region: &str) -> SageMaker {
         let sagemaker_config = aws_sdk_sagemaker::config::Builder::from(config)
             .region(Region::new(region.to_owned()))
+            .retry_partition(aws_sdk_sagemaker::config::retry::RetryPartition::new(
+                format!("sagemaker-{account}-{region}"),
+            ))
             .build();
         SageMaker {
             client: Client::from_conf(sagemaker_config),

@@ -254,7 +254,7 @@ pub fn client_for(
         dummy_credentials: true,
         ..AwsOptions::default()
     }));
-    SageMaker::new(&config, region)
+    SageMaker::new(&config, sm_emulator::DEFAULT_ACCOUNT_ID, region)
 }
 
 /// The calls among `calls` that change state.

@@ -960,7 +960,7 @@ async fn someone_clients(endpoint: &str) -> Clients {
     .await;
     Clients {
         typed: aws_sdk_sagemaker::Client::new(&config),
-        adapter: SageMaker::new(&config, REGION),
+        adapter: SageMaker::new(&config, sm_emulator::DEFAULT_ACCOUNT_ID, REGION),
     }
 }
 
