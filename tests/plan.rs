@@ -112,7 +112,7 @@ fn plan_skips_cloudformation_managed_definitions_unless_included() {
     );
     assert!(
         text.ends_with(
-            "Plan: 9 to recreate, 1 schedule(s) to update in place, 6 compliant, 0 skipped.\n"
+            "Plan: 9 to recreate, 1 schedule(s) to update in place, 6 compliant, 0 skipped in account 123456789012.\n"
         ),
         "{text}"
     );
