@@ -454,6 +454,11 @@ pub struct SandboxServeArgs {
     #[arg(long, value_name = "FILE")]
     pub seed: Option<PathBuf>,
 
+    /// Serve the built-in demo organization (a management account and three members, reached
+    /// with `sts:AssumeRole` of OrganizationAccountAccessRole) instead of the demo account.
+    #[arg(long, conflicts_with = "seed")]
+    pub org: bool,
+
     /// TCP port on 127.0.0.1; 0 picks a free one.
     #[arg(long, default_value_t = 0)]
     pub port: u16,
@@ -588,5 +593,25 @@ mod tests {
         assert_eq!(cli.global.sandbox.as_deref(), Some("seed.json"));
         let cli = Cli::try_parse_from(["sm-recreate", "sandbox", "serve"]).unwrap();
         assert_eq!(cli.global.sandbox, None);
+    }
+
+    #[test]
+    fn sandbox_serve_org_serves_the_demo_organization_and_takes_no_seed() {
+        let cli = Cli::try_parse_from(["sm-recreate", "sandbox", "serve", "--org"]).unwrap();
+        let Command::Sandbox(SandboxCommand::Serve(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert!(args.org);
+        assert!(
+            Cli::try_parse_from([
+                "sm-recreate",
+                "sandbox",
+                "serve",
+                "--org",
+                "--seed",
+                "s.json"
+            ])
+            .is_err()
+        );
     }
 }
