@@ -74,6 +74,7 @@ fn seed(definitions: usize) -> Seed {
             {"Key": "bench", "Value": "apply"},
         ]);
         seeded.push(SeedDefinition {
+            account_id: None,
             kind,
             region: "us-east-1".to_owned(),
             request,

@@ -280,6 +280,7 @@ fn bench_seed(count: usize) -> Seed {
                 ]),
             };
             SeedDefinition {
+                account_id: None,
                 kind: *kind,
                 region: REGION.to_owned(),
                 request,

@@ -117,7 +117,8 @@ pub struct AccountArgs {
     pub accounts_file: Option<PathBuf>,
 
     /// Work on every ACTIVE account of the organization (organizations:ListAccounts, from the
-    /// management account or a delegated administrator).
+    /// management account or a delegated administrator). With --sandbox or `sandbox serve`: the
+    /// built-in demo organization (a management account and three members).
     #[arg(long, global = true)]
     pub org: bool,
 
@@ -674,5 +675,17 @@ mod tests {
         assert_eq!(cli.global.sandbox.as_deref(), Some("seed.json"));
         let cli = Cli::try_parse_from(["sm-recreate", "sandbox", "serve"]).unwrap();
         assert_eq!(cli.global.sandbox, None);
+    }
+
+    #[test]
+    fn sandbox_serve_takes_the_global_org_flag() {
+        // `--org` is global (the accounts of an organization); `sandbox serve --org` reads it
+        // to serve the demo organization.
+        let cli = Cli::try_parse_from(["sm-recreate", "sandbox", "serve", "--org"]).unwrap();
+        assert!(cli.global.accounts.org);
+        assert!(matches!(
+            cli.command,
+            Command::Sandbox(SandboxCommand::Serve(_))
+        ));
     }
 }

@@ -59,7 +59,9 @@ impl Session {
                             .into(),
                     );
                 }
-                let seed = if seed_path.is_empty() {
+                let seed = if seed_path.is_empty() && global.accounts.org {
+                    Seed::demo_organization()
+                } else if seed_path.is_empty() {
                     Seed::demo()
                 } else {
                     Seed::from_path(std::path::Path::new(seed_path)).map_err(|e| {

@@ -17,6 +17,7 @@ const INLINE: &str = "recsys-hourly";
 /// A schedule with an inline data-quality job on two instances, failing both controls.
 fn inline_schedule(status: SeedScheduleStatus) -> SeedSchedule {
     SeedSchedule {
+        account_id: None,
         region: REGION.to_owned(),
         request: json!({
             "MonitoringScheduleName": INLINE,

@@ -16,7 +16,13 @@ pub async fn serve(
             .with_hint("use --seed FILE to choose what the served emulator holds")
             .into());
     }
+    if global.accounts.org && args.seed.is_some() {
+        return Err(UsageError::new("--org and --seed cannot be combined")
+            .with_hint("--org serves the built-in demo organization; a seed file may describe its own (fixtures/README.md)")
+            .into());
+    }
     let seed = match &args.seed {
+        None if global.accounts.org => Seed::demo_organization(),
         None => Seed::demo(),
         Some(path) => Seed::from_path(path)
             .map_err(|e| UsageError::new(format!("cannot use seed {}: {e}", path.display())))?,
@@ -35,8 +41,17 @@ pub async fn serve(
     // The URL is the data a caller needs, so it goes to stdout (and is flushed: callers read it
     // from a pipe before we exit).
     out.data(&format!("{}\n", emulator.endpoint_url()))?;
+    let accounts = emulator.account_ids();
+    let members = if accounts.len() > 1 {
+        format!(
+            ", the management account of an organization with members {}, reached with sts:AssumeRole",
+            accounts[1..].join(", ")
+        )
+    } else {
+        String::new()
+    };
     out.notice(format!(
-        "SageMaker emulator listening on {} (account {}); any credentials work. Ctrl-C stops it.",
+        "SageMaker emulator listening on {} (account {}{members}); any credentials work. Ctrl-C stops it.",
         emulator.endpoint_url(),
         emulator.account_id()
     ));

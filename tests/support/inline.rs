@@ -38,6 +38,7 @@ pub fn inline_config(network: Option<Value>) -> Value {
 pub fn named_seed(name: &str, network: Option<Value>) -> Seed {
     Seed {
         schedules: vec![SeedSchedule {
+            account_id: None,
             region: REGION.to_owned(),
             request: json!({
                 "MonitoringScheduleName": name,

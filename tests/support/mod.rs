@@ -343,6 +343,7 @@ pub fn definition_request(
 
 pub fn seed_definition(region: &str, kind: Kind, request: Value) -> SeedDefinition {
     SeedDefinition {
+        account_id: None,
         kind,
         region: region.to_owned(),
         request,
@@ -352,6 +353,7 @@ pub fn seed_definition(region: &str, kind: Kind, request: Value) -> SeedDefiniti
 /// A schedule in `region` that runs `definition` of `kind` hourly.
 pub fn seed_schedule(region: &str, name: &str, kind: Kind, definition: &str) -> SeedSchedule {
     SeedSchedule {
+        account_id: None,
         region: region.to_owned(),
         request: json!({
             "MonitoringScheduleName": name,

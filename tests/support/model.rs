@@ -413,6 +413,7 @@ impl World {
                 .map(|t| (format!("k{t}"), format!("v{t}-{}", rng.below(1000))))
                 .collect();
             seed_definitions.push(SeedDefinition {
+                account_id: None,
                 kind,
                 region: REGION.to_owned(),
                 request: request_for(kind, &name, flags, &tags),
@@ -447,6 +448,7 @@ impl World {
             let name = format!("keep-{}", kind.cli_name());
             let tags = vec![("team".to_owned(), "other".to_owned())];
             seed_definitions.push(SeedDefinition {
+                account_id: None,
                 kind,
                 region: REGION.to_owned(),
                 request: request_for(kind, &name, (Some(true), Some(true), true), &tags),
@@ -471,6 +473,7 @@ impl World {
             let stopped = rng.chance(0.3);
             let running = rng.chance(0.25);
             seed_schedules.push(SeedSchedule {
+                account_id: None,
                 region: REGION.to_owned(),
                 request: json!({
                     "MonitoringScheduleName": name,
@@ -496,6 +499,7 @@ impl World {
             account_id: ACCOUNT.to_owned(),
             definitions: seed_definitions,
             schedules: seed_schedules,
+            ..Seed::default()
         };
         (
             World {
@@ -550,6 +554,7 @@ impl World {
 
 fn schedule_seed(name: &str, kind: Kind, definition: &str) -> SeedSchedule {
     SeedSchedule {
+        account_id: None,
         region: REGION.to_owned(),
         request: json!({
             "MonitoringScheduleName": name,

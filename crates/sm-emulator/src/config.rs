@@ -20,6 +20,9 @@ pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
 /// `--sandbox` works from any directory.
 const DEMO_ACCOUNT_JSON: &str = include_str!("../../../fixtures/demo-account.json");
 
+/// The built-in demo organization (the workspace's `fixtures/demo-organization.json`).
+const DEMO_ORGANIZATION_JSON: &str = include_str!("../../../fixtures/demo-organization.json");
+
 /// Everything `start` needs.
 #[derive(Debug, Clone, Default)]
 pub struct EmulatorConfig {
@@ -29,12 +32,37 @@ pub struct EmulatorConfig {
     pub behaviour: Behaviour,
 }
 
-/// The initial state of the emulated account.
+/// The initial state of the emulated account, or of an organization: `account_id` is the caller's
+/// own account (base credentials map to it) and, when `accounts` lists members, the organization's
+/// management account.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Seed {
     #[serde(default = "default_account_id")]
     pub account_id: String,
+    /// The management account's name in `ListAccounts`.
+    #[serde(default)]
+    pub management_name: Option<String>,
+    /// The management account's email in `ListAccounts`.
+    #[serde(default)]
+    pub management_email: Option<String>,
+    /// Roles that `AssumeRole` may assume in the management account itself. None by default:
+    /// `OrganizationAccountAccessRole` exists only in member accounts the organization created
+    /// (AWS-FACTS #17); the management account is reached with the base credentials.
+    #[serde(default)]
+    pub management_roles: Vec<SeedRole>,
+    /// The organization's member accounts. Empty: no organization (`ListAccounts` answers
+    /// `AWSOrganizationsNotInUseException`).
+    #[serde(default)]
+    pub accounts: Vec<SeedAccount>,
+    /// How long `AssumeRole` credentials live. Deliberately not held to the real service's
+    /// 900-second minimum, so a test can have credentials expire in the middle of a run.
+    #[serde(
+        default = "default_credential_lifetime",
+        rename = "credential_lifetime_ms",
+        deserialize_with = "millis"
+    )]
+    pub credential_lifetime: Duration,
     #[serde(default)]
     pub definitions: Vec<SeedDefinition>,
     #[serde(default)]
@@ -45,8 +73,88 @@ impl Default for Seed {
     fn default() -> Self {
         Seed {
             account_id: default_account_id(),
+            management_name: None,
+            management_email: None,
+            management_roles: Vec::new(),
+            accounts: Vec::new(),
+            credential_lifetime: default_credential_lifetime(),
             definitions: Vec::new(),
             schedules: Vec::new(),
+        }
+    }
+}
+
+/// A member account of the organization.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedAccount {
+    /// Twelve digits.
+    pub account_id: String,
+    pub name: String,
+    pub email: String,
+    #[serde(default)]
+    pub state: AccountState,
+    /// How the account joined: `CREATED` (the default) or `INVITED`.
+    #[serde(default)]
+    pub joined_method: JoinedMethod,
+    /// The roles `AssumeRole` may assume in this account; by default one
+    /// `OrganizationAccountAccessRole` without an external id.
+    #[serde(default = "default_roles")]
+    pub roles: Vec<SeedRole>,
+    /// Opt-in regions not enabled for this account: SageMaker calls there answer
+    /// `UnrecognizedClientException`.
+    #[serde(default)]
+    pub disabled_regions: Vec<String>,
+}
+
+/// A role in an account. With an `external_id`, `AssumeRole` must pass exactly that id (the
+/// usual `sts:ExternalId` trust-policy condition); without one, any or none is accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedRole {
+    pub name: String,
+    #[serde(default)]
+    pub external_id: Option<String>,
+}
+
+/// An account's state, as Organizations' `AccountState` (without `PENDING_ACTIVATION`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AccountState {
+    #[default]
+    Active,
+    Suspended,
+    PendingClosure,
+    Closed,
+}
+
+impl AccountState {
+    /// The name on the wire (`ACTIVE`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountState::Active => "ACTIVE",
+            AccountState::Suspended => "SUSPENDED",
+            AccountState::PendingClosure => "PENDING_CLOSURE",
+            AccountState::Closed => "CLOSED",
+        }
+    }
+}
+
+/// How an account joined the organization.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum JoinedMethod {
+    #[default]
+    Created,
+    Invited,
+}
+
+impl JoinedMethod {
+    /// The name on the wire (`CREATED` or `INVITED`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JoinedMethod::Created => "CREATED",
+            JoinedMethod::Invited => "INVITED",
         }
     }
 }
@@ -55,6 +163,9 @@ impl Default for Seed {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedDefinition {
+    /// The account it lives in; the seed's `account_id` when absent.
+    #[serde(default)]
+    pub account_id: Option<String>,
     pub kind: Kind,
     #[serde(default = "default_region")]
     pub region: String,
@@ -68,6 +179,9 @@ pub struct SeedDefinition {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedSchedule {
+    /// The account it lives in; the seed's `account_id` when absent.
+    #[serde(default)]
+    pub account_id: Option<String>,
     #[serde(default = "default_region")]
     pub region: String,
     /// A `CreateMonitoringSchedule` request body.
@@ -98,6 +212,76 @@ impl Seed {
         serde_json::from_str(DEMO_ACCOUNT_JSON)
             .expect("fixtures/demo-account.json is valid (checked by a unit test)")
     }
+
+    /// The built-in demo organization (`fixtures/demo-organization.json`): a management account
+    /// and three members reached through `OrganizationAccountAccessRole`.
+    pub fn demo_organization() -> Seed {
+        serde_json::from_str(DEMO_ORGANIZATION_JSON)
+            .expect("fixtures/demo-organization.json is valid (checked by a unit test)")
+    }
+
+    /// Every account, the management (caller's) account first, then the members in seed order.
+    pub fn account_ids(&self) -> Vec<&str> {
+        std::iter::once(self.account_id.as_str())
+            .chain(
+                self.accounts
+                    .iter()
+                    .map(|account| account.account_id.as_str()),
+            )
+            .collect()
+    }
+
+    /// Checks what serde cannot: account ids are twelve digits and unique, and every entry names
+    /// a known account.
+    pub(crate) fn validate(&self) -> Result<(), EmulatorError> {
+        let invalid =
+            |entry: String, message: String| EmulatorError::InvalidSeed { entry, message };
+        let ids = self.account_ids();
+        for (index, id) in ids.iter().enumerate() {
+            let entry = if index == 0 {
+                "account_id".to_owned()
+            } else {
+                format!("accounts[{}]", index - 1)
+            };
+            if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(invalid(
+                    entry,
+                    format!("account id {id:?} is not twelve digits"),
+                ));
+            }
+            if ids[..index].contains(id) {
+                return Err(invalid(entry, format!("account {id} is listed twice")));
+            }
+        }
+        let known = |account: &Option<String>| {
+            account
+                .as_deref()
+                .is_none_or(|account| ids.contains(&account))
+        };
+        let entries = self
+            .definitions
+            .iter()
+            .map(|d| (&d.account_id, "definitions"))
+            .enumerate()
+            .chain(
+                self.schedules
+                    .iter()
+                    .map(|s| (&s.account_id, "schedules"))
+                    .enumerate(),
+            );
+        for (index, (account, list)) in entries {
+            if !known(account) {
+                return Err(invalid(
+                    format!("{list}[{index}]"),
+                    format!(
+                        "account_id {} is neither the seed's account_id nor in accounts",
+                        account.as_deref().unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// How the emulator behaves beyond its state: per-call latency, a token-bucket throttle, injected
@@ -110,8 +294,13 @@ pub struct Behaviour {
     /// Added to every call before it is handled.
     #[serde(default, rename = "latency_ms", deserialize_with = "millis")]
     pub latency: Duration,
+    /// One token bucket per account and region (SageMaker's limits are per account-region).
     #[serde(default)]
     pub throttle: Option<Throttle>,
+    /// Buckets for one account's regions instead of `throttle`'s, so a test can throttle one
+    /// account of an organization hard.
+    #[serde(default)]
+    pub account_throttles: Vec<AccountThrottle>,
     /// Evaluated in order for every call; see `FaultRule`.
     #[serde(default)]
     pub faults: Vec<FaultRule>,
@@ -163,6 +352,7 @@ impl Default for Behaviour {
         Behaviour {
             latency: Duration::ZERO,
             throttle: None,
+            account_throttles: Vec::new(),
             faults: Vec::new(),
             schedule_transition: default_schedule_transition(),
             execution_duration: default_execution_duration(),
@@ -187,12 +377,25 @@ impl Behaviour {
 
     /// Rejects rules that could never do anything or whose intent is ambiguous.
     pub(crate) fn validate(&self) -> Result<(), String> {
-        if let Some(throttle) = &self.throttle
-            && (throttle.rate_per_second.is_nan()
+        let throttles = self
+            .throttle
+            .iter()
+            .map(|throttle| ("throttle".to_owned(), throttle.clone()));
+        let account_throttles = self.account_throttles.iter().map(|account| {
+            (
+                format!("account_throttles ({})", account.account_id),
+                account.throttle(),
+            )
+        });
+        for (what, throttle) in throttles.chain(account_throttles) {
+            if throttle.rate_per_second.is_nan()
                 || throttle.rate_per_second <= 0.0
-                || throttle.burst == 0)
-        {
-            return Err("throttle: rate_per_second and burst must both be positive".to_owned());
+                || throttle.burst == 0
+            {
+                return Err(format!(
+                    "{what}: rate_per_second and burst must both be positive"
+                ));
+            }
         }
         for (index, rule) in self.faults.iter().enumerate() {
             let problem = if rule.error.is_some() && rule.drop_connection {
@@ -224,6 +427,24 @@ pub struct Throttle {
     pub burst: u32,
 }
 
+/// The token bucket of one account's regions, in place of `Behaviour::throttle`'s.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountThrottle {
+    pub account_id: String,
+    pub rate_per_second: f64,
+    pub burst: u32,
+}
+
+impl AccountThrottle {
+    pub(crate) fn throttle(&self) -> Throttle {
+        Throttle {
+            rate_per_second: self.rate_per_second,
+            burst: self.burst,
+        }
+    }
+}
+
 /// One injected fault. A rule matches a call by operation and name; it fires on a matching call
 /// when `nth`, `times` and `probability` allow; a firing rule sleeps `delay_ms`, then drops the
 /// connection or answers `error`. A rule with only `delay_ms` slows calls down and lets later rules
@@ -233,13 +454,17 @@ pub struct Throttle {
 #[serde(deny_unknown_fields)]
 pub struct FaultRule {
     /// An operation name such as `DeleteDataQualityJobDefinition`, or `*` for every SageMaker
-    /// operation (STS's `GetCallerIdentity` only matches when named).
+    /// operation (STS's `GetCallerIdentity` and `AssumeRole`, and Organizations' `ListAccounts`,
+    /// only match when named).
     pub operation: String,
     /// A glob (`*`, `?`) over the definition or schedule name the request carries (from
     /// `JobDefinitionName`, `MonitoringScheduleName` or the name in `ResourceArn`); `None` matches
     /// every call, including calls that carry no name.
     #[serde(default)]
     pub name: Option<String>,
+    /// Only calls made with this account's credentials; `None` matches every account.
+    #[serde(default)]
+    pub account_id: Option<String>,
     /// Fire only on the nth matching call (1-based).
     #[serde(default)]
     pub nth: Option<u32>,
@@ -321,6 +546,17 @@ fn default_message_for(code: &str) -> String {
 
 fn default_account_id() -> String {
     DEFAULT_ACCOUNT_ID.to_owned()
+}
+
+fn default_roles() -> Vec<SeedRole> {
+    vec![SeedRole {
+        name: "OrganizationAccountAccessRole".to_owned(),
+        external_id: None,
+    }]
+}
+
+fn default_credential_lifetime() -> Duration {
+    Duration::from_secs(3600)
 }
 
 fn default_region() -> String {

@@ -3,14 +3,28 @@
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use super::config::{Behaviour, FaultRule};
+use super::config::{Behaviour, FaultRule, Throttle};
 use super::protocol::ApiError;
 
 /// The operation name STS calls carry; `*` rules leave it alone so a fault plan aimed at
 /// SageMaker does not break the caller-identity check every run starts with.
 pub(crate) const STS_OPERATION: &str = "GetCallerIdentity";
+
+/// STS's `AssumeRole`, left alone by `*` rules like `GetCallerIdentity`.
+pub(crate) const ASSUME_ROLE_OPERATION: &str = "AssumeRole";
+
+/// Organizations' `ListAccounts`, left alone by `*` rules like the STS operations.
+pub(crate) const LIST_ACCOUNTS_OPERATION: &str = "ListAccounts";
+
+/// The operations of other services than SageMaker: a `*` rule matches none of them.
+const OTHER_SERVICES_OPERATIONS: [&str; 3] = [
+    STS_OPERATION,
+    ASSUME_ROLE_OPERATION,
+    LIST_ACCOUNTS_OPERATION,
+];
 
 /// What the fault rules decided for one call.
 #[derive(Debug, Default)]
@@ -52,17 +66,14 @@ struct TokenBucket {
 pub(crate) struct BehaviourState {
     behaviour: Behaviour,
     counters: Vec<RuleCounter>,
-    bucket: Option<TokenBucket>,
+    /// One bucket per account and region, filled on its first call.
+    buckets: HashMap<(String, String), TokenBucket>,
     draws: StdRng,
 }
 
 impl BehaviourState {
     pub(crate) fn new(behaviour: Behaviour) -> BehaviourState {
         let counters = vec![RuleCounter::default(); behaviour.faults.len()];
-        let bucket = behaviour.throttle.as_ref().map(|throttle| TokenBucket {
-            tokens: f64::from(throttle.burst),
-            refilled_at: Instant::now(),
-        });
         let draws = match behaviour.fault_seed {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_os_rng(),
@@ -70,7 +81,7 @@ impl BehaviourState {
         BehaviourState {
             behaviour,
             counters,
-            bucket,
+            buckets: HashMap::new(),
             draws,
         }
     }
@@ -79,11 +90,30 @@ impl BehaviourState {
         &self.behaviour
     }
 
-    /// Takes a token from the bucket; `false` means the call is throttled.
-    pub(crate) fn admit(&mut self, now: Instant) -> bool {
-        let (Some(bucket), Some(throttle)) = (&mut self.bucket, &self.behaviour.throttle) else {
+    /// The throttle of `account`'s regions: its `account_throttles` entry, else `throttle`.
+    fn throttle_of(&self, account: &str) -> Option<Throttle> {
+        self.behaviour
+            .account_throttles
+            .iter()
+            .find(|entry| entry.account_id == account)
+            .map(|entry| entry.throttle())
+            .or_else(|| self.behaviour.throttle.clone())
+    }
+
+    /// Takes a token from the account-region's bucket; `false` means the call is throttled.
+    pub(crate) fn admit(&mut self, account: &str, region: &str, now: Instant) -> bool {
+        let Some(throttle) = self.throttle_of(account) else {
             return true;
         };
+        // A bucket starts full at its first call, as one created with the behaviour would be
+        // by then (a full bucket does not fill further).
+        let bucket = self
+            .buckets
+            .entry((account.to_owned(), region.to_owned()))
+            .or_insert_with(|| TokenBucket {
+                tokens: f64::from(throttle.burst),
+                refilled_at: now,
+            });
         let elapsed = now.saturating_duration_since(bucket.refilled_at);
         bucket.tokens = (bucket.tokens + elapsed.as_secs_f64() * throttle.rate_per_second)
             .min(f64::from(throttle.burst));
@@ -98,10 +128,15 @@ impl BehaviourState {
 
     /// Counts the call against every matching rule and decides its fate: delays accumulate from
     /// each rule that fires, up to and including the first one with an error or a drop.
-    pub(crate) fn decide(&mut self, operation: &str, name: Option<&str>) -> FaultDecision {
+    pub(crate) fn decide(
+        &mut self,
+        operation: &str,
+        name: Option<&str>,
+        account: &str,
+    ) -> FaultDecision {
         let mut decision = FaultDecision::default();
         for (rule, counter) in self.behaviour.faults.iter().zip(&mut self.counters) {
-            if !rule_matches(rule, operation, name) {
+            if !rule_matches(rule, operation, name, account) {
                 continue;
             }
             counter.matched = counter.matched.saturating_add(1);
@@ -127,9 +162,9 @@ impl BehaviourState {
     }
 }
 
-fn rule_matches(rule: &FaultRule, operation: &str, name: Option<&str>) -> bool {
+fn rule_matches(rule: &FaultRule, operation: &str, name: Option<&str>, account: &str) -> bool {
     let operation_matches = if rule.operation == "*" {
-        operation != STS_OPERATION
+        !OTHER_SERVICES_OPERATIONS.contains(&operation)
     } else {
         rule.operation == operation
     };
@@ -138,7 +173,8 @@ fn rule_matches(rule: &FaultRule, operation: &str, name: Option<&str>) -> bool {
         (Some(pattern), Some(name)) => sm_kinds::glob_match(pattern, name),
         (Some(_), None) => false,
     };
-    operation_matches && name_matches
+    let account_matches = rule.account_id.as_deref().is_none_or(|id| id == account);
+    operation_matches && name_matches && account_matches
 }
 
 fn should_fire(rule: &FaultRule, counter: &RuleCounter, draws: &mut StdRng) -> bool {
@@ -156,7 +192,10 @@ fn should_fire(rule: &FaultRule, counter: &RuleCounter, draws: &mut StdRng) -> b
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{FaultError, Throttle};
+    use crate::config::{AccountThrottle, FaultError, Throttle};
+
+    const A: &str = "111111111111";
+    const B: &str = "222222222222";
 
     fn state(faults: Vec<FaultRule>) -> BehaviourState {
         BehaviourState::new(Behaviour {
@@ -181,11 +220,11 @@ mod tests {
             ..error_rule("DeleteModelBiasJobDefinition")
         }]);
         let op = "DeleteModelBiasJobDefinition";
-        assert!(state.decide(op, Some("y")).outcome.is_none());
-        assert!(state.decide(op, Some("x1")).outcome.is_none());
-        assert!(state.decide("ListTags", Some("x1")).outcome.is_none());
-        assert!(state.decide(op, Some("x2")).outcome.is_some());
-        assert!(state.decide(op, Some("x3")).outcome.is_none());
+        assert!(state.decide(op, Some("y"), A).outcome.is_none());
+        assert!(state.decide(op, Some("x1"), A).outcome.is_none());
+        assert!(state.decide("ListTags", Some("x1"), A).outcome.is_none());
+        assert!(state.decide(op, Some("x2"), A).outcome.is_some());
+        assert!(state.decide(op, Some("x3"), A).outcome.is_none());
     }
 
     #[test]
@@ -207,15 +246,15 @@ mod tests {
             },
         ]);
         state.behaviour.faults[2].operation = "*".to_owned();
-        let first = state.decide("ListTags", None);
+        let first = state.decide("ListTags", None, A);
         assert_eq!(first.delay, Duration::from_millis(7));
         assert!(matches!(first.outcome, Some(FaultOutcome::Error { .. })));
-        let second = state.decide("ListTags", None);
+        let second = state.decide("ListTags", None, A);
         assert_eq!(
             second.outcome,
             Some(FaultOutcome::DropConnection { after: false })
         );
-        assert!(state.decide(STS_OPERATION, None).outcome.is_none());
+        assert!(state.decide(STS_OPERATION, None, A).outcome.is_none());
     }
 
     #[test]
@@ -229,8 +268,8 @@ mod tests {
             ..error_rule("*")
         }]);
         for _ in 0..50 {
-            assert!(never.decide("ListTags", None).outcome.is_none());
-            assert!(always.decide("ListTags", None).outcome.is_some());
+            assert!(never.decide("ListTags", None, A).outcome.is_none());
+            assert!(always.decide("ListTags", None, A).outcome.is_some());
         }
     }
 
@@ -244,8 +283,48 @@ mod tests {
             ..Behaviour::default()
         });
         let start = Instant::now();
-        assert!((0..3).all(|_| state.admit(start)));
-        assert!(!state.admit(start));
-        assert!(state.admit(start + Duration::from_millis(150)));
+        assert!((0..3).all(|_| state.admit(A, "us-east-1", start)));
+        assert!(!state.admit(A, "us-east-1", start));
+        assert!(state.admit(A, "us-east-1", start + Duration::from_millis(150)));
+    }
+
+    #[test]
+    fn each_account_region_has_its_own_bucket_and_an_account_may_have_its_own_rate() {
+        let mut state = BehaviourState::new(Behaviour {
+            throttle: Some(Throttle {
+                rate_per_second: 10.0,
+                burst: 2,
+            }),
+            account_throttles: vec![AccountThrottle {
+                account_id: B.to_owned(),
+                rate_per_second: 0.001,
+                burst: 1,
+            }],
+            ..Behaviour::default()
+        });
+        let now = Instant::now();
+        assert!((0..2).all(|_| state.admit(A, "us-east-1", now)));
+        assert!(!state.admit(A, "us-east-1", now));
+        assert!((0..2).all(|_| state.admit(A, "us-west-2", now)));
+        assert!(state.admit(B, "us-east-1", now));
+        assert!(!state.admit(B, "us-east-1", now + Duration::from_millis(150)));
+        assert!(state.admit(B, "us-west-2", now));
+    }
+
+    #[test]
+    fn an_account_matcher_limits_a_rule_to_that_account_and_star_spares_other_services() {
+        let mut state = state(vec![FaultRule {
+            account_id: Some(B.to_owned()),
+            ..error_rule("*")
+        }]);
+        assert!(state.decide("ListTags", None, A).outcome.is_none());
+        assert!(state.decide("ListTags", None, B).outcome.is_some());
+        for operation in [
+            STS_OPERATION,
+            ASSUME_ROLE_OPERATION,
+            LIST_ACCOUNTS_OPERATION,
+        ] {
+            assert!(state.decide(operation, None, B).outcome.is_none());
+        }
     }
 }

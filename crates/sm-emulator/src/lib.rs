@@ -1,5 +1,11 @@
 //! The sandbox: a SageMaker-compatible HTTP server (AWS JSON 1.1) for the model-monitor job
-//! definitions and monitoring schedules sm-recreate touches, plus STS `GetCallerIdentity`.
+//! definitions and monitoring schedules sm-recreate touches, plus STS `GetCallerIdentity` and
+//! `AssumeRole` (awsQuery) and Organizations `ListAccounts` (AWS JSON 1.1).
+//!
+//! It can be an AWS Organization: the seed's `account_id` is the management account, the base
+//! credentials (any key it did not issue) act in it, and `AssumeRole` of a role the seed lists in
+//! a member account issues credentials that act in that member. SageMaker state is kept apart per
+//! account and region, and so is the throttle's token bucket.
 //!
 //! It behaves like the real service where that matters to the tool (validation, `ResourceInUse`,
 //! `ResourceNotFound`, schedule status transitions, pagination), stores definitions as JSON so any
@@ -10,15 +16,17 @@
 mod config;
 mod faults;
 mod listing;
+mod org;
 mod protocol;
 mod server;
 mod store;
 mod validation;
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -28,11 +36,13 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    Behaviour, DEFAULT_ACCOUNT_ID, DEFAULT_REGION, EmulatorConfig, FaultError, FaultRule,
-    InlineNetworkConfigUpdates, Seed, SeedDefinition, SeedSchedule, SeedScheduleStatus, Throttle,
+    AccountState, AccountThrottle, Behaviour, DEFAULT_ACCOUNT_ID, DEFAULT_REGION, EmulatorConfig,
+    FaultError, FaultRule, InlineNetworkConfigUpdates, JoinedMethod, Seed, SeedAccount,
+    SeedDefinition, SeedRole, SeedSchedule, SeedScheduleStatus, Throttle,
 };
 
 use faults::BehaviourState;
+use org::Organization;
 use server::{Shared, lock};
 use store::{Store, Timings};
 
@@ -93,6 +103,9 @@ pub struct RecordedCall {
     /// The definition or schedule the request named, if any.
     pub name: Option<String>,
     pub region: String,
+    /// The account whose credentials signed the call (the management account for any key the
+    /// emulator did not issue).
+    pub account_id: String,
     /// `ok`, the error code answered, `dropped`, or `in-flight` while still being handled.
     pub outcome: String,
 }
@@ -116,13 +129,15 @@ pub async fn start(config: EmulatorConfig, addr: SocketAddr) -> Result<Emulator,
             path: None,
             message,
         })?;
-    let mut store = Store::new(
-        &config.seed.account_id,
-        Instant::now(),
-        timings(&config.behaviour),
-    );
-    store.set_schedule_behaviour(&config.behaviour);
-    store.seed(&config.seed)?;
+    config.seed.validate()?;
+    let started = Instant::now();
+    let mut stores = BTreeMap::new();
+    for account in config.seed.account_ids() {
+        let mut store = Store::new(account, started, timings(&config.behaviour));
+        store.set_schedule_behaviour(&config.behaviour);
+        store.seed(&config.seed)?;
+        stores.insert(account.to_owned(), store);
+    }
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| EmulatorError::Bind { addr, source })?;
@@ -131,7 +146,8 @@ pub async fn start(config: EmulatorConfig, addr: SocketAddr) -> Result<Emulator,
         .map_err(|source| EmulatorError::Bind { addr, source })?;
     let shared = Arc::new(Shared {
         account_id: config.seed.account_id.clone(),
-        store: Mutex::new(store),
+        stores: Mutex::new(stores),
+        org: Mutex::new(Organization::new(&config.seed, SystemTime::now())),
         behaviour: Mutex::new(BehaviourState::new(config.behaviour)),
         calls: Mutex::new(server::CallLog::default()),
     });
@@ -174,16 +190,53 @@ impl Emulator {
         format!("http://{reachable}")
     }
 
+    /// The management (caller's) account: base credentials act in it, and the accessors below
+    /// that take no account read it.
     pub fn account_id(&self) -> String {
         self.shared.account_id.clone()
     }
 
+    /// Every account of the organization, the management account first, then the members in
+    /// seed order (just the one account for a seed without `accounts`).
+    pub fn account_ids(&self) -> Vec<String> {
+        lock(&self.shared.org).account_ids()
+    }
+
+    /// The state of one account, read and changed as the accessors of `Emulator` do for the
+    /// management account.
+    ///
+    /// # Panics
+    /// If the seed has no such account: a bug in the test.
+    pub fn account(&self, account_id: &str) -> AccountView<'_> {
+        assert!(
+            lock(&self.shared.stores).contains_key(account_id),
+            "the emulator has no account {account_id} (accounts: {:?})",
+            self.account_ids()
+        );
+        AccountView {
+            shared: &self.shared,
+            account_id: account_id.to_owned(),
+        }
+    }
+
+    fn management(&self) -> AccountView<'_> {
+        AccountView {
+            shared: &self.shared,
+            account_id: self.shared.account_id.clone(),
+        }
+    }
+
+    /// Makes every credential `AssumeRole` issued for `account_id` so far expired, as if its
+    /// lifetime had run out: each call signed with one answers `ExpiredToken`.
+    pub fn expire_credentials(&self, account_id: &str) {
+        lock(&self.shared.org).expire_credentials(account_id);
+    }
+
     /// Replaces latency, throttle, faults, timings and whether inline `NetworkConfig` updates are
-    /// allowed, resetting fault counters and the token bucket. Schedules already `Pending`, and
+    /// allowed, resetting fault counters and the token buckets. Schedules already `Pending`, and
     /// seeded executions, keep the timing they started with.
     pub fn set_behaviour(&self, behaviour: Behaviour) {
-        {
-            let mut store = lock(&self.shared.store);
+        for store in lock(&self.shared.stores).values_mut() {
             store.set_timings(timings(&behaviour));
             store.set_schedule_behaviour(&behaviour);
         }
@@ -195,19 +248,84 @@ impl Emulator {
         lock(&self.shared.calls).to_vec()
     }
 
+    /// The stored describe JSON of a definition (name matched case-insensitively), in the
+    /// management account.
+    pub fn definition(&self, region: &str, kind: Kind, name: &str) -> Option<Value> {
+        self.management().definition(region, kind, name)
+    }
+
+    /// The describe JSON of a schedule in the management account, with any due status
+    /// transition applied.
+    pub fn schedule(&self, region: &str, name: &str) -> Option<Value> {
+        self.management().schedule(region, name)
+    }
+
+    /// The names of a region's definitions of one kind in the management account,
+    /// alphabetically (case-insensitive).
+    pub fn definition_names(&self, region: &str, kind: Kind) -> Vec<String> {
+        self.management().definition_names(region, kind)
+    }
+
+    /// Stores a definition in the management account exactly as given; see
+    /// `AccountView::put_definition_raw`.
+    ///
+    /// # Panics
+    /// If `describe_json` is not an object with a string `JobDefinitionName`: a bug in the test.
+    pub fn put_definition_raw(
+        &self,
+        region: &str,
+        kind: Kind,
+        describe_json: Value,
+        tags: Vec<(String, String)>,
+    ) {
+        self.management()
+            .put_definition_raw(region, kind, describe_json, tags);
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish (up to a few seconds), and
+    /// waits for the server task.
+    pub async fn shutdown(self) {
+        // An error means the server task already ended, which is the goal anyway.
+        let _ = self.shutdown.send(true);
+        if let Err(error) = self.server.await {
+            tracing::warn!(%error, "sandbox emulator task ended abnormally");
+        }
+    }
+}
+
+/// One account's SageMaker state, from `Emulator::account`.
+#[derive(Debug)]
+pub struct AccountView<'a> {
+    shared: &'a Shared,
+    account_id: String,
+}
+
+impl AccountView<'_> {
+    pub fn account_id(&self) -> &str {
+        &self.account_id
+    }
+
+    fn with_store<T>(&self, read: impl FnOnce(&mut Store) -> T) -> T {
+        let mut stores = lock(&self.shared.stores);
+        let store = stores
+            .get_mut(&self.account_id)
+            .expect("Emulator::account checked the account exists");
+        read(store)
+    }
+
     /// The stored describe JSON of a definition (name matched case-insensitively).
     pub fn definition(&self, region: &str, kind: Kind, name: &str) -> Option<Value> {
-        lock(&self.shared.store).definition(region, kind, name)
+        self.with_store(|store| store.definition(region, kind, name))
     }
 
     /// The describe JSON of a schedule, with any due status transition applied.
     pub fn schedule(&self, region: &str, name: &str) -> Option<Value> {
-        lock(&self.shared.store).schedule(region, name, Instant::now())
+        self.with_store(|store| store.schedule(region, name, Instant::now()))
     }
 
     /// The names of a region's definitions of one kind, alphabetically (case-insensitive).
     pub fn definition_names(&self, region: &str, kind: Kind) -> Vec<String> {
-        lock(&self.shared.store).definition_names(region, kind)
+        self.with_store(|store| store.definition_names(region, kind))
     }
 
     /// Stores a definition exactly as given, bypassing validation (tests use it to inject members
@@ -226,19 +344,9 @@ impl Emulator {
             panic!("put_definition_raw needs a JSON object, got {describe_json}");
         };
         if let Err(problem) =
-            lock(&self.shared.store).put_definition_raw(region, kind, describe, tags)
+            self.with_store(|store| store.put_definition_raw(region, kind, describe, tags))
         {
             panic!("put_definition_raw: {problem}");
-        }
-    }
-
-    /// Stops accepting connections, lets in-flight requests finish (up to a few seconds), and
-    /// waits for the server task.
-    pub async fn shutdown(self) {
-        // An error means the server task already ended, which is the goal anyway.
-        let _ = self.shutdown.send(true);
-        if let Err(error) = self.server.await {
-            tracing::warn!(%error, "sandbox emulator task ended abnormally");
         }
     }
 }
@@ -271,6 +379,66 @@ mod tests {
         store.seed(&seed).expect("the demo account is valid");
         let from_file = Seed::from_path(&fixture("demo-account.json")).expect("parses");
         assert_eq!(from_file.definitions.len(), seed.definitions.len());
+    }
+
+    #[test]
+    fn the_demo_organization_seeds_cleanly() {
+        let seed = Seed::demo_organization();
+        seed.validate().expect("accounts and entries agree");
+        assert_eq!(seed.accounts.len(), 3);
+        assert!(seed.accounts.iter().all(|account| {
+            account.state == AccountState::Active
+                && account
+                    .roles
+                    .iter()
+                    .any(|role| role.name == "OrganizationAccountAccessRole")
+        }));
+        for account in seed.account_ids() {
+            let mut store = Store::new(account, Instant::now(), timings(&Behaviour::default()));
+            store.seed(&seed).expect("the demo organization is valid");
+        }
+        let ours = |account: &str| {
+            seed.definitions
+                .iter()
+                .filter(|d| d.account_id.as_deref().unwrap_or(&seed.account_id) == account)
+                .collect::<Vec<_>>()
+        };
+        for member in &seed.accounts {
+            let definitions = ours(&member.account_id);
+            let kinds: std::collections::BTreeSet<Kind> =
+                definitions.iter().map(|d| d.kind).collect();
+            assert!(kinds.len() >= 3, "{}: several kinds", member.name);
+            let regions: std::collections::BTreeSet<&str> =
+                definitions.iter().map(|d| d.region.as_str()).collect();
+            assert_eq!(regions.len(), 2, "{}: us-east-1 and us-west-2", member.name);
+            let failing = definitions
+                .iter()
+                .filter(|d| {
+                    d.request["NetworkConfig"]["EnableInterContainerTrafficEncryption"] != true
+                })
+                .count();
+            assert!(
+                failing >= 2 && failing < definitions.len(),
+                "{}",
+                member.name
+            );
+        }
+        let from_file = Seed::from_path(&fixture("demo-organization.json")).expect("parses");
+        assert_eq!(from_file.definitions.len(), seed.definitions.len());
+    }
+
+    #[test]
+    fn a_seed_entry_in_an_unknown_account_or_a_repeated_account_is_rejected() {
+        let mut seed = Seed::demo_organization();
+        seed.definitions[0].account_id = Some("999999999999".to_owned());
+        let error = seed.validate().expect_err("unknown account");
+        assert!(error.to_string().contains("definitions[0]"), "{error}");
+        let mut seed = Seed::demo_organization();
+        seed.accounts[1].account_id = seed.accounts[0].account_id.clone();
+        assert!(seed.validate().is_err());
+        let mut seed = Seed::demo_organization();
+        seed.accounts[0].account_id = "12345".to_owned();
+        assert!(seed.validate().is_err());
     }
 
     #[test]

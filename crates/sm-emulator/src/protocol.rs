@@ -324,6 +324,16 @@ pub(crate) fn region_from_authorization(header: Option<&str>) -> String {
         .to_owned()
 }
 
+/// The access key id of a SigV4-signed request: the first field of the credential scope.
+pub(crate) fn access_key_from_authorization(header: Option<&str>) -> Option<String> {
+    header
+        .and_then(|value| value.split_once("Credential="))
+        .and_then(|(_, rest)| rest.split([',', ' ']).next())
+        .and_then(|credential| credential.split('/').next())
+        .filter(|key| !key.is_empty())
+        .map(str::to_owned)
+}
+
 /// A random id in the shape AWS uses for `x-amzn-RequestId`.
 pub(crate) fn request_id() -> String {
     let bytes: [u8; 16] = rand::random();
@@ -417,6 +427,11 @@ mod tests {
         assert_eq!(region_from_authorization(Some(header)), "eu-west-1");
         assert_eq!(region_from_authorization(None), "us-east-1");
         assert_eq!(region_from_authorization(Some("Bearer x")), "us-east-1");
+        assert_eq!(
+            access_key_from_authorization(Some(header)).as_deref(),
+            Some("AKID")
+        );
+        assert_eq!(access_key_from_authorization(Some("Bearer x")), None);
     }
 
     #[test]

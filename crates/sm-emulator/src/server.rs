@@ -1,9 +1,10 @@
 //! The HTTP side: hyper 1 directly (not a framework) so that a fault can abort a connection with
 //! no response at all, which is what a lost response looks like to an SDK.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
@@ -19,7 +20,10 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::RecordedCall;
-use super::faults::{BehaviourState, FaultOutcome, STS_OPERATION};
+use super::faults::{
+    ASSUME_ROLE_OPERATION, BehaviourState, FaultOutcome, LIST_ACCOUNTS_OPERATION, STS_OPERATION,
+};
+use super::org::{Caller, IssuedCredentials, Organization};
 use super::protocol::{self, ApiError, Members, Operation};
 use super::store::Store;
 
@@ -28,6 +32,8 @@ const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// How long shutdown waits for in-flight requests before abandoning them.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+/// `X-Amz-Target: AWSOrganizationsV20161128.<Operation>`.
+const ORGANIZATIONS_TARGET_PREFIX: &str = "AWSOrganizationsV20161128.";
 const OUTCOME_OK: &str = "ok";
 const OUTCOME_DROPPED: &str = "dropped";
 const OUTCOME_IN_FLIGHT: &str = "in-flight";
@@ -35,8 +41,12 @@ const OUTCOME_IN_FLIGHT: &str = "in-flight";
 /// State shared by every connection and the `Emulator` handle.
 #[derive(Debug)]
 pub(crate) struct Shared {
+    /// The management (caller's) account.
     pub account_id: String,
-    pub store: Mutex<Store>,
+    /// One store per account: SageMaker state is partitioned by account (and, inside a store,
+    /// by region).
+    pub stores: Mutex<BTreeMap<String, Store>>,
+    pub org: Mutex<Organization>,
     pub behaviour: Mutex<BehaviourState>,
     pub calls: Mutex<CallLog>,
 }
@@ -117,9 +127,35 @@ async fn serve_connection(
 enum Call {
     SageMaker(Operation, Map<String, Value>),
     CallerIdentity,
+    /// STS `AssumeRole`, with the request's form fields.
+    AssumeRole(Vec<(String, String)>),
+    /// Organizations `ListAccounts`, with the request's JSON members.
+    ListAccounts(Map<String, Value>),
     /// Not an operation we implement; answered with this error.
     Rejected(ApiError),
     StsRejected(String),
+}
+
+impl Call {
+    /// The service behind the call, which decides its wire format, whether it is throttled and
+    /// which error expired credentials get.
+    fn service(&self) -> Service {
+        match self {
+            Call::CallerIdentity | Call::AssumeRole(_) | Call::StsRejected(_) => Service::Sts,
+            Call::ListAccounts(_) => Service::Organizations,
+            Call::SageMaker(..) | Call::Rejected(_) => Service::SageMaker,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Service {
+    /// AWS JSON 1.1, throttled per account and region.
+    SageMaker,
+    /// awsQuery: form-encoded requests, XML answers. Not throttled.
+    Sts,
+    /// AWS JSON 1.1. Not throttled.
+    Organizations,
 }
 
 async fn respond(
@@ -127,12 +163,12 @@ async fn respond(
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, DroppedConnection> {
     let request_id = protocol::request_id();
-    let region = protocol::region_from_authorization(
-        request
-            .headers()
-            .get(AUTHORIZATION)
-            .and_then(|value| value.to_str().ok()),
-    );
+    let authorization = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok());
+    let region = protocol::region_from_authorization(authorization);
+    let access_key = protocol::access_key_from_authorization(authorization);
     let target = request
         .headers()
         .get("x-amz-target")
@@ -152,25 +188,45 @@ async fn respond(
     };
 
     let (operation_name, call) = classify(is_post, target.as_deref(), &body);
+    let service = call.service();
+    let caller = lock(&shared.org).identify(access_key.as_deref(), SystemTime::now());
     let name = match &call {
         Call::SageMaker(_, body) => resource_name(body),
         _ => None,
     };
-    let index = record(&shared, &operation_name, name.clone(), &region);
-    let is_sts = matches!(call, Call::CallerIdentity | Call::StsRejected(_));
+    let index = record(
+        &shared,
+        &operation_name,
+        name.clone(),
+        &region,
+        &caller.account,
+    );
 
     let latency = lock(&shared.behaviour).behaviour().latency;
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    // STS is another service with its own limits: the throttle models SageMaker's.
-    let admitted = is_sts || lock(&shared.behaviour).admit(Instant::now());
+    // Authentication comes before anything else the service does.
+    let refused = match service {
+        Service::SageMaker => lock(&shared.org).refuse_sagemaker(&caller, &region),
+        Service::Sts => caller.expired.then(Organization::expired_sts),
+        Service::Organizations => caller.expired.then(Organization::expired_json),
+    };
+    if let Some(error) = refused {
+        set_outcome(&shared, index, &error.code);
+        return Ok(error_response(&error, service, &request_id));
+    }
+    // STS and Organizations are other services with their own limits: the throttle models
+    // SageMaker's, per account and region.
+    let admitted = service != Service::SageMaker
+        || lock(&shared.behaviour).admit(&caller.account, &region, Instant::now());
     if !admitted {
         let error = ApiError::throttling();
         set_outcome(&shared, index, &error.code);
         return Ok(json_error(&error, &request_id));
     }
-    let decision = lock(&shared.behaviour).decide(&operation_name, name.as_deref());
+    let decision =
+        lock(&shared.behaviour).decide(&operation_name, name.as_deref(), &caller.account);
     let fault = decision.outcome;
     // An `after` fault models a call that AWS performed but whose answer is slow or lost: the
     // operation runs first and the delay comes between it and the (dropped or wrong) answer.
@@ -179,22 +235,40 @@ async fn respond(
         tokio::time::sleep(decision.delay).await;
     }
     if let Some(fault) = fault.as_ref().filter(|fault| !fault.after()) {
-        return deliver_fault(&shared, index, fault, is_sts, &request_id);
+        return deliver_fault(&shared, index, fault, service, &request_id);
     }
 
     let (response, outcome) = match call {
         Call::SageMaker(operation, body) => {
-            let result =
-                lock(&shared.store).handle(operation, &region, Members(&body), Instant::now());
+            let result = match lock(&shared.stores).get_mut(&caller.account) {
+                Some(store) => store.handle(operation, &region, Members(&body), Instant::now()),
+                // Every account the organization knows has a store; a caller is always one.
+                None => Err(ApiError::new(
+                    500,
+                    "InternalFailure",
+                    format!("no state for account {}", caller.account),
+                )),
+            };
             match result {
                 Ok(value) => (json_ok(&value, &request_id), OUTCOME_OK.to_owned()),
                 Err(error) => (json_error(&error, &request_id), error.code),
             }
         }
-        Call::CallerIdentity => (
-            caller_identity(&shared.account_id, &request_id),
-            OUTCOME_OK.to_owned(),
-        ),
+        Call::CallerIdentity => (caller_identity(&caller, &request_id), OUTCOME_OK.to_owned()),
+        Call::AssumeRole(fields) => {
+            let result = lock(&shared.org).assume_role(&caller, &fields, SystemTime::now());
+            match result {
+                Ok(issued) => (assume_role(&issued, &request_id), OUTCOME_OK.to_owned()),
+                Err(error) => (sts_error(&error, &request_id), error.code),
+            }
+        }
+        Call::ListAccounts(body) => {
+            let result = lock(&shared.org).list_accounts(&caller, Members(&body));
+            match result {
+                Ok(value) => (json_ok(&value, &request_id), OUTCOME_OK.to_owned()),
+                Err(error) => (json_error(&error, &request_id), error.code),
+            }
+        }
         Call::Rejected(error) => (json_error(&error, &request_id), error.code),
         Call::StsRejected(action) => {
             let error = ApiError::new(
@@ -209,7 +283,7 @@ async fn respond(
         if !decision.delay.is_zero() {
             tokio::time::sleep(decision.delay).await;
         }
-        return deliver_fault(&shared, index, fault, is_sts, &request_id);
+        return deliver_fault(&shared, index, fault, service, &request_id);
     }
     set_outcome(&shared, index, &outcome);
     Ok(response)
@@ -219,7 +293,7 @@ fn deliver_fault(
     shared: &Shared,
     index: usize,
     fault: &FaultOutcome,
-    is_sts: bool,
+    service: Service,
     request_id: &str,
 ) -> Result<Response<Full<Bytes>>, DroppedConnection> {
     match fault {
@@ -229,16 +303,21 @@ fn deliver_fault(
         }
         FaultOutcome::Error { error, .. } => {
             set_outcome(shared, index, &error.code);
-            Ok(if is_sts {
-                sts_error(error, request_id)
-            } else {
-                json_error(error, request_id)
-            })
+            Ok(error_response(error, service, request_id))
         }
     }
 }
 
-/// Works out the operation: SageMaker's from `X-Amz-Target`, STS's from an awsQuery form body.
+/// An error in the wire format of `service`.
+fn error_response(error: &ApiError, service: Service, request_id: &str) -> Response<Full<Bytes>> {
+    match service {
+        Service::Sts => sts_error(error, request_id),
+        Service::SageMaker | Service::Organizations => json_error(error, request_id),
+    }
+}
+
+/// Works out the operation: SageMaker's and Organizations' from `X-Amz-Target`, STS's from an
+/// awsQuery form body.
 fn classify(is_post: bool, target: Option<&str>, body: &[u8]) -> (String, Call) {
     if !is_post {
         let name = target.unwrap_or_default().to_owned();
@@ -248,12 +327,16 @@ fn classify(is_post: bool, target: Option<&str>, body: &[u8]) -> (String, Call) 
         );
     }
     let Some(target) = target else {
-        let action = protocol::form_fields(body)
-            .into_iter()
+        let fields = protocol::form_fields(body);
+        let action = fields
+            .iter()
             .find(|(key, _)| key == "Action")
-            .map(|(_, value)| value);
+            .map(|(_, value)| value.clone());
         return match action.as_deref() {
             Some(STS_OPERATION) => (STS_OPERATION.to_owned(), Call::CallerIdentity),
+            Some(ASSUME_ROLE_OPERATION) => {
+                (ASSUME_ROLE_OPERATION.to_owned(), Call::AssumeRole(fields))
+            }
             Some(action) => (action.to_owned(), Call::StsRejected(action.to_owned())),
             None => (
                 String::new(),
@@ -261,6 +344,30 @@ fn classify(is_post: bool, target: Option<&str>, body: &[u8]) -> (String, Call) 
             ),
         };
     };
+    // The SDKs send `{}` for an empty input; accept a missing body the same way.
+    let parsed = || {
+        let parsed = if body.iter().all(u8::is_ascii_whitespace) {
+            Ok(Value::Object(Map::new()))
+        } else {
+            serde_json::from_slice::<Value>(body)
+        };
+        match parsed {
+            Ok(Value::Object(members)) => Ok(members),
+            Ok(_) => Err(Call::Rejected(ApiError::serialization(
+                "The request body must be a JSON object",
+            ))),
+            Err(error) => Err(Call::Rejected(ApiError::serialization(format!(
+                "The request body is not valid JSON: {error}"
+            )))),
+        }
+    };
+    if let Some(operation) = target.strip_prefix(ORGANIZATIONS_TARGET_PREFIX) {
+        let call = match operation {
+            LIST_ACCOUNTS_OPERATION => parsed().map_or_else(|call| call, Call::ListAccounts),
+            _ => Call::Rejected(ApiError::unknown_operation(target)),
+        };
+        return (operation.to_owned(), call);
+    }
     let operation_name = target.strip_prefix("SageMaker.").unwrap_or(target);
     let Some(operation) = target.strip_prefix("SageMaker.").and_then(Operation::parse) else {
         return (
@@ -268,21 +375,7 @@ fn classify(is_post: bool, target: Option<&str>, body: &[u8]) -> (String, Call) 
             Call::Rejected(ApiError::unknown_operation(target)),
         );
     };
-    // The SDKs send `{}` for an empty input; accept a missing body the same way.
-    let parsed = if body.iter().all(u8::is_ascii_whitespace) {
-        Ok(Value::Object(Map::new()))
-    } else {
-        serde_json::from_slice::<Value>(body)
-    };
-    let call = match parsed {
-        Ok(Value::Object(members)) => Call::SageMaker(operation, members),
-        Ok(_) => Call::Rejected(ApiError::serialization(
-            "The request body must be a JSON object",
-        )),
-        Err(error) => Call::Rejected(ApiError::serialization(format!(
-            "The request body is not valid JSON: {error}"
-        ))),
-    };
+    let call = parsed().map_or_else(|call| call, |members| Call::SageMaker(operation, members));
     (operation.name(), call)
 }
 
@@ -332,11 +425,18 @@ impl CallLog {
     }
 }
 
-fn record(shared: &Shared, operation: &str, name: Option<String>, region: &str) -> usize {
+fn record(
+    shared: &Shared,
+    operation: &str,
+    name: Option<String>,
+    region: &str,
+    account: &str,
+) -> usize {
     lock(&shared.calls).push(RecordedCall {
         operation: operation.to_owned(),
         name,
         region: region.to_owned(),
+        account_id: account.to_owned(),
         outcome: OUTCOME_IN_FLIGHT.to_owned(),
     })
 }
@@ -386,17 +486,43 @@ fn json_error(error: &ApiError, request_id: &str) -> Response<Full<Bytes>> {
     response
 }
 
-fn caller_identity(account_id: &str, request_id: &str) -> Response<Full<Bytes>> {
-    let account = xml_escape(account_id);
+fn caller_identity(caller: &Caller, request_id: &str) -> Response<Full<Bytes>> {
+    let account = xml_escape(&caller.account);
+    let arn = xml_escape(&caller.arn);
+    let user_id = xml_escape(&caller.user_id);
     let body = format!(
         "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
          <GetCallerIdentityResult>\
-         <Arn>arn:aws:iam::{account}:user/sandbox</Arn>\
-         <UserId>AIDASANDBOX</UserId>\
+         <Arn>{arn}</Arn>\
+         <UserId>{user_id}</UserId>\
          <Account>{account}</Account>\
          </GetCallerIdentityResult>\
          <ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>\
          </GetCallerIdentityResponse>"
+    );
+    response(StatusCode::OK, "text/xml", body.into_bytes(), request_id)
+}
+
+fn assume_role(issued: &IssuedCredentials, request_id: &str) -> Response<Full<Bytes>> {
+    let body = format!(
+        "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+         <AssumeRoleResult>\
+         <AssumedRoleUser><AssumedRoleId>{}</AssumedRoleId><Arn>{}</Arn></AssumedRoleUser>\
+         <Credentials>\
+         <AccessKeyId>{}</AccessKeyId>\
+         <SecretAccessKey>{}</SecretAccessKey>\
+         <SessionToken>{}</SessionToken>\
+         <Expiration>{}</Expiration>\
+         </Credentials>\
+         </AssumeRoleResult>\
+         <ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>\
+         </AssumeRoleResponse>",
+        xml_escape(&issued.assumed_role_id),
+        xml_escape(&issued.arn),
+        xml_escape(&issued.access_key_id),
+        xml_escape(&issued.secret_access_key),
+        xml_escape(&issued.session_token),
+        xml_escape(&issued.expiration),
     );
     response(StatusCode::OK, "text/xml", body.into_bytes(), request_id)
 }
@@ -436,6 +562,7 @@ mod tests {
             operation: format!("Op{n}"),
             name: None,
             region: "us-east-1".to_owned(),
+            account_id: "123456789012".to_owned(),
             outcome: OUTCOME_IN_FLIGHT.to_owned(),
         };
         let mut log = CallLog::default();
@@ -466,6 +593,15 @@ mod tests {
         let (name, call) = classify(true, None, b"Action=GetCallerIdentity&Version=2011-06-15");
         assert_eq!(name, "GetCallerIdentity");
         assert!(matches!(call, Call::CallerIdentity));
+        let (name, call) = classify(true, None, b"Action=AssumeRole&RoleArn=arn%3Ax");
+        assert_eq!(name, "AssumeRole");
+        assert!(matches!(&call, Call::AssumeRole(fields) if fields[1].1 == "arn:x"));
+        assert_eq!(call.service(), Service::Sts);
+        let (name, call) = classify(true, Some("AWSOrganizationsV20161128.ListAccounts"), b"{}");
+        assert_eq!(name, "ListAccounts");
+        assert_eq!(call.service(), Service::Organizations);
+        let (_, call) = classify(true, Some("AWSOrganizationsV20161128.ListRoots"), b"{}");
+        assert!(matches!(call, Call::Rejected(error) if error.code == "UnknownOperationException"));
     }
 
     #[test]

@@ -247,7 +247,7 @@ impl RegionState {
     }
 }
 
-/// The whole emulated account.
+/// One emulated account: its SageMaker state in every region.
 #[derive(Debug)]
 pub(crate) struct Store {
     account_id: String,
@@ -283,11 +283,19 @@ impl Store {
         self.failing_schedule_updates = behaviour.failing_schedule_updates.clone();
     }
 
-    /// Creates the seed's definitions, then its schedules, through the same validation as
-    /// requests (but allowing `aws:` tags). Seeded schedules start settled.
+    /// Creates the seed's definitions, then its schedules, of this store's account, through the
+    /// same validation as requests (but allowing `aws:` tags). Seeded schedules start settled.
     pub(crate) fn seed(&mut self, seed: &Seed) -> Result<(), EmulatorError> {
         let now = self.started;
-        for (index, entry) in seed.definitions.iter().enumerate() {
+        // Each account's store seeds only its own entries; the indices stay the seed's.
+        let ours = |account: &Option<String>| {
+            account.as_deref().unwrap_or(&seed.account_id) == self.account_id
+        };
+        let definitions = seed.definitions.iter().enumerate();
+        let definitions: Vec<_> = definitions.filter(|(_, d)| ours(&d.account_id)).collect();
+        let schedules = seed.schedules.iter().enumerate();
+        let schedules: Vec<_> = schedules.filter(|(_, s)| ours(&s.account_id)).collect();
+        for (index, entry) in definitions {
             let rejected = |message: String| EmulatorError::InvalidSeed {
                 entry: format!(
                     "definitions[{index}] ({})",
@@ -301,7 +309,7 @@ impl Store {
             self.create_definition(entry.kind, &entry.region, Members(body), AwsTags::Allowed)
                 .map_err(|error| rejected(format!("{}: {}", error.code, error.message)))?;
         }
-        for (index, entry) in seed.schedules.iter().enumerate() {
+        for (index, entry) in schedules {
             let rejected = |message: String| EmulatorError::InvalidSeed {
                 entry: format!(
                     "schedules[{index}] ({})",
