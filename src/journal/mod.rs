@@ -418,9 +418,13 @@ impl Run {
         })
     }
 
+    /// Where the snapshot of `key` goes. The account is part of the name: in an organization the
+    /// same name in the same region is a different definition in every account, and one must
+    /// never take the place of another's snapshot.
     pub fn snapshot_path(&self, key: &ResourceId) -> PathBuf {
         self.dir.join("snapshots").join(format!(
-            "{}.{}.{}.json",
+            "{}.{}.{}.{}.json",
+            key.account_id,
             key.region,
             key.kind.cli_name(),
             key.name

@@ -43,8 +43,9 @@
 
 use serde_json::{Value, json};
 use sm_emulator::{
-    Behaviour, Emulator, EmulatorConfig, FaultError, FaultRule, InlineNetworkConfigUpdates,
-    MUTATING_OPERATIONS, RecordedCall, Seed, SeedDefinition, SeedSchedule, SeedScheduleStatus,
+    Behaviour, DEFAULT_ACCOUNT_ID, Emulator, EmulatorConfig, FaultError, FaultRule,
+    InlineNetworkConfigUpdates, MUTATING_OPERATIONS, RecordedCall, Seed, SeedDefinition,
+    SeedSchedule, SeedScheduleStatus,
 };
 use sm_recreate::cli::Cli;
 use sm_recreate::kinds::{Fix, Kind};
@@ -3297,7 +3298,8 @@ impl Case<'_> {
         ) else {
             return false;
         };
-        let wanted = format!("{REGION}.{SCHEDULE_KIND}.{name}.json").to_ascii_lowercase();
+        let wanted = format!("{DEFAULT_ACCOUNT_ID}.{REGION}.{SCHEDULE_KIND}.{name}.json")
+            .to_ascii_lowercase();
         for run in std::fs::read_dir(self.state_dir.join("runs"))
             .into_iter()
             .flatten()
@@ -3326,7 +3328,8 @@ impl Case<'_> {
 
     /// The configurations of every snapshot of the inline schedule `name`, in any run.
     fn schedule_snapshot_configs(&self, name: &str) -> Vec<Value> {
-        let wanted = format!("{REGION}.{SCHEDULE_KIND}.{name}.json").to_ascii_lowercase();
+        let wanted = format!("{DEFAULT_ACCOUNT_ID}.{REGION}.{SCHEDULE_KIND}.{name}.json")
+            .to_ascii_lowercase();
         let mut configs = Vec::new();
         for run in std::fs::read_dir(self.state_dir.join("runs"))
             .into_iter()
@@ -3544,7 +3547,8 @@ fn latest_snapshot(run_dir: &Path, schedule: bool, name: &str) -> Option<Value> 
 /// Whether a snapshot of the monitoring schedule `name` is on disk in any run of the state
 /// directory (snapshots are written to a temporary file and renamed: one that exists is whole).
 fn schedule_snapshot_on_disk(state_dir: &Path, name: &str) -> bool {
-    let wanted = format!("{REGION}.{SCHEDULE_KIND}.{name}.json").to_ascii_lowercase();
+    let wanted =
+        format!("{DEFAULT_ACCOUNT_ID}.{REGION}.{SCHEDULE_KIND}.{name}.json").to_ascii_lowercase();
     std::fs::read_dir(state_dir.join("runs"))
         .map(|runs| {
             runs.flatten().any(|run| {

@@ -1,0 +1,429 @@
+//! An organization, end to end: the real binary, over HTTP through the real SDK (STS
+//! `AssumeRole` through aws-config's provider, Organizations `ListAccounts`), against the emulator
+//! serving a management account and two members in two regions. Scan, plan, apply and resume
+//! across accounts; an account whose role cannot be assumed; credentials that expire mid-apply; a
+//! plan refused for accounts the options do not select.
+
+mod support;
+
+use serde_json::{Value, json};
+use sm_emulator::{
+    AccountState, Behaviour, FaultError, FaultRule, JoinedMethod, Seed, SeedAccount,
+    SeedDefinition, SeedRole, SeedSchedule,
+};
+use sm_recreate::kinds::Kind;
+use std::collections::BTreeSet;
+use std::time::Duration;
+use support::apply::{flag_of, quick_behaviour};
+use support::*;
+
+const MANAGEMENT: &str = "111111111111";
+const PROD: &str = "222222222222";
+const STAGING: &str = "333333333333";
+const ACCOUNTS: [&str; 3] = [MANAGEMENT, PROD, STAGING];
+const US: &str = "us-east-1";
+const EU: &str = "eu-west-1";
+const ROLE: &str = "OrganizationAccountAccessRole";
+
+fn member(account_id: &str, name: &str) -> SeedAccount {
+    SeedAccount {
+        account_id: account_id.to_owned(),
+        name: name.to_owned(),
+        email: format!("{name}@example.com"),
+        state: AccountState::Active,
+        joined_method: JoinedMethod::Created,
+        roles: vec![SeedRole {
+            name: ROLE.to_owned(),
+            external_id: None,
+        }],
+        disabled_regions: Vec::new(),
+    }
+}
+
+/// Per account and region the same names (so nothing can pass by finding another account's
+/// definition): `churn-dq` with schedule `churn-dq-hourly`, and `risk-mb`; all failing.
+fn org_seed(per_region: usize) -> Seed {
+    let mut definitions = Vec::new();
+    let mut schedules = Vec::new();
+    for account in ACCOUNTS {
+        for region in [US, EU] {
+            for i in 0..per_region {
+                let suffix = if i == 0 {
+                    String::new()
+                } else {
+                    format!("-{i}")
+                };
+                let dq = format!("churn-dq{suffix}");
+                definitions.push(SeedDefinition {
+                    account_id: Some(account.to_owned()),
+                    ..seed_definition(
+                        region,
+                        Kind::DataQuality,
+                        flagged_request(Kind::DataQuality, &dq, Flag::Off, &[("team", "ml")]),
+                    )
+                });
+                schedules.push(SeedSchedule {
+                    account_id: Some(account.to_owned()),
+                    ..seed_schedule(region, &format!("{dq}-hourly"), Kind::DataQuality, &dq)
+                });
+                definitions.push(SeedDefinition {
+                    account_id: Some(account.to_owned()),
+                    ..seed_definition(
+                        region,
+                        Kind::ModelBias,
+                        flagged_request(
+                            Kind::ModelBias,
+                            &format!("risk-mb{suffix}"),
+                            Flag::NoNetworkConfig,
+                            &[],
+                        ),
+                    )
+                });
+            }
+        }
+    }
+    Seed {
+        account_id: MANAGEMENT.to_owned(),
+        accounts: vec![member(PROD, "ml-prod"), member(STAGING, "ml-staging")],
+        definitions,
+        schedules,
+        ..Seed::default()
+    }
+}
+
+fn regions() -> Vec<&'static str> {
+    vec!["--region", US, "--region", EU]
+}
+
+fn run(sandbox: &Sandbox, args: &[&str]) -> std::process::Output {
+    sandbox.cmd().args(args).output().expect("run sm-recreate")
+}
+
+/// Every definition of every account is compliant, and each schedule runs its own definition.
+fn assert_all_fixed(sandbox: &Sandbox, accounts: &[&str], per_region: usize) {
+    for account in accounts {
+        let view = sandbox.emulator.account(account);
+        for region in [US, EU] {
+            for i in 0..per_region {
+                let suffix = if i == 0 {
+                    String::new()
+                } else {
+                    format!("-{i}")
+                };
+                for (kind, name) in [
+                    (Kind::DataQuality, format!("churn-dq{suffix}")),
+                    (Kind::ModelBias, format!("risk-mb{suffix}")),
+                ] {
+                    let live = view
+                        .definition(region, kind, &name)
+                        .unwrap_or_else(|| panic!("{account} {region} {name} exists"));
+                    assert_eq!(flag_of(&live), Some(true), "{account} {region} {name}");
+                    assert!(
+                        live["JobDefinitionArn"]
+                            .as_str()
+                            .is_some_and(|arn| arn.contains(&format!(":{account}:"))),
+                        "{live}"
+                    );
+                }
+                let schedule = view
+                    .schedule(region, &format!("churn-dq{suffix}-hourly"))
+                    .expect("the schedule");
+                assert_eq!(
+                    schedule["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"],
+                    json!(format!("churn-dq{suffix}")),
+                );
+            }
+        }
+    }
+}
+
+/// The accounts whose state a mutating call changed.
+fn mutated_accounts(sandbox: &Sandbox) -> BTreeSet<String> {
+    sandbox
+        .mutating_calls()
+        .into_iter()
+        .map(|c| c.account_id)
+        .collect()
+}
+
+/// Runs a printed command (`sm-recreate …`) as the user would, with the test's isolation.
+fn run_printed(sandbox: &Sandbox, command: &str) -> std::process::Output {
+    let mut words = command.split_whitespace();
+    assert_eq!(words.next(), Some("sm-recreate"), "{command}");
+    let mut process = isolated_command(&sandbox.workdir);
+    process.args(["--color", "never"]).args(words);
+    with_timeout(process)
+        .output()
+        .expect("run the printed command")
+}
+
+#[test]
+fn scan_plan_apply_and_resume_across_three_accounts_and_two_regions() {
+    let sandbox = Sandbox::with_behaviour(org_seed(1), quick_behaviour());
+
+    // Scan: every account, every region, each entry naming its account.
+    let mut args = vec!["--org", "scan", "--format", "json"];
+    args.extend(regions());
+    let output = run(&sandbox, &args);
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    let report = stdout_json(&output);
+    assert_eq!(report["accounts"], json!(ACCOUNTS));
+    assert_eq!(report["summary"]["non_compliant"], json!(12));
+    for account in ACCOUNTS {
+        let entries: Vec<&Value> = report["definitions"]
+            .as_array()
+            .expect("definitions")
+            .iter()
+            .filter(|d| d["account_id"] == json!(account))
+            .collect();
+        assert_eq!(entries.len(), 4, "{account}: 2 kinds × 2 regions");
+        assert!(entries.iter().all(|d| {
+            d["arn"]
+                .as_str()
+                .is_some_and(|arn| arn.contains(&format!(":{account}:")))
+        }));
+    }
+    // One role assumed per member, its credentials shared by every client of the account; the
+    // caller's own account is read with its own credentials.
+    let assumed = sandbox
+        .calls()
+        .iter()
+        .filter(|c| c.operation == "AssumeRole")
+        .count();
+    assert_eq!(assumed, 2);
+
+    // Plan for two members only; the file covers exactly them.
+    let plan = sandbox.workdir.file("plan.json");
+    let plan_path = plan.to_str().unwrap();
+    let mut args = vec![
+        "--account",
+        PROD,
+        "--account",
+        STAGING,
+        "plan",
+        "--out",
+        plan_path,
+        "--format",
+        "markdown",
+    ];
+    args.extend(regions());
+    let output = run(&sandbox, &args);
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    let markdown = stdout_text(&output);
+    let prod_at = markdown.find(&format!("### Account `{PROD}`")).expect(PROD);
+    let staging_at = markdown
+        .find(&format!("### Account `{STAGING}`"))
+        .expect(STAGING);
+    assert!(prod_at < staging_at, "grouped by account:\n{markdown}");
+    let document: Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).expect("plan JSON");
+    assert_eq!(document["format_version"], json!(3));
+    assert_eq!(document["accounts"], json!([PROD, STAGING]));
+    let items = document["items"].as_array().expect("items");
+    assert_eq!(items.len(), 8);
+    assert!(
+        items
+            .iter()
+            .all(|i| i["account_id"] == json!(PROD) || i["account_id"] == json!(STAGING))
+    );
+    assert!(sandbox.mutating_calls().is_empty(), "plan changes nothing");
+
+    // Apply the reviewed plan; staging's first ListTags is refused once, so its data-quality
+    // definition in us-east-1 fails untouched and is left for resume.
+    sandbox.emulator.set_behaviour(Behaviour {
+        faults: vec![FaultRule {
+            operation: "ListTags".to_owned(),
+            name: Some("churn-dq".to_owned()),
+            account_id: Some(STAGING.to_owned()),
+            times: Some(1),
+            error: Some(FaultError {
+                code: "AccessDeniedException".to_owned(),
+                status: 400,
+                message: "not authorized to perform sagemaker:ListTags".to_owned(),
+            }),
+            ..FaultRule::default()
+        }],
+        ..quick_behaviour()
+    });
+    let output = run(
+        &sandbox,
+        &[
+            "--account",
+            PROD,
+            "--account",
+            STAGING,
+            "apply",
+            plan_path,
+            "--yes",
+            "--format",
+            "json",
+            "--concurrency",
+            "1",
+        ],
+    );
+    assert_eq!(code(&output), 1, "{}", show(&output));
+    let report = stdout_json(&output);
+    let failed: Vec<&Value> = report["definitions"]
+        .as_array()
+        .expect("definitions")
+        .iter()
+        .filter(|d| d["status"] != json!("recreated"))
+        .collect();
+    assert_eq!(failed.len(), 1, "{report}");
+    assert_eq!(failed[0]["account_id"], json!(STAGING));
+    assert_eq!(failed[0]["status"], json!("failed-untouched"));
+    assert_eq!(
+        mutated_accounts(&sandbox),
+        BTreeSet::from([PROD.to_owned(), STAGING.to_owned()]),
+        "the management account, not in the plan, is never touched"
+    );
+
+    // The printed command carries the account options and finishes the job.
+    let hint = report["hint"].as_str().expect("a resume hint");
+    assert!(
+        hint.contains(&format!("--account {PROD}"))
+            && hint.contains(&format!("--account {STAGING}"))
+            && hint.contains(&format!("--role-name {ROLE}")),
+        "{hint}"
+    );
+    let output = run_printed(&sandbox, hint);
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    assert_all_fixed(&sandbox, &[PROD, STAGING], 1);
+    let untouched = sandbox.emulator.account(MANAGEMENT);
+    let live = untouched
+        .definition(US, Kind::DataQuality, "churn-dq")
+        .expect("exists");
+    assert_eq!(flag_of(&live), Some(false), "outside the plan, left alone");
+}
+
+#[test]
+fn an_account_that_cannot_be_reached_is_reported_and_the_others_are_fixed() {
+    let mut seed = org_seed(1);
+    seed.accounts[1].roles.clear();
+    let sandbox = Sandbox::with_behaviour(seed, quick_behaviour());
+    let mut args = vec!["--org", "apply", "--yes", "--format", "json"];
+    args.extend(regions());
+    let output = run(&sandbox, &args);
+    assert_eq!(code(&output), 1, "{}", show(&output));
+    let report = stdout_json(&output);
+    assert_eq!(
+        report["unreachable_accounts"][0]["account_id"],
+        json!(STAGING),
+        "{report}"
+    );
+    let message = report["unreachable_accounts"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(message.contains("AccessDenied"), "AWS's message: {message}");
+    assert!(
+        stderr_text(&output).contains(STAGING),
+        "{}",
+        stderr_text(&output)
+    );
+    assert_all_fixed(&sandbox, &[MANAGEMENT, PROD], 1);
+    assert!(!mutated_accounts(&sandbox).contains(STAGING));
+}
+
+#[test]
+fn a_region_an_account_has_not_enabled_is_reported_and_the_rest_is_read() {
+    let mut seed = org_seed(1);
+    seed.accounts[0].disabled_regions = vec![EU.to_owned()];
+    let sandbox = Sandbox::start(seed);
+    let mut args = vec!["--org", "scan", "--format", "json"];
+    args.extend(regions());
+    let output = run(&sandbox, &args);
+    assert_eq!(code(&output), 1, "incomplete: {}", show(&output));
+    let report = stdout_json(&output);
+    assert_eq!(report["summary"]["total"], json!(10), "{report}");
+    let problems = report["problems"].as_array().expect("problems");
+    assert!(!problems.is_empty());
+    assert!(
+        problems
+            .iter()
+            .all(|p| p["account_id"] == json!(PROD) && p["region"] == json!(EU)),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn credentials_that_expire_during_the_apply_are_renewed_before_they_do() {
+    let mut seed = org_seed(2);
+    // The SDK renews assumed credentials 10 s before they expire: these live 10.3 s, so every
+    // few hundred milliseconds of the run needs new ones.
+    seed.credential_lifetime = Duration::from_millis(10_300);
+    let sandbox = Sandbox::with_behaviour(
+        seed,
+        Behaviour {
+            latency: Duration::from_millis(20),
+            ..quick_behaviour()
+        },
+    );
+    let mut args = vec![
+        "--account",
+        PROD,
+        "apply",
+        "--yes",
+        "--format",
+        "json",
+        "--concurrency",
+        "1",
+    ];
+    args.extend(regions());
+    let output = run(&sandbox, &args);
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    assert_all_fixed(&sandbox, &[PROD], 2);
+    let calls = sandbox.calls();
+    let assumed = calls.iter().filter(|c| c.operation == "AssumeRole").count();
+    assert!(
+        assumed >= 3,
+        "the run outlived several credentials: {assumed}"
+    );
+    let expired: Vec<_> = calls
+        .iter()
+        .filter(|c| c.outcome.contains("Expired"))
+        .collect();
+    assert!(expired.is_empty(), "{expired:?}");
+}
+
+#[test]
+fn a_plan_is_applied_only_to_accounts_the_options_select() {
+    let sandbox = Sandbox::with_behaviour(org_seed(1), quick_behaviour());
+    let plan = sandbox.workdir.file("plan.json");
+    let plan_path = plan.to_str().unwrap();
+    let output = run(
+        &sandbox,
+        &["--account", STAGING, "plan", "--out", plan_path],
+    );
+    assert_eq!(code(&output), 0, "{}", show(&output));
+
+    // Without account options the credentials are the management account's: refused.
+    let output = run(&sandbox, &["apply", plan_path, "--yes"]);
+    assert_eq!(code(&output), 2, "{}", show(&output));
+    assert!(
+        stderr_text(&output).contains(&format!(
+            "the plan is for account {STAGING}, but the credentials are for account {MANAGEMENT}"
+        )),
+        "{}",
+        show(&output)
+    );
+    // Options that select another account: refused too.
+    let output = run(&sandbox, &["--account", PROD, "apply", plan_path, "--yes"]);
+    assert_eq!(code(&output), 2, "{}", show(&output));
+    assert!(
+        stderr_text(&output).contains("which the account options do not select"),
+        "{}",
+        show(&output)
+    );
+    assert!(sandbox.mutating_calls().is_empty());
+
+    // Selected, it applies in that account only.
+    let output = run(
+        &sandbox,
+        &["--account", STAGING, "apply", plan_path, "--yes"],
+    );
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    assert_eq!(
+        mutated_accounts(&sandbox),
+        BTreeSet::from([STAGING.to_owned()])
+    );
+}
