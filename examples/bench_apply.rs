@@ -6,7 +6,8 @@
 //! cargo build --release && cargo run --release --example bench_apply [-- DEFINITIONS [CONCURRENCY...]]
 //! ```
 //!
-//! The release binary is found next to this example's directory (`target/release/sm-recreate`).
+//! The release binary is found next to this example's directory (`target/release/sm-recreate`);
+//! set `SM_RECREATE_BIN` to measure another build.
 //!
 //! The floor: every call costs at least the injected latency, calls of one definition that depend
 //! on each other cannot overlap, and at most `concurrency` definitions are in flight, so
@@ -39,6 +40,9 @@ const PAGE: usize = 100;
 const ROUNDS_PER_DEFINITION: usize = 8;
 
 fn binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("SM_RECREATE_BIN") {
+        return PathBuf::from(path);
+    }
     // target/release/examples/bench_apply -> target/release/sm-recreate
     let exe = std::env::current_exe().expect("current exe");
     let release = exe
