@@ -1,8 +1,9 @@
-//! Reads what is there: per region, every definition of the kinds asked for (raw describe JSON and
-//! tags) and which monitoring schedules reference it. Calls overlap under one concurrency bound;
-//! a region or kind that fails is reported without hiding the rest.
+//! Reads what is there: per region, every definition of the kinds asked for (raw describe JSON,
+//! and tags where they matter) and which monitoring schedules reference it. Calls overlap under
+//! each account-region's and the process's concurrency bounds; a region or kind that fails is reported
+//! without hiding the rest.
 
-use crate::kinds::{Kind, refers_to};
+use crate::kinds::{Kind, Subject, refers_to};
 use crate::sagemaker::{AwsError, DefinitionSummary, ErrorClass, SageMaker, ScheduleSummary, Tag};
 use serde::Serialize;
 use serde_json::Value;
@@ -27,7 +28,9 @@ pub struct Definition {
     pub arn: String,
     /// The exact JSON `Describe<Noun>` returned.
     pub raw: Value,
-    pub tags: Vec<Tag>,
+    /// `None` when not read: only the tags of what the run could change are listed (see
+    /// [`Scope::tags_wanted`]).
+    pub tags: Option<Vec<Tag>>,
     pub schedules: Vec<ScheduleRef>,
 }
 
@@ -40,7 +43,8 @@ pub struct InlineSchedule {
     pub arn: String,
     /// The exact JSON `DescribeMonitoringSchedule` returned.
     pub raw: Value,
-    pub tags: Vec<Tag>,
+    /// `None` when not read, as for [`Definition::tags`].
+    pub tags: Option<Vec<Tag>>,
 }
 
 /// Something the inventory could not read; the rest of the inventory stands.
@@ -75,6 +79,9 @@ pub type NameFilter = Arc<dyn Fn(&str, Kind, &str) -> bool + Send + Sync>;
 /// A test on a schedule's (region, name).
 pub type ScheduleFilter = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
 
+/// A test on a described definition or inline schedule (its subject and describe JSON).
+pub type DescribedFilter = Arc<dyn Fn(Subject, &Value) -> bool + Send + Sync>;
+
 /// (region, kind, name): a definition within the inventory, which is of one account. Outside the
 /// inventory a definition is named by `resource::ResourceId`, which adds the account.
 pub type DefinitionId = (String, Kind, String);
@@ -87,6 +94,11 @@ pub struct Scope {
     pub name_filter: NameFilter,
     /// Read the schedules with an inline job definition that pass this test; `None`: none.
     pub inline_schedules: Option<ScheduleFilter>,
+    /// List the tags of the described definitions and inline schedules that pass this test. Tags
+    /// matter only where the run could act (the create request, the CloudFormation check, the
+    /// plan's diff), i.e. where the run's fixes fail: a compliant definition then costs its
+    /// describe alone, and its `tags` are `None`.
+    pub tags_wanted: DescribedFilter,
 }
 
 impl Scope {
@@ -95,6 +107,7 @@ impl Scope {
             kinds: Kind::ALL.to_vec(),
             name_filter: Arc::new(|_, _, _| true),
             inline_schedules: Some(Arc::new(|_, _| true)),
+            tags_wanted: Arc::new(|_, _| true),
         }
     }
 }
@@ -167,6 +180,7 @@ enum Fetched {
     ScheduleDescribed {
         region: String,
         name: String,
+        arn: String,
         result: Result<Value, AwsError>,
     },
     ScheduleTagged {
@@ -178,9 +192,10 @@ enum Fetched {
 
 type Key = DefinitionId;
 
-/// Reads every region in `clients` (one client per region) within `scope`, in three steps: list
-/// each kind and the region's schedules; describe and list the tags of every listed definition
-/// the name filter passes, as each listing arrives; then join the answers into definitions.
+/// Reads every region in `clients` (one client per region) within `scope`, in four steps: list
+/// each kind and the region's schedules; describe every listed definition the name filter passes,
+/// as each listing arrives; list the tags of those described that `scope.tags_wanted` passes, as
+/// each describe arrives; then join the answers into definitions.
 pub async fn collect(clients: &[SageMaker], scope: &Scope, limits: &CallLimits) -> Inventory {
     let mut reading = Reading {
         scope,
@@ -223,7 +238,9 @@ impl Calls {
             for &kind in kinds {
                 let (client, pool, region) = (client.clone(), self.pool.clone(), region.clone());
                 self.tasks.spawn(async move {
-                    let result = pool.run(&region, client.list_definitions(kind)).await;
+                    let result = pool
+                        .run(client.region(), client.list_definitions(kind))
+                        .await;
                     Fetched::Listed {
                         region,
                         kind,
@@ -233,70 +250,77 @@ impl Calls {
             }
             let (client, pool) = (client.clone(), self.pool.clone());
             self.tasks.spawn(async move {
-                let result = pool.run(&region, client.list_schedules(None)).await;
+                let result = pool.run(client.region(), client.list_schedules(None)).await;
                 Fetched::Schedules { region, result }
             });
         }
     }
 
-    /// Describe and ListTags of one listed definition. They need only the listed name and ARN,
-    /// so they overlap.
-    fn describe_and_tag(
+    /// Describe of one listed definition (its tags, if wanted, once the describe has answered).
+    fn describe(
         &mut self,
         client: &SageMaker,
         region: &str,
         kind: Kind,
         summary: DefinitionSummary,
     ) {
-        let (describe_client, describe_pool) = (client.clone(), self.pool.clone());
-        let (region2, name, arn) = (region.to_owned(), summary.name.clone(), summary.arn.clone());
+        let (client, pool, region) = (client.clone(), self.pool.clone(), region.to_owned());
         self.tasks.spawn(async move {
-            let result = describe_pool
-                .run(&region2, describe_client.describe_definition(kind, &name))
+            let result = pool
+                .run(
+                    client.region(),
+                    client.describe_definition(kind, &summary.name),
+                )
                 .await;
             Fetched::Described {
-                region: region2,
-                kind,
-                name,
-                arn,
-                result,
-            }
-        });
-        let (tags_client, tags_pool) = (client.clone(), self.pool.clone());
-        let region2 = region.to_owned();
-        self.tasks.spawn(async move {
-            let result = tags_pool
-                .run(&region2, tags_client.list_tags(&summary.arn))
-                .await;
-            Fetched::Tagged {
-                region: region2,
+                region,
                 kind,
                 name: summary.name,
+                arn: summary.arn,
                 result,
             }
         });
     }
 
-    /// Describe and ListTags of a schedule the listing shows without a named definition: it
-    /// holds its job definition inline.
-    fn describe_schedule(&mut self, client: &SageMaker, region: &str, summary: &ScheduleSummary) {
-        let (client2, pool) = (client.clone(), self.pool.clone());
-        let (region2, name) = (region.to_owned(), summary.name.clone());
+    /// ListTags of a described definition.
+    fn tag(&mut self, client: &SageMaker, key: Key, arn: String) {
+        let (client, pool) = (client.clone(), self.pool.clone());
         self.tasks.spawn(async move {
-            let result = pool
-                .run(&region2, client2.describe_schedule(&name))
-                .await
-                .map(|described| described.raw);
-            Fetched::ScheduleDescribed {
-                region: region2,
+            let result = pool.run(client.region(), client.list_tags(&arn)).await;
+            let (region, kind, name) = key;
+            Fetched::Tagged {
+                region,
+                kind,
                 name,
                 result,
             }
         });
+    }
+
+    /// Describe of a schedule the listing shows without a named definition: it holds its job
+    /// definition inline.
+    fn describe_schedule(&mut self, client: &SageMaker, region: &str, summary: &ScheduleSummary) {
         let (client, pool) = (client.clone(), self.pool.clone());
         let (region, name, arn) = (region.to_owned(), summary.name.clone(), summary.arn.clone());
         self.tasks.spawn(async move {
-            let result = pool.run(&region, client.list_tags(&arn)).await;
+            let result = pool
+                .run(client.region(), client.describe_schedule(&name))
+                .await
+                .map(|described| described.raw);
+            Fetched::ScheduleDescribed {
+                region,
+                name,
+                arn,
+                result,
+            }
+        });
+    }
+
+    /// ListTags of a described inline schedule.
+    fn tag_schedule(&mut self, client: &SageMaker, region: String, name: String, arn: String) {
+        let (client, pool) = (client.clone(), self.pool.clone());
+        self.tasks.spawn(async move {
+            let result = pool.run(client.region(), client.list_tags(&arn)).await;
             Fetched::ScheduleTagged {
                 region,
                 name,
@@ -324,7 +348,8 @@ struct Reading<'a> {
 }
 
 impl Reading<'_> {
-    /// Files one answer; a listing starts the describes and tag listings of what it found.
+    /// Files one answer; a listing starts the describes of what it found, a describe the tag
+    /// listing of what the run could change.
     fn take(&mut self, fetched: Fetched) {
         match fetched {
             Fetched::Listed {
@@ -346,9 +371,20 @@ impl Reading<'_> {
             Fetched::ScheduleDescribed {
                 region,
                 name,
+                arn,
                 result,
             } => match result {
                 Ok(raw) => {
+                    // A schedule changed to name a definition since it was listed has nothing
+                    // inline, and is dropped when the answers are joined.
+                    let inline = raw
+                        .pointer("/MonitoringScheduleConfig/MonitoringJobDefinition")
+                        .is_some();
+                    if inline && (self.scope.tags_wanted)(Subject::InlineSchedule, &raw) {
+                        let client = &self.by_region[&region];
+                        self.calls
+                            .tag_schedule(client, region.clone(), name.clone(), arn);
+                    }
                     self.answers.schedule_raws.insert((region, name), raw);
                 }
                 Err(err) => self.answers.schedule_failed(region, name, "describe", &err),
@@ -371,7 +407,16 @@ impl Reading<'_> {
                 name,
                 arn,
                 result,
-            } => self.answers.described((region, kind, name), arn, result),
+            } => {
+                if let Ok(raw) = &result
+                    && (self.scope.tags_wanted)(Subject::Definition(kind), raw)
+                {
+                    let client = &self.by_region[&region];
+                    self.calls
+                        .tag(client, (region.clone(), kind, name.clone()), arn.clone());
+                }
+                self.answers.described((region, kind, name), arn, result)
+            }
             Fetched::Tagged {
                 region,
                 kind,
@@ -382,7 +427,7 @@ impl Reading<'_> {
     }
 
     /// Every listed name is recorded as existing (temporary names must be free of all of them);
-    /// those the name filter passes are described and their tags listed.
+    /// those the name filter passes are described.
     fn listed(
         &mut self,
         region: String,
@@ -413,18 +458,19 @@ impl Reading<'_> {
             if !(self.scope.name_filter)(&region, kind, &summary.name) {
                 continue;
             }
-            self.calls.describe_and_tag(client, &region, kind, summary);
+            self.calls.describe(client, &region, kind, summary);
         }
     }
 }
 
 /// The answers so far, kept apart until every call has answered: a definition needs its
-/// describe, its tags and its region's schedules.
+/// describe, its tags (when listed) and its region's schedules.
 #[derive(Default)]
 struct Answers {
     /// Existing names and problems are recorded as they arrive; definitions at the end.
     inventory: Inventory,
     raws: HashMap<Key, (String, Value)>,
+    /// Only for the definitions whose tags were listed.
     tags: HashMap<Key, Vec<Tag>>,
     schedules: HashMap<String, Vec<ScheduleSummary>>,
     /// Definitions dropped because a describe or a tag listing failed.
@@ -538,7 +584,7 @@ impl Answers {
                 .as_str()
                 .unwrap_or_default()
                 .to_owned();
-            let tags = schedule_tags.remove(&key).unwrap_or_default();
+            let tags = schedule_tags.remove(&key);
             let (region, name) = key;
             inventory.schedules.push(InlineSchedule {
                 region,
@@ -567,7 +613,7 @@ impl Answers {
                 })
                 .unwrap_or_default();
             inventory.definitions.push(Definition {
-                tags: tags.remove(&key).unwrap_or_default(),
+                tags: tags.remove(&key),
                 region,
                 kind,
                 name,

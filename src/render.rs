@@ -517,6 +517,8 @@ pub struct ScanEntry<'a> {
     pub isolation_flag: Option<bool>,
     pub instance_count: Option<u64>,
     pub schedules: Vec<&'a str>,
+    /// The CloudFormation stack that owns it; told only for non-compliant entries (the scan
+    /// reads the tags of those alone: compliant ones are never acted on).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub managed_by_stack: Option<String>,
     /// The controls of the run's fixes on it, e.g. `SageMaker.9, SageMaker.11`.
@@ -529,7 +531,12 @@ impl<'a> ScanEntry<'a> {
     /// by `verdict`; a definition's schedules are added by the caller.
     fn of(
         account_id: &'a str,
-        (region, name, arn, tags): (&'a str, &'a str, &'a str, &'a [crate::sagemaker::Tag]),
+        (region, name, arn, tags): (
+            &'a str,
+            &'a str,
+            &'a str,
+            Option<&'a [crate::sagemaker::Tag]>,
+        ),
         subject: Subject,
         verdict: &'a Verdict,
     ) -> ScanEntry<'a> {
@@ -614,7 +621,7 @@ impl<'a> ScanReport<'a> {
             definitions.extend(account.definitions.iter().map(|(d, v)| {
                 let mut entry = ScanEntry::of(
                     account.account_id,
-                    (&d.region, &d.name, &d.arn, &d.tags),
+                    (&d.region, &d.name, &d.arn, d.tags.as_deref()),
                     Subject::Definition(d.kind),
                     v,
                 );
@@ -624,7 +631,7 @@ impl<'a> ScanReport<'a> {
             schedules.extend(account.schedules.iter().map(|(s, v)| {
                 ScanEntry::of(
                     account.account_id,
-                    (&s.region, &s.name, &s.arn, &s.tags),
+                    (&s.region, &s.name, &s.arn, s.tags.as_deref()),
                     Subject::InlineSchedule,
                     v,
                 )

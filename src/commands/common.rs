@@ -27,6 +27,7 @@ pub fn resolve_selection(args: &SelectionArgs) -> Result<Selection, UsageError> 
         name_globs: args.names.clone(),
         findings,
         include_managed: args.include_managed,
+        evaluation: args.evaluation,
     })
 }
 
@@ -140,6 +141,7 @@ async fn read_account(
 ) -> Inventory {
     let filter = selection.clone();
     let schedule_filter = selection.clone();
+    let tags_filter = selection.clone();
     let scope = Scope {
         kinds: selection.kinds(),
         name_filter: Arc::new(move |region, kind, name| filter.matches(region, kind, name)),
@@ -147,6 +149,7 @@ async fn read_account(
             Arc::new(move |region: &str, name: &str| schedule_filter.matches_schedule(region, name))
                 as inventory::ScheduleFilter
         }),
+        tags_wanted: Arc::new(move |subject, describe| tags_filter.could_change(subject, describe)),
     };
     let mut inventory = inventory::collect(clients, &scope, limits).await;
     if selection.findings.is_some() {

@@ -64,25 +64,28 @@ pub struct PlanItem {
 }
 
 impl PlanItem {
-    /// The definition as it is, in describe shape, with its tags as a `Tags` member.
+    /// The definition as it is, in describe shape, with its tags as a `Tags` member (none when
+    /// they were not read: a compliant definition's).
     pub fn before_view(&self) -> Value {
-        with_tags(&self.definition.raw, &self.definition.tags)
+        with_tags(&self.definition.raw, self.definition.tags.as_deref())
     }
 
     /// The definition as it will be: the same, the fixed flags on, reserved tags gone.
     pub fn after_view(&self) -> Value {
         match self.action {
             Action::Recreate | Action::Update => {
+                // A change is planned only with the tags read (`plan_definition`).
                 let kept: Vec<Tag> = self
                     .definition
                     .tags
                     .iter()
+                    .flatten()
                     .filter(|t| !request::is_reserved_tag(t))
                     .cloned()
                     .collect();
                 with_tags(
                     &request::with_fixes(&self.definition.raw, self.verdict.fixes),
-                    &kept,
+                    Some(&kept),
                 )
             }
             Action::Compliant | Action::Skip => self.before_view(),
@@ -113,9 +116,9 @@ pub struct SchedulePlanItem {
 }
 
 impl SchedulePlanItem {
-    /// The schedule's configuration as it is, with its tags.
+    /// The schedule's configuration as it is, with its tags (when read).
     pub fn before_view(&self) -> Value {
-        schedule_view(&self.schedule.raw, &self.schedule.tags)
+        schedule_view(&self.schedule.raw, self.schedule.tags.as_deref())
     }
 
     /// The configuration as the update sends it.
@@ -127,7 +130,7 @@ impl SchedulePlanItem {
                         .unwrap_or_default();
                 let mut fixed = self.schedule.raw.clone();
                 fixed["MonitoringScheduleConfig"] = request["MonitoringScheduleConfig"].clone();
-                schedule_view(&fixed, &self.schedule.tags)
+                schedule_view(&fixed, self.schedule.tags.as_deref())
             }
             _ => self.before_view(),
         }
@@ -143,17 +146,18 @@ impl SchedulePlanItem {
 
 /// What a person reviews of a schedule: its name, configuration and tags (not its status or
 /// last execution, which the fix does not change).
-fn schedule_view(describe: &Value, tags: &[Tag]) -> Value {
-    serde_json::json!({
+fn schedule_view(describe: &Value, tags: Option<&[Tag]>) -> Value {
+    let view = serde_json::json!({
         "MonitoringScheduleName": describe.get("MonitoringScheduleName"),
         "MonitoringScheduleConfig": describe.get("MonitoringScheduleConfig"),
-        "Tags": tags,
-    })
+    });
+    with_tags(&view, tags)
 }
 
-fn with_tags(describe: &Value, tags: &[Tag]) -> Value {
+/// `describe` with `tags` as a `Tags` member; without one when the tags were not read.
+fn with_tags(describe: &Value, tags: Option<&[Tag]>) -> Value {
     let mut view = describe.clone();
-    if let Value::Object(members) = &mut view {
+    if let (Value::Object(members), Some(tags)) = (&mut view, tags) {
         members.insert(
             "Tags".to_owned(),
             serde_json::to_value(tags).expect("tags serialize"),
@@ -266,8 +270,10 @@ pub fn isolates(verdict: &Verdict) -> bool {
 
 const STACK_NAME_TAG: &str = "aws:cloudformation:stack-name";
 
-/// The stack that owns a definition: any `aws:cloudformation:*` tag marks it as managed.
-pub fn managing_stack(tags: &[Tag]) -> Option<String> {
+/// The stack that owns a definition: any `aws:cloudformation:*` tag marks it as managed. `None`
+/// too when the tags were not read (only a compliant definition's, which nothing acts on).
+pub fn managing_stack(tags: Option<&[Tag]>) -> Option<String> {
+    let tags = tags?;
     if let Some(tag) = tags.iter().find(|t| t.key == STACK_NAME_TAG) {
         return Some(tag.value.clone());
     }
@@ -303,16 +309,21 @@ fn plan_schedule(schedule: &InlineSchedule, options: &PlanOptions) -> Option<Sch
     let fixes = options.scope.fixes(Subject::InlineSchedule)?;
     let job = JobView::of_inline_schedule(&schedule.raw)?;
     let verdict = compliance::evaluate(Subject::InlineSchedule, &job, options.evaluation, fixes);
-    let stack = managing_stack(&schedule.tags);
+    let stack = managing_stack(schedule.tags.as_deref());
     let mut item = SchedulePlanItem {
         schedule: schedule.clone(),
         verdict,
         action: Action::Compliant,
         reason: None,
         stack: stack.clone(),
-        snapshot_sha256: request::schedule_hash(&schedule.raw, &schedule.tags),
+        snapshot_sha256: request::schedule_hash(&schedule.raw, tags_or_none(&schedule.tags)),
     };
     if item.verdict.compliant {
+        return Some(item);
+    }
+    if schedule.tags.is_none() {
+        item.action = Action::Skip;
+        item.reason = Some(TAGS_NOT_READ.to_owned());
         return Some(item);
     }
     if let Some(stack) = stack
@@ -339,6 +350,19 @@ fn names_of(fixes: crate::kinds::Fixes) -> String {
         .join(" and ")
 }
 
+/// Why a failing definition whose tags the inventory did not list is not changed. The inventory
+/// lists the tags of everything the run's selection fails, so this means the inventory was read
+/// for another selection or evaluation than the plan's: a change without the tags would lose
+/// them, and the CloudFormation check would not be made.
+const TAGS_NOT_READ: &str =
+    "its tags were not read, so it cannot be recreated faithfully (scan and plan again)";
+
+/// The tags to hash: none when they were not read. Only a compliant item's hash lacks its tags,
+/// and nothing applies a compliant item.
+fn tags_or_none(tags: &Option<Vec<Tag>>) -> &[Tag] {
+    tags.as_deref().unwrap_or_default()
+}
+
 fn plan_one(
     definition: &Definition,
     options: &PlanOptions,
@@ -360,8 +384,8 @@ fn plan_definition(
         options.evaluation,
         fixes,
     );
-    let stack = managing_stack(&definition.tags);
-    let snapshot_sha256 = request::snapshot_hash(&definition.raw, &definition.tags);
+    let stack = managing_stack(definition.tags.as_deref());
+    let snapshot_sha256 = request::snapshot_hash(&definition.raw, tags_or_none(&definition.tags));
     let mut item = PlanItem {
         definition: definition.clone(),
         verdict,
@@ -376,6 +400,11 @@ fn plan_definition(
     if item.verdict.compliant {
         return item;
     }
+    let Some(tags) = &definition.tags else {
+        item.action = Action::Skip;
+        item.reason = Some(TAGS_NOT_READ.to_owned());
+        return item;
+    };
     if let Some(stack) = stack
         && !options.include_managed
     {
@@ -411,8 +440,7 @@ fn plan_definition(
         ));
         return item;
     }
-    let (create_request, dropped) =
-        request::create_request(&definition.raw, &definition.tags, fixes);
+    let (create_request, dropped) = request::create_request(&definition.raw, tags, fixes);
     item.action = Action::Recreate;
     item.create_request = Some(create_request);
     item.dropped_tags = dropped;
@@ -443,13 +471,14 @@ mod tests {
             name: name.into(),
             arn: raw["JobDefinitionArn"].as_str().unwrap().into(),
             raw,
-            tags: tags
-                .iter()
-                .map(|(k, v)| Tag {
-                    key: (*k).into(),
-                    value: (*v).into(),
-                })
-                .collect(),
+            tags: Some(
+                tags.iter()
+                    .map(|(k, v)| Tag {
+                        key: (*k).into(),
+                        value: (*v).into(),
+                    })
+                    .collect(),
+            ),
             schedules: vec![ScheduleRef {
                 name: "s".into(),
                 status: "Scheduled".into(),
@@ -520,6 +549,32 @@ mod tests {
             plan.summary().to_string(),
             "2 to recreate, 1 compliant, 1 skipped"
         );
+    }
+
+    #[test]
+    fn tags_not_read_are_shown_as_such_and_never_recreated_without() {
+        let mut compliant = definition("ok", Some(true), &[]);
+        compliant.tags = None;
+        let mut failing = definition("off", Some(false), &[]);
+        failing.tags = None;
+        let plan = build(
+            &inventory(vec![compliant, failing]),
+            &PlanOptions {
+                include_managed: true,
+                ..PlanOptions::default()
+            },
+            &[],
+        );
+        let [ok, off] = &plan.items[..] else {
+            panic!("two items")
+        };
+        assert_eq!((ok.action, ok.stack.as_deref()), (Action::Compliant, None));
+        // A view without the tags read has no `Tags` member, rather than claiming none.
+        assert!(ok.before_view().get("Tags").is_none());
+        // A failing definition read without its tags would lose them: never recreated.
+        assert_eq!(off.action, Action::Skip);
+        assert_eq!(off.reason.as_deref(), Some(TAGS_NOT_READ));
+        assert!(off.create_request.is_none());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Which resources a command acts on and what it fixes on them: kinds, controls, fixes, name
 //! globs, and Security Hub findings.
 
+use crate::compliance::{self, Evaluation, JobView};
 use crate::exit::UsageError;
 use crate::kinds::{
     ControlInfo, DefinitionArn, Fix, Fixes, Kind, Subject, control_ids, glob_match, refers_to,
@@ -121,6 +122,8 @@ pub struct Selection {
     /// file was given.
     pub findings: Option<BTreeSet<ResourceId>>,
     pub include_managed: bool,
+    /// How compliance is judged, which decides what the run could change.
+    pub evaluation: Evaluation,
 }
 
 impl Selection {
@@ -167,6 +170,23 @@ impl Selection {
                 .findings
                 .as_ref()
                 .is_none_or(|_| self.named_by_findings(region, kind, name))
+    }
+
+    /// Could the run change this described definition or inline schedule, i.e. do the run's
+    /// fixes on it fail under the evaluation? Only then does a plan need its tags (for the create
+    /// request, the CloudFormation check and the diff): compliant ones are never acted on.
+    pub fn could_change(&self, subject: Subject, describe: &Value) -> bool {
+        let Some(fixes) = self.scope.fixes(subject) else {
+            return false;
+        };
+        let job = match subject {
+            Subject::Definition(_) => JobView::of_definition(describe),
+            Subject::InlineSchedule => match JobView::of_inline_schedule(describe) {
+                Some(job) => job,
+                None => return false,
+            },
+        };
+        !compliance::evaluate(subject, &job, self.evaluation, fixes).compliant
     }
 
     /// Does an inline schedule fall inside the selection?
