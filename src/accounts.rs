@@ -76,6 +76,8 @@ pub fn check(args: &AccountArgs) -> Result<AccountChoice, UsageError> {
         ))
         .with_hint("2-64 letters, digits and +=,.@_-"));
     }
+    // Checked here as STS checks it: STS's refusal of a malformed id quotes the value, and that
+    // message would otherwise reach the output, plan files and reports.
     if let Some(id) = &args.external_id
         && !(2..=1224).contains(&id.len())
     {
@@ -83,6 +85,16 @@ pub fn check(args: &AccountArgs) -> Result<AccountChoice, UsageError> {
             UsageError::new("the external id must be 2 to 1224 characters long")
                 .with_hint("use the value the role's trust policy names in sts:ExternalId"),
         );
+    }
+    if let Some(id) = &args.external_id
+        && !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@:/-".contains(&b))
+    {
+        return Err(UsageError::new(
+            "the external id has a character STS does not accept (a space, or a line end?)",
+        )
+        .with_hint("an external id is letters, digits and _+=,.@:/- only"));
     }
     let choice = AccountChoice {
         listed,
@@ -272,7 +284,10 @@ pub async fn reach_ids(
                 Ok(base)
             } else {
                 let config = assumed_config(&base, &partition, &id, &role).await;
-                confirm(&config, &id).await.map(|()| config)
+                confirm(&config, &id)
+                    .await
+                    .map(|()| config)
+                    .map_err(|message| without_secret(&message, role.external_id.as_deref()))
             };
             (index, id, checked)
         });
@@ -319,6 +334,15 @@ async fn assumed_config(
     base.to_builder()
         .credentials_provider(SharedCredentialsProvider::new(provider))
         .build()
+}
+
+/// `message` with the external id's value taken out: messages are printed and kept in plan
+/// files, reports and journals, where a secret must never go.
+fn without_secret(message: &str, external_id: Option<&str>) -> String {
+    match external_id {
+        Some(id) if !id.is_empty() => message.replace(id, "(external id)"),
+        _ => message.to_owned(),
+    }
 }
 
 /// Confirms the credentials are `account`'s (assuming the role happens here, on first use).
@@ -410,6 +434,27 @@ mod tests {
         let mut org = alone;
         org.org = true;
         assert!(check(&org).is_ok());
+    }
+
+    #[test]
+    fn an_external_id_sts_would_refuse_is_refused_before_any_call() {
+        for bad in ["abc\r", "a b", "x"] {
+            let mut with_id = args();
+            with_id.accounts = vec!["111111111111".into()];
+            with_id.external_id = Some(bad.into());
+            assert!(check(&with_id).is_err(), "{bad:?}");
+        }
+        let mut good = args();
+        good.external_id = Some("ext-123:a/b@c".into());
+        assert!(check(&good).is_ok());
+    }
+
+    #[test]
+    fn the_external_id_is_taken_out_of_messages() {
+        let message = "AccessDenied: external id s3cr3t-id does not match";
+        let kept = without_secret(message, Some("s3cr3t-id"));
+        assert!(!kept.contains("s3cr3t-id"), "{kept}");
+        assert!(kept.contains("AccessDenied"));
     }
 
     #[test]

@@ -10,10 +10,12 @@ pub fn init(global: &GlobalArgs, out: &Output) {
     let filter = match std::env::var("RUST_LOG") {
         Ok(spec) if !spec.is_empty() => EnvFilter::new(spec),
         _ => EnvFilter::new(match (quiet, verbose) {
+            // aws-config warns of a refused AssumeRole with STS's whole answer; the tool reports
+            // the account as unreachable itself, with the external id's value taken out.
             (q, _) if q > 0 => "error",
-            (_, 0) => "warn",
-            (_, 1) => "warn,sm_recreate=info",
-            (_, 2) => "warn,sm_recreate=debug",
+            (_, 0) => "warn,aws_config=error",
+            (_, 1) => "warn,aws_config=error,sm_recreate=info",
+            (_, 2) => "warn,aws_config=error,sm_recreate=debug",
             // The SDK logs request and response bodies at trace level, and bodies carry
             // `Environment` values: those need an explicit RUST_LOG=trace.
             _ => "debug,sm_recreate=trace",

@@ -49,6 +49,8 @@ impl Session {
             region: global.regions.first().or(fallback_regions.first()).cloned(),
             ..AwsOptions::default()
         };
+        // Under --sandbox without --region: every region the seed holds, so the demo is whole.
+        let mut seeded_regions: Vec<String> = Vec::new();
         let sandbox = match &global.sandbox {
             None => None,
             Some(seed_path) => {
@@ -68,6 +70,14 @@ impl Session {
                         UsageError::new(format!("cannot use sandbox seed {seed_path}: {e}"))
                     })?
                 };
+                seeded_regions = seed
+                    .definitions
+                    .iter()
+                    .map(|d| d.region.clone())
+                    .chain(seed.schedules.iter().map(|s| s.region.clone()))
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
                 let emulator = sm_emulator::start(
                     EmulatorConfig {
                         seed,
@@ -89,6 +99,8 @@ impl Session {
         let sdk_config = load_sdk_config(&options).await;
         let regions = if global.regions.is_empty() && !fallback_regions.is_empty() {
             fallback_regions.to_vec()
+        } else if global.regions.is_empty() && !seeded_regions.is_empty() {
+            seeded_regions
         } else if global.regions.is_empty() {
             match sdk_config.region().filter(|r| !r.as_ref().is_empty()) {
                 Some(region) => vec![region.to_string()],
@@ -227,8 +239,10 @@ fn account_words(args: &crate::cli::AccountArgs) -> Vec<String> {
                 shell_quote(&args.role_session_name)
             ));
         }
+        // The value stays in the environment: the shell stops with "parameter null or not
+        // set" rather than run the command without it.
         if args.external_id.is_some() {
-            words.push("--external-id \"$SM_RECREATE_EXTERNAL_ID\"".to_owned());
+            words.push("--external-id \"${SM_RECREATE_EXTERNAL_ID:?}\"".to_owned());
         }
     }
     words

@@ -348,13 +348,15 @@ fn a_region_an_account_has_not_enabled_is_reported_and_the_rest_is_read() {
 #[test]
 fn credentials_that_expire_during_the_apply_are_renewed_before_they_do() {
     let mut seed = org_seed(2);
-    // The SDK renews assumed credentials 10 s before they expire: these live 10.3 s, so every
-    // few hundred milliseconds of the run needs new ones.
-    seed.credential_lifetime = Duration::from_millis(10_300);
+    // The SDK renews assumed credentials 10 s before they expire: these live 12 s, so every two
+    // seconds of the run needs new ones (the 2 s margin keeps a busy machine's slow request
+    // from arriving after its credentials expired).
+    seed.credential_lifetime = Duration::from_millis(12_000);
     let sandbox = Sandbox::with_behaviour(
         seed,
         Behaviour {
-            latency: Duration::from_millis(20),
+            // About 120 calls one at a time: six seconds, three lifetimes' worth of renewals.
+            latency: Duration::from_millis(50),
             ..quick_behaviour()
         },
     );
@@ -375,7 +377,7 @@ fn credentials_that_expire_during_the_apply_are_renewed_before_they_do() {
     let calls = sandbox.calls();
     let assumed = calls.iter().filter(|c| c.operation == "AssumeRole").count();
     assert!(
-        assumed >= 3,
+        assumed >= 2,
         "the run outlived several credentials: {assumed}"
     );
     let expired: Vec<_> = calls
@@ -425,5 +427,143 @@ fn a_plan_is_applied_only_to_accounts_the_options_select() {
     assert_eq!(
         mutated_accounts(&sandbox),
         BTreeSet::from([STAGING.to_owned()])
+    );
+}
+
+#[test]
+fn a_wrong_external_id_is_never_echoed_anywhere() {
+    let mut seed = org_seed(1);
+    seed.accounts[0].roles[0].external_id = Some("right-one".to_owned());
+    let sandbox = Sandbox::with_behaviour(seed, quick_behaviour());
+    const SECRET: &str = "wrong-s3cr3t-id";
+    let plan = sandbox.workdir.file("plan.json");
+    let output = sandbox
+        .cmd()
+        .env("SM_RECREATE_EXTERNAL_ID", SECRET)
+        .args([
+            "--account",
+            PROD,
+            "--account",
+            STAGING,
+            "-vv",
+            "plan",
+            "--format",
+            "json",
+        ])
+        .args(["--out", plan.to_str().unwrap()])
+        .output()
+        .expect("plan");
+    assert_eq!(code(&output), 1, "{}", show(&output));
+    let report = stdout_json(&output);
+    assert_eq!(report["unreachable_accounts"][0]["account_id"], json!(PROD));
+    assert!(!all_output(&output).contains(SECRET), "{}", show(&output));
+    let file = std::fs::read_to_string(&plan).expect("the plan file");
+    assert!(!file.contains(SECRET));
+}
+
+#[test]
+fn resume_of_an_item_in_flight_in_an_account_it_cannot_reach_is_in_doubt_not_failed() {
+    let sandbox = Sandbox::with_behaviour(
+        org_seed(1),
+        Behaviour {
+            // The original's create waits long enough for the run to be killed in flight.
+            faults: vec![FaultRule {
+                operation: "CreateDataQualityJobDefinition".to_owned(),
+                name: Some("churn-dq".to_owned()),
+                account_id: Some(PROD.to_owned()),
+                delay_ms: Some(30_000),
+                ..FaultRule::default()
+            }],
+            ..quick_behaviour()
+        },
+    );
+    let mut apply = isolated_command(&sandbox.workdir);
+    apply
+        .args(["--endpoint-url", &sandbox.endpoint_url(), "--account", PROD])
+        .args(["--region", US, "apply", "--yes", "--name", "churn-dq"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = apply.spawn().expect("apply starts");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !sandbox
+        .calls()
+        .iter()
+        .any(|c| c.operation == "CreateDataQualityJobDefinition" && c.account_id == PROD)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never created"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    sandbox.emulator.set_behaviour(quick_behaviour());
+
+    // The role cannot be assumed: the item stays half done, and that is for a person (exit 4).
+    let output = run(
+        &sandbox,
+        &[
+            "--account",
+            PROD,
+            "--role-name",
+            "NoSuchRole",
+            "resume",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code(&output), 4, "{}", show(&output));
+    let report = stdout_json(&output);
+    assert_eq!(
+        report["definitions"][0]["status"],
+        json!("in-doubt"),
+        "{report}"
+    );
+    assert!(
+        report["definitions"][0]["manual"]
+            .as_str()
+            .is_some_and(|m| m.contains(" resume ")),
+        "{report}"
+    );
+    // Reachable again, resume finishes it.
+    let output = run(&sandbox, &["--account", PROD, "resume"]);
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    let live = sandbox
+        .emulator
+        .account(PROD)
+        .definition(US, Kind::DataQuality, "churn-dq")
+        .expect("the definition");
+    assert_eq!(flag_of(&live), Some(true));
+}
+
+#[test]
+fn apply_exits_1_when_an_account_it_reached_could_not_be_read() {
+    let sandbox = Sandbox::with_behaviour(
+        org_seed(1),
+        Behaviour {
+            faults: vec![FaultRule {
+                operation: "ListModelBiasJobDefinitions".to_owned(),
+                account_id: Some(STAGING.to_owned()),
+                error: Some(FaultError {
+                    code: "AccessDeniedException".to_owned(),
+                    status: 400,
+                    message: "not authorized to perform sagemaker:ListModelBiasJobDefinitions"
+                        .to_owned(),
+                }),
+                ..FaultRule::default()
+            }],
+            ..quick_behaviour()
+        },
+    );
+    let mut args = vec!["--org", "apply", "--yes", "--format", "json"];
+    args.extend(regions());
+    let output = run(&sandbox, &args);
+    assert_eq!(code(&output), 1, "{}", show(&output));
+    assert_eq!(stdout_json(&output)["exit_code"], json!(1));
+    assert!(
+        stderr_text(&output).contains("ListModelBiasJobDefinitions"),
+        "{}",
+        show(&output)
     );
 }

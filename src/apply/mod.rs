@@ -205,6 +205,9 @@ pub struct Executor {
     pub hints: Hints,
 }
 
+/// An account and a region: the work in one runs under one permit pool.
+type Lane = (String, String);
+
 /// One unit of work for the executor.
 #[derive(Debug, Clone)]
 pub enum Work {
@@ -228,58 +231,96 @@ impl Executor {
     /// Runs every piece of work under the concurrency bounds, telling `finished` about each as it
     /// ends; returns the outcomes in input order. After Ctrl-C no new work starts.
     ///
-    /// Each piece takes a permit of its account-region, then one of the run: the region's
-    /// first, so work waiting behind a slow (throttled) account-region holds no permit the other
+    /// Each account-region is a lane whose work starts in input order (`resume` lists the items
+    /// in flight first). A piece takes its lane's permit, then one of the run: the lane's first,
+    /// so work waiting behind a slow (throttled) account-region holds no permit the other
     /// accounts could use.
     pub async fn run_all(
         self: &Arc<Self>,
         work: Vec<Work>,
         finished: impl Fn(&ResourceId, &Outcome),
     ) -> Vec<(ResourceId, Outcome)> {
-        let global = Arc::new(Semaphore::new(self.concurrency.max(1)));
-        let mut lanes: HashMap<(String, String), Arc<Semaphore>> = HashMap::new();
-        let mut tasks = JoinSet::new();
-        let mut outcomes: Vec<Option<Outcome>> = vec![None; work.len()];
         let keys: Vec<ResourceId> = work.iter().map(Work::key).collect();
+        let in_flight: Vec<bool> = work
+            .iter()
+            .map(|w| matches!(w, Work::InFlight(..)))
+            .collect();
+        let mut lanes: Vec<(Lane, Vec<(usize, Work)>)> = Vec::new();
         for (index, unit) in work.into_iter().enumerate() {
-            let key = &keys[index];
-            let lane = lanes
-                .entry((key.account_id.clone(), key.region.clone()))
-                .or_insert_with(|| Arc::new(Semaphore::new(self.concurrency_per_region.max(1))))
-                .clone();
-            let (executor, global) = (self.clone(), global.clone());
-            tasks.spawn(async move {
-                let _lane = lane.acquire_owned().await.expect("never closed");
-                let _global = global.acquire_owned().await.expect("never closed");
-                if executor.stop.load(Ordering::SeqCst) {
-                    return (index, None);
-                }
-                let outcome = match unit {
-                    Work::Fresh(target) => executor.recreate(&target).await,
-                    Work::InFlight(snapshot, path, progress) => {
-                        executor.reconcile(*snapshot, path, progress).await
+            let lane = (keys[index].account_id.clone(), keys[index].region.clone());
+            match lanes.iter_mut().find(|(key, _)| *key == lane) {
+                Some((_, units)) => units.push((index, unit)),
+                None => lanes.push((lane, vec![(index, unit)])),
+            }
+        }
+        let global = Arc::new(Semaphore::new(self.concurrency.max(1)));
+        let (done, mut ended) = tokio::sync::mpsc::unbounded_channel::<(usize, Outcome)>();
+        let mut drivers = JoinSet::new();
+        for (_, units) in lanes {
+            let (executor, global, done) = (self.clone(), global.clone(), done.clone());
+            drivers.spawn(async move {
+                let lane = Arc::new(Semaphore::new(executor.concurrency_per_region.max(1)));
+                let mut running = JoinSet::new();
+                for (index, unit) in units {
+                    let lane_permit = lane.clone().acquire_owned().await.expect("never closed");
+                    let global_permit = global.clone().acquire_owned().await.expect("never closed");
+                    if executor.stop.load(Ordering::SeqCst) {
+                        break;
                     }
-                };
-                (index, Some(outcome))
+                    let (executor, done) = (executor.clone(), done.clone());
+                    running.spawn(async move {
+                        let _permits = (lane_permit, global_permit);
+                        let outcome = match unit {
+                            Work::Fresh(target) => executor.recreate(&target).await,
+                            Work::InFlight(snapshot, path, progress) => {
+                                executor.reconcile(*snapshot, path, progress).await
+                            }
+                        };
+                        // The receiver lives until every sender is gone.
+                        let _ = done.send((index, outcome));
+                    });
+                }
+                while let Some(joined) = running.join_next().await {
+                    joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+                }
             });
         }
-        while let Some(done) = tasks.join_next().await {
-            let (i, outcome) = done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-            if let Some(outcome) = outcome {
-                finished(&keys[i], &outcome);
-                outcomes[i] = Some(outcome);
-            }
+        drop(done);
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; keys.len()];
+        while let Some((index, outcome)) = ended.recv().await {
+            finished(&keys[index], &outcome);
+            outcomes[index] = Some(outcome);
+        }
+        while let Some(joined) = drivers.join_next().await {
+            joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
         }
         keys.iter()
             .zip(outcomes)
-            .map(|(key, outcome)| {
+            .zip(in_flight)
+            .map(|((key, outcome), in_flight)| {
                 let outcome = outcome.unwrap_or_else(|| {
-                    finished(key, &Outcome::NotStarted);
-                    Outcome::NotStarted
+                    let outcome = self.never_started(in_flight);
+                    finished(key, &outcome);
+                    outcome
                 });
                 (key.clone(), outcome)
             })
             .collect()
+    }
+
+    /// The outcome of work the run never started (it was interrupted). An item an earlier run
+    /// left in flight is still half done: a person must resume it, so it is in doubt, not merely
+    /// not started.
+    fn never_started(&self, in_flight: bool) -> Outcome {
+        if in_flight {
+            Outcome::InDoubt {
+                message: "interrupted before this run took it up again: it is as the earlier                           run left it, half done"
+                    .to_owned(),
+                manual: self.hints.resume(&self.run.run_id),
+            }
+        } else {
+            Outcome::NotStarted
+        }
     }
 
     /// The client of the item's account and region; `Err` says why there is none (its account
@@ -478,12 +519,11 @@ impl Executor {
         let client = match self.client(&key) {
             Ok(client) => client,
             Err(message) => {
-                // In flight, so not untouched: left unsettled for the next `resume`.
-                let outcome = Outcome::Failed {
-                    message: format!(
-                        "{message}; nothing was done now (resume again once it can be reached)"
-                    ),
-                    rolled_back: false,
+                // In flight, so half done: a person must resume it once the account can be
+                // reached again.
+                let outcome = Outcome::InDoubt {
+                    message: format!("{message}; it is as the earlier run left it, half done"),
+                    manual: self.hints.resume(&self.run.run_id),
                 };
                 self.finished(&key, &outcome);
                 return outcome;

@@ -91,6 +91,15 @@ impl RunReport {
         }
     }
 
+    /// When the inventory the run was planned from could not read everything, the run did not
+    /// cover all it was asked to: a failure (1) unless something more severe happened.
+    pub fn with_incomplete(mut self, incomplete: bool) -> RunReport {
+        if incomplete {
+            self.exit_code = self.exit_code.most_severe(ExitStatus::Failed);
+        }
+        self
+    }
+
     /// Adds the accounts that could not be reached: the run then did not do all it was asked,
     /// which is a failure (1) unless something more severe happened.
     pub fn with_unreachable(mut self, unreachable: &[crate::accounts::Unreachable]) -> RunReport {

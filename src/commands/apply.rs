@@ -38,10 +38,17 @@ pub async fn run(out: &Output, global: &GlobalArgs, args: ApplyArgs) -> anyhow::
         None => targets_planned_now(out, global, &selection, &args).await?,
     };
     let unreachable = chosen.reach.unreachable.clone();
+    let incomplete = chosen.incomplete;
+    if incomplete {
+        tracing::error!(
+            "some definitions could not be read (see the warnings above): they were not planned, and the run does not cover them"
+        );
+    }
     if chosen.targets.is_empty() {
         // Planned now, in text, the plan shown already says so.
-        let report =
-            RunReport::nothing_to_do(None, "Nothing to recreate.").with_unreachable(&unreachable);
+        let report = RunReport::nothing_to_do(None, "Nothing to recreate.")
+            .with_unreachable(&unreachable)
+            .with_incomplete(incomplete);
         if document.is_some() || args.format == ReportFormat::Json {
             runs::print_report(out, &report, args.format);
         }
@@ -67,7 +74,8 @@ pub async fn run(out: &Output, global: &GlobalArgs, args: ApplyArgs) -> anyhow::
     let work = targets.into_iter().map(Work::Fresh).collect();
     let report = runs::execute(out, &executor, work)
         .await
-        .with_unreachable(&unreachable);
+        .with_unreachable(&unreachable)
+        .with_incomplete(incomplete);
     Ok(runs::print_report(out, &report, args.format))
 }
 
@@ -76,6 +84,8 @@ struct Chosen {
     session: Session,
     reach: Reach,
     targets: Vec<Target>,
+    /// Planned now from an inventory that could not read everything.
+    incomplete: bool,
 }
 
 /// A plan file, checked, with the flags that cannot go with one refused.
@@ -149,6 +159,7 @@ async fn targets_of_plan_file(
         session,
         reach,
         targets,
+        incomplete: false,
     })
 }
 
@@ -197,10 +208,12 @@ async fn targets_planned_now(
         }));
     }
     let common::Planned { read, .. } = planned;
+    let incomplete = read.inventories.iter().any(|a| a.inventory.is_incomplete());
     Ok(Chosen {
         session: read.session,
         reach: read.reach,
         targets,
+        incomplete,
     })
 }
 

@@ -70,11 +70,10 @@ pub async fn connect_and_read(
         );
     }
     let findings_accounts = selection.findings_accounts();
-    if let Some(other) = findings_accounts
-        .iter()
-        .find(|a| !reach.accounts.iter().any(|r| r.id == **a))
-        && !reach.unreachable.iter().any(|u| u.account_id == *other)
-    {
+    if let Some(other) = findings_accounts.iter().find(|a| {
+        !reach.accounts.iter().any(|r| r.id == **a)
+            && !reach.unreachable.iter().any(|u| u.account_id == **a)
+    }) {
         let error = if session.accounts.names_accounts() {
             UsageError::new(format!(
                 "the findings name account {other}, which the account options do not select"
