@@ -46,6 +46,24 @@ impl<'a> JobView<'a> {
         }
     }
 
+    /// Of a definition's describe JSON, only what `of_definition` reads (and the name): the same
+    /// verdict from a fraction of the memory, for a definition nothing in the run will change.
+    pub fn essentials_of_definition(describe: &Value) -> Value {
+        let mut kept = serde_json::Map::new();
+        for member in ["JobDefinitionName", "NetworkConfig"] {
+            if let Some(value) = describe.get(member) {
+                kept.insert(member.to_owned(), value.clone());
+            }
+        }
+        if let Some(count) = describe.pointer("/JobResources/ClusterConfig/InstanceCount") {
+            kept.insert(
+                "JobResources".to_owned(),
+                serde_json::json!({"ClusterConfig": {"InstanceCount": count}}),
+            );
+        }
+        Value::Object(kept)
+    }
+
     /// A schedule's inline job definition; `None` when the schedule names a definition instead.
     pub fn of_inline_schedule(describe: &'a Value) -> Option<JobView<'a>> {
         let job = describe.pointer("/MonitoringScheduleConfig/MonitoringJobDefinition")?;
@@ -231,6 +249,43 @@ mod tests {
 
     fn encryption_only(kind: Kind, describe: &Value, evaluation: Evaluation) -> Verdict {
         evaluate_definition(kind, describe, evaluation, Fixes::ENCRYPTION)
+    }
+
+    #[test]
+    fn the_essentials_of_a_definition_get_its_verdict() {
+        let networks = [
+            None,
+            Some(json!({})),
+            Some(json!({"EnableInterContainerTrafficEncryption": true})),
+            Some(
+                json!({"EnableInterContainerTrafficEncryption": false, "EnableNetworkIsolation": true}),
+            ),
+            Some(json!({"EnableNetworkIsolation": false, "VpcConfig": {"Subnets": ["subnet-1"]}})),
+        ];
+        let fixes = [
+            Fixes::ENCRYPTION,
+            Fixes::NONE.with(Fix::Isolation),
+            Fixes::ENCRYPTION.with(Fix::Isolation),
+        ];
+        for network in networks {
+            for instances in [1, 2] {
+                let mut whole = definition(network.clone(), instances);
+                whole["JobDefinitionName"] = json!("churn");
+                whole["DataQualityAppSpecification"] = json!({"ImageUri": "image"});
+                let essentials = JobView::essentials_of_definition(&whole);
+                assert!(essentials.get("DataQualityAppSpecification").is_none());
+                assert_eq!(essentials["JobDefinitionName"], "churn");
+                for evaluation in [Evaluation::Strict, Evaluation::ConfigRule] {
+                    for fixes in fixes {
+                        assert_eq!(
+                            evaluate_definition(Kind::DataQuality, &essentials, evaluation, fixes),
+                            evaluate_definition(Kind::DataQuality, &whole, evaluation, fixes),
+                            "{whole}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

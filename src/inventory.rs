@@ -3,6 +3,7 @@
 //! each account-region's and the process's concurrency bounds; a region or kind that fails is reported
 //! without hiding the rest.
 
+use crate::compliance::JobView;
 use crate::kinds::{Kind, Subject, refers_to};
 use crate::sagemaker::{AwsError, DefinitionSummary, ErrorClass, SageMaker, ScheduleSummary, Tag};
 use serde::Serialize;
@@ -26,7 +27,9 @@ pub struct Definition {
     pub kind: Kind,
     pub name: String,
     pub arn: String,
-    /// The exact JSON `Describe<Noun>` returned.
+    /// The exact JSON `Describe<Noun>` returned; only its essentials
+    /// (`JobView::essentials_of_definition`) when the run cannot change the definition (its
+    /// `tags` are `None`) and the scope does not keep those whole ([`Scope::keep_unchangeable`]).
     pub raw: Value,
     /// `None` when not read: only the tags of what the run could change are listed (see
     /// [`Scope::tags_wanted`]).
@@ -99,6 +102,10 @@ pub struct Scope {
     /// plan's diff), i.e. where the run's fixes fail: a compliant definition then costs its
     /// describe alone, and its `tags` are `None`.
     pub tags_wanted: DescribedFilter,
+    /// Keep the whole describe JSON of the definitions `tags_wanted` does not pass (the plan
+    /// file shows them). Otherwise only what compliance reads is kept, as each describe arrives,
+    /// so memory grows with what the run could change, not with everything read.
+    pub keep_unchangeable: bool,
 }
 
 impl Scope {
@@ -108,6 +115,7 @@ impl Scope {
             name_filter: Arc::new(|_, _, _| true),
             inline_schedules: Some(Arc::new(|_, _| true)),
             tags_wanted: Arc::new(|_, _| true),
+            keep_unchangeable: true,
         }
     }
 }
@@ -408,12 +416,15 @@ impl Reading<'_> {
                 arn,
                 result,
             } => {
-                if let Ok(raw) = &result
-                    && (self.scope.tags_wanted)(Subject::Definition(kind), raw)
-                {
-                    let client = &self.by_region[&region];
-                    self.calls
-                        .tag(client, (region.clone(), kind, name.clone()), arn.clone());
+                let mut result = result;
+                if let Ok(raw) = &mut result {
+                    if (self.scope.tags_wanted)(Subject::Definition(kind), raw) {
+                        let client = &self.by_region[&region];
+                        self.calls
+                            .tag(client, (region.clone(), kind, name.clone()), arn.clone());
+                    } else if !self.scope.keep_unchangeable {
+                        *raw = JobView::essentials_of_definition(raw);
+                    }
                 }
                 self.answers.described((region, kind, name), arn, result)
             }

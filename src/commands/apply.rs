@@ -170,7 +170,14 @@ async fn targets_planned_now(
     selection: &Selection,
     args: &ApplyArgs,
 ) -> anyhow::Result<Chosen> {
-    let planned = common::plan_now(global, selection, &args.selection).await?;
+    // Apply shows diffs of what changes, and keeps only the targets.
+    let planned = common::plan_now(
+        global,
+        selection,
+        &args.selection,
+        common::Unchangeable::Essentials,
+    )
+    .await?;
     if args.format == ReportFormat::Text {
         let style = Style {
             color: out.color(),

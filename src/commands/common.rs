@@ -53,12 +53,24 @@ impl Read {
     }
 }
 
+/// What to keep of the describe JSON of a definition the run cannot change (one whose run's
+/// fixes pass: its tags are not read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unchangeable {
+    /// All of it: the plan file and `plan --format json` show every definition as it is.
+    Whole,
+    /// What compliance reads: every verdict, report and diff is the same, and memory grows with
+    /// what needs fixing, not with everything read.
+    Essentials,
+}
+
 /// Connects, reaches the accounts, checks a findings file is for them, and reads every
 /// account's inventory at once under one set of call limits.
 pub async fn connect_and_read(
     global: &GlobalArgs,
     selection: &Selection,
     concurrency: ConcurrencyArgs,
+    unchangeable: Unchangeable,
 ) -> anyhow::Result<Read> {
     let session = Session::connect(global, &selection.findings_regions()).await?;
     let reach = session.reach(usize::from(concurrency.concurrency)).await?;
@@ -100,7 +112,7 @@ pub async fn connect_and_read(
         let selection = selection.for_account(&account.id);
         let (limits, account_id) = (limits.clone(), account.id.clone());
         reads.spawn(async move {
-            let inventory = read_account(&clients, &selection, &limits).await;
+            let inventory = read_account(&clients, &selection, &limits, unchangeable).await;
             (
                 index,
                 AccountInventory {
@@ -137,6 +149,7 @@ async fn read_account(
     clients: &[crate::sagemaker::SageMaker],
     selection: &Selection,
     limits: &CallLimits,
+    unchangeable: Unchangeable,
 ) -> Inventory {
     let filter = selection.clone();
     let schedule_filter = selection.clone();
@@ -149,6 +162,7 @@ async fn read_account(
                 as inventory::ScheduleFilter
         }),
         tags_wanted: Arc::new(move |subject, describe| tags_filter.could_change(subject, describe)),
+        keep_unchangeable: unchangeable == Unchangeable::Whole,
     };
     let mut inventory = inventory::collect(clients, &scope, limits).await;
     if selection.findings.is_some() {
@@ -262,8 +276,9 @@ pub async fn plan_now(
     global: &GlobalArgs,
     selection: &Selection,
     args: &SelectionArgs,
+    unchangeable: Unchangeable,
 ) -> anyhow::Result<Planned> {
-    let read = connect_and_read(global, selection, args.concurrency).await?;
+    let read = connect_and_read(global, selection, args.concurrency, unchangeable).await?;
     let options = PlanOptions {
         evaluation: args.evaluation,
         include_managed: selection.include_managed,

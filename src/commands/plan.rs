@@ -13,7 +13,14 @@ pub async fn run(out: &Output, global: &GlobalArgs, args: PlanArgs) -> anyhow::R
         check_writable(out)?;
     }
     // `planned.read` is kept to the end: under `--sandbox` its session holds the emulator.
-    let planned = common::plan_now(global, &selection, &args.selection).await?;
+    // The plan file and the JSON plan show every definition as it is; text and markdown show
+    // diffs of what changes only.
+    let unchangeable = if args.out.is_some() || args.format == Format::Json {
+        common::Unchangeable::Whole
+    } else {
+        common::Unchangeable::Essentials
+    };
+    let planned = common::plan_now(global, &selection, &args.selection, unchangeable).await?;
     let plans = planned.by_account();
     let unreachable = &planned.read.reach.unreachable;
     let document = PlanDocument::from_plans(
