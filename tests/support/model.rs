@@ -1738,6 +1738,62 @@ struct WatchLog {
     /// Journal lines: the journal, the line's index, and the lengths of the call log between
     /// which it was written (at the watcher's look before it appeared, and when it was seen).
     journal_lines: Vec<(PathBuf, usize, (usize, usize))>,
+    /// Every mutating call naming a definition, its copy, or a schedule that references one:
+    /// its call index, and whether a snapshot of that account's definition (for a schedule:
+    /// of one of that account's definitions of the schedule's kind) was on disk when it came.
+    definition_mutations: Vec<(usize, bool)>,
+}
+
+/// What a mutating call on a definition's name needs on disk first: the snapshot file names
+/// (lower case) of which one must exist, per (account, name) the call may carry.
+type SnapshotNeeds = BTreeMap<(String, String), Vec<String>>;
+
+fn snapshot_needs(world: &World) -> SnapshotNeeds {
+    let mut needs: SnapshotNeeds = BTreeMap::new();
+    let file = |t: &Target| {
+        format!(
+            "{}.{REGION}.{}.{}.json",
+            t.account,
+            t.kind.cli_name(),
+            t.name
+        )
+        .to_ascii_lowercase()
+    };
+    for target in &world.targets {
+        for name in [target.name.clone(), temporary_name(&target.name)] {
+            needs
+                .entry((target.account.clone(), name.to_ascii_lowercase()))
+                .or_default()
+                .push(file(target));
+        }
+    }
+    for schedule in &world.schedules {
+        let files = world
+            .targets
+            .iter()
+            .filter(|t| t.account == schedule.account && t.kind == schedule.kind)
+            .map(file);
+        needs
+            .entry((schedule.account.clone(), schedule.name.to_ascii_lowercase()))
+            .or_default()
+            .extend(files);
+    }
+    needs
+}
+
+/// Whether any of `files` is in a run's snapshots directory.
+fn any_snapshot_on_disk(state_dir: &Path, files: &[String]) -> bool {
+    std::fs::read_dir(state_dir.join("runs"))
+        .map(|runs| {
+            runs.flatten().any(|run| {
+                std::fs::read_dir(run.path().join("snapshots")).is_ok_and(|entries| {
+                    entries.flatten().any(|f| {
+                        files.contains(&f.file_name().to_string_lossy().to_ascii_lowercase())
+                    })
+                })
+            })
+        })
+        .unwrap_or(false)
 }
 
 /// A thread that watches the emulator's call log and the journals while a round runs, so the
@@ -1750,7 +1806,12 @@ struct Watcher {
 
 impl Watcher {
     /// `names`: the inline schedules, with their accounts.
-    fn start(emulator: Arc<Emulator>, state_dir: PathBuf, names: Vec<(String, String)>) -> Watcher {
+    fn start(
+        emulator: Arc<Emulator>,
+        state_dir: PathBuf,
+        names: Vec<(String, String)>,
+        needs: SnapshotNeeds,
+    ) -> Watcher {
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = Arc::clone(&stop);
         let from = calls_len(&emulator);
@@ -1771,6 +1832,14 @@ impl Watcher {
                         .any(|(account, name)| is_about(call, account, name))
                 };
                 for (index, call) in calls.iter().enumerate().skip(seen) {
+                    if MUTATING_OPERATIONS.contains(&call.operation.as_str())
+                        && let Some(name) = &call.name
+                        && let Some(files) =
+                            needs.get(&(call.account_id.clone(), name.to_ascii_lowercase()))
+                    {
+                        log.definition_mutations
+                            .push((index, any_snapshot_on_disk(&state_dir, files)));
+                    }
                     if !about(call) {
                         continue;
                     }
@@ -1866,6 +1935,8 @@ struct Case<'a> {
     round_stdout: String,
     /// What the watcher saw this round (see `inline_updates_seen`).
     round_inline_updates: Vec<(usize, bool)>,
+    /// See `WatchLog::definition_mutations`.
+    round_definition_mutations: Vec<(usize, bool)>,
     watcher: Option<Watcher>,
     /// For calls naming an inline schedule: the call-log length when each was seen answered.
     completed_at: BTreeMap<usize, usize>,
@@ -2104,17 +2175,16 @@ impl Case<'_> {
             None => self.emulator.set_behaviour(clean_behaviour(self.settle)),
         }
         self.rounds.push((calls_len(&self.emulator), faulty));
-        if !self.world.inline.is_empty() {
-            self.watcher = Some(Watcher::start(
-                Arc::clone(&self.emulator),
-                self.state_dir.clone(),
-                self.world
-                    .inline
-                    .iter()
-                    .map(|s| (s.account.clone(), s.name.clone()))
-                    .collect(),
-            ));
-        }
+        self.watcher = Some(Watcher::start(
+            Arc::clone(&self.emulator),
+            self.state_dir.clone(),
+            self.world
+                .inline
+                .iter()
+                .map(|s| (s.account.clone(), s.name.clone()))
+                .collect(),
+            snapshot_needs(&self.world),
+        ));
     }
 
     /// One faulty round (apply or resume), maybe killed, with the someone-else actions of
@@ -2217,6 +2287,7 @@ impl Case<'_> {
         if let Some(watcher) = self.watcher.take() {
             let log = watcher.finish();
             self.round_inline_updates = log.updates;
+            self.round_definition_mutations = log.definition_mutations;
             self.completed_at.extend(log.completed);
             for (path, line, at) in log.journal_lines {
                 self.journal_line_at.entry((path, line)).or_insert(at);
@@ -2410,6 +2481,20 @@ impl Case<'_> {
                 ));
             }
             self.inline_updates_seen.insert(index, on_disk);
+        }
+        // Every mutating call on a definition's name (its copy's, a schedule's that references
+        // one) came with that account's snapshot already on disk.
+        for (index, on_disk) in std::mem::take(&mut self.round_definition_mutations) {
+            if !on_disk && !own.contains(&index) {
+                let call = &calls[index];
+                self.violation(format!(
+                    "snapshot: the tool's {} {} in account {} (call #{index}) arrived before any \
+                     snapshot of that account's definition was on disk",
+                    call.operation,
+                    call.name.as_deref().unwrap_or("?"),
+                    call.account_id
+                ));
+            }
         }
         self.check_accounts(round, &stdout);
     }
@@ -4256,6 +4341,7 @@ pub fn run_case(seed: u64, root: &Path, options: &Options) -> CaseReport {
         failing_schedules: BTreeSet::new(),
         round_stdout: String::new(),
         round_inline_updates: Vec::new(),
+        round_definition_mutations: Vec::new(),
         watcher: None,
         completed_at: BTreeMap::new(),
         journal_line_at: BTreeMap::new(),
