@@ -1,5 +1,6 @@
 //! The randomized fault model at scale (issue 7): thousands of seeded cases, each an emulator
-//! with a few non-compliant definitions, a random fault plan over every operation, someone else
+//! (or an organization of two or three accounts) with a few non-compliant definitions, a random
+//! fault plan over every operation (some rules aimed at one account), someone else
 //! changing things mid-run, a kill at a random point, then resume rounds. See
 //! `tests/support/model.rs` for what one case does and checks.
 //!
@@ -64,6 +65,7 @@ fn report_line(report: &model::CaseReport) -> String {
     serde_json::json!({
         "seed": report.seed,
         "definitions": report.definitions,
+        "accounts": report.accounts,
         "rounds": report.rounds,
         "faults_injected": report.faults_injected,
         "kills": report.kills,
@@ -82,6 +84,7 @@ fn report_from_line(line: &str) -> Option<model::CaseReport> {
     Some(model::CaseReport {
         seed: v["seed"].as_u64()?,
         definitions: n("definitions"),
+        accounts: n("accounts"),
         rounds: n("rounds"),
         faults_injected: n("faults_injected"),
         kills: n("kills"),

@@ -1,7 +1,8 @@
 //! The randomized fault model (issues 7 and 9) over a fixed set of seeds: definitions and inline
 //! schedules with random flags, random `--fix` selections, faults on every operation, answers
 //! lost after the service acted, someone else changing things mid-run, kills (in-process and
-//! SIGKILL of the binary), then resume rounds. See `tests/support/model.rs`.
+//! SIGKILL of the binary), then resume rounds; about two cases in five run as an organization
+//! (two or three accounts sharing names, `--org` or `--account`). See `tests/support/model.rs`.
 //!
 //! `SMR_MODEL_SEEDS=N` runs seeds 1..=N instead of the default 100; `SMR_MODEL_WORKERS` sets how
 //! many cases run at once (default 4). A failing seed prints the command that replays it.

@@ -34,6 +34,21 @@
 //! original and its delete (or between its last look at a schedule and its update), is counted
 //! separately, judged from the emulator's call log and the recorded actions.
 //!
+//! A share of cases (`ORGANIZATION_SHARE`, decided by the seed's own organization stream, so a
+//! case that is one account draws exactly what it drew before) runs as an organization: the
+//! management account `ACCOUNT` and one or two members reached through `ROLE`, most of whose
+//! definition, schedule and inline-schedule names are the management account's again (the
+//! dangerous case), each with content of its own (every role ARN carries its account). The
+//! tool runs with `--org` or `--account ID`... (sometimes leaving accounts out, which must then
+//! get no mutating call), and every command (plan, apply, resume) gets the same options; half
+//! of the fault rules aim at one account's calls (`FaultRule.account_id`); someone else acts
+//! in whichever account their target lives in, through that account's role. Every check above
+//! is made per account: items are (account, name), calls are attributed by
+//! `RecordedCall.account_id`, snapshots by their file name's account and `account_id`. Besides,
+//! after every round: no journaled item and no mutating call of the tool in account X names
+//! something only another account has; each snapshot's file name, `account_id`, ARNs and
+//! content agree on one account; a printed hint selects only accounts the run's options did.
+//!
 //! Used by `tests/randomized.rs` (`mod support;`) and `examples/soak.rs`
 //! (`#[path = "../tests/support/model.rs"] mod model;`), so it depends only on the library, std,
 //! tokio, serde_json, the AWS SDK crates the library itself uses, and `sm-testkit` (not on the
@@ -43,9 +58,8 @@
 
 use serde_json::{Value, json};
 use sm_emulator::{
-    Behaviour, DEFAULT_ACCOUNT_ID, Emulator, EmulatorConfig, FaultError, FaultRule,
-    InlineNetworkConfigUpdates, MUTATING_OPERATIONS, RecordedCall, Seed, SeedDefinition,
-    SeedSchedule, SeedScheduleStatus,
+    Behaviour, Emulator, EmulatorConfig, FaultError, FaultRule, InlineNetworkConfigUpdates,
+    MUTATING_OPERATIONS, RecordedCall, Seed, SeedDefinition, SeedSchedule, SeedScheduleStatus,
 };
 use sm_recreate::cli::Cli;
 use sm_recreate::kinds::{Fix, Kind};
@@ -65,10 +79,11 @@ use std::time::{Duration, Instant};
 /// original).
 type Version = (Value, BTreeSet<(String, String)>, Option<usize>);
 /// An `item-finished` journal line: the definition's kind (`None`: a monitoring schedule), the
-/// name, the outcome, the item's latest snapshot in that run, and the call-log lengths between
+/// account, the name, the outcome, the item's latest snapshot in that run, and the call-log lengths between
 /// which the line was written.
 type Finished = (
     Option<Kind>,
+    String,
     String,
     String,
     Option<Value>,
@@ -91,6 +106,14 @@ pub struct Rng(u64);
 impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng(seed ^ 0x005E_ED0F_FA17_u64)
+    }
+
+    /// A second stream for the same seed: the organization's draws come from it, so a case that
+    /// is one account draws exactly what it drew before organizations were modelled.
+    pub fn organization(seed: u64) -> Rng {
+        let mut rng = Rng(seed ^ 0x0A11_ACC0_0047_u64);
+        rng.next_u64();
+        rng
     }
 
     pub fn next_u64(&mut self) -> u64 {
@@ -143,6 +166,8 @@ pub struct Options {
 pub struct CaseReport {
     pub seed: u64,
     pub definitions: usize,
+    /// The accounts the case's emulator serves (1: not an organization).
+    pub accounts: usize,
     pub rounds: usize,
     /// Calls answered with a fault-class outcome while a fault plan was set (an approximation:
     /// the call log does not say which rule answered).
@@ -211,6 +236,8 @@ pub fn supports_patience() -> bool {
 
 #[derive(Debug, Clone)]
 pub struct Target {
+    /// The account it lives in (the same name lives in several accounts of an organization).
+    pub account: String,
     pub kind: Kind,
     pub name: String,
     /// The describe JSON as seeded.
@@ -220,6 +247,7 @@ pub struct Target {
 
 #[derive(Debug, Clone)]
 pub struct Schedule {
+    pub account: String,
     pub name: String,
     pub kind: Kind,
     /// Index into `World::targets`.
@@ -230,6 +258,7 @@ pub struct Schedule {
 /// `UpdateMonitoringSchedule`.
 #[derive(Debug, Clone)]
 pub struct Inline {
+    pub account: String,
     pub name: String,
     /// The `MonitoringScheduleConfig` as seeded (read back from the emulator).
     pub original: Value,
@@ -251,6 +280,45 @@ pub struct World {
     pub fixes: Vec<Fix>,
     /// The `--fix` arguments as passed (none: the default, encryption).
     pub fix_args: Vec<String>,
+    /// Every account the emulator serves, the management (the caller's) account first: just
+    /// `ACCOUNT` for a case that is one account.
+    pub accounts: Vec<String>,
+    /// The accounts the run's options select (every account of a case that is one account).
+    pub selected: Vec<String>,
+    /// The account options every command gets (`--org`, or `--account ID`...; none for a case
+    /// that is one account).
+    pub account_args: Vec<String>,
+}
+
+/// The member accounts an organization case may have (the management account is `ACCOUNT`).
+const MEMBERS: [&str; 2] = ["210987654321", "345678901234"];
+/// The role the members trust the management account with (the tool's default `--role-name`).
+const ROLE: &str = "OrganizationAccountAccessRole";
+
+/// The share of cases that run as an organization.
+const ORGANIZATION_SHARE: f64 = 0.4;
+
+fn member_seed(account: &str, index: usize) -> sm_emulator::SeedAccount {
+    sm_emulator::SeedAccount {
+        account_id: account.to_owned(),
+        name: format!("member-{index}"),
+        email: format!("member-{index}@example.com"),
+        state: sm_emulator::AccountState::Active,
+        joined_method: sm_emulator::JoinedMethod::Created,
+        roles: vec![sm_emulator::SeedRole {
+            name: ROLE.to_owned(),
+            external_id: None,
+        }],
+        disabled_regions: Vec::new(),
+    }
+}
+
+/// Puts the account in a role ARN, so that content read in one account can never pass for the
+/// same name's content in another.
+fn own_role(holder: &mut Value, account: &str) {
+    if let Some(role) = holder.get("RoleArn").and_then(Value::as_str) {
+        holder["RoleArn"] = json!(role.replace(ACCOUNT, account));
+    }
 }
 
 /// A `NetworkConfig` flag as seeded: true, false, or absent.
@@ -398,26 +466,126 @@ fn inline_config(rng: &mut Rng, index: usize, flags: (Option<bool>, Option<bool>
 }
 
 impl World {
-    pub fn generate(rng: &mut Rng) -> (World, Seed) {
+    /// The case's world. `org` decides (from its own stream) whether the case is an
+    /// organization; a case that is one account draws from `rng` exactly as before.
+    pub fn generate(rng: &mut Rng, org: &mut Rng) -> (World, Seed) {
         let (fix_args, fixes) = pick_fixes(rng);
-        let count = rng.range(1, 5) as usize;
-        let mut targets = Vec::new();
-        let mut seed_definitions = Vec::new();
-        let mut schedules = Vec::new();
-        let mut seed_schedules = Vec::new();
+        let mut world = World {
+            targets: Vec::new(),
+            bystanders: Vec::new(),
+            schedules: Vec::new(),
+            inline: Vec::new(),
+            fixes,
+            fix_args,
+            accounts: vec![ACCOUNT.to_owned()],
+            selected: vec![ACCOUNT.to_owned()],
+            account_args: Vec::new(),
+        };
+        let mut seed = Seed {
+            account_id: ACCOUNT.to_owned(),
+            ..Seed::default()
+        };
+        world.add_account(rng, ACCOUNT, &mut seed, None);
+        if org.chance(ORGANIZATION_SHARE) {
+            let members = org.range(1, MEMBERS.len() as u64) as usize;
+            // The management account's names again, most of them: the dangerous case, where
+            // anything confused across accounts would act on the wrong definition.
+            let template: Vec<(Kind, String)> = world
+                .targets
+                .iter()
+                .map(|t| (t.kind, t.name.clone()))
+                .collect();
+            for (index, account) in MEMBERS[..members].iter().enumerate() {
+                seed.accounts.push(member_seed(account, index));
+                world.accounts.push((*account).to_owned());
+                world.add_account(org, account, &mut seed, Some(&template));
+            }
+            if org.chance(0.5) {
+                world.account_args = vec!["--org".to_owned()];
+                world.selected = world.accounts.clone();
+            } else {
+                // Some accounts, maybe not the caller's own: the others must stay untouched.
+                let mut selected: Vec<String> = world
+                    .accounts
+                    .iter()
+                    .filter(|_| org.chance(0.7))
+                    .cloned()
+                    .collect();
+                if selected.is_empty() {
+                    selected.push(org.pick(&world.accounts).clone());
+                }
+                for account in &selected {
+                    world
+                        .account_args
+                        .extend(["--account".to_owned(), account.clone()]);
+                }
+                if org.chance(0.3) {
+                    world
+                        .account_args
+                        .extend(["--role-name".to_owned(), ROLE.to_owned()]);
+                }
+                world.selected = selected;
+            }
+        }
+        (world, seed)
+    }
+
+    /// Adds one account's definitions, schedules, bystanders and inline schedules. With a
+    /// template (a member account), most of its names come again, with content of their own.
+    fn add_account(
+        &mut self,
+        rng: &mut Rng,
+        account: &str,
+        seed: &mut Seed,
+        template: Option<&[(Kind, String)]>,
+    ) {
+        let member = template.is_some();
+        let seed_account = member.then(|| account.to_owned());
+        // A member's names: most of the template's, maybe one of its own.
+        let mut given: Vec<(Kind, String, bool)> = Vec::new();
+        if let Some(template) = template {
+            for (kind, name) in template {
+                if rng.chance(0.8) {
+                    let mixed = name.chars().any(|c| c.is_ascii_uppercase());
+                    given.push((*kind, name.clone(), mixed));
+                }
+            }
+            if given.is_empty() || rng.chance(0.3) {
+                let kind = *rng.pick(&Kind::ALL);
+                let (name, mixed) = definition_name(rng, 10);
+                if !given.iter().any(|(_, n, _)| n.eq_ignore_ascii_case(&name)) {
+                    given.push((kind, name, mixed));
+                }
+            }
+        }
+        let count = if member {
+            given.len()
+        } else {
+            rng.range(1, 5) as usize
+        };
+        let first = self.targets.len();
+        let mut given = given.into_iter();
         for index in 0..count {
-            let kind = *rng.pick(&Kind::ALL);
-            let (name, mixed) = definition_name(rng, index);
+            // A one-account case draws each name in turn, as it always did.
+            let (kind, name, mixed) = if member {
+                given.next().expect("one per count")
+            } else {
+                let kind = *rng.pick(&Kind::ALL);
+                let (name, mixed) = definition_name(rng, index);
+                (kind, name, mixed)
+            };
             let flags = (pick_flag(rng), pick_flag(rng), rng.chance(0.5));
             let tag_count = *rng.pick(&[0usize, 1, 2, 3, 5, 50]);
             let tags: Vec<(String, String)> = (0..tag_count)
                 .map(|t| (format!("k{t}"), format!("v{t}-{}", rng.below(1000))))
                 .collect();
-            seed_definitions.push(SeedDefinition {
-                account_id: None,
+            let mut request = request_for(kind, &name, flags, &tags);
+            own_role(&mut request, account);
+            seed.definitions.push(SeedDefinition {
+                account_id: seed_account.clone(),
                 kind,
                 region: REGION.to_owned(),
-                request: request_for(kind, &name, flags, &tags),
+                request,
             });
             let references = *rng.pick(&[0usize, 0, 1, 1, 2]);
             for s in 0..references {
@@ -429,32 +597,39 @@ impl World {
                 } else {
                     name.clone()
                 };
-                seed_schedules.push(schedule_seed(&schedule, kind, &referenced));
-                schedules.push(Schedule {
+                seed.schedules.push(SeedSchedule {
+                    account_id: seed_account.clone(),
+                    ..schedule_seed(&schedule, kind, &referenced)
+                });
+                self.schedules.push(Schedule {
+                    account: account.to_owned(),
                     name: schedule,
                     kind,
-                    target: index,
+                    target: first + index,
                 });
             }
-            targets.push(Target {
+            self.targets.push(Target {
+                account: account.to_owned(),
                 kind,
                 name,
                 original: Value::Null,
                 tags: tags.into_iter().collect(),
             });
         }
-        let kinds: BTreeSet<Kind> = targets.iter().map(|t| t.kind).collect();
-        let mut bystanders = Vec::new();
+        let kinds: BTreeSet<Kind> = self.targets[first..].iter().map(|t| t.kind).collect();
         for kind in kinds {
             let name = format!("keep-{}", kind.cli_name());
             let tags = vec![("team".to_owned(), "other".to_owned())];
-            seed_definitions.push(SeedDefinition {
-                account_id: None,
+            let mut request = request_for(kind, &name, (Some(true), Some(true), true), &tags);
+            own_role(&mut request, account);
+            seed.definitions.push(SeedDefinition {
+                account_id: seed_account.clone(),
                 kind,
                 region: REGION.to_owned(),
-                request: request_for(kind, &name, (Some(true), Some(true), true), &tags),
+                request,
             });
-            bystanders.push(Target {
+            self.bystanders.push(Target {
+                account: account.to_owned(),
                 kind,
                 name,
                 original: Value::Null,
@@ -462,7 +637,6 @@ impl World {
             });
         }
         let inline_count = *rng.pick(&[0usize, 0, 1, 1, 2]);
-        let mut inline = Vec::new();
         for index in 0..inline_count {
             let name = if rng.chance(0.3) {
                 format!("Inline-Nightly-{index}")
@@ -470,11 +644,12 @@ impl World {
                 format!("inline-{index}")
             };
             let flags = (pick_flag(rng), pick_flag(rng), rng.chance(0.5));
-            let config = inline_config(rng, index, flags);
+            let mut config = inline_config(rng, index, flags);
+            own_role(&mut config["MonitoringJobDefinition"], account);
             let stopped = rng.chance(0.3);
             let running = rng.chance(0.25);
-            seed_schedules.push(SeedSchedule {
-                account_id: None,
+            seed.schedules.push(SeedSchedule {
+                account_id: seed_account.clone(),
                 region: REGION.to_owned(),
                 request: json!({
                     "MonitoringScheduleName": name,
@@ -489,46 +664,52 @@ impl World {
                 last_monitoring_execution_summary: running
                     .then(|| json!({"MonitoringExecutionStatus": "InProgress"})),
             });
-            inline.push(Inline {
+            self.inline.push(Inline {
+                account: account.to_owned(),
                 name,
                 original: Value::Null,
                 stopped,
                 running,
             });
         }
-        let seed = Seed {
-            account_id: ACCOUNT.to_owned(),
-            definitions: seed_definitions,
-            schedules: seed_schedules,
-            ..Seed::default()
-        };
-        (
-            World {
-                targets,
-                bystanders,
-                schedules,
-                inline,
-                fixes,
-                fix_args,
-            },
-            seed,
-        )
+    }
+
+    /// Whether this case is an organization.
+    pub fn is_organization(&self) -> bool {
+        self.accounts.len() > 1
     }
 
     fn all_definitions(&self) -> impl Iterator<Item = &Target> {
         self.targets.iter().chain(&self.bystanders)
     }
 
-    fn target_index(&self, kind: Kind, name: &str) -> Option<usize> {
-        self.targets
-            .iter()
-            .position(|t| t.kind == kind && t.name.eq_ignore_ascii_case(name))
+    fn target_index(&self, account: &str, kind: Kind, name: &str) -> Option<usize> {
+        self.targets.iter().position(|t| {
+            t.account == account && t.kind == kind && t.name.eq_ignore_ascii_case(name)
+        })
     }
 
-    fn inline_index(&self, name: &str) -> Option<usize> {
+    fn inline_index(&self, account: &str, name: &str) -> Option<usize> {
         self.inline
             .iter()
-            .position(|s| s.name.eq_ignore_ascii_case(name))
+            .position(|s| s.account == account && s.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Every name the tool may act on in `account`: its definitions, their temporary copies,
+    /// its schedules (referencing and inline), lower-cased.
+    fn names_in(&self, account: &str) -> BTreeSet<String> {
+        let mut names = BTreeSet::new();
+        for target in self.all_definitions().filter(|t| t.account == account) {
+            names.insert(target.name.to_ascii_lowercase());
+            names.insert(temporary_name(&target.name).to_ascii_lowercase());
+        }
+        for schedule in self.schedules.iter().filter(|s| s.account == account) {
+            names.insert(schedule.name.to_ascii_lowercase());
+        }
+        for schedule in self.inline.iter().filter(|s| s.account == account) {
+            names.insert(schedule.name.to_ascii_lowercase());
+        }
+        names
     }
 
     /// A definition's describe JSON (or an inline job) with the run's flags set true.
@@ -783,12 +964,16 @@ fn describe_rule(rule: &FaultRule) -> String {
         _ => "always".to_owned(),
     };
     format!(
-        "{} {} {}{}{}",
+        "{} {} {}{}{}{}",
         rule.operation,
         rule.name.as_deref().unwrap_or("(any)"),
         trigger,
         if rule.after { " after " } else { " " },
-        effect
+        effect,
+        rule.account_id
+            .as_deref()
+            .map(|a| format!(" (account {a})"))
+            .unwrap_or_default()
     )
 }
 
@@ -882,8 +1067,8 @@ pub struct Action {
     /// Drawn with the action: which change an InlineUpdate makes.
     pub choice: u64,
     /// For an action on an inline schedule: performed once the round has seen this many calls
-    /// naming the schedule (instead of `at_calls`).
-    pub on_schedule: Option<(String, usize)>,
+    /// naming the schedule in its account (instead of `at_calls`).
+    pub on_schedule: Option<(String, String, usize)>,
     pub detail: String,
 }
 
@@ -941,7 +1126,11 @@ fn plan_actions(rng: &mut Rng, world: &World) -> Vec<Action> {
                     | ActionKind::InlineDelete(i)
                         if rng.chance(0.7) =>
                     {
-                        Some((world.inline[i].name.clone(), rng.range(1, 8) as usize))
+                        Some((
+                            world.inline[i].account.clone(),
+                            world.inline[i].name.clone(),
+                            rng.range(1, 8) as usize,
+                        ))
                     }
                     _ => None,
                 },
@@ -956,51 +1145,95 @@ struct Clients {
     adapter: SageMaker,
 }
 
-async fn someone_clients(endpoint: &str) -> Clients {
-    let config = load_sdk_config(&AwsOptions {
+/// Someone else's (and the harness's) clients, one per account: the caller's own with its
+/// credentials, each member's through the role, as a person with the same access would act.
+type AccountClients = BTreeMap<String, Clients>;
+
+async fn someone_clients(endpoint: &str, accounts: &[String]) -> AccountClients {
+    let base = load_sdk_config(&AwsOptions {
         endpoint_url: Some(endpoint.to_owned()),
         region: Some(REGION.to_owned()),
         dummy_credentials: true,
         ..AwsOptions::default()
     })
     .await;
-    Clients {
-        typed: aws_sdk_sagemaker::Client::new(&config),
-        adapter: SageMaker::new(&config, sm_emulator::DEFAULT_ACCOUNT_ID, REGION),
-    }
+    let caller = sm_recreate::accounts::Caller {
+        account_id: ACCOUNT.to_owned(),
+        partition: "aws".to_owned(),
+    };
+    let role = sm_recreate::accounts::RoleSettings {
+        role_name: ROLE.to_owned(),
+        external_id: None,
+        session_name: "someone-else".to_owned(),
+    };
+    let reach = sm_recreate::accounts::reach_ids(&base, &caller, accounts, &role, 4).await;
+    assert!(
+        reach.unreachable.is_empty(),
+        "someone else reaches every account: {:?}",
+        reach.unreachable
+    );
+    reach
+        .accounts
+        .into_iter()
+        .map(|account| {
+            let clients = Clients {
+                typed: aws_sdk_sagemaker::Client::new(&account.config),
+                adapter: SageMaker::new(&account.config, &account.id, REGION),
+            };
+            (account.id, clients)
+        })
+        .collect()
 }
 
 fn calls_len(emulator: &Emulator) -> usize {
     emulator.calls().len()
 }
 
-/// Whether `call` names `name` (case-insensitively, as the service compares names).
-fn is_about(call: &RecordedCall, name: &str) -> bool {
-    call.name
-        .as_deref()
-        .is_some_and(|n| n.eq_ignore_ascii_case(name))
+/// Whether `call` was made in `account` and names `name` (case-insensitively, as the service
+/// compares names): the same name in another account is another resource.
+fn is_about(call: &RecordedCall, account: &str, name: &str) -> bool {
+    call.account_id == account
+        && call
+            .name
+            .as_deref()
+            .is_some_and(|n| n.eq_ignore_ascii_case(name))
 }
 
-/// Indexes in `from..` of calls of `operation` naming `name`.
-fn matching_calls(emulator: &Emulator, from: usize, operation: &str, name: &str) -> Vec<usize> {
+/// Indexes in `from..` of calls of `operation` in `account` naming `name`.
+fn matching_calls(
+    emulator: &Emulator,
+    from: usize,
+    operation: &str,
+    account: &str,
+    name: &str,
+) -> Vec<usize> {
     emulator
         .calls()
         .iter()
         .enumerate()
         .skip(from)
-        .filter(|(_, c)| c.operation == operation && is_about(c, name))
+        .filter(|(_, c)| c.operation == operation && is_about(c, account, name))
         .map(|(i, _)| i)
         .collect()
 }
 
-/// Indexes in `from..` of calls of `operation` naming exactly `name` (in this letter case).
-fn own_calls_exact(emulator: &Emulator, from: usize, operation: &str, name: &str) -> Vec<usize> {
+/// Indexes in `from..` of calls of `operation` in `account` naming exactly `name` (in this
+/// letter case).
+fn own_calls_exact(
+    emulator: &Emulator,
+    from: usize,
+    operation: &str,
+    account: &str,
+    name: &str,
+) -> Vec<usize> {
     emulator
         .calls()
         .iter()
         .enumerate()
         .skip(from)
-        .filter(|(_, c)| c.operation == operation && c.name.as_deref() == Some(name))
+        .filter(|(_, c)| {
+            c.operation == operation && c.account_id == account && c.name.as_deref() == Some(name)
+        })
         .map(|(i, _)| i)
         .collect()
 }
@@ -1012,19 +1245,22 @@ fn someones_spelling(name: &str) -> String {
     name.to_ascii_uppercase()
 }
 
-fn schedule_target(emulator: &Emulator, schedule: &str) -> Option<String> {
-    emulator.schedule(REGION, schedule).map(|s| {
-        s["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
-    })
+fn schedule_target(emulator: &Emulator, account: &str, schedule: &str) -> Option<String> {
+    emulator
+        .account(account)
+        .schedule(REGION, schedule)
+        .map(|s| {
+            s["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
 }
 
 /// Performs one action, retrying through whatever faults are set, and records what happened.
 async fn perform(
     emulator: &Emulator,
-    clients: &Clients,
+    clients: &AccountClients,
     world: &World,
     action: &mut Action,
     number: usize,
@@ -1043,7 +1279,12 @@ async fn perform(
     match action.kind {
         ActionKind::AddTag(t) => {
             let target = &world.targets[t];
-            let Some(live) = emulator.definition(REGION, target.kind, &target.name) else {
+            let clients = &clients[&target.account];
+            let Some(live) =
+                emulator
+                    .account(&target.account)
+                    .definition(REGION, target.kind, &target.name)
+            else {
                 action.performed = false;
                 action.detail = format!("add a tag to {}: it does not exist now", target.name);
                 return;
@@ -1069,7 +1310,8 @@ async fn perform(
                     .tags(sdk_tag)
                     .send()
                     .await;
-                let mine = matching_calls(emulator, before, "AddTags", &target.name);
+                let mine =
+                    matching_calls(emulator, before, "AddTags", &target.account, &target.name);
                 action.own_calls.extend(&mine);
                 match result {
                     Ok(_) => {
@@ -1096,21 +1338,26 @@ async fn perform(
                 };
             }
             action.detail = format!(
-                "add tag {}={} to {}: {:?}",
-                tag.0, tag.1, target.name, action.landed
+                "add tag {}={} to {} in {}: {:?}",
+                tag.0, tag.1, target.name, target.account, action.landed
             );
         }
         ActionKind::Replace(t) => {
             let target = &world.targets[t];
-            let Some(live) = emulator.definition(REGION, target.kind, &target.name) else {
+            let view = emulator.account(&target.account);
+            let Some(live) = view.definition(REGION, target.kind, &target.name) else {
                 action.performed = false;
                 action.detail = format!("replace {}: it does not exist now", target.name);
                 return;
             };
-            let referenced = world.schedules.iter().any(|s| {
-                schedule_target(emulator, &s.name)
-                    .is_some_and(|d| d.eq_ignore_ascii_case(&target.name))
-            });
+            let referenced = world
+                .schedules
+                .iter()
+                .filter(|s| s.account == target.account)
+                .any(|s| {
+                    schedule_target(emulator, &s.account, &s.name)
+                        .is_some_and(|d| d.eq_ignore_ascii_case(&target.name))
+                });
             if referenced {
                 action.performed = false;
                 action.detail = format!("replace {}: a schedule references it now", target.name);
@@ -1121,22 +1368,30 @@ async fn perform(
             object.shift_remove("CreationTime");
             object.insert(
                 "RoleArn".into(),
-                json!(format!("arn:aws:iam::{ACCOUNT}:role/someone-else-{number}")),
+                json!(format!(
+                    "arn:aws:iam::{}:role/someone-else-{number}",
+                    target.account
+                )),
             );
             let tags = vec![
                 ("owner".to_owned(), "someone-else".to_owned()),
                 ("version".to_owned(), number.to_string()),
             ];
             action.start_index = calls_len(emulator);
-            emulator.put_definition_raw(REGION, target.kind, describe, tags.clone());
-            action.describe = emulator.definition(REGION, target.kind, &target.name);
+            view.put_definition_raw(REGION, target.kind, describe, tags.clone());
+            action.describe = view.definition(REGION, target.kind, &target.name);
             action.tags = tags;
             action.landed = Landed::Yes;
-            action.detail = format!("replace {} with version {number}", target.name);
+            action.detail = format!(
+                "replace {} in {} with version {number}",
+                target.name, target.account
+            );
         }
         ActionKind::DeleteSchedule(s) => {
             let schedule = &world.schedules[s];
-            if emulator.schedule(REGION, &schedule.name).is_none() {
+            let clients = &clients[&schedule.account];
+            let view = emulator.account(&schedule.account);
+            if view.schedule(REGION, &schedule.name).is_none() {
                 action.performed = false;
                 action.detail = format!("delete schedule {}: already gone", schedule.name);
                 return;
@@ -1154,9 +1409,10 @@ async fn perform(
                     emulator,
                     before,
                     "DeleteMonitoringSchedule",
+                    &schedule.account,
                     &schedule.name,
                 ));
-                if emulator.schedule(REGION, &schedule.name).is_none() {
+                if view.schedule(REGION, &schedule.name).is_none() {
                     action.landed = Landed::Yes;
                     break;
                 }
@@ -1166,7 +1422,9 @@ async fn perform(
         }
         ActionKind::Repoint(s) => {
             let schedule = &world.schedules[s];
-            let Some(described) = emulator.schedule(REGION, &schedule.name) else {
+            let clients = &clients[&schedule.account];
+            let view = emulator.account(&schedule.account);
+            let Some(described) = view.schedule(REGION, &schedule.name) else {
                 action.performed = false;
                 action.detail = format!("repoint {}: it is gone", schedule.name);
                 return;
@@ -1178,8 +1436,9 @@ async fn perform(
                 .to_owned();
             let candidates: Vec<&Target> = world
                 .all_definitions()
-                .filter(|t| t.kind == schedule.kind && !t.name.eq_ignore_ascii_case(&current))
-                .filter(|t| emulator.definition(REGION, t.kind, &t.name).is_some())
+                .filter(|t| t.account == schedule.account && t.kind == schedule.kind)
+                .filter(|t| !t.name.eq_ignore_ascii_case(&current))
+                .filter(|t| view.definition(REGION, t.kind, &t.name).is_some())
                 .collect();
             let Some(to) = candidates.first().map(|t| t.name.clone()) else {
                 action.performed = false;
@@ -1200,9 +1459,10 @@ async fn perform(
                     emulator,
                     before,
                     "UpdateMonitoringSchedule",
+                    &schedule.account,
                     &schedule.name,
                 ));
-                let now = schedule_target(emulator, &schedule.name);
+                let now = schedule_target(emulator, &schedule.account, &schedule.name);
                 if result.is_ok() || now.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&to)) {
                     action.landed = Landed::Yes;
                     break;
@@ -1223,7 +1483,10 @@ async fn perform(
         }
         ActionKind::InlineUpdate(i) => {
             let name = world.inline[i].name.clone();
-            let Some(described) = emulator.schedule(REGION, &name) else {
+            let account = world.inline[i].account.clone();
+            let clients = &clients[&account];
+            let view = emulator.account(&account);
+            let Some(described) = view.schedule(REGION, &name) else {
                 action.performed = false;
                 action.detail = format!("change inline schedule {name}: it is gone");
                 return;
@@ -1262,9 +1525,10 @@ async fn perform(
                     emulator,
                     before,
                     "UpdateMonitoringSchedule",
+                    &account,
                     &wire,
                 ));
-                let now = emulator.schedule(REGION, &name);
+                let now = view.schedule(REGION, &name);
                 if result.is_ok()
                     || now
                         .as_ref()
@@ -1284,19 +1548,22 @@ async fn perform(
                 action.landed = Landed::Unknown;
             }
             action.detail = format!(
-                "change inline schedule {name} ({what}): {:?}",
+                "change inline schedule {name} in {account} ({what}): {:?}",
                 action.landed
             );
         }
         ActionKind::InlineStop(i) | ActionKind::InlineStart(i) => {
             let name = world.inline[i].name.clone();
+            let account = world.inline[i].account.clone();
+            let clients = &clients[&account];
+            let view = emulator.account(&account);
             let stop = matches!(action.kind, ActionKind::InlineStop(_));
             let operation = if stop {
                 "StopMonitoringSchedule"
             } else {
                 "StartMonitoringSchedule"
             };
-            if emulator.schedule(REGION, &name).is_none() {
+            if view.schedule(REGION, &name).is_none() {
                 action.performed = false;
                 action.detail = format!("{operation} {name}: it is gone");
                 return;
@@ -1324,9 +1591,9 @@ async fn perform(
                         .map(|_| ())
                         .map_err(|e| format!("{e:?}"))
                 };
-                action
-                    .own_calls
-                    .extend(own_calls_exact(emulator, before, operation, &wire));
+                action.own_calls.extend(own_calls_exact(
+                    emulator, before, operation, &account, &wire,
+                ));
                 if result.is_ok() && stop {
                     action.landed = Landed::Yes;
                     break;
@@ -1335,7 +1602,7 @@ async fn perform(
                     // A start while an update is settling (to `Stopped`) changes nothing: look
                     // once it had time to take, and start again if it did not.
                     tokio::time::sleep(settle + Duration::from_millis(15)).await;
-                    let status = emulator
+                    let status = view
                         .schedule(REGION, &name)
                         .map(|s| s["MonitoringScheduleStatus"].clone());
                     if status.as_ref().is_some_and(|s| s != "Stopped") {
@@ -1344,7 +1611,7 @@ async fn perform(
                     }
                     action.landed = Landed::Unknown;
                 }
-                if emulator.schedule(REGION, &name).is_none() {
+                if view.schedule(REGION, &name).is_none() {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -1352,11 +1619,14 @@ async fn perform(
             if action.landed == Landed::No && may_have_acted(emulator, &action.own_calls) {
                 action.landed = Landed::Unknown;
             }
-            action.detail = format!("{operation} {name}: {:?}", action.landed);
+            action.detail = format!("{operation} {name} in {account}: {:?}", action.landed);
         }
         ActionKind::InlineDelete(i) => {
             let name = world.inline[i].name.clone();
-            if emulator.schedule(REGION, &name).is_none() {
+            let account = world.inline[i].account.clone();
+            let clients = &clients[&account];
+            let view = emulator.account(&account);
+            if view.schedule(REGION, &name).is_none() {
                 action.performed = false;
                 action.detail = format!("delete inline schedule {name}: already gone");
                 return;
@@ -1375,9 +1645,10 @@ async fn perform(
                     emulator,
                     before,
                     "DeleteMonitoringSchedule",
+                    &account,
                     &wire,
                 ));
-                if emulator.schedule(REGION, &name).is_none() {
+                if view.schedule(REGION, &name).is_none() {
                     action.landed = Landed::Yes;
                     break;
                 }
@@ -1401,16 +1672,17 @@ fn may_have_acted(emulator: &Emulator, own: &[usize]) -> bool {
 }
 
 /// Runs the round's actions as their call counts come up; stops starting new ones once `done`.
+#[allow(clippy::too_many_arguments)]
 async fn someone_else(
     emulator: Arc<Emulator>,
     world: Arc<World>,
+    clients: Arc<AccountClients>,
     mut actions: Vec<(usize, Action)>,
     base: usize,
     done: Arc<AtomicBool>,
     seed: u64,
     settle: Duration,
 ) -> Vec<(usize, Action)> {
-    let clients = someone_clients(&emulator.endpoint_url()).await;
     actions.sort_by_key(|(_, a)| a.at_calls);
     let mut pending: Vec<usize> = (0..actions.len()).collect();
     while !pending.is_empty() {
@@ -1427,11 +1699,11 @@ async fn someone_else(
         let due = pending.iter().position(|&p| {
             let action = &actions[p].1;
             match &action.on_schedule {
-                Some((name, count)) => {
+                Some((account, name, count)) => {
                     calls
                         .iter()
                         .skip(base)
-                        .filter(|c| is_about(c, name))
+                        .filter(|c| is_about(c, account, name))
                         .count()
                         >= *count
                 }
@@ -1466,6 +1738,62 @@ struct WatchLog {
     /// Journal lines: the journal, the line's index, and the lengths of the call log between
     /// which it was written (at the watcher's look before it appeared, and when it was seen).
     journal_lines: Vec<(PathBuf, usize, (usize, usize))>,
+    /// Every mutating call naming a definition, its copy, or a schedule that references one:
+    /// its call index, and whether a snapshot of that account's definition (for a schedule:
+    /// of one of that account's definitions of the schedule's kind) was on disk when it came.
+    definition_mutations: Vec<(usize, bool)>,
+}
+
+/// What a mutating call on a definition's name needs on disk first: the snapshot file names
+/// (lower case) of which one must exist, per (account, name) the call may carry.
+type SnapshotNeeds = BTreeMap<(String, String), Vec<String>>;
+
+fn snapshot_needs(world: &World) -> SnapshotNeeds {
+    let mut needs: SnapshotNeeds = BTreeMap::new();
+    let file = |t: &Target| {
+        format!(
+            "{}.{REGION}.{}.{}.json",
+            t.account,
+            t.kind.cli_name(),
+            t.name
+        )
+        .to_ascii_lowercase()
+    };
+    for target in &world.targets {
+        for name in [target.name.clone(), temporary_name(&target.name)] {
+            needs
+                .entry((target.account.clone(), name.to_ascii_lowercase()))
+                .or_default()
+                .push(file(target));
+        }
+    }
+    for schedule in &world.schedules {
+        let files = world
+            .targets
+            .iter()
+            .filter(|t| t.account == schedule.account && t.kind == schedule.kind)
+            .map(file);
+        needs
+            .entry((schedule.account.clone(), schedule.name.to_ascii_lowercase()))
+            .or_default()
+            .extend(files);
+    }
+    needs
+}
+
+/// Whether any of `files` is in a run's snapshots directory.
+fn any_snapshot_on_disk(state_dir: &Path, files: &[String]) -> bool {
+    std::fs::read_dir(state_dir.join("runs"))
+        .map(|runs| {
+            runs.flatten().any(|run| {
+                std::fs::read_dir(run.path().join("snapshots")).is_ok_and(|entries| {
+                    entries.flatten().any(|f| {
+                        files.contains(&f.file_name().to_string_lossy().to_ascii_lowercase())
+                    })
+                })
+            })
+        })
+        .unwrap_or(false)
 }
 
 /// A thread that watches the emulator's call log and the journals while a round runs, so the
@@ -1477,7 +1805,13 @@ struct Watcher {
 }
 
 impl Watcher {
-    fn start(emulator: Arc<Emulator>, state_dir: PathBuf, names: Vec<String>) -> Watcher {
+    /// `names`: the inline schedules, with their accounts.
+    fn start(
+        emulator: Arc<Emulator>,
+        state_dir: PathBuf,
+        names: Vec<(String, String)>,
+        needs: SnapshotNeeds,
+    ) -> Watcher {
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = Arc::clone(&stop);
         let from = calls_len(&emulator);
@@ -1493,18 +1827,28 @@ impl Watcher {
                 let last = stopped.load(Ordering::SeqCst);
                 let calls = emulator.calls();
                 let about = |call: &RecordedCall| {
-                    call.name
-                        .as_deref()
-                        .is_some_and(|name| names.iter().any(|n| n.eq_ignore_ascii_case(name)))
+                    names
+                        .iter()
+                        .any(|(account, name)| is_about(call, account, name))
                 };
                 for (index, call) in calls.iter().enumerate().skip(seen) {
+                    if MUTATING_OPERATIONS.contains(&call.operation.as_str())
+                        && let Some(name) = &call.name
+                        && let Some(files) =
+                            needs.get(&(call.account_id.clone(), name.to_ascii_lowercase()))
+                    {
+                        log.definition_mutations
+                            .push((index, any_snapshot_on_disk(&state_dir, files)));
+                    }
                     if !about(call) {
                         continue;
                     }
                     if call.operation == "UpdateMonitoringSchedule" {
                         let name = call.name.as_deref().unwrap_or_default();
-                        log.updates
-                            .push((index, schedule_snapshot_on_disk(&state_dir, name)));
+                        log.updates.push((
+                            index,
+                            schedule_snapshot_on_disk(&state_dir, &call.account_id, name),
+                        ));
                     }
                     pending.insert(index);
                 }
@@ -1563,6 +1907,9 @@ struct Case<'a> {
     options: &'a Options,
     seed: u64,
     rng: Rng,
+    /// The organization's draws (account-aimed faults): a one-account case never draws from it
+    /// after its world is made.
+    org_rng: Rng,
     world: Arc<World>,
     emulator: Arc<Emulator>,
     runtime: tokio::runtime::Runtime,
@@ -1580,13 +1927,16 @@ struct Case<'a> {
     rounds: Vec<(usize, bool)>,
     /// The harness's own reads (checks between rounds).
     harness_calls: BTreeSet<usize>,
-    checker: Option<Clients>,
+    /// Someone else's and the harness's clients, per account.
+    clients: Arc<AccountClients>,
     /// Schedules some round named in `failing_schedule_updates`.
     failing_schedules: BTreeSet<String>,
     /// The stdout of the round's tool run (a JSON report, unless it was killed).
     round_stdout: String,
     /// What the watcher saw this round (see `inline_updates_seen`).
     round_inline_updates: Vec<(usize, bool)>,
+    /// See `WatchLog::definition_mutations`.
+    round_definition_mutations: Vec<(usize, bool)>,
     watcher: Option<Watcher>,
     /// For calls naming an inline schedule: the call-log length when each was seen answered.
     completed_at: BTreeMap<usize, usize>,
@@ -1625,6 +1975,7 @@ impl Case<'_> {
 
     fn command_args(&self, command: &str, plan: Option<&Path>) -> Vec<String> {
         let mut args = base_args(&self.emulator.endpoint_url(), &self.state_dir);
+        args.extend(self.world.account_args.iter().cloned());
         args.push(command.to_owned());
         if let Some(plan) = plan {
             args.push(plan.display().to_string());
@@ -1824,13 +2175,16 @@ impl Case<'_> {
             None => self.emulator.set_behaviour(clean_behaviour(self.settle)),
         }
         self.rounds.push((calls_len(&self.emulator), faulty));
-        if !self.world.inline.is_empty() {
-            self.watcher = Some(Watcher::start(
-                Arc::clone(&self.emulator),
-                self.state_dir.clone(),
-                self.world.inline.iter().map(|s| s.name.clone()).collect(),
-            ));
-        }
+        self.watcher = Some(Watcher::start(
+            Arc::clone(&self.emulator),
+            self.state_dir.clone(),
+            self.world
+                .inline
+                .iter()
+                .map(|s| (s.account.clone(), s.name.clone()))
+                .collect(),
+            snapshot_needs(&self.world),
+        ));
     }
 
     /// One faulty round (apply or resume), maybe killed, with the someone-else actions of
@@ -1843,7 +2197,16 @@ impl Case<'_> {
         kill: bool,
     ) {
         let rules = self.rng.range(1, 5) as usize;
-        let faults = round_faults(&mut self.rng, &self.world, rules);
+        let mut faults = round_faults(&mut self.rng, &self.world, rules);
+        if self.world.is_organization() {
+            // Some rules for one account's calls only: the others must go on unharmed, and
+            // nothing of one account may be taken for another's.
+            for rule in &mut faults.rules {
+                if self.org_rng.chance(0.5) {
+                    rule.account_id = Some(self.org_rng.pick(&self.world.accounts).clone());
+                }
+            }
+        }
         let kill_at = self.rng.range(1, 60) as usize;
         let kill_after = Duration::from_millis(self.rng.range(20, 2500));
         let sigkill = kill && self.rng.below(self.options.sigkill_one_in.max(1)) == 0;
@@ -1862,6 +2225,7 @@ impl Case<'_> {
             self.runtime.spawn(someone_else(
                 Arc::clone(&self.emulator),
                 Arc::clone(&self.world),
+                Arc::clone(&self.clients),
                 planned,
                 calls_len(&self.emulator),
                 Arc::clone(&done),
@@ -1923,6 +2287,7 @@ impl Case<'_> {
         if let Some(watcher) = self.watcher.take() {
             let log = watcher.finish();
             self.round_inline_updates = log.updates;
+            self.round_definition_mutations = log.definition_mutations;
             self.completed_at.extend(log.completed);
             for (path, line, at) in log.journal_lines {
                 self.journal_line_at.entry((path, line)).or_insert(at);
@@ -1945,21 +2310,19 @@ impl Case<'_> {
     // checks
     // ---------------------------------------------------------------------------------------
 
-    fn live(&self, kind: Kind, name: &str) -> Option<Value> {
-        self.emulator.definition(REGION, kind, name)
+    fn live(&self, account: &str, kind: Kind, name: &str) -> Option<Value> {
+        self.emulator
+            .account(account)
+            .definition(REGION, kind, name)
     }
 
-    /// The live tags, read through ListTags (call only while no faults are set). The harness's
-    /// own calls are remembered so the race-window judgement does not take them for the tool's.
-    fn live_tags(&mut self, describe: &Value) -> Option<BTreeSet<(String, String)>> {
+    /// The live tags, read through ListTags in `account` (call only while no faults are set).
+    /// The harness's own calls are remembered so the race-window judgement does not take them
+    /// for the tool's.
+    fn live_tags(&mut self, account: &str, describe: &Value) -> Option<BTreeSet<(String, String)>> {
         let arn = describe["JobDefinitionArn"].as_str()?.to_owned();
-        if self.checker.is_none() {
-            self.checker = Some(
-                self.runtime
-                    .block_on(someone_clients(&self.emulator.endpoint_url())),
-            );
-        }
-        let client = self.checker.as_ref().expect("checker client");
+        let clients = Arc::clone(&self.clients);
+        let client = &clients[account];
         let before = calls_len(&self.emulator);
         let tags = self.runtime.block_on(client.adapter.list_tags(&arn));
         let after = calls_len(&self.emulator);
@@ -1971,7 +2334,7 @@ impl Case<'_> {
     fn copies(&self, t: usize) -> Vec<(String, Value)> {
         let target = &self.world.targets[t];
         let name = temporary_name(&target.name);
-        self.live(target.kind, &name)
+        self.live(&target.account, target.kind, &name)
             .map(|d| (name, d))
             .into_iter()
             .collect()
@@ -2018,7 +2381,7 @@ impl Case<'_> {
         for t in 0..self.world.targets.len() {
             let versions = self.versions(t);
             let target = self.world.targets[t].clone();
-            let live = self.live(target.kind, &target.name);
+            let live = self.live(&target.account, target.kind, &target.name);
             let copies = self.copies(t);
             let holds = |content: &Value| {
                 live.as_ref().is_some_and(|l| {
@@ -2038,8 +2401,9 @@ impl Case<'_> {
                         ));
                     }
                     _ => self.violation(format!(
-                        "I1 after round {round}: the content of {} ({}) exists nowhere (live: {}, copies: {:?})",
+                        "I1 after round {round}: the content of {} in {} ({}) exists nowhere (live: {}, copies: {:?})",
                         target.name,
+                        target.account,
                         if by.is_some() { "someone else's version" } else { "the original" },
                         live.as_ref().map_or("absent".to_owned(), |l| format!("flags {}", flag(l))),
                         copies.iter().map(|(n, _)| n).collect::<Vec<_>>()
@@ -2049,23 +2413,28 @@ impl Case<'_> {
         }
         // I5: existing schedules point at existing definitions; someone's deletes stay deleted.
         for schedule in self.world.schedules.clone() {
-            if let Some(pointed) = schedule_target(&self.emulator, &schedule.name)
-                && self.live(schedule.kind, &pointed).is_none()
+            if let Some(pointed) =
+                schedule_target(&self.emulator, &schedule.account, &schedule.name)
+                && self
+                    .live(&schedule.account, schedule.kind, &pointed)
+                    .is_none()
             {
                 self.violation(format!(
-                    "I5 after round {round}: schedule {} points at {pointed}, which does not exist",
-                    schedule.name
+                    "I5 after round {round}: schedule {} in {} points at {pointed}, which does not exist there",
+                    schedule.name, schedule.account
                 ));
             }
         }
         // I4: the outcomes this round journaled are true of the live state.
-        for (kind, name, outcome, snapshot, at) in self.new_outcomes() {
+        for (kind, account, name, outcome, snapshot, at) in self.new_outcomes() {
             let index = match kind {
-                Some(kind) => self.world.target_index(kind, &name),
-                None => self.world.inline_index(&name),
+                Some(kind) => self.world.target_index(&account, kind, &name),
+                None => self.world.inline_index(&account, &name),
             };
             let Some(index) = index else {
-                self.violation(format!("I4: outcome {outcome} for unknown item {name}"));
+                self.violation(format!(
+                    "I4: outcome {outcome} for unknown item {name} in account {account}"
+                ));
                 continue;
             };
             match kind {
@@ -2081,12 +2450,15 @@ impl Case<'_> {
                     continue;
                 }
                 let name = entry["name"].as_str().unwrap_or_default();
-                let Some(i) = self.world.inline_index(name) else {
-                    self.violation(format!("I4: the report names unknown schedule {name}"));
+                let account = entry["account_id"].as_str().unwrap_or(ACCOUNT);
+                let Some(i) = self.world.inline_index(account, name) else {
+                    self.violation(format!(
+                        "I4: the report names unknown schedule {name} in account {account}"
+                    ));
                     continue;
                 };
-                let snapshot = self.any_latest_snapshot(true, name);
-                let at = self.finished_at(name);
+                let snapshot = self.any_latest_snapshot(true, account, name);
+                let at = self.finished_at(account, name);
                 self.check_inline_outcome(i, "updated-in-place", snapshot.as_ref(), round, at);
             }
         }
@@ -2110,6 +2482,209 @@ impl Case<'_> {
             }
             self.inline_updates_seen.insert(index, on_disk);
         }
+        // Every mutating call on a definition's name (its copy's, a schedule's that references
+        // one) came with that account's snapshot already on disk.
+        for (index, on_disk) in std::mem::take(&mut self.round_definition_mutations) {
+            if !on_disk && !own.contains(&index) {
+                let call = &calls[index];
+                self.violation(format!(
+                    "snapshot: the tool's {} {} in account {} (call #{index}) arrived before any \
+                     snapshot of that account's definition was on disk",
+                    call.operation,
+                    call.name.as_deref().unwrap_or("?"),
+                    call.account_id
+                ));
+            }
+        }
+        self.check_accounts(round, &stdout);
+    }
+
+    /// Nothing is confused across accounts: every journaled item and every mutating call of
+    /// the tool in account X names something of X's (never a name only another account's
+    /// world, plan or journal holds), the accounts the options leave out get no mutating call,
+    /// each snapshot is of its own account's resource (file name, `account_id`, ARN, and the
+    /// content itself: every role ARN carries its account), and a printed hint selects the
+    /// accounts it needs.
+    fn check_accounts(&mut self, round: usize, stdout: &str) {
+        // The names each account's journals hold.
+        let mut journaled: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(self.state_dir.join("runs"))
+            .map(|e| e.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        dirs.sort();
+        let mut problems = Vec::new();
+        for dir in &dirs {
+            let text = std::fs::read_to_string(dir.join("journal.jsonl")).unwrap_or_default();
+            for record in text
+                .lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            {
+                let items: Vec<(Value, Option<String>)> = if record["event"] == "run-started" {
+                    record["items"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|i| {
+                            (
+                                i["item"].clone(),
+                                i["temporary_name"].as_str().map(str::to_owned),
+                            )
+                        })
+                        .collect()
+                } else {
+                    vec![(record["item"].clone(), None)]
+                };
+                for (item, temporary) in items {
+                    let (Some(account), Some(name)) =
+                        (item["account_id"].as_str(), item["name"].as_str())
+                    else {
+                        continue;
+                    };
+                    if !self
+                        .world
+                        .names_in(account)
+                        .contains(&name.to_ascii_lowercase())
+                    {
+                        problems.push(format!(
+                            "journal {}: {} names {name} in account {account}, which has no such resource",
+                            dir.display(),
+                            record["event"]
+                        ));
+                    }
+                    let names = journaled.entry(account.to_owned()).or_default();
+                    names.insert(name.to_ascii_lowercase());
+                    names.extend(temporary.map(|t| t.to_ascii_lowercase()));
+                }
+            }
+        }
+        // The tool's mutating calls this round.
+        let calls = self.emulator.calls();
+        let own = self.not_the_tools();
+        let from = self.rounds[round].0;
+        for (index, call) in calls.iter().enumerate().skip(from) {
+            if own.contains(&index) || !MUTATING_OPERATIONS.contains(&call.operation.as_str()) {
+                continue;
+            }
+            let account = &call.account_id;
+            if !self.world.selected.contains(account) {
+                problems.push(format!(
+                    "the tool sent {} {} (call #{index}) in account {account}, which the options do not select",
+                    call.operation,
+                    call.name.as_deref().unwrap_or("-")
+                ));
+                continue;
+            }
+            let Some(name) = call.name.as_deref().map(str::to_ascii_lowercase) else {
+                continue;
+            };
+            let ours = self.world.names_in(account).contains(&name)
+                || journaled.get(account).is_some_and(|n| n.contains(&name));
+            if !ours {
+                let elsewhere: Vec<&String> = self
+                    .world
+                    .accounts
+                    .iter()
+                    .filter(|a| *a != account)
+                    .filter(|a| {
+                        self.world.names_in(a).contains(&name)
+                            || journaled.get(*a).is_some_and(|n| n.contains(&name))
+                    })
+                    .collect();
+                problems.push(format!(
+                    "the tool sent {} {name} (call #{index}) in account {account}, which has no such resource{}",
+                    call.operation,
+                    if elsewhere.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (only account {elsewhere:?} has)")
+                    }
+                ));
+            }
+        }
+        // Each snapshot is of its own account's resource.
+        for dir in &dirs {
+            for file in std::fs::read_dir(dir.join("snapshots"))
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let path = file.path();
+                let file_name = file.file_name().to_string_lossy().into_owned();
+                if !file_name.ends_with(".json") {
+                    continue;
+                }
+                let Some(snapshot) = std::fs::read_to_string(&path)
+                    .ok()
+                    .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+                else {
+                    continue;
+                };
+                let account = snapshot["account_id"].as_str().unwrap_or_default();
+                let schedule = snapshot["kind"] == SCHEDULE_KIND;
+                let role = if schedule {
+                    &snapshot["describe"]["MonitoringScheduleConfig"]["MonitoringJobDefinition"]["RoleArn"]
+                } else {
+                    &snapshot["describe"]["RoleArn"]
+                };
+                let described_arn = if schedule {
+                    &snapshot["describe"]["MonitoringScheduleArn"]
+                } else {
+                    &snapshot["describe"]["JobDefinitionArn"]
+                };
+                let in_account = |arn: &Value| {
+                    arn.as_str()
+                        .is_some_and(|a| a.contains(&format!(":{account}:")))
+                };
+                let mut wrong = Vec::new();
+                if file_name.split('.').next() != Some(account) {
+                    wrong.push("its file name");
+                }
+                if !self.world.accounts.iter().any(|a| a == account) {
+                    wrong.push("no account of the organization");
+                }
+                if !in_account(&snapshot["arn"]) {
+                    wrong.push("its arn");
+                }
+                if !described_arn.is_null() && !in_account(described_arn) {
+                    wrong.push("the ARN it describes");
+                }
+                // Inline schedules only: a referencing schedule's snapshot has no job.
+                if (!schedule || !role.is_null()) && !in_account(role) {
+                    wrong.push("the role in its content");
+                }
+                if !wrong.is_empty() {
+                    problems.push(format!(
+                        "snapshot {} says account {account}, but {} say(s) otherwise",
+                        path.display(),
+                        wrong.join(", ")
+                    ));
+                }
+            }
+        }
+        // A printed next command selects the accounts the run worked on.
+        if self.world.is_organization()
+            && let Ok(report) = serde_json::from_str::<Value>(stdout)
+            && let Some(hint) = report["hint"].as_str()
+            && hint.contains("sm-recreate")
+        {
+            let words = shell_words(hint);
+            let named: Vec<&String> = words
+                .windows(2)
+                .filter(|w| w[0] == "--account")
+                .map(|w| &w[1])
+                .collect();
+            if named.is_empty() && !words.iter().any(|w| w == "--org") {
+                problems.push(format!("the hint `{hint}` selects no account of the run"));
+            }
+            if let Some(stray) = named.iter().find(|a| !self.world.selected.contains(a)) {
+                problems.push(format!(
+                    "the hint `{hint}` selects account {stray}, which the run's options did not"
+                ));
+            }
+        }
+        for problem in problems {
+            self.violation(format!("accounts after round {round}: {problem}"));
+        }
     }
 
     /// Whether someone else changed inline schedule `i`'s configuration, or deleted it, in this
@@ -2124,14 +2699,14 @@ impl Case<'_> {
     }
 
     /// The latest snapshot of `name` in any run.
-    fn any_latest_snapshot(&self, schedule: bool, name: &str) -> Option<Value> {
+    fn any_latest_snapshot(&self, schedule: bool, account: &str, name: &str) -> Option<Value> {
         let mut dirs: Vec<PathBuf> = std::fs::read_dir(self.state_dir.join("runs"))
             .map(|e| e.flatten().map(|e| e.path()).collect())
             .unwrap_or_default();
         dirs.sort();
         dirs.iter()
             .rev()
-            .find_map(|dir| latest_snapshot(dir, schedule, name))
+            .find_map(|dir| latest_snapshot(dir, schedule, account, name))
     }
 
     /// Whether someone else's change of inline schedule `i` (its configuration, or a delete)
@@ -2141,12 +2716,14 @@ impl Case<'_> {
     /// `since_update`: measure from the tool's last update of it instead, when it sent one (a
     /// "put back" is true of what that update did; a look after it may be for its status only).
     fn inline_unseen_change(&self, i: usize, at: usize, since_update: bool) -> bool {
-        let name = &self.world.inline[i].name;
+        let (account, name) = (&self.world.inline[i].account, &self.world.inline[i].name);
         let calls = self.emulator.calls();
         let own = self.not_the_tools();
         let last = |operation: &str| {
             (0..at.min(calls.len())).rev().find(|&k| {
-                !own.contains(&k) && calls[k].operation == operation && is_about(&calls[k], name)
+                !own.contains(&k)
+                    && calls[k].operation == operation
+                    && is_about(&calls[k], account, name)
             })
         };
         let look = since_update
@@ -2179,7 +2756,7 @@ impl Case<'_> {
 
     /// When the latest `item-finished` line of the inline schedule `name` was written (see
     /// `Finished`).
-    fn finished_at(&self, name: &str) -> Option<(usize, usize)> {
+    fn finished_at(&self, account: &str, name: &str) -> Option<(usize, usize)> {
         let mut found = None;
         for ((path, number), at) in &self.journal_line_at {
             let text = std::fs::read_to_string(path).unwrap_or_default();
@@ -2192,6 +2769,7 @@ impl Case<'_> {
             };
             if record["event"] == "item-finished"
                 && record["item"]["kind"] == SCHEDULE_KIND
+                && record["item"]["account_id"] == account
                 && record["item"]["name"]
                     .as_str()
                     .is_some_and(|n| n.eq_ignore_ascii_case(name))
@@ -2244,7 +2822,10 @@ impl Case<'_> {
                     || self.inline_stopped_or_started_before(i, usize::MAX)
             }
         };
-        let live = self.emulator.schedule(REGION, &schedule.name);
+        let live = self
+            .emulator
+            .account(&schedule.account)
+            .schedule(REGION, &schedule.name);
         let base = snapshot
             .map(|s| s["describe"]["MonitoringScheduleConfig"].clone())
             .unwrap_or_else(|| schedule.original.clone());
@@ -2300,8 +2881,8 @@ impl Case<'_> {
         }
         for problem in problems {
             self.violation(format!(
-                "I4 after round {round}: inline schedule {} reported {outcome}, but {problem}",
-                schedule.name
+                "I4 after round {round}: inline schedule {} in {} reported {outcome}, but {problem}",
+                schedule.name, schedule.account
             ));
         }
     }
@@ -2309,7 +2890,7 @@ impl Case<'_> {
     fn check_outcome(&mut self, t: usize, outcome: &str, snapshot: Option<&Value>, round: usize) {
         let target = self.world.targets[t].clone();
         let someone = self.touched_by_now(t, round);
-        let live = self.live(target.kind, &target.name);
+        let live = self.live(&target.account, target.kind, &target.name);
         let copies = self.copies(t);
         let name = &target.name;
         let mut problems = Vec::new();
@@ -2325,7 +2906,7 @@ impl Case<'_> {
                     }
                     let expected = settable(&snapshot_tags(snapshot));
                     let live_desc = live.clone();
-                    match self.live_tags(&live_desc) {
+                    match self.live_tags(&target.account, &live_desc) {
                         Some(tags) if tags != expected => problems.push(format!(
                             "tags differ from the snapshot's: missing {:?}, extra {:?}",
                             expected.difference(&tags).collect::<Vec<_>>(),
@@ -2378,7 +2959,8 @@ impl Case<'_> {
         }
         for problem in problems {
             self.violation(format!(
-                "I4 after round {round}: {name} reported {outcome}, but {problem}"
+                "I4 after round {round}: {name} in {} reported {outcome}, but {problem}",
+                target.account
             ));
         }
     }
@@ -2423,14 +3005,19 @@ impl Case<'_> {
                     .unwrap_or_default()
                     .to_owned();
                 let outcome = record["outcome"].as_str().unwrap_or_default().to_owned();
+                let account = record["item"]["account_id"]
+                    .as_str()
+                    .filter(|a| !a.is_empty())
+                    .unwrap_or(ACCOUNT)
+                    .to_owned();
                 // A restore run's outcome says how putting a snapshot back went, not how the
                 // fix went: the apply run it finishes records that (rolled back), and the
                 // deterministic tests check restores of schedules.
                 if schedule && restore_run {
                     continue;
                 }
-                let snapshot = latest_snapshot(&dir, schedule, &name);
-                found.push((kind, name, outcome, snapshot, at));
+                let snapshot = latest_snapshot(&dir, schedule, &account, &name);
+                found.push((kind, account, name, outcome, snapshot, at));
             }
             self.journal_seen.insert(path, lines.len());
         }
@@ -2438,7 +3025,7 @@ impl Case<'_> {
     }
 
     /// The message of the last `item-finished` journaled for the definition `name`, in any run.
-    fn last_message(&self, name: &str) -> String {
+    fn last_message(&self, account: &str, name: &str) -> String {
         let runs = self.state_dir.join("runs");
         let mut dirs: Vec<PathBuf> = std::fs::read_dir(&runs)
             .map(|e| e.flatten().map(|e| e.path()).collect())
@@ -2451,7 +3038,10 @@ impl Case<'_> {
                 .lines()
                 .filter_map(|l| serde_json::from_str::<Value>(l).ok())
             {
-                if record["event"] == "item-finished" && record["item"]["name"] == name {
+                if record["event"] == "item-finished"
+                    && record["item"]["account_id"] == account
+                    && record["item"]["name"] == name
+                {
                     last = record["message"].as_str().unwrap_or_default().to_owned();
                 }
             }
@@ -2494,7 +3084,7 @@ impl Case<'_> {
             })
             .collect();
         let own = self.not_the_tools();
-        let is_d = |c: &RecordedCall| is_about(c, &target.name);
+        let is_d = |c: &RecordedCall| is_about(c, &target.account, &target.name);
         // The names the tool acts on between its re-check and the delete: the original and
         // its copy (schedules move before the re-check; and a schedule someone pointed at
         // another definition carries that one's calls, which the log cannot tell apart).
@@ -2526,6 +3116,7 @@ impl Case<'_> {
                 !own.contains(&i)
                     && MUTATING_OPERATIONS.contains(&c.operation.as_str())
                     && c.operation != delete
+                    && c.account_id == target.account
                     && c.name
                         .as_deref()
                         .is_some_and(|n| item_names.contains(&n.to_ascii_lowercase()))
@@ -2544,7 +3135,8 @@ impl Case<'_> {
         let action = &self.actions[a];
         let calls = self.emulator.calls();
         let own = self.not_the_tools();
-        let about_d = |i: usize| !own.contains(&i) && is_about(&calls[i], &target.name);
+        let about_d =
+            |i: usize| !own.contains(&i) && is_about(&calls[i], &target.account, &target.name);
         let describe = format!("Describe{}", target.kind.api_noun());
         let delete = format!("Delete{}", target.kind.api_noun());
         let last = |op: &str| {
@@ -2573,7 +3165,7 @@ impl Case<'_> {
         let action = &self.actions[a];
         let calls = self.emulator.calls();
         let own = self.not_the_tools();
-        let is_s = |c: &RecordedCall| is_about(c, &schedule.name);
+        let is_s = |c: &RecordedCall| is_about(c, &schedule.account, &schedule.name);
         // Two updates of the schedule with no describe of it between them: neither sender could
         // have seen the other's, whoever sent which (the log cannot tell the tool's calls from
         // the harness's for certain).
@@ -2645,8 +3237,24 @@ impl Case<'_> {
                 {
                     let kind = serde_json::from_value::<Kind>(snapshot["kind"].clone()).ok();
                     let name = snapshot["name"].as_str().unwrap_or_default();
+                    let account = snapshot["account_id"]
+                        .as_str()
+                        .unwrap_or(ACCOUNT)
+                        .to_owned();
+                    // Run verbatim, it must reach the snapshot's account.
+                    if self.world.is_organization()
+                        && !self.world.account_args.iter().any(|w| w == "--org")
+                        && !words
+                            .windows(2)
+                            .any(|w| w[0] == "--account" && w[1] == account)
+                        && account != ACCOUNT
+                    {
+                        self.violation(format!(
+                            "the manual action `{action}` does not select account {account}, whose snapshot it restores"
+                        ));
+                    }
                     if let Some(kind) = kind
-                        && self.live(kind, name).is_some()
+                        && self.live(&account, kind, name).is_some()
                     {
                         self.violation(format!(
                             "I4 after round {}: the manual action is `{action}`, but {name} exists",
@@ -2767,11 +3375,14 @@ impl Case<'_> {
                 .into_iter()
                 .filter(|(i, _, _)| self.actions[*i].start_index >= replaced_at)
                 .collect();
-            let Some(live) = self.live(target.kind, &target.name) else {
-                self.violation(format!("final: {} does not exist", target.name));
+            let Some(live) = self.live(&target.account, target.kind, &target.name) else {
+                self.violation(format!(
+                    "final: {} in {} does not exist",
+                    target.name, target.account
+                ));
                 continue;
             };
-            let tags = self.live_tags(&live).unwrap_or_default();
+            let tags = self.live_tags(&target.account, &live).unwrap_or_default();
             // Untouched (or put back exactly as it was: same content, new CreationTime) or fixed.
             let untouched = same_content(&live, &base);
             let fixed = same_content(&live, &self.world.flagged(&base));
@@ -2825,8 +3436,9 @@ impl Case<'_> {
                 continue;
             }
             self.violation(format!(
-                "final: {} is neither fixed exactly, untouched, nor changed only by someone else: {}{}{}{}",
+                "final: {} in {} is neither fixed exactly, untouched, nor changed only by someone else: {}{}{}{}",
                 target.name,
+                target.account,
                 if untouched {
                     "describe untouched".to_owned()
                 } else if fixed {
@@ -2860,31 +3472,50 @@ impl Case<'_> {
             let copies = self.copies(t);
             // A copy the tool kept on purpose and said so (it is then the only compliant copy
             // of content someone else replaced after the recreate): named in its last outcome.
-            let named = self.last_message(&self.world.targets[t].name);
+            let target = &self.world.targets[t];
+            let named = self.last_message(&target.account, &target.name);
             if !copies.is_empty() && !copies.iter().all(|(copy, _)| named.contains(copy.as_str())) {
+                let account = target.account.clone();
                 self.violation(format!(
-                    "final: temporary copies remain: {:?}",
+                    "final: temporary copies remain in {account}: {:?}",
                     names(&copies)
                 ));
             }
         }
         for bystander in self.world.bystanders.clone() {
-            if self.live(bystander.kind, &bystander.name).as_ref() != Some(&bystander.original) {
-                self.violation(format!("final: bystander {} was changed", bystander.name));
+            if self
+                .live(&bystander.account, bystander.kind, &bystander.name)
+                .as_ref()
+                != Some(&bystander.original)
+            {
+                self.violation(format!(
+                    "final: bystander {} in {} was changed",
+                    bystander.name, bystander.account
+                ));
             }
         }
-        for kind in Kind::ALL {
-            for name in self.emulator.definition_names(REGION, kind) {
-                let known = self
-                    .world
-                    .all_definitions()
-                    .any(|t| t.kind == kind && t.name.eq_ignore_ascii_case(&name));
-                let copy =
-                    self.world.targets.iter().any(|t| {
-                        t.kind == kind && temporary_name(&t.name).eq_ignore_ascii_case(&name)
-                    });
-                if !known && !copy {
-                    self.violation(format!("final: stray definition {name}"));
+        for account in self.world.accounts.clone() {
+            for kind in Kind::ALL {
+                for name in self
+                    .emulator
+                    .account(&account)
+                    .definition_names(REGION, kind)
+                {
+                    let mine = |t: &&Target| t.account == account && t.kind == kind;
+                    let known = self
+                        .world
+                        .all_definitions()
+                        .filter(mine)
+                        .any(|t| t.name.eq_ignore_ascii_case(&name));
+                    let copy = self
+                        .world
+                        .targets
+                        .iter()
+                        .filter(mine)
+                        .any(|t| temporary_name(&t.name).eq_ignore_ascii_case(&name));
+                    if !known && !copy {
+                        self.violation(format!("final: stray definition {name} in {account}"));
+                    }
                 }
             }
         }
@@ -2903,7 +3534,7 @@ impl Case<'_> {
                 })
                 .max_by_key(|(_, a)| (a.round, a.start_index, a.at_calls))
                 .map(|(i, a)| (i, a.clone()));
-            let now = schedule_target(&self.emulator, &schedule.name);
+            let now = schedule_target(&self.emulator, &schedule.account, &schedule.name);
             let own = &self.world.targets[schedule.target].name;
             match (last, now) {
                 (Some((_, action)), Some(_))
@@ -2934,21 +3565,22 @@ impl Case<'_> {
                         }
                     }
                 }
-                (None, None) => {
-                    self.violation(format!("final: schedule {} is gone", schedule.name))
-                }
+                (None, None) => self.violation(format!(
+                    "final: schedule {} in {} is gone",
+                    schedule.name, schedule.account
+                )),
                 // On a copy the tool kept and named in its last outcome, with the schedule.
                 (None, Some(now))
                     if !now.eq_ignore_ascii_case(own)
                         && !{
-                            let message = self.last_message(own);
+                            let message = self.last_message(&schedule.account, own);
                             message.contains(now.as_str())
                                 && message.contains(schedule.name.as_str())
                         } =>
                 {
                     self.violation(format!(
-                        "final: schedule {} points at {now}, not {own}",
-                        schedule.name
+                        "final: schedule {} in {} points at {now}, not {own}",
+                        schedule.name, schedule.account
                     ));
                 }
                 _ => {}
@@ -2966,7 +3598,7 @@ impl Case<'_> {
                 .enumerate()
                 .filter(|(i, c)| {
                     !own.contains(i)
-                        && is_about(c, &target.name)
+                        && is_about(c, &target.account, &target.name)
                         && MUTATING_OPERATIONS.contains(&c.operation.as_str())
                 })
                 .map(|(i, c)| format!("#{i} {}", c.operation))
@@ -2984,7 +3616,7 @@ impl Case<'_> {
 
     /// The last outcome journaled for the inline schedule `name` in any run, and whether any
     /// run planned it.
-    fn inline_outcome(&self, name: &str) -> (Option<String>, bool) {
+    fn inline_outcome(&self, account: &str, name: &str) -> (Option<String>, bool) {
         let runs = self.state_dir.join("runs");
         let mut dirs: Vec<PathBuf> = std::fs::read_dir(&runs)
             .map(|e| e.flatten().map(|e| e.path()).collect())
@@ -2992,6 +3624,7 @@ impl Case<'_> {
         dirs.sort();
         let about = |item: &Value| {
             item["kind"] == SCHEDULE_KIND
+                && item["account_id"] == account
                 && item["name"]
                     .as_str()
                     .is_some_and(|n| n.eq_ignore_ascii_case(name))
@@ -3042,8 +3675,9 @@ impl Case<'_> {
         let own = self.not_the_tools();
         for (i, schedule) in self.world.inline.clone().into_iter().enumerate() {
             let name = schedule.name.clone();
+            let account = schedule.account.clone();
             for (index, call) in calls.iter().enumerate() {
-                if own.contains(&index) || !is_about(call, &name) {
+                if own.contains(&index) || !is_about(call, &account, &name) {
                     continue;
                 }
                 if matches!(
@@ -3063,7 +3697,7 @@ impl Case<'_> {
                 .filter(|&index| {
                     !own.contains(&index)
                         && calls[index].operation == "UpdateMonitoringSchedule"
-                        && is_about(&calls[index], &name)
+                        && is_about(&calls[index], &account, &name)
                 })
                 .collect();
             let original = schedule.original.clone();
@@ -3101,7 +3735,7 @@ impl Case<'_> {
                 matches!(self.actions[a].kind, ActionKind::InlineDelete(_))
                     && self.actions[a].landed == Landed::Yes
             });
-            let Some(live) = self.emulator.schedule(REGION, &name) else {
+            let Some(live) = self.emulator.account(&account).schedule(REGION, &name) else {
                 if !theirs
                     .iter()
                     .any(|&a| matches!(self.actions[a].kind, ActionKind::InlineDelete(_)))
@@ -3148,7 +3782,7 @@ impl Case<'_> {
             // tool snapshotted the schedule after their change took effect.
             let mut acceptable: Vec<Value> = versions.iter().map(|(v, _)| normalized(v)).collect();
             for (version, by) in &versions {
-                if by.is_none_or(|a| self.snapshot_after(&name, a)) {
+                if by.is_none_or(|a| self.snapshot_after(&account, &name, a)) {
                     acceptable.push(normalized(&self.world.fixed_config(version)));
                 }
             }
@@ -3156,7 +3790,7 @@ impl Case<'_> {
                 .iter()
                 .any(|&a| normalized(&config_of(a)) == config_n);
             // This run's fix of something it planned on (and not someone's own setting).
-            let planned_on = self.schedule_snapshot_configs(&name);
+            let planned_on = self.schedule_snapshot_configs(&account, &name);
             let is_fix = !someones_config
                 && std::iter::once(&original).chain(&planned_on).any(|base| {
                     normalized(&self.world.fixed_config(base)) == config_n
@@ -3185,7 +3819,7 @@ impl Case<'_> {
                 let known = config == original || is_fix || someones_config;
                 if let Some(a) = lost
                     && known
-                    && self.raced_inline(&name, a)
+                    && self.raced_inline(&account, &name, a)
                 {
                     self.report.race_windows += 1;
                     self.note(format!(
@@ -3197,14 +3831,14 @@ impl Case<'_> {
                         lost.map(|a| format!(
                             ", though someone else's change landed after it: {} ({})",
                             self.actions[a].detail,
-                            self.inline_window_story(&name, a)
+                            self.inline_window_story(&account, &name, a)
                         ))
                         .unwrap_or_default()
                     ));
                 }
             }
             // The last outcome is true of it.
-            let (outcome, planned) = self.inline_outcome(&name);
+            let (outcome, planned) = self.inline_outcome(&account, &name);
             self.note(format!(
                 "final: inline schedule {name}: {} ({}), {}, last outcome {outcome:?}",
                 config_story(&config),
@@ -3287,7 +3921,7 @@ impl Case<'_> {
     /// Whether the tool snapshotted the inline schedule `name` after someone's change (action
     /// `a`) took effect, so that what it then fixed was their configuration: a snapshot holding
     /// their configuration whose `LastModifiedTime` is that of their update or later.
-    fn snapshot_after(&self, name: &str, a: usize) -> bool {
+    fn snapshot_after(&self, account: &str, name: &str, a: usize) -> bool {
         let action = &self.actions[a];
         let (Some(config), Some(modified)) = (
             &action.config,
@@ -3298,8 +3932,7 @@ impl Case<'_> {
         ) else {
             return false;
         };
-        let wanted = format!("{DEFAULT_ACCOUNT_ID}.{REGION}.{SCHEDULE_KIND}.{name}.json")
-            .to_ascii_lowercase();
+        let wanted = format!("{account}.{REGION}.{SCHEDULE_KIND}.{name}.json").to_ascii_lowercase();
         for run in std::fs::read_dir(self.state_dir.join("runs"))
             .into_iter()
             .flatten()
@@ -3327,9 +3960,8 @@ impl Case<'_> {
     }
 
     /// The configurations of every snapshot of the inline schedule `name`, in any run.
-    fn schedule_snapshot_configs(&self, name: &str) -> Vec<Value> {
-        let wanted = format!("{DEFAULT_ACCOUNT_ID}.{REGION}.{SCHEDULE_KIND}.{name}.json")
-            .to_ascii_lowercase();
+    fn schedule_snapshot_configs(&self, account: &str, name: &str) -> Vec<Value> {
+        let wanted = format!("{account}.{REGION}.{SCHEDULE_KIND}.{name}.json").to_ascii_lowercase();
         let mut configs = Vec::new();
         for run in std::fs::read_dir(self.state_dir.join("runs"))
             .into_iter()
@@ -3362,7 +3994,7 @@ impl Case<'_> {
         dirs.sort();
         for dir in dirs {
             let text = std::fs::read_to_string(dir.join("journal.jsonl")).unwrap_or_default();
-            let mut started: BTreeSet<String> = BTreeSet::new();
+            let mut started: BTreeSet<(String, String)> = BTreeSet::new();
             for record in text
                 .lines()
                 .filter_map(|l| serde_json::from_str::<Value>(l).ok())
@@ -3374,6 +4006,13 @@ impl Case<'_> {
                     .as_str()
                     .unwrap_or_default()
                     .to_ascii_lowercase();
+                let key = (
+                    record["item"]["account_id"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    name.clone(),
+                );
                 if record["event"] == "item-started" {
                     let snapshot = record["snapshot"].as_str().unwrap_or_default();
                     if !Path::new(snapshot).is_file() {
@@ -3382,8 +4021,8 @@ impl Case<'_> {
                             dir.display()
                         ));
                     }
-                    started.insert(name);
-                } else if record["event"] == "step" && !started.contains(&name) {
+                    started.insert(key);
+                } else if record["event"] == "step" && !started.contains(&key) {
                     self.violation(format!(
                         "journal {}: step {} of schedule {name} before its item-started (no snapshot)",
                         dir.display(),
@@ -3398,7 +4037,7 @@ impl Case<'_> {
     /// overwritten in the window `UpdateMonitoringSchedule` has no conditional form for: an
     /// update of the tool's that may have acted, sent after a look at the schedule that came
     /// before their change landed.
-    fn raced_inline(&self, name: &str, a: usize) -> bool {
+    fn raced_inline(&self, account: &str, name: &str, a: usize) -> bool {
         let action = &self.actions[a];
         let calls = self.emulator.calls();
         let own = self.not_the_tools();
@@ -3408,7 +4047,7 @@ impl Case<'_> {
         let landed = self.completed_at.get(&landed).copied().unwrap_or(landed);
         for (u, call) in calls.iter().enumerate() {
             if call.operation != "UpdateMonitoringSchedule"
-                || !is_about(call, name)
+                || !is_about(call, account, name)
                 || own.contains(&u)
             {
                 continue;
@@ -3425,7 +4064,7 @@ impl Case<'_> {
             let Some(r) = (0..u).rev().find(|&i| {
                 !own.contains(&i)
                     && calls[i].operation == "DescribeMonitoringSchedule"
-                    && is_about(&calls[i], name)
+                    && is_about(&calls[i], account, name)
             }) else {
                 continue;
             };
@@ -3438,13 +4077,13 @@ impl Case<'_> {
 
     /// The tool's calls on the inline schedule around someone's change (action `a`), for
     /// violation messages.
-    fn inline_window_story(&self, name: &str, a: usize) -> String {
+    fn inline_window_story(&self, account: &str, name: &str, a: usize) -> String {
         let action = &self.actions[a];
         let calls = self.emulator.calls();
         let own = self.not_the_tools();
         let landed = landed_at(action, &calls);
         let tools: Vec<String> = (0..calls.len())
-            .filter(|&i| !own.contains(&i) && is_about(&calls[i], name))
+            .filter(|&i| !own.contains(&i) && is_about(&calls[i], account, name))
             .filter(|&i| i + 40 >= landed && i <= landed + 40)
             .map(|i| format!("#{i} {} {}", calls[i].operation, calls[i].outcome))
             .collect();
@@ -3524,8 +4163,9 @@ fn names(copies: &[(String, Value)]) -> Vec<&str> {
 /// The journal's and the snapshots' kind of a monitoring schedule.
 const SCHEDULE_KIND: &str = "monitoring-schedule";
 
-/// The run's latest snapshot of the definition (or, `schedule`, the monitoring schedule) `name`.
-fn latest_snapshot(run_dir: &Path, schedule: bool, name: &str) -> Option<Value> {
+/// The run's latest snapshot of the definition (or, `schedule`, the monitoring schedule) `name`
+/// in `account`.
+fn latest_snapshot(run_dir: &Path, schedule: bool, account: &str, name: &str) -> Option<Value> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(run_dir.join("snapshots"))
         .ok()?
         .flatten()
@@ -3538,6 +4178,7 @@ fn latest_snapshot(run_dir: &Path, schedule: bool, name: &str) -> Option<Value> 
         .filter_map(|p| serde_json::from_str::<Value>(&std::fs::read_to_string(p).ok()?).ok())
         .rfind(|s| {
             (s["kind"] == SCHEDULE_KIND) == schedule
+                && s["account_id"] == account
                 && s["name"]
                     .as_str()
                     .is_some_and(|n| n.eq_ignore_ascii_case(name))
@@ -3546,9 +4187,8 @@ fn latest_snapshot(run_dir: &Path, schedule: bool, name: &str) -> Option<Value> 
 
 /// Whether a snapshot of the monitoring schedule `name` is on disk in any run of the state
 /// directory (snapshots are written to a temporary file and renamed: one that exists is whole).
-fn schedule_snapshot_on_disk(state_dir: &Path, name: &str) -> bool {
-    let wanted =
-        format!("{DEFAULT_ACCOUNT_ID}.{REGION}.{SCHEDULE_KIND}.{name}.json").to_ascii_lowercase();
+fn schedule_snapshot_on_disk(state_dir: &Path, account: &str, name: &str) -> bool {
+    let wanted = format!("{account}.{REGION}.{SCHEDULE_KIND}.{name}.json").to_ascii_lowercase();
     std::fs::read_dir(state_dir.join("runs"))
         .map(|runs| {
             runs.flatten().any(|run| {
@@ -3629,7 +4269,8 @@ fn scratch_dir(root: &Path, seed: u64) -> PathBuf {
 pub fn run_case(seed: u64, root: &Path, options: &Options) -> CaseReport {
     let started = Instant::now();
     let mut rng = Rng::new(seed);
-    let (mut world, emulator_seed) = World::generate(&mut rng);
+    let mut org_rng = Rng::organization(seed);
+    let (mut world, emulator_seed) = World::generate(&mut rng, &mut org_rng);
     let settle = if rng.chance(0.7) {
         Duration::ZERO
     } else {
@@ -3656,11 +4297,13 @@ pub fn run_case(seed: u64, root: &Path, options: &Options) -> CaseReport {
         .expect("start the emulator");
     for target in world.targets.iter_mut().chain(world.bystanders.iter_mut()) {
         target.original = emulator
+            .account(&target.account)
             .definition(REGION, target.kind, &target.name)
             .expect("seeded definition");
     }
     for inline in &mut world.inline {
         inline.original = emulator
+            .account(&inline.account)
             .schedule(REGION, &inline.name)
             .expect("seeded schedule")["MonitoringScheduleConfig"]
             .clone();
@@ -3672,10 +4315,12 @@ pub fn run_case(seed: u64, root: &Path, options: &Options) -> CaseReport {
         .create(&state_dir)
         .expect("create the state dir");
     let actions = plan_actions(&mut rng, &world);
+    let clients = runtime.block_on(someone_clients(&emulator.endpoint_url(), &world.accounts));
     let mut case = Case {
         options,
         seed,
         rng,
+        org_rng,
         world: Arc::new(world),
         emulator: Arc::new(emulator),
         runtime,
@@ -3692,10 +4337,11 @@ pub fn run_case(seed: u64, root: &Path, options: &Options) -> CaseReport {
         round: 0,
         rounds: Vec::new(),
         harness_calls: BTreeSet::new(),
-        checker: None,
+        clients: Arc::new(clients),
         failing_schedules: BTreeSet::new(),
         round_stdout: String::new(),
         round_inline_updates: Vec::new(),
+        round_definition_mutations: Vec::new(),
         watcher: None,
         completed_at: BTreeMap::new(),
         journal_line_at: BTreeMap::new(),
@@ -3703,6 +4349,7 @@ pub fn run_case(seed: u64, root: &Path, options: &Options) -> CaseReport {
         inline_updates_seen: BTreeMap::new(),
     };
     case.report.definitions = case.world.targets.len();
+    case.report.accounts = case.world.accounts.len();
     let summary: Vec<String> = case
         .world
         .targets
@@ -3715,7 +4362,12 @@ pub fn run_case(seed: u64, root: &Path, options: &Options) -> CaseReport {
                 .filter(|s| s.target == t.name_index(&case.world))
                 .count();
             format!(
-                "{} {} ({} tags, {}{}{})",
+                "{}{} {} ({} tags, {}{}{})",
+                if case.world.is_organization() {
+                    format!("{}: ", t.account)
+                } else {
+                    String::new()
+                },
                 t.kind.cli_name(),
                 t.name,
                 t.tags.len(),
@@ -3742,11 +4394,20 @@ pub fn run_case(seed: u64, root: &Path, options: &Options) -> CaseReport {
         "fixes: {:?} (--fix {:?})",
         case.world.fixes, case.world.fix_args
     ));
+    if case.world.is_organization() {
+        case.note(format!(
+            "organization: accounts {:?}, selected {:?} ({})",
+            case.world.accounts,
+            case.world.selected,
+            case.world.account_args.join(" ")
+        ));
+    }
     for s in case.world.inline.clone() {
         let job = &s.original["MonitoringJobDefinition"];
         case.note(format!(
-            "inline schedule {} ({}{}{}{})",
+            "inline schedule {} in {} ({}{}{}{})",
             s.name,
+            s.account,
             if job.get("NetworkConfig").is_none() {
                 "no NetworkConfig".to_owned()
             } else {
@@ -3775,6 +4436,7 @@ pub fn run_case(seed: u64, root: &Path, options: &Options) -> CaseReport {
         case.note("round 0 applies a plan file made without faults".to_owned());
         let path = dir.join("plan.json");
         let mut args = base_args(&case.emulator.endpoint_url(), &case.state_dir);
+        args.extend(case.world.account_args.iter().cloned());
         args.extend(["plan", "--out"].map(str::to_owned));
         args.push(path.display().to_string());
         for fix in &case.world.fix_args {
@@ -3811,7 +4473,8 @@ pub fn run_case(seed: u64, root: &Path, options: &Options) -> CaseReport {
             .enumerate()
             .map(|(i, c)| {
                 format!(
-                    "#{i} {} {} {}",
+                    "#{i} {} {} {} {}",
+                    c.account_id,
                     c.operation,
                     c.name.as_deref().unwrap_or("-"),
                     c.outcome
@@ -3856,6 +4519,8 @@ use std::os::unix::fs::DirBuilderExt;
 #[derive(Debug, Default, Clone)]
 pub struct Totals {
     pub cases: usize,
+    /// Cases that ran as an organization.
+    pub organizations: usize,
     pub definitions: usize,
     pub rounds: usize,
     pub faults_injected: usize,
@@ -3870,6 +4535,7 @@ pub struct Totals {
 impl Totals {
     pub fn add(&mut self, report: &CaseReport) {
         self.cases += 1;
+        self.organizations += usize::from(report.accounts > 1);
         self.definitions += report.definitions;
         self.rounds += report.rounds;
         self.faults_injected += report.faults_injected;
@@ -3888,9 +4554,10 @@ impl std::fmt::Display for Totals {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "cases {}, definitions {}, rounds {}, faults injected {}, kills {} ({} SIGKILL), \
-             someone-else actions {}, race-window cases {}, violations {}",
+            "cases {} ({} as an organization), definitions {}, rounds {}, faults injected {}, \
+             kills {} ({} SIGKILL), someone-else actions {}, race-window cases {}, violations {}",
             self.cases,
+            self.organizations,
             self.definitions,
             self.rounds,
             self.faults_injected,
