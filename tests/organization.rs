@@ -245,6 +245,11 @@ fn scan_plan_apply_and_resume_across_three_accounts_and_two_regions() {
         }],
         ..quick_behaviour()
     });
+    let assumed_before = sandbox
+        .calls()
+        .iter()
+        .filter(|c| c.operation == "AssumeRole")
+        .count();
     let output = run(
         &sandbox,
         &[
@@ -262,6 +267,15 @@ fn scan_plan_apply_and_resume_across_three_accounts_and_two_regions() {
         ],
     );
     assert_eq!(code(&output), 1, "{}", show(&output));
+    // One role assumed per account for the whole run: every client of an account, the
+    // single-attempt mutating calls included, shares its credentials.
+    let assumed = sandbox
+        .calls()
+        .iter()
+        .filter(|c| c.operation == "AssumeRole")
+        .count()
+        - assumed_before;
+    assert_eq!(assumed, 2, "AssumeRole calls during the apply");
     let report = stdout_json(&output);
     let failed: Vec<&Value> = report["definitions"]
         .as_array()
