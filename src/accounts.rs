@@ -192,10 +192,6 @@ impl Reach {
     pub fn account(&self, id: &str) -> Option<&Account> {
         self.accounts.iter().find(|a| a.id == id)
     }
-
-    pub fn ids(&self) -> Vec<String> {
-        self.accounts.iter().map(|a| a.id.clone()).collect()
-    }
 }
 
 /// Who the base credentials are.
