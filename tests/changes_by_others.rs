@@ -351,3 +351,55 @@ fn resume_leaves_a_foreign_definition_under_the_name_as_they_made_it() {
         "the message names the snapshot: {text}"
     );
 }
+
+/// Someone repoints a schedule after the run listed it as the definition's and before the run
+/// described it: it is theirs now. The run neither snapshots nor moves it, so their repoint is
+/// kept (before, the run moved it to the copy and back to this definition).
+#[test]
+fn a_schedule_repointed_between_listing_and_snapshot_is_left_to_its_new_definition() {
+    let kind = Kind::DataQuality;
+    let mut seeded = referenced_seed(kind, TARGET);
+    seeded.definitions.push(definition(
+        kind,
+        flagged_request(kind, "theirs", Flag::On, &[]),
+    ));
+    let env = Env::start(
+        seeded,
+        behaviour(vec![hold_rule(
+            "DescribeMonitoringSchedule",
+            SCHEDULE,
+            HOLD_WHILE_ACTING_MS,
+            false,
+        )]),
+    );
+    let held = env.spawn_until_held(
+        &env.state_dir(),
+        &["apply", "--yes", "--name", TARGET, "--format", "json"],
+        "DescribeMonitoringSchedule",
+        SCHEDULE,
+    );
+    let ((), output) = held.act_then_finish(|| {
+        let config = aws_sdk_sagemaker::types::MonitoringScheduleConfig::builder()
+            .schedule_config(
+                aws_sdk_sagemaker::types::ScheduleConfig::builder()
+                    .schedule_expression("cron(0 * ? * * *)")
+                    .build(),
+            )
+            .monitoring_job_definition_name("theirs")
+            .monitoring_type(aws_sdk_sagemaker::types::MonitoringType::DataQuality)
+            .build();
+        env.block_on(
+            env.someone_else()
+                .update_monitoring_schedule()
+                .monitoring_schedule_name(SCHEDULE)
+                .monitoring_schedule_config(config)
+                .send(),
+        )
+        .expect("their repoint");
+    });
+    let text = show(&output);
+    assert_eq!(env.schedule_target(SCHEDULE), "theirs", "{text}");
+    assert_eq!(code(&output), 0, "{text}");
+    let live = env.definition(kind, TARGET).expect("the definition");
+    assert_eq!(flag_of(&live), Some(true), "{text}");
+}

@@ -452,7 +452,15 @@ impl Executor {
             }));
         }
         let references = schedules_referencing(&ops, &key.name, &listed?).await?;
-        let schedules = describe_schedules(client, references).await?;
+        let mut schedules = describe_schedules(client, references).await?;
+        // Listed as this definition's, but someone may have repointed one before it was
+        // described: it is theirs now, and moving it (and back to this name) would undo their
+        // change. Only what still names this definition is snapshotted and moved.
+        schedules.retain(|schedule| {
+            schedule.config()["MonitoringJobDefinitionName"]
+                .as_str()
+                .is_some_and(|named| crate::kinds::same_name(named, &key.name))
+        });
         let snapshot = snapshot_of(
             &self.run,
             key,
