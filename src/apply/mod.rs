@@ -451,15 +451,19 @@ impl Executor {
                     .to_owned(),
             }));
         }
-        let references = schedules_referencing(&ops, &key.name, &listed?).await?;
+        let listed = listed?;
+        let references = schedules_referencing(&ops, &key.name, &listed).await?;
         let mut schedules = describe_schedules(client, references).await?;
         // Listed as this definition's, but someone may have repointed one before it was
         // described: it is theirs now, and moving it (and back to this name) would undo their
-        // change. Only what still names this definition is snapshotted and moved.
+        // change. Only what still names the definition exactly as the listing did (a spelling
+        // already checked to be this definition's) is snapshotted and moved.
         schedules.retain(|schedule| {
-            schedule.config()["MonitoringJobDefinitionName"]
-                .as_str()
-                .is_some_and(|named| crate::kinds::same_name(named, &key.name))
+            let listed_as = listed
+                .iter()
+                .find(|s| s.name == schedule.name)
+                .and_then(|s| s.definition_name.as_deref());
+            schedule.config()["MonitoringJobDefinitionName"].as_str() == listed_as
         });
         let snapshot = snapshot_of(
             &self.run,
