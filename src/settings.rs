@@ -146,28 +146,22 @@ impl Session {
             .filter(|id| !selected.contains(id))
             .collect();
         if let Some(first) = missing.first() {
-            let error = if self.accounts.names_accounts() {
-                UsageError::new(format!(
-                    "{what} is for account {first}, which the account options do not select"
-                ))
-                .with_hint(format!(
-                    "select every account {what} names: {}",
-                    recorded
-                        .iter()
-                        .map(|id| format!("--account {id}"))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                ))
-            } else {
-                UsageError::new(format!(
-                    "{what} is for account {first}, but the credentials are for account {}",
-                    caller.account_id
-                ))
-                .with_hint(format!(
-                    "use the profile of that account (--profile), or reach it by assuming a role: --account {first}"
-                ))
-            };
-            return Err(error.into());
+            let select = format!(
+                "select every account {what} names: {}",
+                recorded
+                    .iter()
+                    .map(|id| format!("--account {id}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            return Err(self
+                .outside_selection(
+                    &format!("{what} is for account {first}"),
+                    first,
+                    &caller.account_id,
+                    select,
+                )
+                .into());
         }
         Ok(accounts::reach_ids(
             &self.sdk_config,
@@ -177,6 +171,31 @@ impl Session {
             concurrency,
         )
         .await)
+    }
+
+    /// Refuses what names `account` (`subject`, e.g. "the plan is for account B") when the
+    /// options do not select it: named accounts leave it out, or without account options the
+    /// credentials are `caller`'s. `select` says how to select it when accounts were named.
+    pub fn outside_selection(
+        &self,
+        subject: &str,
+        account: &str,
+        caller: &str,
+        select: String,
+    ) -> UsageError {
+        if self.accounts.names_accounts() {
+            UsageError::new(format!(
+                "{subject}, which the account options do not select"
+            ))
+            .with_hint(select)
+        } else {
+            UsageError::new(format!(
+                "{subject}, but the credentials are for account {caller}"
+            ))
+            .with_hint(format!(
+                "use the profile of that account (--profile), or reach it by assuming a role: --account {account}"
+            ))
+        }
     }
 
     /// The client for one account in one region.

@@ -86,21 +86,14 @@ pub async fn connect_and_read(
         !reach.accounts.iter().any(|r| r.id == **a)
             && !reach.unreachable.iter().any(|u| u.account_id == **a)
     }) {
-        let error = if session.accounts.names_accounts() {
-            UsageError::new(format!(
-                "the findings name account {other}, which the account options do not select"
-            ))
-            .with_hint(format!("add --account {other}, or use --org"))
-        } else {
-            UsageError::new(format!(
-                "the findings name account {other}, but the credentials are for account {}",
-                reach.caller
-            ))
-            .with_hint(format!(
-                "use the profile of the account the findings came from (--profile), or reach it by assuming a role: --account {other}"
-            ))
-        };
-        return Err(error.into());
+        return Err(session
+            .outside_selection(
+                &format!("the findings name account {other}"),
+                other,
+                &reach.caller,
+                format!("add --account {other}, or use --org"),
+            )
+            .into());
     }
     let limits = CallLimits::new(
         usize::from(concurrency.concurrency),
