@@ -7,10 +7,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use sm_emulator::{
-    AccountState, Behaviour, FaultError, FaultRule, JoinedMethod, Seed, SeedAccount,
-    SeedDefinition, SeedRole, SeedSchedule,
-};
+use sm_emulator::{Behaviour, FaultError, FaultRule, Seed, SeedDefinition, SeedSchedule};
 use sm_recreate::kinds::Kind;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -23,22 +20,7 @@ const STAGING: &str = "333333333333";
 const ACCOUNTS: [&str; 3] = [MANAGEMENT, PROD, STAGING];
 const US: &str = "us-east-1";
 const EU: &str = "eu-west-1";
-const ROLE: &str = "OrganizationAccountAccessRole";
-
-fn member(account_id: &str, name: &str) -> SeedAccount {
-    SeedAccount {
-        account_id: account_id.to_owned(),
-        name: name.to_owned(),
-        email: format!("{name}@example.com"),
-        state: AccountState::Active,
-        joined_method: JoinedMethod::Created,
-        roles: vec![SeedRole {
-            name: ROLE.to_owned(),
-            external_id: None,
-        }],
-        disabled_regions: Vec::new(),
-    }
-}
+use sm_testkit::{ACCESS_ROLE as ROLE, member};
 
 /// Per account and region the same names (so nothing can pass by finding another account's
 /// definition): `churn-dq` with schedule `churn-dq-hourly`, and `risk-mb`; all failing.
@@ -148,10 +130,14 @@ fn mutated_accounts(sandbox: &Sandbox) -> BTreeSet<String> {
 
 /// Runs a printed command (`sm-recreate …`) as the user would, with the test's isolation.
 fn run_printed(sandbox: &Sandbox, command: &str) -> std::process::Output {
-    let mut words = command.split_whitespace();
-    assert_eq!(words.next(), Some("sm-recreate"), "{command}");
+    let words = sm_testkit::shell_words(command);
+    assert_eq!(
+        words.first().map(String::as_str),
+        Some("sm-recreate"),
+        "{command}"
+    );
     let mut process = isolated_command(&sandbox.workdir);
-    process.args(["--color", "never"]).args(words);
+    process.args(["--color", "never"]).args(&words[1..]);
     with_timeout(process)
         .output()
         .expect("run the printed command")

@@ -10,13 +10,11 @@ use std::time::Duration;
 use aws_sdk_organizations::error::ProvideErrorMetadata;
 use aws_sdk_sagemaker::config::{BehaviorVersion, Credentials, Region};
 use aws_smithy_types::retry::RetryConfig;
-use sm_emulator::{
-    AccountState, AccountThrottle, Behaviour, Emulator, FaultRule, Seed, SeedAccount, SeedRole,
-};
+use sm_emulator::{AccountState, AccountThrottle, Behaviour, Emulator, FaultRule, Seed, SeedRole};
 use sm_kinds::Kind;
 use sm_testkit::{
-    Failure, REGION, create_definition, describe_definition, error_rule, failure, start_emulator,
-    sts_client, with_faults,
+    ACCESS_ROLE, Failure, REGION, create_definition, describe_definition, error_rule, failure,
+    member, start_emulator, sts_client, with_faults,
 };
 use support::{ListQuery, list_definitions, minimal_request};
 
@@ -24,22 +22,6 @@ const MANAGEMENT: &str = "111111111111";
 const PROD: &str = "222222222222";
 const STAGING: &str = "333333333333";
 const SUSPENDED: &str = "444444444444";
-const ACCESS_ROLE: &str = "OrganizationAccountAccessRole";
-
-fn member(account_id: &str, name: &str) -> SeedAccount {
-    SeedAccount {
-        account_id: account_id.to_owned(),
-        name: name.to_owned(),
-        email: format!("{name}@example.com"),
-        state: AccountState::Active,
-        joined_method: sm_emulator::JoinedMethod::Created,
-        roles: vec![SeedRole {
-            name: ACCESS_ROLE.to_owned(),
-            external_id: None,
-        }],
-        disabled_regions: Vec::new(),
-    }
-}
 
 /// A management account and three members: prod (with an auditor role that needs an external
 /// id, and an opt-in region not enabled), staging, and a suspended one.

@@ -24,7 +24,9 @@ pub use sdk::{
 pub use sm_kinds::Kind as __Kind;
 
 use serde_json::Value;
-use sm_emulator::{Behaviour, Emulator, EmulatorConfig, Seed};
+use sm_emulator::{
+    AccountState, Behaviour, Emulator, EmulatorConfig, JoinedMethod, Seed, SeedAccount, SeedRole,
+};
 use sm_kinds::Kind;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -33,6 +35,25 @@ use std::path::Path;
 pub const REGION: &str = "us-east-1";
 /// The account the emulator's seeds default to.
 pub const ACCOUNT: &str = "123456789012";
+
+/// The role an organization creates in its member accounts, and the tool assumes by default.
+pub const ACCESS_ROLE: &str = "OrganizationAccountAccessRole";
+
+/// An ACTIVE member account, created by the organization, with `ACCESS_ROLE` (no external id).
+pub fn member(account_id: &str, name: &str) -> SeedAccount {
+    SeedAccount {
+        account_id: account_id.to_owned(),
+        name: name.to_owned(),
+        email: format!("{name}@example.com"),
+        state: AccountState::Active,
+        joined_method: JoinedMethod::Created,
+        roles: vec![SeedRole {
+            name: ACCESS_ROLE.to_owned(),
+            external_id: None,
+        }],
+        disabled_regions: Vec::new(),
+    }
+}
 
 /// Starts an emulator on an ephemeral loopback port.
 pub async fn start_emulator(seed: Seed, behaviour: Behaviour) -> Emulator {
