@@ -7,7 +7,9 @@
 mod support;
 
 use serde_json::{Value, json};
-use sm_emulator::{Behaviour, FaultError, FaultRule, Seed, SeedDefinition, SeedSchedule};
+use sm_emulator::{
+    AccountThrottle, Behaviour, FaultError, FaultRule, Seed, SeedDefinition, SeedSchedule,
+};
 use sm_recreate::kinds::Kind;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -565,5 +567,46 @@ fn apply_exits_1_when_an_account_it_reached_could_not_be_read() {
         stderr_text(&output).contains("ListModelBiasJobDefinitions"),
         "{}",
         show(&output)
+    );
+}
+
+#[test]
+fn one_account_throttled_hard_does_not_hold_back_the_others() {
+    let sandbox = Sandbox::with_behaviour(
+        org_seed(1),
+        Behaviour {
+            account_throttles: vec![AccountThrottle {
+                account_id: STAGING.to_owned(),
+                rate_per_second: 4.0,
+                burst: 1,
+            }],
+            ..quick_behaviour()
+        },
+    );
+    let mut args = vec!["--org", "-vv", "apply", "--yes", "--format", "json"];
+    args.extend(regions());
+    let output = run(&sandbox, &args);
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    assert_all_fixed(&sandbox, &ACCOUNTS, 1);
+    let calls = sandbox.calls();
+    let throttled = |account: &str| {
+        calls
+            .iter()
+            .filter(|c| c.account_id == account && c.outcome == "ThrottlingException")
+            .count()
+    };
+    assert!(throttled(STAGING) > 0, "staging was throttled");
+    assert_eq!(throttled(PROD) + throttled(MANAGEMENT), 0);
+    // The others' work was all done while staging still had work left: by the order of the
+    // calls the emulator received, not by the clock.
+    let last_of = |account: &str| {
+        calls
+            .iter()
+            .rposition(|c| c.account_id == account && c.operation.starts_with("Delete"))
+            .expect("deletes")
+    };
+    assert!(
+        last_of(PROD) < last_of(STAGING) && last_of(MANAGEMENT) < last_of(STAGING),
+        "the unthrottled accounts finished first"
     );
 }

@@ -24,8 +24,9 @@ pub struct Timings {
     /// First poll interval; doubles up to `max_poll`.
     pub first_poll: Duration,
     pub max_poll: Duration,
-    /// Attempts for a mutating call that is throttled (a throttled call did not act), and for a
-    /// name whose delete is still settling.
+    /// Attempts for a mutating call whose answer was unknown or busy, and for a name whose
+    /// delete is still settling. Throttles are not counted: a throttled call did not act, and is
+    /// sent again once the client's rate limit allows, for up to `patience` (`Throttled`).
     pub attempts: u32,
 }
 
@@ -139,6 +140,31 @@ fn is_passing(err: &AwsError) -> bool {
     err.is(ErrorClass::Throttled) || err.is(ErrorClass::Transient)
 }
 
+/// How long one call has been throttled. A throttled call did not act (AWS-FACTS #7), so it is
+/// always safe to send again; it is, without a wait of its own, because the next attempt waits
+/// for its client's rate limit (`sagemaker::pace`), which each throttle slows down. Only the
+/// time bounds it: an account-region that throttles a call for `patience` ends that call as
+/// refused instead of waiting without end.
+#[derive(Debug, Default)]
+pub struct Throttled {
+    since: Option<Instant>,
+}
+
+impl Throttled {
+    /// Notes a throttle; `true` while the call may be sent again.
+    pub fn again(&mut self, patience: Duration) -> bool {
+        self.since.get_or_insert_with(Instant::now).elapsed() < patience
+    }
+}
+
+/// The retries of one refused call that is tried again (`Ops::may_retry`).
+#[derive(Debug, Default)]
+pub struct Retries {
+    /// Refusals other than throttles.
+    attempt: u32,
+    throttled: Throttled,
+}
+
 impl Ops<'_> {
     /// Retries a read while it is throttled or meets a transient failure, for up to
     /// `Timings::patience` (on top of the SDK's own retries).
@@ -152,6 +178,10 @@ impl Ops<'_> {
         loop {
             match read().await {
                 Ok(value) => return Ok(value),
+                // The next attempt waits for the client's rate limit (see `Throttled`).
+                Err(err) if err.is(ErrorClass::Throttled) && Instant::now() < deadline => {
+                    tracing::debug!(error = %err, "look throttled; looking again");
+                }
                 Err(err) if is_passing(&err) && Instant::now() + delay <= deadline => {
                     tracing::debug!(error = %err, "look failed; looking again");
                     tokio::time::sleep(delay).await;
@@ -233,18 +263,18 @@ impl Ops<'_> {
         let still_the_old_one = |live: &Value| replacing.is_some_and(|old| same_object(live, old));
         let mut unknown: Option<AwsError> = None;
         let mut attempt = 0;
+        let mut throttled = Throttled::default();
         loop {
-            attempt += 1;
             let err = match self.client.create_definition(self.kind, request).await {
                 Ok(_) => return Ok(Created::Made),
                 Err(err) => err,
             };
-            let exhausted = attempt >= self.timings.attempts;
             // A throttled call is refused before it acts (AWS-FACTS #7): simply sent again.
-            if err.is(ErrorClass::Throttled) && !exhausted {
-                self.backoff(attempt).await;
+            if err.is(ErrorClass::Throttled) && throttled.again(self.timings.patience) {
                 continue;
             }
+            attempt += 1;
+            let exhausted = attempt >= self.timings.attempts;
             let ambiguous = err.is(ErrorClass::Transient);
             if !(ambiguous || err.is(ErrorClass::InUse)) {
                 return match unknown {
@@ -341,12 +371,18 @@ impl Ops<'_> {
         }
     }
 
-    /// Waits before trying a refused call again, if it may be: `false` once `attempt` is the
-    /// last, or the refusal is not one that passes.
-    pub async fn may_retry(&self, err: &OpError, attempt: u32) -> bool {
-        let passing = matches!(err, OpError::Refused(e) if is_passing(e));
-        if passing && attempt < self.timings.attempts {
-            self.backoff(attempt).await;
+    /// Waits before trying a refused call again, if it may be: `false` once the attempts (or,
+    /// for a throttle, `patience`) are spent, or the refusal is not one that passes.
+    pub async fn may_retry(&self, err: &OpError, retries: &mut Retries) -> bool {
+        let OpError::Refused(err) = err else {
+            return false;
+        };
+        if err.is(ErrorClass::Throttled) {
+            return retries.throttled.again(self.timings.patience);
+        }
+        retries.attempt += 1;
+        if is_passing(err) && retries.attempt < self.timings.attempts {
+            self.backoff(retries.attempt).await;
             true
         } else {
             false
@@ -483,6 +519,7 @@ impl Ops<'_> {
         // but modified since was changed again by someone after that update (AWS-FACTS #4).
         let mut modified_when_sent: Option<Value> = None;
         let mut attempts = 0;
+        let mut throttled = Throttled::default();
         loop {
             let busy = current.status == "Pending"
                 || current.last_execution_status.as_deref() == Some("InProgress");
@@ -570,14 +607,18 @@ impl Ops<'_> {
                         *sent = true;
                         lost = Some(err);
                     }
+                    // Throttled: it did not act, and is not counted as an update while it may be
+                    // sent again (see `Throttled`); the look before it waits for the rate limit.
+                    Err(err) if err.is(ErrorClass::Throttled) => {
+                        if throttled.again(self.timings.patience) {
+                            attempts -= 1;
+                        }
+                        last_refusal = Some(err);
+                    }
                     // Busy: someone's change (or an execution) started since the look. AWS
                     // answers a schedule in `Pending` with a ValidationException (AWS-FACTS #4),
                     // which is not a refusal of the change itself.
-                    Err(err)
-                        if err.is(ErrorClass::Throttled)
-                            || err.is(ErrorClass::InUse)
-                            || is_busy_refusal(&err) =>
-                    {
+                    Err(err) if err.is(ErrorClass::InUse) || is_busy_refusal(&err) => {
                         self.backoff(attempts).await;
                         last_refusal = Some(err);
                     }

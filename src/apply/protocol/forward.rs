@@ -4,7 +4,7 @@
 
 use super::{Cause, Job, StepError, read};
 use crate::apply::Outcome;
-use crate::apply::ops::{Created, Deleted, OpError, Repoint, holds, same_object};
+use crate::apply::ops::{Created, Deleted, OpError, Repoint, Retries, holds, same_object};
 use crate::journal::{ScheduleSnapshot, Step};
 use crate::request;
 use crate::sagemaker::{AwsError, ErrorClass, Tag};
@@ -120,12 +120,11 @@ impl Job<'_> {
     /// answer after which the original was seen still there) is sent again only after another
     /// re-check, so a change someone makes meanwhile is never deleted with it.
     async fn recheck_and_delete(&self) -> Removal {
-        let mut attempt = 0;
+        let mut retries = Retries::default();
         // An earlier attempt's answer was lost: it may act late, so the original gone now is
         // taken for this run's delete.
         let mut lost = false;
         loop {
-            attempt += 1;
             let rechecked = self
                 .step(Step::RecheckOriginal, async { read(self.recheck().await) })
                 .await;
@@ -164,7 +163,10 @@ impl Job<'_> {
                 }
                 Err(StepError::Refused(err)) => {
                     lost |= err.is(ErrorClass::Transient);
-                    if ops.may_retry(&OpError::Refused(err.clone()), attempt).await {
+                    if ops
+                        .may_retry(&OpError::Refused(err.clone()), &mut retries)
+                        .await
+                    {
                         continue;
                     }
                     if lost {

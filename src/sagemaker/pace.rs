@@ -1,0 +1,200 @@
+//! The client-side rate limit of one SageMaker client, so of one account-region (SageMaker
+//! throttles each apart): every call of that client, read or change, waits for its turn here and
+//! reports whether the service throttled it. The state lives in the client, never in a static.
+//!
+//! The limit starts off (no wait at all) and comes on at the first throttle. A throttle cuts the
+//! rate by `CUT` (at most once per round of calls: a throttle of a call sent before the last cut
+//! is the same congestion, already answered); between throttles the rate grows with the time
+//! since the last cut, not with the calls made, like TCP CUBIC: back to the rate it was cut from
+//! after `RECOVER`, level around it for a while, then faster and faster. The rate it recovers to
+//! is a little under the one that was throttled (CUBIC's fast convergence, always): the level
+//! then sits below the service's rate and only the probing beyond it is throttled. Recovering to
+//! the throttled rate itself levels off just above the service's rate, where a loop of a look
+//! and a change (a delete after its re-check, an update after its poll) is phase-locked so that
+//! the change is the throttled call every time: seen as a livelock on an account throttled at 4
+//! calls a second (`tests/organization.rs`). Growing by the clock
+//! keeps a busy client (a bulk scan) from overshooting by the many calls it makes, and lets a
+//! quiet one (a few definitions) recover as fast.
+//!
+//! Why not the SDK's `adaptive` mode: its limiter charges a retry several tokens from a bucket
+//! capped at the rate it measured, so a client making a few calls a second waits seconds per
+//! throttled retry and recovers slowly (`examples/bench_throttle.rs`). Why not `standard` mode
+//! alone: nothing paces a bulk run, whose calls then run out of attempts and retry quota.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// What a throttle leaves of the rate at once.
+const CUT: f64 = 0.7;
+/// What of the throttled rate it recovers to, after `RECOVER`.
+const RECOVER_TO: f64 = (1.0 + CUT) / 2.0;
+const RECOVER: Duration = Duration::from_millis(500);
+/// The slowest the limit goes: a call every two seconds.
+const MIN_RATE: f64 = 0.5;
+/// Beyond this the limit no longer matters (and the arithmetic stays finite).
+const MAX_RATE: f64 = 10_000.0;
+/// The first throttle sets the rate from the calls sent over this long before it (sent, not
+/// admitted: the answers of a round sent at once arrive in any order, so the first may be a
+/// throttle; too high is harmless, the next rounds' throttles cut it quickly, while too low would
+/// take seconds to grow out of)...
+const WINDOW: Duration = Duration::from_secs(1);
+/// ... measured over at least this long, so a round sent at once does not read as thousands.
+const SHORTEST_SPAN: Duration = Duration::from_millis(100);
+
+#[derive(Debug, Default)]
+pub struct Limiter {
+    /// Turns are taken one at a time, in order (tokio's mutex is fair); it holds when the last
+    /// call was sent.
+    turns: tokio::sync::Mutex<Option<Instant>>,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// `None` until the first throttle: no limit.
+    limit: Option<Limit>,
+    /// When recent calls were sent (within `WINDOW`), for the first throttle's estimate; kept
+    /// only until then.
+    sent: VecDeque<Instant>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Limit {
+    /// The rate recovered to after `RECOVER`: a little under the one last throttled.
+    peak: f64,
+    cut_at: Instant,
+}
+
+impl Limit {
+    /// Calls a second allowed at `now`: `CUT` of the throttled rate right after the cut, `peak`
+    /// after `RECOVER`, then growing as the cube of the time since.
+    fn rate(&self, now: Instant) -> f64 {
+        let k = RECOVER.as_secs_f64();
+        let c = (1.0 - CUT / RECOVER_TO) / k.powi(3);
+        let t = now.saturating_duration_since(self.cut_at).as_secs_f64();
+        (self.peak * (1.0 + c * (t - k).powi(3))).clamp(MIN_RATE, MAX_RATE)
+    }
+}
+
+impl Limiter {
+    /// Waits for this call's turn (at once while there is no limit) and returns when it goes.
+    pub async fn turn(&self) -> Instant {
+        let mut last = self.turns.lock().await;
+        loop {
+            let now = Instant::now();
+            let (Some(previous), Some(rate)) = (*last, self.rate(now)) else {
+                break;
+            };
+            let slot = previous + Duration::from_secs_f64(1.0 / rate);
+            if slot <= now {
+                break;
+            }
+            // Looked at again after the sleep: a throttle meanwhile may have cut the rate.
+            tokio::time::sleep_until(slot.into()).await;
+        }
+        let now = Instant::now();
+        *last = Some(now);
+        let mut state = self.state.lock().expect("limiter lock");
+        if state.limit.is_none() {
+            while state
+                .sent
+                .front()
+                .is_some_and(|t| now.duration_since(*t) > WINDOW)
+            {
+                state.sent.pop_front();
+            }
+            state.sent.push_back(now);
+        }
+        now
+    }
+
+    /// Learns from the answer to a call sent at `sent` (as `turn` returned it).
+    pub fn answered(&self, sent: Instant, throttled: bool) {
+        if !throttled {
+            return;
+        }
+        let mut state = self.state.lock().expect("limiter lock");
+        let now = Instant::now();
+        let throttled_at = match state.limit {
+            // Sent before the last cut: that cut answered it already.
+            Some(limit) if sent < limit.cut_at => return,
+            Some(limit) => limit.rate(now),
+            None => {
+                let span = state
+                    .sent
+                    .front()
+                    .map_or(WINDOW, |first| now.duration_since(*first))
+                    .clamp(SHORTEST_SPAN, WINDOW);
+                let rate = state.sent.len() as f64 / span.as_secs_f64();
+                state.sent = VecDeque::new();
+                rate
+            }
+        };
+        let throttled_at = throttled_at.max(MIN_RATE / CUT);
+        tracing::debug!(
+            from = throttled_at,
+            to = throttled_at * CUT,
+            recovers_to = throttled_at * RECOVER_TO,
+            "throttled: the client slows down"
+        );
+        state.limit = Some(Limit {
+            peak: throttled_at * RECOVER_TO,
+            cut_at: now,
+        });
+    }
+
+    /// Calls a second allowed now; `None` when there is no limit.
+    fn rate(&self, now: Instant) -> Option<f64> {
+        let state = self.state.lock().expect("limiter lock");
+        state.limit.map(|limit| limit.rate(now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_is_cut_at_a_throttle_and_recovers_with_time() {
+        let now = Instant::now();
+        // Throttled at 20 a second: 14 at once, 17 after `RECOVER`.
+        let limit = Limit {
+            peak: 20.0 * RECOVER_TO,
+            cut_at: now,
+        };
+        assert!((limit.rate(now) - 14.0).abs() < 1e-9);
+        let at = |ms| limit.rate(now + Duration::from_millis(ms));
+        assert!((at(500) - 17.0).abs() < 1e-9, "recovered after RECOVER");
+        assert!(at(300) > 16.5 && at(700) < 17.5, "level around it");
+        assert!(at(1500) > 40.0, "then faster and faster");
+        assert_eq!(at(60_000), MAX_RATE);
+    }
+
+    #[tokio::test]
+    async fn no_limit_until_a_throttle_then_one_cut_per_round() {
+        let limiter = Limiter::default();
+        for _ in 0..5 {
+            let sent = limiter.turn().await;
+            limiter.answered(sent, false);
+        }
+        assert_eq!(limiter.rate(Instant::now()), None);
+        let before = limiter.turn().await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        limiter.answered(before, true);
+        // Six sent, the last 200 ms ago: 30 a second, cut to 21.
+        let rate = limiter.rate(Instant::now()).expect("a limit");
+        assert!(rate > 10.0 && rate <= 30.0 * CUT + 0.1, "{rate}");
+        // The other calls of that round, throttled too, do not cut again.
+        limiter.answered(before, true);
+        assert!(limiter.rate(Instant::now()).unwrap() >= rate);
+        // Calls are spaced by the rate, and one sent after the cut and throttled cuts again.
+        let first = limiter.turn().await;
+        let second = limiter.turn().await;
+        let gap = second.duration_since(first).as_secs_f64();
+        assert!(gap >= 0.9 / rate && gap < 2.0 / rate, "{gap} at {rate}");
+        limiter.answered(second, true);
+        let cut = limiter.rate(Instant::now()).unwrap();
+        assert!(cut < rate, "{cut} after {rate}");
+    }
+}
