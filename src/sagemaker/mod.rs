@@ -14,7 +14,7 @@ use aws_config::Region;
 use aws_config::SdkConfig;
 use aws_sdk_sagemaker::Client;
 use bytes::Bytes;
-use pace::Limiter;
+use pace::{Call, Limiter};
 use raw::{CaptureBody, replace_body};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -174,17 +174,17 @@ impl SageMaker {
     /// Sends a call when the client's rate limit allows, and tells the limit how it went. A
     /// throttled read is sent again (it did not act) for up to `THROTTLED_READS_FOR`, each time
     /// once the limit allows; a throttled change is returned to the executor (`apply::ops`).
-    async fn paced<T, Fut>(&self, read: bool, mut call: impl FnMut() -> Fut) -> Result<T, AwsError>
+    async fn paced<T, Fut>(&self, kind: Call, mut call: impl FnMut() -> Fut) -> Result<T, AwsError>
     where
         Fut: Future<Output = Result<T, AwsError>>,
     {
         let mut first_throttle: Option<Instant> = None;
         loop {
-            let sent = self.limiter.turn().await;
+            let sent = self.limiter.turn(kind).await;
             let result = call().await;
             let throttled = matches!(&result, Err(err) if err.is(ErrorClass::Throttled));
             self.limiter.answered(sent, throttled);
-            if !(throttled && read && self.retries_throttled_reads) {
+            if !(throttled && kind == Call::Look && self.retries_throttled_reads) {
                 return result;
             }
             let since = *first_throttle.get_or_insert(sent);
@@ -208,7 +208,7 @@ impl SageMaker {
             let token = next_token.take();
             let (page, next) = per_kind!(kind, self.client, op => {
                 let request = op.max_results(100).set_next_token(token);
-                let output = self.paced(true, || async {
+                let output = self.paced(Call::Look, || async {
                     request.clone().send().await.map_err(|e| AwsError::from_sdk(&operation, e))
                 }).await?;
                 let page: Vec<DefinitionSummary> = output.job_definition_summaries().iter().map(|s| DefinitionSummary {
@@ -232,7 +232,7 @@ impl SageMaker {
         let capture = CaptureBody::default();
         per_kind!(kind, self.client, op => {
             let request = op.job_definition_name(name);
-            self.paced(true, || async {
+            self.paced(Call::Look, || async {
                 request.clone().customize().interceptor(capture.clone()).send().await
                     .map_err(|e| AwsError::from_sdk(&operation, e))
             }).await?;
@@ -247,7 +247,7 @@ impl SageMaker {
         let operation = op_name("Create", kind);
         let body = Bytes::from(serde_json::to_vec(request).expect("a JSON value serializes"));
         let arn = per_kind!(kind, self.client, op => {
-            let output = self.paced(false, || async {
+            let output = self.paced(Call::Change, || async {
                 op.clone().customize().config_override(single_attempt())
                     .mutate_request(replace_body(body.clone())).send().await
                     .map_err(|e| AwsError::from_sdk(&operation, e))
@@ -263,7 +263,7 @@ impl SageMaker {
         let operation = op_name("Delete", kind);
         per_kind!(kind, self.client, op => {
             let request = op.job_definition_name(name);
-            self.paced(false, || async {
+            self.paced(Call::Change, || async {
                 request.clone().customize().config_override(single_attempt()).send().await
                     .map_err(|e| AwsError::from_sdk(&operation, e))
             }).await?;
@@ -284,7 +284,7 @@ impl SageMaker {
                 .max_results(50)
                 .set_next_token(next_token.take());
             let output = self
-                .paced(true, || async {
+                .paced(Call::Look, || async {
                     request
                         .clone()
                         .send()
@@ -319,7 +319,7 @@ impl SageMaker {
                 .max_results(100)
                 .set_next_token(next_token.take());
             let output = self
-                .paced(true, || async {
+                .paced(Call::Look, || async {
                     request
                         .clone()
                         .send()
@@ -353,7 +353,7 @@ impl SageMaker {
             .client
             .describe_monitoring_schedule()
             .monitoring_schedule_name(name);
-        self.paced(true, || async {
+        self.paced(Call::Look, || async {
             request
                 .clone()
                 .customize()
@@ -381,7 +381,7 @@ impl SageMaker {
             .client
             .update_monitoring_schedule()
             .monitoring_schedule_name(name);
-        self.paced(false, || async {
+        self.paced(Call::Change, || async {
             request
                 .clone()
                 .customize()

