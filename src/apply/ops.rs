@@ -212,23 +212,33 @@ impl Ops<'_> {
     }
 
     /// Describes `name` and lists its tags (by the ARN its name gives, `arn`), concurrently and
-    /// patiently. `None` when it does not exist.
+    /// patiently: a failed look takes both again, so the two are always of one moment. `None`
+    /// when it does not exist.
     pub async fn find_with_tags(
         &self,
         name: &str,
         arn: &str,
     ) -> Result<Option<(Value, Vec<Tag>)>, AwsError> {
-        let (live, tags) = tokio::join!(self.find(name), self.tags(arn));
+        self.patiently(|| self.find_with_tags_once(name, arn)).await
+    }
+
+    /// [`Ops::find_with_tags`], each call sent once.
+    pub async fn find_with_tags_once(
+        &self,
+        name: &str,
+        arn: &str,
+    ) -> Result<Option<(Value, Vec<Tag>)>, AwsError> {
+        let (live, tags) = tokio::join!(self.find_once(name), self.client.list_tags(arn));
         let Some(live) = live? else {
             return Ok(None);
         };
         // The ARN is derived from the name, so the guess is right unless AWS says otherwise.
         let tags = match live["JobDefinitionArn"].as_str() {
-            Some(live_arn) if live_arn != arn => self.tags(live_arn).await?,
+            Some(live_arn) if live_arn != arn => self.client.list_tags(live_arn).await?,
             _ => match tags {
                 Ok(tags) => tags,
                 // Listed while the definition was momentarily absent (replaced): ask again.
-                Err(err) if err.is(ErrorClass::NotFound) => self.tags(arn).await?,
+                Err(err) if err.is(ErrorClass::NotFound) => self.client.list_tags(arn).await?,
                 Err(err) => return Err(err),
             },
         };
@@ -264,14 +274,20 @@ impl Ops<'_> {
         let mut unknown: Option<AwsError> = None;
         let mut attempt = 0;
         let mut throttled = Throttled::default();
+        let mut throttled_before = false;
         loop {
             let err = match self.client.create_definition(self.kind, request).await {
                 Ok(_) => return Ok(Created::Made),
                 Err(err) => err,
             };
-            // A throttled call is refused before it acts (AWS-FACTS #7): simply sent again.
-            if err.is(ErrorClass::Throttled) && throttled.again(self.timings.patience) {
-                continue;
+            // A throttled call is refused before it acts (AWS-FACTS #7): simply sent again. Yet
+            // a later conflict is settled as after a lost answer (below), so no decision rests
+            // on that alone.
+            if err.is(ErrorClass::Throttled) {
+                throttled_before = true;
+                if throttled.again(self.timings.patience) {
+                    continue;
+                }
             }
             attempt += 1;
             let exhausted = attempt >= self.timings.attempts;
@@ -293,9 +309,9 @@ impl Ops<'_> {
             match live {
                 Some(live) if still_the_old_one(&live) => {}
                 // The request's content under the name, new: ours if any attempt's answer was
-                // unknown (this one, or one before a later `ResourceInUse`), and it bears the
-                // mark.
-                Some(live) if unknown.is_some() && holds(&live, request) => {
+                // unknown (this one, or one before a later `ResourceInUse`) or throttled, and it
+                // bears the mark.
+                Some(live) if (unknown.is_some() || throttled_before) && holds(&live, request) => {
                     return match self.bears(&live, mark).await {
                         Ok(true) => Ok(Created::Made),
                         Ok(false) => Ok(Created::Taken { live }),
@@ -391,14 +407,19 @@ impl Ops<'_> {
 
     /// Describes a schedule, patiently; `None` when it does not exist.
     pub async fn find_schedule(&self, name: &str) -> Result<Option<ScheduleDescription>, AwsError> {
-        self.patiently(|| async {
-            match self.client.describe_schedule(name).await {
-                Ok(schedule) => Ok(Some(schedule)),
-                Err(err) if err.is(ErrorClass::NotFound) => Ok(None),
-                Err(err) => Err(err),
-            }
-        })
-        .await
+        self.patiently(|| self.find_schedule_once(name)).await
+    }
+
+    /// Describes the schedule `name` once; `None` when it does not exist.
+    async fn find_schedule_once(
+        &self,
+        name: &str,
+    ) -> Result<Option<ScheduleDescription>, AwsError> {
+        match self.client.describe_schedule(name).await {
+            Ok(schedule) => Ok(Some(schedule)),
+            Err(err) if err.is(ErrorClass::NotFound) => Ok(None),
+            Err(err) => Err(err),
+        }
     }
 
     /// Waits until the schedule is neither `Pending` nor running an execution (a `Failed`
@@ -520,6 +541,10 @@ impl Ops<'_> {
         let mut modified_when_sent: Option<Value> = None;
         let mut attempts = 0;
         let mut throttled = Throttled::default();
+        // Under a rate limit, the handle whose reserved slots hold the look `current` came from
+        // and the update right after it (set for one pass of the loop only).
+        let mut together: Option<SageMaker> = None;
+        let mut fresh_looks_until: Option<Instant> = None;
         loop {
             let busy = current.status == "Pending"
                 || current.last_execution_status.as_deref() == Some("InProgress");
@@ -573,6 +598,49 @@ impl Ops<'_> {
                         ),
                     )));
                 }
+                // Under a rate limit the update would wait for its slot after the look it is
+                // decided on, and a repoint someone makes meanwhile would be overwritten (I5):
+                // look again in slots taken together with the update, and decide on that look.
+                // Should those looks keep failing for `patience`, updates go on the settled look,
+                // as without a limit.
+                let fresh_looks_spent = fresh_looks_until.is_some_and(|t| Instant::now() >= t);
+                let client = match together.take() {
+                    Some(client) => client,
+                    None if self.client.is_paced() && !fresh_looks_spent => {
+                        let pair = self.client.together(2).await;
+                        let on_pair = Ops {
+                            client: &pair,
+                            ..*self
+                        };
+                        match on_pair.find_schedule_once(name).await {
+                            Ok(Some(fresh)) => {
+                                current = fresh;
+                                together = Some(pair);
+                            }
+                            Ok(None) => return Ok(Repoint::Vanished),
+                            Err(err) => {
+                                tracing::debug!(error = %err, "look before the update failed");
+                                fresh_looks_until
+                                    .get_or_insert(Instant::now() + self.timings.patience);
+                                current = match self.settle_schedule(name).await {
+                                    Ok(Some(schedule)) => schedule,
+                                    Ok(None) => return Ok(Repoint::Vanished),
+                                    Err(look) => {
+                                        return Err(settle_failed(
+                                            name,
+                                            lost.as_ref(),
+                                            *sent,
+                                            look,
+                                        ));
+                                    }
+                                };
+                            }
+                        }
+                        // Decide again on what was just seen.
+                        continue;
+                    }
+                    None => self.client.clone(),
+                };
                 attempts += 1;
                 let config = (change.make)(current.config());
                 modified_when_sent = Some(
@@ -582,7 +650,7 @@ impl Ops<'_> {
                         .cloned()
                         .unwrap_or(Value::Null),
                 );
-                match self.client.update_schedule(name, &config).await {
+                match client.update_schedule(name, &config).await {
                     Ok(()) => *sent = true,
                     // "Does not exist" may be about something the configuration names (an
                     // endpoint, a definition): only a look says the schedule is gone.
@@ -627,22 +695,25 @@ impl Ops<'_> {
                     Err(_) => {}
                 }
             }
+            together = None;
             current = match self.settle_schedule(name).await {
                 Ok(Some(schedule)) => schedule,
                 Ok(None) => return Ok(Repoint::Vanished),
-                Err(look) => {
-                    return Err(match &lost {
-                        Some(answer) => {
-                            OpError::in_doubt("update of schedule", name, answer, &look)
-                        }
-                        None if *sent => OpError::InDoubt(format!(
-                            "schedule {name} was updated but did not settle: {look}"
-                        )),
-                        None => OpError::Refused(look),
-                    });
-                }
+                Err(look) => return Err(settle_failed(name, lost.as_ref(), *sent, look)),
             };
         }
+    }
+}
+
+/// What a schedule that could not be seen settled after its update means: in doubt once an
+/// update may have acted (its answer was lost, or it was accepted), refused otherwise.
+fn settle_failed(name: &str, lost: Option<&AwsError>, sent: bool, look: AwsError) -> OpError {
+    match lost {
+        Some(answer) => OpError::in_doubt("update of schedule", name, answer, &look),
+        None if sent => OpError::InDoubt(format!(
+            "schedule {name} was updated but did not settle: {look}"
+        )),
+        None => OpError::Refused(look),
     }
 }
 

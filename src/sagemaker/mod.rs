@@ -18,6 +18,7 @@ use pace::{Call, Limiter};
 use raw::{CaptureBody, replace_body};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -90,14 +91,19 @@ pub struct SageMaker {
     /// Every call of this client waits for its turn here (`pace`).
     limiter: Arc<Limiter>,
     /// Throttled reads are sent again by the adapter once the limiter allows (for up to
-    /// `THROTTLED_READS_FOR`); `false` when the environment sets the retries
+    /// `throttled_reads_for`); `false` when the environment sets the retries
     /// (`client::retries_set_by_env`): the SDK retries then, exactly as configured.
     retries_throttled_reads: bool,
+    /// How long a read that keeps being throttled is sent again before its throttle is returned.
+    throttled_reads_for: Duration,
+    /// Slots of the rate limit taken together for this handle's next calls (`together`).
+    reserved: Option<Arc<std::sync::Mutex<VecDeque<Instant>>>>,
 }
 
 /// How long a read that keeps being throttled is sent again before its throttle is returned:
-/// `--patience`'s default. Past it the account-region refuses everything the limiter lets
-/// through, and the run says so rather than waiting without end.
+/// `--patience`'s default (the executor's clients use `--patience` itself). Past it the
+/// account-region refuses everything the limiter lets through, and the run says so rather than
+/// waiting without end.
 pub const THROTTLED_READS_FOR: Duration = Duration::from_secs(120);
 
 /// Runs `$body` with `$op` bound to the builder of the kind's operation: the four kinds share
@@ -168,27 +174,67 @@ impl SageMaker {
             region: region.to_owned(),
             limiter: Arc::new(Limiter::default()),
             retries_throttled_reads,
+            throttled_reads_for: THROTTLED_READS_FOR,
+            reserved: None,
         }
     }
 
-    /// Sends a call when the client's rate limit allows, and tells the limit how it went. A
-    /// throttled read is sent again (it did not act) for up to `THROTTLED_READS_FOR`, each time
-    /// once the limit allows; a throttled change is returned to the executor (`apply::ops`).
+    /// The same client, whose throttled reads are sent again for at most `patience`.
+    pub fn with_throttled_reads_for(mut self, patience: Duration) -> SageMaker {
+        self.throttled_reads_for = patience;
+        self
+    }
+
+    /// A handle on this client whose next `calls` calls go in consecutive slots of its rate
+    /// limit, taken now at once: the looks a change is decided on, then that change, with no
+    /// other call of the account-region queued between them. Each is sent once (a throttle is
+    /// returned, not sent again: a look sent again later would no longer be fresh with the
+    /// others). Calls beyond `calls` take their turn as usual. Without a limit, the slots are now.
+    pub async fn together(&self, calls: usize) -> SageMaker {
+        let slots = self.limiter.reserve(calls).await;
+        SageMaker {
+            reserved: Some(Arc::new(std::sync::Mutex::new(slots))),
+            ..self.clone()
+        }
+    }
+
+    /// The next reserved slot of this handle, if any is left.
+    fn reserved_slot(&self) -> Option<Instant> {
+        self.reserved
+            .as_ref()
+            .and_then(|slots| slots.lock().expect("reserved slots").pop_front())
+    }
+
+    /// Whether the rate limit is slowing this account-region's calls (it was throttled).
+    pub fn is_paced(&self) -> bool {
+        self.limiter.is_on()
+    }
+
+    /// Sends a call when the client's rate limit allows (in its reserved slot, if this handle
+    /// holds one), and tells the limit how it went. A throttled read is sent again (it did not
+    /// act) for up to `throttled_reads_for`, each time once the limit allows, except in a
+    /// reserved slot; a throttled change is returned to the executor (`apply::ops`).
     async fn paced<T, Fut>(&self, kind: Call, mut call: impl FnMut() -> Fut) -> Result<T, AwsError>
     where
         Fut: Future<Output = Result<T, AwsError>>,
     {
         let mut first_throttle: Option<Instant> = None;
         loop {
-            let sent = self.limiter.turn(kind).await;
+            let (sent, reserved) = match self.reserved_slot() {
+                Some(slot) => {
+                    tokio::time::sleep_until(slot.into()).await;
+                    (Instant::now(), true)
+                }
+                None => (self.limiter.turn(kind).await, false),
+            };
             let result = call().await;
             let throttled = matches!(&result, Err(err) if err.is(ErrorClass::Throttled));
             self.limiter.answered(sent, throttled);
-            if !(throttled && kind == Call::Look && self.retries_throttled_reads) {
+            if !(throttled && kind == Call::Look && self.retries_throttled_reads) || reserved {
                 return result;
             }
             let since = *first_throttle.get_or_insert(sent);
-            if since.elapsed() >= THROTTLED_READS_FOR {
+            if since.elapsed() >= self.throttled_reads_for {
                 return result;
             }
         }

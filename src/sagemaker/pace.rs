@@ -21,13 +21,15 @@
 //! throttled retry and recovers slowly (`examples/bench_throttle.rs`). Why not `standard` mode
 //! alone: nothing paces a bulk run, whose calls then run out of attempts and retry quota.
 //!
-//! A change goes before every waiting look. The executor looks, then changes on what it saw
-//! (a re-check before a delete, a poll before a schedule's update), and SageMaker has no
-//! conditional change: whatever lands between the two is not seen (`docs/protocol.md`, I3, I5).
-//! Queued behind the looks of up to `--concurrency-per-region` other jobs, a change would widen
-//! that window to many slots; ahead of them, it waits for at most the one look already holding
-//! the slot, and the window stays a round trip, or one slot when the rate is slower than that.
-
+//! A look and the change decided on it are not parted by the queue. The executor looks, then
+//! changes on what it saw (a re-check before a delete, a look before a schedule's update), and
+//! SageMaker has no conditional change: whatever lands between the two is not seen
+//! (`docs/protocol.md`, I3, I5). Queued behind the looks of up to `--concurrency-per-region`
+//! other jobs, or behind their changes, the change would widen that window to many slots. So the
+//! executor takes the slots of the looks and of the change at once (`Limiter::reserve`, through
+//! `SageMaker::together`), in the place of one look in the queue: the window stays a round trip,
+//! or one slot when the rate is slower than that. Changes not taken that way still go before the
+//! looks waiting (`Call::Change`).
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -130,6 +132,37 @@ impl Limiter {
         now
     }
 
+    /// Takes the next `calls` slots at once, in the place of a look in the queue, and returns
+    /// when each may go (all now while there is no limit). Calls taking their turn afterwards
+    /// come after the last of them.
+    pub async fn reserve(&self, calls: usize) -> VecDeque<Instant> {
+        let _queued = self.looks.lock().await;
+        let mut last = self.slot.lock().await;
+        let now = Instant::now();
+        let mut slots = VecDeque::with_capacity(calls);
+        match self.rate(now) {
+            None => slots.extend(std::iter::repeat_n(now, calls)),
+            Some(rate) => {
+                let gap = Duration::from_secs_f64(1.0 / rate);
+                let first = last.map_or(now, |previous| (previous + gap).max(now));
+                slots.extend((0..calls).map(|n| first + gap * n as u32));
+            }
+        }
+        if let Some(latest) = slots.back() {
+            *last = Some(*latest);
+        }
+        let mut state = self.state.lock().expect("limiter lock");
+        if state.limit.is_none() {
+            state.sent.extend(slots.iter().copied());
+        }
+        slots
+    }
+
+    /// Whether a throttle has put a limit on.
+    pub fn is_on(&self) -> bool {
+        self.state.lock().expect("limiter lock").limit.is_some()
+    }
+
     /// Learns from the answer to a call sent at `sent` (as `turn` returned it).
     pub fn answered(&self, sent: Instant, throttled: bool) {
         if !throttled {
@@ -163,6 +196,11 @@ impl Limiter {
             peak: throttled_at * RECOVER_TO,
             cut_at: now,
         });
+    }
+
+    #[cfg(test)]
+    fn limit(&self) -> Option<Limit> {
+        self.state.lock().expect("limiter lock").limit
     }
 
     /// Calls a second allowed now; `None` when there is no limit.
@@ -203,20 +241,46 @@ mod tests {
         let before = limiter.turn(Call::Look).await;
         tokio::time::sleep(Duration::from_millis(200)).await;
         limiter.answered(before, true);
-        // Six sent, the last 200 ms ago: 30 a second, cut to 21.
-        let rate = limiter.rate(Instant::now()).expect("a limit");
-        assert!(rate > 10.0 && rate <= 30.0 * CUT + 0.1, "{rate}");
+        // Six sent over at least 200 ms: throttled at 30 a second at most.
+        let cut = limiter.limit().expect("a limit");
+        let throttled_at = cut.peak / RECOVER_TO;
+        assert!(
+            throttled_at > 0.0 && throttled_at <= 30.0 + 1e-9,
+            "{throttled_at}"
+        );
         // The other calls of that round, throttled too, do not cut again.
         limiter.answered(before, true);
-        assert!(limiter.rate(Instant::now()).unwrap() >= rate);
-        // Calls are spaced by the rate, and one sent after the cut and throttled cuts again.
+        assert_eq!(limiter.limit().unwrap().cut_at, cut.cut_at);
+        // Calls are spaced by the rate (which only grows between cuts, so the rate now bounds
+        // the one the gap was made with), and one sent after the cut and throttled cuts again.
         let first = limiter.turn(Call::Look).await;
         let second = limiter.turn(Call::Look).await;
         let gap = second.duration_since(first).as_secs_f64();
-        assert!(gap >= 0.9 / rate, "{gap} at {rate}");
+        let rate = limiter.rate(Instant::now()).unwrap();
+        assert!(gap >= 0.999 / rate, "{gap} at {rate}");
         limiter.answered(second, true);
-        let cut = limiter.rate(Instant::now()).unwrap();
-        assert!(cut < rate, "{cut} after {rate}");
+        assert!(limiter.limit().unwrap().cut_at > cut.cut_at, "cut again");
+    }
+
+    #[tokio::test]
+    async fn reserved_slots_are_consecutive_and_later_turns_follow_them() {
+        let limiter = Limiter::default();
+        // No limit: every reserved slot is now.
+        let slots = limiter.reserve(3).await;
+        assert_eq!(slots.len(), 3);
+        assert!(slots.iter().all(|slot| *slot == slots[0]));
+        let sent = limiter.turn(Call::Look).await;
+        limiter.answered(sent, true);
+        let slots = limiter.reserve(3).await;
+        let (first_gap, second_gap) = (slots[1] - slots[0], slots[2] - slots[1]);
+        assert!(first_gap > Duration::ZERO);
+        assert_eq!(first_gap, second_gap);
+        assert!(slots[0] > sent, "after the last call's slot");
+        let next = limiter.turn(Call::Change).await;
+        assert!(
+            next > slots[2],
+            "a later turn comes after the reserved slots"
+        );
     }
 
     #[tokio::test]

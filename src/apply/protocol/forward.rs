@@ -4,10 +4,10 @@
 
 use super::{Cause, Job, StepError, read};
 use crate::apply::Outcome;
-use crate::apply::ops::{Created, Deleted, OpError, Repoint, Retries, holds, same_object};
+use crate::apply::ops::{Created, Deleted, OpError, Ops, Repoint, Retries, holds, same_object};
 use crate::journal::{ScheduleSnapshot, Step};
 use crate::request;
-use crate::sagemaker::{AwsError, ErrorClass, Tag};
+use crate::sagemaker::{AwsError, ErrorClass, SageMaker, Tag};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
@@ -128,9 +128,9 @@ impl Job<'_> {
             let rechecked = self
                 .step(Step::RecheckOriginal, async { read(self.recheck().await) })
                 .await;
-            match rechecked {
-                Ok(Recheck::Unchanged) => {}
-                Ok(Recheck::Gone) if lost => return Removal::Deleted,
+            let together = match rechecked {
+                Ok((Recheck::Unchanged, together)) => together,
+                Ok((Recheck::Gone, _)) if lost => return Removal::Deleted,
                 // An earlier delete may still act: undoing now could lose what it deletes.
                 Ok(_) | Err(StepError::Refused(_)) if lost => {
                     return Removal::InDoubt(format!(
@@ -139,8 +139,8 @@ impl Job<'_> {
                         self.name()
                     ));
                 }
-                Ok(Recheck::Changed(what)) => return Removal::Stop(Cause::Changed(what)),
-                Ok(Recheck::Gone) => {
+                Ok((Recheck::Changed(what), _)) => return Removal::Stop(Cause::Changed(what)),
+                Ok((Recheck::Gone, _)) => {
                     return Removal::Stop(Cause::Changed(
                         "changed during the run: someone deleted it".to_owned(),
                     ));
@@ -151,8 +151,12 @@ impl Job<'_> {
                         "could not re-check it before deleting it: {err}"
                     )));
                 }
-            }
-            let ops = self.ops();
+            };
+            // The delete goes in the slot taken with the re-check's looks.
+            let ops = Ops {
+                client: &together,
+                ..self.ops()
+            };
             let deleting = ops.delete_once(self.name(), &self.snapshot.describe);
             match self.step(Step::DeleteOriginal, deleting).await {
                 Ok(Deleted::Deleted | Deleted::AlreadyGone) => return Removal::Deleted,
@@ -183,19 +187,34 @@ impl Job<'_> {
         }
     }
 
-    /// Describes the original and lists its tags again; compares them with the snapshot.
-    async fn recheck(&self) -> Result<Recheck, AwsError> {
-        let Some((live, tags)) = self
-            .ops()
-            .find_with_tags(self.name(), &self.snapshot.arn)
-            .await?
-        else {
-            return Ok(Recheck::Gone);
-        };
-        if request::snapshot_hash(&live, &tags) == self.snapshot.snapshot_sha256 {
-            return Ok(Recheck::Unchanged);
-        }
-        Ok(Recheck::Changed(self.what_changed(&live, &tags)))
+    /// Describes the original and lists its tags again, and compares them with the snapshot.
+    /// Both looks and the delete that may follow go in slots of the rate limit taken together
+    /// (`SageMaker::together`): no other call of the account-region waits between the looks and
+    /// the delete decided on them, so the window SageMaker's unconditional delete leaves stays a
+    /// round trip (or one slot). A failed look takes all three again: the looks are always of
+    /// one moment. Returns the handle whose next slot is the delete's.
+    async fn recheck(&self) -> Result<(Recheck, SageMaker), AwsError> {
+        let ops = self.ops();
+        ops.patiently(|| async {
+            let together = self.client.together(3).await;
+            let found = Ops {
+                client: &together,
+                ..self.ops()
+            }
+            .find_with_tags_once(self.name(), &self.snapshot.arn)
+            .await?;
+            let recheck = match found {
+                None => Recheck::Gone,
+                Some((live, tags))
+                    if request::snapshot_hash(&live, &tags) == self.snapshot.snapshot_sha256 =>
+                {
+                    Recheck::Unchanged
+                }
+                Some((live, tags)) => Recheck::Changed(self.what_changed(&live, &tags)),
+            };
+            Ok((recheck, together))
+        })
+        .await
     }
 
     pub(super) fn what_changed(&self, live: &Value, tags: &[Tag]) -> String {
