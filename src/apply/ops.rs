@@ -222,13 +222,23 @@ impl Ops<'_> {
         self.patiently(|| self.find_with_tags_once(name, arn)).await
     }
 
-    /// [`Ops::find_with_tags`], each call sent once.
+    /// [`Ops::find_with_tags`], each call sent once. The tags are never listed after the
+    /// describe: they are listed by an ARN that only the name makes, so tags listed later could
+    /// be those of a definition that replaced the one described, and would pass it for
+    /// unchanged. The describe, listed last or at once, carries `CreationTime`, which tells a
+    /// replacement. Under a rate limit the calls go one after the other (tags, then describe),
+    /// since in one slot each; without one, at once.
     pub async fn find_with_tags_once(
         &self,
         name: &str,
         arn: &str,
     ) -> Result<Option<(Value, Vec<Tag>)>, AwsError> {
-        let (live, tags) = tokio::join!(self.find_once(name), self.client.list_tags(arn));
+        let (tags, live) = if self.client.is_paced() {
+            let tags = self.client.list_tags(arn).await;
+            (tags, self.find_once(name).await)
+        } else {
+            tokio::join!(self.client.list_tags(arn), self.find_once(name))
+        };
         let Some(live) = live? else {
             return Ok(None);
         };
@@ -315,7 +325,16 @@ impl Ops<'_> {
                     return match self.bears(&live, mark).await {
                         Ok(true) => Ok(Created::Made),
                         Ok(false) => Ok(Created::Taken { live }),
-                        Err(look) => Err(OpError::in_doubt("create", name, &err, &look)),
+                        Err(look) if unknown.is_some() => {
+                            Err(OpError::in_doubt("create", name, &err, &look))
+                        }
+                        // Only throttles came before: no answer was lost, yet whose it is could
+                        // not be read.
+                        Err(look) => Err(OpError::InDoubt(format!(
+                            "create {name}: throttled, then found taken by a definition with \
+                             this content; whether an earlier attempt made it could not be read \
+                             ({look})"
+                        ))),
                     };
                 }
                 Some(live) => return Ok(Created::Taken { live }),

@@ -187,9 +187,11 @@ impl SageMaker {
 
     /// A handle on this client whose next `calls` calls go in consecutive slots of its rate
     /// limit, taken now at once: the looks a change is decided on, then that change, with no
-    /// other call of the account-region queued between them. Each is sent once (a throttle is
+    /// other call of the account-region queued between them. A look takes the first slot left but
+    /// never the last one, which is kept for the change (a look beyond the reserved ones takes
+    /// its turn as usual); the change takes the first slot left. Each call in a slot is sent once (a throttle is
     /// returned, not sent again: a look sent again later would no longer be fresh with the
-    /// others). Calls beyond `calls` take their turn as usual. Without a limit, the slots are now.
+    /// others). Without a limit, the slots are now.
     pub async fn together(&self, calls: usize) -> SageMaker {
         let slots = self.limiter.reserve(calls).await;
         SageMaker {
@@ -198,11 +200,10 @@ impl SageMaker {
         }
     }
 
-    /// The next reserved slot of this handle, if any is left.
-    fn reserved_slot(&self) -> Option<Instant> {
-        self.reserved
-            .as_ref()
-            .and_then(|slots| slots.lock().expect("reserved slots").pop_front())
+    /// The reserved slot for a call of this handle, if one is left for it (see `together`).
+    fn reserved_slot(&self, kind: Call) -> Option<Instant> {
+        let mut slots = self.reserved.as_ref()?.lock().expect("reserved slots");
+        pace::take_reserved(&mut slots, kind)
     }
 
     /// Whether the rate limit is slowing this account-region's calls (it was throttled).
@@ -220,7 +221,7 @@ impl SageMaker {
     {
         let mut first_throttle: Option<Instant> = None;
         loop {
-            let (sent, reserved) = match self.reserved_slot() {
+            let (sent, reserved) = match self.reserved_slot(kind) {
                 Some(slot) => {
                     tokio::time::sleep_until(slot.into()).await;
                     (Instant::now(), true)

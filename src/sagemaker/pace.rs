@@ -210,6 +210,17 @@ impl Limiter {
     }
 }
 
+/// Which of the slots reserved together a call goes in: a look takes the first left but never
+/// the last, which is kept for the change the looks decide; the change takes the first left (the
+/// looks before it are answered, and a slot they did not need is not waited for).
+pub fn take_reserved(slots: &mut VecDeque<Instant>, call: Call) -> Option<Instant> {
+    match call {
+        Call::Change => slots.pop_front(),
+        Call::Look if slots.len() > 1 => slots.pop_front(),
+        Call::Look => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,5 +324,33 @@ mod tests {
             *order.lock().unwrap(),
             ["look 1", "change", "look 2", "look 3"]
         );
+    }
+
+    #[test]
+    fn looks_never_take_the_change_s_slot() {
+        let now = Instant::now();
+        let reserved = |n: u64| -> VecDeque<Instant> {
+            (0..n).map(|i| now + Duration::from_secs(i)).collect()
+        };
+        // More looks than were reserved for: the last slot stays the change's.
+        let mut slots = reserved(3);
+        assert_eq!(take_reserved(&mut slots, Call::Look), Some(now));
+        assert_eq!(
+            take_reserved(&mut slots, Call::Look),
+            Some(now + Duration::from_secs(1))
+        );
+        assert_eq!(take_reserved(&mut slots, Call::Look), None);
+        assert_eq!(
+            take_reserved(&mut slots, Call::Change),
+            Some(now + Duration::from_secs(2))
+        );
+        // Fewer: the change goes in the first slot left, not the last.
+        let mut slots = reserved(3);
+        take_reserved(&mut slots, Call::Look);
+        assert_eq!(
+            take_reserved(&mut slots, Call::Change),
+            Some(now + Duration::from_secs(1))
+        );
+        assert_eq!(take_reserved(&mut VecDeque::new(), Call::Change), None);
     }
 }

@@ -187,16 +187,20 @@ impl Job<'_> {
         }
     }
 
-    /// Describes the original and lists its tags again, and compares them with the snapshot.
-    /// Both looks and the delete that may follow go in slots of the rate limit taken together
-    /// (`SageMaker::together`): no other call of the account-region waits between the looks and
-    /// the delete decided on them, so the window SageMaker's unconditional delete leaves stays a
-    /// round trip (or one slot). A failed look takes all three again: the looks are always of
-    /// one moment. Returns the handle whose next slot is the delete's.
+    /// Lists the original's tags and describes it again, and compares them with the snapshot.
+    /// The looks and the delete that may follow go in slots of the rate limit taken together
+    /// (`SageMaker::together`): a slot for each page of tags the snapshot says there are (50 a
+    /// page, and one more when a page is full), one for the describe and the last for the
+    /// delete. No other call of the account-region waits between the looks and the delete
+    /// decided on them: the window SageMaker's unconditional delete leaves is a round trip
+    /// without a limit, and under one a slot after the describe (which tells a replacement) and
+    /// a slot more per page after the tags. A failed look takes them all again, so the looks are
+    /// of one moment. Returns the handle whose remaining slot is the delete's.
     async fn recheck(&self) -> Result<(Recheck, SageMaker), AwsError> {
         let ops = self.ops();
+        let tag_pages = self.snapshot.tags.len() / 50 + 1;
         ops.patiently(|| async {
-            let together = self.client.together(3).await;
+            let together = self.client.together(tag_pages + 2).await;
             let found = Ops {
                 client: &together,
                 ..self.ops()
