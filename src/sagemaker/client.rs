@@ -1,11 +1,15 @@
 //! The one place that turns the global AWS flags into an SDK configuration: the standard
-//! credential chain (env, profiles, SSO, web identity, IMDS), region and endpoint resolution, and
-//! retries.
+//! credential chain (env, profiles, SSO, web identity, IMDS), region and endpoint resolution,
+//! retries, and one HTTP client for every AWS client the run builds.
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sagemaker::config::Credentials;
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_http_client::{Builder as HttpClientBuilder, ConnectorBuilder};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
 use aws_smithy_runtime_api::client::retries::classifiers::{
     ClassifyRetry, RetryAction, RetryClassifierPriority, RetryReason,
@@ -92,6 +96,7 @@ pub async fn load_sdk_config(options: &AwsOptions) -> SdkConfig {
             .operation_attempt_timeout(Duration::from_secs(60))
             .build(),
     );
+    loader = loader.http_client(shared_https_client());
     if let Some(profile) = &options.profile {
         loader = loader.profile_name(profile);
     }
@@ -111,6 +116,27 @@ pub async fn load_sdk_config(options: &AwsOptions) -> SdkConfig {
         ));
     }
     loader.load().await
+}
+
+/// The SDK's default HTTPS client (hyper 1 over rustls with aws-lc, proxies from the environment,
+/// as `aws-smithy-runtime`'s `default_https_client` builds it), made once for the configuration.
+/// Without it every SDK client built from the configuration makes its own: its own connection
+/// pool and its own TLS configuration, which parses every native root certificate again. With an
+/// SDK client per account-region (and an STS client per account for its role), that was most of
+/// an organization scan's memory, growing with the accounts rather than with what needs fixing.
+/// Sharing it shares only connections and TLS settings: each client keeps its own credentials,
+/// retry and rate state (`SageMaker::new`).
+fn shared_https_client() -> SharedHttpClient {
+    HttpClientBuilder::new().build_with_connector_fn(|settings, runtime_components| {
+        let mut connector =
+            ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = runtime_components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 /// Who the credentials are, from STS `GetCallerIdentity`: the account id and the ARN.
