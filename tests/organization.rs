@@ -465,6 +465,56 @@ fn a_wrong_external_id_is_never_echoed_anywhere() {
 }
 
 #[test]
+fn applying_a_plan_that_missed_an_account_exits_1_and_names_it() {
+    let mut seed = org_seed(1);
+    seed.accounts[0].roles[0].external_id = Some("right-one".to_owned());
+    let sandbox = Sandbox::with_behaviour(seed, quick_behaviour());
+    let plan = sandbox.workdir.file("plan.json");
+    let plan_path = plan.to_str().unwrap();
+    let accounts = ["--account", PROD, "--account", STAGING];
+    let mut args = accounts.to_vec();
+    args.extend(["plan", "--out", plan_path]);
+    let output = sandbox
+        .cmd()
+        .env("SM_RECREATE_EXTERNAL_ID", "wrong")
+        .args(&args)
+        .output()
+        .expect("plan");
+    assert_eq!(code(&output), 1, "{}", show(&output));
+
+    // Applied with the right external id, the plan still covers staging only.
+    let mut args = accounts.to_vec();
+    args.extend(["apply", plan_path, "--yes", "--format", "json"]);
+    let output = sandbox
+        .cmd()
+        .env("SM_RECREATE_EXTERNAL_ID", "right-one")
+        .args(&args)
+        .output()
+        .expect("apply");
+    assert_eq!(code(&output), 1, "{}", show(&output));
+    let report = stdout_json(&output);
+    assert_eq!(
+        report["unreachable_accounts"][0]["account_id"],
+        json!(PROD),
+        "{report}"
+    );
+    assert!(
+        report["definitions"]
+            .as_array()
+            .is_some_and(|items| !items.is_empty()
+                && items.iter().all(
+                    |i| i["account_id"] == json!(STAGING) && i["status"] == json!("recreated")
+                )),
+        "{report}"
+    );
+    assert!(
+        stderr_text(&output).contains("the plan does not cover it"),
+        "{}",
+        show(&output)
+    );
+}
+
+#[test]
 fn resume_of_an_item_in_flight_in_an_account_it_cannot_reach_is_in_doubt_not_failed() {
     let sandbox = Sandbox::with_behaviour(
         org_seed(1),

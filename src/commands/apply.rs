@@ -37,7 +37,17 @@ pub async fn run(out: &Output, global: &GlobalArgs, args: ApplyArgs) -> anyhow::
         }
         None => targets_planned_now(out, global, &selection, &args).await?,
     };
-    let unreachable = chosen.reach.unreachable.clone();
+    let mut unreachable = chosen.reach.unreachable.clone();
+    // An account the plan could not read is not in it, so its apply does not cover it either:
+    // reported, and exit 1, as when the apply plans itself.
+    for missed in document.iter().flat_map(|d| &d.unreachable_accounts) {
+        if !unreachable
+            .iter()
+            .any(|u| u.account_id == missed.account_id)
+        {
+            unreachable.push(missed.clone());
+        }
+    }
     let incomplete = chosen.incomplete;
     if incomplete {
         tracing::error!(
@@ -150,6 +160,16 @@ async fn targets_of_plan_file(
         out.error(
             format!(
                 "account {} cannot be reached; its items are left untouched: {}",
+                account.account_id, account.message
+            ),
+            None,
+        );
+    }
+    for account in &document.unreachable_accounts {
+        out.error(
+            format!(
+                "account {} could not be reached when the plan was made, so the plan does not \
+                 cover it: {}",
                 account.account_id, account.message
             ),
             None,
