@@ -76,7 +76,17 @@ impl Snapshot {
         }
     }
 
-    /// Reads and checks a snapshot file: valid JSON of this format whose hash matches its content.
+    /// The member of `describe` that holds the resource's ARN.
+    fn arn_member(&self) -> &'static str {
+        match self.kind {
+            ResourceKind::MonitoringSchedule => "MonitoringScheduleArn",
+            ResourceKind::NotebookInstance => "NotebookInstanceArn",
+            ResourceKind::Definition(_) => "JobDefinitionArn",
+        }
+    }
+
+    /// Reads and checks a snapshot file: valid JSON of this format whose hash matches its content,
+    /// and whose account and region are those its (hashed) describe JSON names.
     pub fn read(path: &Path) -> Result<Snapshot, JournalError> {
         let bad = |reason: String| JournalError::BadSnapshot {
             path: path.to_owned(),
@@ -94,6 +104,26 @@ impl Snapshot {
             return Err(bad(
                 "its content does not match its checksum (edited or corrupt)".into(),
             ));
+        }
+        // `account_id` and `region` are outside the hash: the ARN inside it must agree, so an
+        // edited account is refused rather than restored into another account.
+        if let Some(arn) = snapshot
+            .describe
+            .get(snapshot.arn_member())
+            .and_then(Value::as_str)
+        {
+            let mut parts = arn.split(':').skip(3);
+            if (parts.next(), parts.next())
+                != (
+                    Some(snapshot.region.as_str()),
+                    Some(snapshot.account_id.as_str()),
+                )
+            {
+                return Err(bad(format!(
+                    "its account {} and region {} are not those of its ARN {arn}",
+                    snapshot.account_id, snapshot.region
+                )));
+            }
         }
         if snapshot
             .describe
@@ -151,7 +181,11 @@ mod tests {
         let temp = tempfile::tempdir().unwrap();
         let state = StateDir::open(&temp.path().join("s"), "test").unwrap();
         let run = state.new_run().unwrap();
-        let describe = serde_json::json!({"JobDefinitionName": "a", "X": 1});
+        let describe = serde_json::json!({
+            "JobDefinitionName": "a",
+            "JobDefinitionArn": "arn:aws:sagemaker:us-east-1:111122223333:data-quality-job-definition/a",
+            "X": 1,
+        });
         let tags = vec![Tag {
             key: "k".into(),
             value: "v".into(),
@@ -159,7 +193,7 @@ mod tests {
         let snapshot = Snapshot {
             format_version: SNAPSHOT_FORMAT_VERSION,
             run_id: run.run_id.clone(),
-            account_id: "1".into(),
+            account_id: "111122223333".into(),
             region: "us-east-1".into(),
             kind: ResourceKind::Definition(crate::kinds::Kind::DataQuality),
             name: "a".into(),
@@ -178,6 +212,19 @@ mod tests {
             0o600
         );
         assert_eq!(Snapshot::read(&path).unwrap(), snapshot);
+        // The account is outside the hash, but not outside the ARN's check.
+        let written = fs::read_to_string(&path).unwrap();
+        let moved = written.replace(
+            "\"account_id\": \"111122223333\"",
+            "\"account_id\": \"444455556666\"",
+        );
+        assert_ne!(moved, written);
+        fs::write(&path, moved).unwrap();
+        assert!(matches!(
+            Snapshot::read(&path),
+            Err(JournalError::BadSnapshot { reason, .. }) if reason.contains("ARN")
+        ));
+        fs::write(&path, written).unwrap();
         let edited = fs::read_to_string(&path)
             .unwrap()
             .replace("\"X\": 1", "\"X\": 2");
