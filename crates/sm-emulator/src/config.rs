@@ -823,6 +823,62 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_security_hub_administrator_defaults_to_an_organizations_management_account() {
+        let seed = |json: &str| serde_json::from_str::<Seed>(json).expect("parses");
+        let organization = r#""account_id": "111111111111", "accounts": [{"account_id": "222222222222", "name": "m", "email": "m@example.com"}]"#;
+        let absent = seed(&format!("{{{organization}}}"));
+        assert_eq!(
+            absent.security_hub.administrator(&absent).as_deref(),
+            Some("111111111111")
+        );
+        let none = seed(&format!(
+            r#"{{{organization}, "security_hub": {{"administrator_account_id": null}}}}"#
+        ));
+        assert_eq!(none.security_hub.administrator(&none), None);
+        let alone = seed("{}");
+        assert_eq!(alone.security_hub.administrator(&alone), None);
+        let member = seed(&format!(
+            r#"{{{organization}, "security_hub": {{"administrator_account_id": "222222222222"}}}}"#
+        ));
+        assert_eq!(
+            member.security_hub.administrator(&member).as_deref(),
+            Some("222222222222")
+        );
+    }
+
+    #[test]
+    fn a_placed_finding_must_name_a_control_that_judges_its_kind() {
+        let seed = |finding: &str| {
+            serde_json::from_str::<Seed>(&format!(
+                r#"{{"security_hub": {{"findings": [{finding}]}}}}"#
+            ))
+            .expect("parses")
+        };
+        let valid = seed(r#"{"kind": "model-bias", "name": "b", "control": "SageMaker.15"}"#);
+        assert!(valid.validate().is_ok());
+        let schedule =
+            seed(r#"{"kind": "monitoring-schedule", "name": "s", "control": "SageMaker.22"}"#);
+        assert!(schedule.validate().is_ok());
+        for wrong in [
+            r#"{"kind": "data-quality", "name": "d", "control": "SageMaker.15"}"#,
+            r#"{"kind": "data-quality", "name": "d", "control": "SageMaker.3"}"#,
+            r#"{"kind": "data-quality", "name": "d", "control": "SageMaker.9", "account_id": "999999999999"}"#,
+        ] {
+            let error = seed(wrong).validate().expect_err(wrong);
+            assert!(
+                error.to_string().contains("security_hub.findings[0]"),
+                "{error}"
+            );
+        }
+        assert!(
+            serde_json::from_str::<Seed>(
+                r#"{"security_hub": {"findings": [{"kind": "endpoint", "name": "e", "control": "SageMaker.9"}]}}"#
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
     fn behaviour_file_fields_have_defaults_and_millisecond_durations() {
         let behaviour: Behaviour = serde_json::from_str(
             r#"{"latency_ms": 20, "faults": [{"operation": "*", "error": {"code": "InternalFailure"}}]}"#,
