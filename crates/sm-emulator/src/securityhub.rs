@@ -66,7 +66,6 @@ struct FindingKey {
 struct Finding {
     id: String,
     control: Control,
-    resource_kind: FindingResourceKind,
     compliance: ComplianceStatus,
     record_state: RecordState,
     workflow: WorkflowStatus,
@@ -145,7 +144,7 @@ impl SecurityHub {
                     } else {
                         ComplianceStatus::Failed
                     };
-                    self.observe(&key, control, resource.kind, compliance, &now);
+                    self.observe(&key, control, compliance, &now);
                     seen.insert(key);
                 }
             }
@@ -163,14 +162,13 @@ impl SecurityHub {
         &mut self,
         key: &FindingKey,
         control: Control,
-        resource_kind: FindingResourceKind,
         compliance: ComplianceStatus,
         now: &str,
     ) {
         let finding = self
             .findings
             .entry(key.clone())
-            .or_insert_with(|| Finding::new(key, control, resource_kind, compliance, now));
+            .or_insert_with(|| Finding::new(key, control, compliance, now));
         finding.transition(compliance, RecordState::Active);
         finding.updated_at = now.to_owned();
     }
@@ -190,9 +188,10 @@ impl SecurityHub {
                 control_number: control.number(),
                 resource_arn: resource_arn(account, placed),
             };
-            let finding = self.findings.entry(key.clone()).or_insert_with(|| {
-                Finding::new(&key, control, placed.kind, ComplianceStatus::Failed, &now)
-            });
+            let finding = self
+                .findings
+                .entry(key.clone())
+                .or_insert_with(|| Finding::new(&key, control, ComplianceStatus::Failed, &now));
             let compliance = placed.compliance_status.unwrap_or(finding.compliance);
             let record_state = placed.record_state.unwrap_or(finding.record_state);
             finding.transition(compliance, record_state);
@@ -320,17 +319,10 @@ impl SecurityHub {
 }
 
 impl Finding {
-    fn new(
-        key: &FindingKey,
-        control: Control,
-        resource_kind: FindingResourceKind,
-        compliance: ComplianceStatus,
-        now: &str,
-    ) -> Finding {
+    fn new(key: &FindingKey, control: Control, compliance: ComplianceStatus, now: &str) -> Finding {
         Finding {
             id: finding_id(key, control),
             control,
-            resource_kind,
             compliance,
             record_state: RecordState::Active,
             workflow: if compliance == ComplianceStatus::Passed {
@@ -406,7 +398,7 @@ impl Finding {
                 "aws/securityhub/FindingId": format!("{product_arn}/{}", self.id),
             },
             "Resources": [{
-                "Type": resource_type(self.resource_kind),
+                "Type": RESOURCE_TYPE,
                 "Id": key.resource_arn,
                 "Partition": "aws",
                 "Region": key.region,
@@ -893,11 +885,9 @@ fn resource_arn(account: &str, placed: &SeedFinding) -> String {
     )
 }
 
-/// ASFF has no resource type for these resources, so `Other`, as the ASFF guide says for a
-/// type it does not list (the real value is a guess, AWS-FACTS #20).
-fn resource_type(_kind: FindingResourceKind) -> &'static str {
-    "Other"
-}
+/// ASFF has no resource type for job definitions or schedules, so `Other`, as the ASFF guide
+/// says for a type it does not list (the real value is a guess, AWS-FACTS #20).
+const RESOURCE_TYPE: &str = "Other";
 
 /// The deprecated `WorkflowState` beside `Workflow.Status` (the mapping is a guess,
 /// AWS-FACTS #20).
@@ -1018,13 +1008,7 @@ mod tests {
                 .to_owned(),
         };
         let control = ControlInfo::find("SageMaker.9").expect("known");
-        let mut finding = Finding::new(
-            &key,
-            control,
-            FindingResourceKind::Definition(Kind::DataQuality),
-            compliance,
-            "2026-01-01T00:00:00.000Z",
-        );
+        let mut finding = Finding::new(&key, control, compliance, "2026-01-01T00:00:00.000Z");
         finding.workflow = workflow;
         finding
     }
