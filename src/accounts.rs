@@ -7,6 +7,7 @@ use crate::cli::AccountArgs;
 use crate::exit::UsageError;
 use crate::sagemaker::{AwsError, caller_identity};
 use aws_config::SdkConfig;
+use aws_config::identity::IdentityCache;
 use aws_config::sts::AssumeRoleProvider;
 use aws_sdk_sagemaker::config::SharedCredentialsProvider;
 use std::collections::BTreeSet;
@@ -311,8 +312,14 @@ pub async fn reach_ids(
     }
 }
 
-/// A configuration whose credentials come from assuming the role in `account`: the SDK's
-/// identity cache refreshes them before they expire, so a long run never meets expiry.
+/// A configuration whose credentials come from assuming the role in `account`, with an identity
+/// cache of its own: every client of the account shares it, so the role is assumed once (the
+/// cache lets one of many concurrent first uses call STS, the others wait for its answer) and
+/// again only shortly before the credentials expire, so a long run never meets expiry.
+///
+/// Not the base configuration's cache: that one is shared by everything built from it, and the
+/// SDK's lazy cache keeps the credentials of at most 64 providers, evicting one at random for
+/// each new one; with more accounts than that, the roles were assumed over and over.
 async fn assumed_config(
     base: &SdkConfig,
     partition: &str,
@@ -329,6 +336,7 @@ async fn assumed_config(
     let provider = builder.build().await;
     base.to_builder()
         .credentials_provider(SharedCredentialsProvider::new(provider))
+        .identity_cache(IdentityCache::lazy().build())
         .build()
 }
 

@@ -457,7 +457,8 @@ pub struct PacingArgs {
 
     /// How long, in seconds, to keep looking when AWS's answer to a change was lost (a dropped
     /// connection, a 5xx) and the follow-up look fails too. Past it the definition is stopped as
-    /// "in doubt", never undone on a guess: `resume` looks again later (at most a day).
+    /// "in doubt", never undone on a guess: `resume` looks again later (at most a day). Also how
+    /// long a call that SageMaker keeps throttling is sent again (a throttled call did not act).
     #[arg(long, value_name = "SECONDS", default_value_t = 120,
           value_parser = clap::value_parser!(u64).range(0..=MAX_WAIT_SECONDS))]
     pub patience: u64,

@@ -48,12 +48,27 @@ impl<'a> JobView<'a> {
 
     /// Of a definition's describe JSON, only what `of_definition` reads (and the name): the same
     /// verdict from a fraction of the memory, for a definition nothing in the run will change.
+    /// Of `NetworkConfig`, only its flags: its `VpcConfig` (subnets, security groups) decides
+    /// nothing.
     pub fn essentials_of_definition(describe: &Value) -> Value {
         let mut kept = serde_json::Map::new();
-        for member in ["JobDefinitionName", "NetworkConfig"] {
-            if let Some(value) = describe.get(member) {
-                kept.insert(member.to_owned(), value.clone());
+        if let Some(name) = describe.get("JobDefinitionName") {
+            kept.insert("JobDefinitionName".to_owned(), name.clone());
+        }
+        match describe.get("NetworkConfig") {
+            Some(Value::Object(network)) => {
+                let flags = Fix::ALL
+                    .iter()
+                    .filter_map(|fix| {
+                        Some((fix.member().to_owned(), network.get(fix.member())?.clone()))
+                    })
+                    .collect();
+                kept.insert("NetworkConfig".to_owned(), Value::Object(flags));
             }
+            Some(other) => {
+                kept.insert("NetworkConfig".to_owned(), other.clone());
+            }
+            None => {}
         }
         if let Some(count) = describe.pointer("/JobResources/ClusterConfig/InstanceCount") {
             kept.insert(
@@ -255,6 +270,7 @@ mod tests {
                 json!({"EnableInterContainerTrafficEncryption": false, "EnableNetworkIsolation": true}),
             ),
             Some(json!({"EnableNetworkIsolation": false, "VpcConfig": {"Subnets": ["subnet-1"]}})),
+            Some(json!(null)),
         ];
         let fixes = [
             Fixes::ENCRYPTION,
@@ -268,6 +284,7 @@ mod tests {
                 whole["DataQualityAppSpecification"] = json!({"ImageUri": "image"});
                 let essentials = JobView::essentials_of_definition(&whole);
                 assert!(essentials.get("DataQualityAppSpecification").is_none());
+                assert!(essentials.pointer("/NetworkConfig/VpcConfig").is_none());
                 assert_eq!(essentials["JobDefinitionName"], "churn");
                 for evaluation in [Evaluation::Strict, Evaluation::ConfigRule] {
                     for fixes in fixes {

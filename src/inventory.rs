@@ -5,6 +5,7 @@
 
 use crate::compliance::JobView;
 use crate::kinds::{Kind, Subject, refers_to};
+use crate::request;
 use crate::sagemaker::{AwsError, DefinitionSummary, ErrorClass, SageMaker, ScheduleSummary, Tag};
 use serde::Serialize;
 use serde_json::Value;
@@ -29,8 +30,12 @@ pub struct Definition {
     pub arn: String,
     /// The exact JSON `Describe<Noun>` returned; only its essentials
     /// (`JobView::essentials_of_definition`) when the run cannot change the definition (its
-    /// `tags` are `None`) and the scope does not keep those whole ([`Scope::keep_unchangeable`]).
+    /// `tags` are `None`), as each describe arrives: memory then grows with what the run could
+    /// change, not with everything read.
     pub raw: Value,
+    /// When `raw` holds only the essentials: `request::snapshot_hash` of the whole describe JSON
+    /// (without tags), taken before it was dropped; the plan shows it.
+    pub whole_sha256: Option<String>,
     /// `None` when not read: only the tags of what the run could change are listed (see
     /// [`Scope::tags_wanted`]).
     pub tags: Option<Vec<Tag>>,
@@ -100,12 +105,8 @@ pub struct Scope {
     /// List the tags of the described definitions and inline schedules that pass this test. Tags
     /// matter only where the run could act (the create request, the CloudFormation check, the
     /// plan's diff), i.e. where the run's fixes fail: a compliant definition then costs its
-    /// describe alone, and its `tags` are `None`.
+    /// describe alone, its `tags` are `None`, and only its essentials are kept.
     pub tags_wanted: DescribedFilter,
-    /// Keep the whole describe JSON of the definitions `tags_wanted` does not pass (the plan
-    /// file shows them). Otherwise only what compliance reads is kept, as each describe arrives,
-    /// so memory grows with what the run could change, not with everything read.
-    pub keep_unchangeable: bool,
 }
 
 impl Scope {
@@ -115,7 +116,6 @@ impl Scope {
             name_filter: Arc::new(|_, _, _| true),
             inline_schedules: Some(Arc::new(|_, _| true)),
             tags_wanted: Arc::new(|_, _| true),
-            keep_unchangeable: true,
         }
     }
 }
@@ -147,7 +147,11 @@ struct CallPool {
 }
 
 impl CallPool {
-    async fn run<T>(&self, region: &str, call: impl Future<Output = T>) -> T {
+    /// Makes the call once both permits are held, and boxes it. Every listed definition's
+    /// describe is spawned as its listing arrives, so thousands of tasks wait here; an SDK call's
+    /// future is several kilobytes, and a task holding it inline while it waited made a scan's
+    /// peak memory grow with every definition listed (12 KB a task, bench_org).
+    async fn run<F: Future>(&self, region: &str, call: impl FnOnce() -> F) -> F::Output {
         let _region = self.regions[region]
             .acquire()
             .await
@@ -157,7 +161,7 @@ impl CallPool {
             .acquire()
             .await
             .expect("the call pool is never closed");
-        call.await
+        Box::pin(call()).await
     }
 }
 
@@ -247,7 +251,7 @@ impl Calls {
                 let (client, pool, region) = (client.clone(), self.pool.clone(), region.clone());
                 self.tasks.spawn(async move {
                     let result = pool
-                        .run(client.region(), client.list_definitions(kind))
+                        .run(client.region(), || client.list_definitions(kind))
                         .await;
                     Fetched::Listed {
                         region,
@@ -258,7 +262,9 @@ impl Calls {
             }
             let (client, pool) = (client.clone(), self.pool.clone());
             self.tasks.spawn(async move {
-                let result = pool.run(client.region(), client.list_schedules(None)).await;
+                let result = pool
+                    .run(client.region(), || client.list_schedules(None))
+                    .await;
                 Fetched::Schedules { region, result }
             });
         }
@@ -275,10 +281,9 @@ impl Calls {
         let (client, pool, region) = (client.clone(), self.pool.clone(), region.to_owned());
         self.tasks.spawn(async move {
             let result = pool
-                .run(
-                    client.region(),
-                    client.describe_definition(kind, &summary.name),
-                )
+                .run(client.region(), || {
+                    client.describe_definition(kind, &summary.name)
+                })
                 .await;
             Fetched::Described {
                 region,
@@ -294,7 +299,7 @@ impl Calls {
     fn tag(&mut self, client: &SageMaker, key: Key, arn: String) {
         let (client, pool) = (client.clone(), self.pool.clone());
         self.tasks.spawn(async move {
-            let result = pool.run(client.region(), client.list_tags(&arn)).await;
+            let result = pool.run(client.region(), || client.list_tags(&arn)).await;
             let (region, kind, name) = key;
             Fetched::Tagged {
                 region,
@@ -312,7 +317,7 @@ impl Calls {
         let (region, name, arn) = (region.to_owned(), summary.name.clone(), summary.arn.clone());
         self.tasks.spawn(async move {
             let result = pool
-                .run(client.region(), client.describe_schedule(&name))
+                .run(client.region(), || client.describe_schedule(&name))
                 .await
                 .map(|described| described.raw);
             Fetched::ScheduleDescribed {
@@ -328,7 +333,7 @@ impl Calls {
     fn tag_schedule(&mut self, client: &SageMaker, region: String, name: String, arn: String) {
         let (client, pool) = (client.clone(), self.pool.clone());
         self.tasks.spawn(async move {
-            let result = pool.run(client.region(), client.list_tags(&arn)).await;
+            let result = pool.run(client.region(), || client.list_tags(&arn)).await;
             Fetched::ScheduleTagged {
                 region,
                 name,
@@ -416,17 +421,25 @@ impl Reading<'_> {
                 arn,
                 result,
             } => {
-                let mut result = result;
-                if let Ok(raw) = &mut result {
-                    if (self.scope.tags_wanted)(Subject::Definition(kind), raw) {
+                let result = result.map(|raw| {
+                    if (self.scope.tags_wanted)(Subject::Definition(kind), &raw) {
                         let client = &self.by_region[&region];
                         self.calls
                             .tag(client, (region.clone(), kind, name.clone()), arn.clone());
-                    } else if !self.scope.keep_unchangeable {
-                        *raw = JobView::essentials_of_definition(raw);
+                        Described {
+                            arn,
+                            raw,
+                            whole_sha256: None,
+                        }
+                    } else {
+                        Described {
+                            arn,
+                            whole_sha256: Some(request::snapshot_hash(&raw, &[])),
+                            raw: JobView::essentials_of_definition(&raw),
+                        }
                     }
-                }
-                self.answers.described((region, kind, name), arn, result)
+                });
+                self.answers.described((region, kind, name), result)
             }
             Fetched::Tagged {
                 region,
@@ -474,13 +487,20 @@ impl Reading<'_> {
     }
 }
 
+/// A definition's describe, as kept: see [`Definition::raw`].
+struct Described {
+    arn: String,
+    raw: Value,
+    whole_sha256: Option<String>,
+}
+
 /// The answers so far, kept apart until every call has answered: a definition needs its
 /// describe, its tags (when listed) and its region's schedules.
 #[derive(Default)]
 struct Answers {
     /// Existing names and problems are recorded as they arrive; definitions at the end.
     inventory: Inventory,
-    raws: HashMap<Key, (String, Value)>,
+    raws: HashMap<Key, Described>,
     /// Only for the definitions whose tags were listed.
     tags: HashMap<Key, Vec<Tag>>,
     schedules: HashMap<String, Vec<ScheduleSummary>>,
@@ -510,10 +530,10 @@ impl Answers {
         }
     }
 
-    fn described(&mut self, key: Key, arn: String, result: Result<Value, AwsError>) {
+    fn described(&mut self, key: Key, result: Result<Described, AwsError>) {
         match result {
-            Ok(raw) => {
-                self.raws.insert(key, (arn, raw));
+            Ok(described) => {
+                self.raws.insert(key, described);
             }
             Err(err) => self.record_failure(key, "describe", &err),
         }
@@ -608,7 +628,15 @@ impl Answers {
         inventory
             .schedules
             .sort_by(|a, b| (&a.region, &a.name).cmp(&(&b.region, &b.name)));
-        for (key, (arn, raw)) in raws {
+        for (
+            key,
+            Described {
+                arn,
+                raw,
+                whole_sha256,
+            },
+        ) in raws
+        {
             if failed.contains(&key) {
                 continue;
             }
@@ -630,6 +658,7 @@ impl Answers {
                 name,
                 arn,
                 raw,
+                whole_sha256,
                 schedules: references,
             });
         }

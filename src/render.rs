@@ -487,10 +487,12 @@ fn write_problems_markdown<'p>(w: &mut String, problems: impl IntoIterator<Item 
     }
 }
 
-pub fn plan_json(document: &PlanDocument) -> String {
-    let mut text = document.to_json_pretty();
-    text.push('\n');
-    text
+pub fn plan_json<Items: Serialize>(document: &PlanDocument<Items>) -> String {
+    let mut text = Vec::new();
+    document
+        .write_pretty(&mut text)
+        .expect("a plan document serializes");
+    String::from_utf8(text).expect("JSON is UTF-8")
 }
 
 pub use crate::apply::report::REPORT_FORMAT_VERSION;

@@ -176,13 +176,33 @@ pub fn snapshot_hash(describe: &Value, tags: &[Tag]) -> String {
     sha256_hex(&bytes)
 }
 
+/// SHA-256 of `value` serialized as compact JSON (the bytes `serde_json::to_vec` makes), in
+/// lower-case hex, hashed as it is serialized: a plan document's checksum covers every item,
+/// and the serialization is never held whole.
+pub fn json_sha256_hex(value: &impl serde::Serialize) -> String {
+    struct Hashing(Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut hashing = Hashing(Sha256::new());
+    serde_json::to_writer(&mut hashing, value).expect("JSON serializes");
+    hex(&hashing.0.finalize())
+}
+
 /// SHA-256 of `bytes` in lower-case hex: the one digest the tool writes (snapshot hashes,
 /// temporary-name suffixes, the plan file's checksum).
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The temporary name for the staged recreate: derived from the original (so a person can tell

@@ -605,8 +605,9 @@ fn an_execution_outlasting_the_timeout_rolls_back_cleanly() {
 
 #[test]
 fn default_retries_absorb_a_single_throttle_5xx_or_drop() {
-    // Without AWS_MAX_ATTEMPTS the tool retries adaptively (8 attempts): one failure of each
-    // kind on the most delicate calls is invisible in the outcome.
+    // Without AWS_MAX_ATTEMPTS the tool retries (standard mode, 8 attempts; throttles by its
+    // rate limit): one failure of each kind on the most delicate calls is invisible in the
+    // outcome.
     let kind = Kind::ModelBias;
     let faults = vec![
         sm_emulator::FaultRule {
@@ -643,7 +644,8 @@ fn default_retries_absorb_a_single_throttle_5xx_or_drop() {
 
 #[test]
 fn a_throttled_account_still_gets_through() {
-    // A token bucket far below the tool's appetite: adaptive retries slow down instead of failing.
+    // A token bucket far below the tool's appetite: the client's rate limit slows down instead
+    // of failing.
     let mut definitions = Vec::new();
     for i in 0..4 {
         definitions.push(definition(

@@ -5,7 +5,10 @@
 //! The real binary over HTTP against the emulator started in this process.
 //!
 //! `--patience 3` is passed where an answer is lost or a look can fail, so an item that stays in
-//! doubt stops in seconds, not two minutes.
+//! doubt stops in seconds, not two minutes. The runs whose re-check is throttled 27 times get
+//! `--patience 30` (`THROTTLED_PATIENCE`): each throttle slows the client's rate limit
+//! (`sagemaker::pace`), and on a loaded machine 3 s did not always cover the re-check, so the run
+//! rolled back before the delete whose answer is lost, and the case was never reached.
 
 mod support;
 
@@ -23,6 +26,8 @@ const MB: &str = "churn-model-bias";
 /// The demo account's data-quality definition that the schedule `DQ_SCHEDULE` references.
 const DQ: &str = "churn-data-quality";
 const DQ_SCHEDULE: &str = "churn-data-quality-hourly";
+/// `--patience` for the runs whose looks are throttled 27 times (see the module's comment).
+const THROTTLED_PATIENCE: &str = "30";
 
 /// The first delete of `name` acts, then answers 500; every later delete answers 500; describes
 /// 3–29 of `name` are throttled (the reproduction `faultsA.json`).
@@ -94,7 +99,7 @@ fn a_lost_delete_answer_with_throttled_looks_never_loses_an_unreferenced_definit
         "--format",
         "json",
         "--patience",
-        "3",
+        THROTTLED_PATIENCE,
     ]);
     let text = show(&output);
     let original = env.definition(kind, MB);
@@ -152,7 +157,7 @@ fn a_lost_delete_answer_under_the_direct_strategy_is_never_reported_rolled_back(
         "--format",
         "json",
         "--patience",
-        "3",
+        THROTTLED_PATIENCE,
     ]);
     let text = show(&output);
     let original = env.definition(kind, MB);

@@ -7,9 +7,12 @@
 mod support;
 
 use serde_json::{Value, json};
-use sm_emulator::{Behaviour, FaultError, FaultRule, Seed, SeedDefinition, SeedSchedule};
+use sm_emulator::{
+    AccountThrottle, Behaviour, FaultError, FaultRule, RecordedCall, Seed, SeedDefinition,
+    SeedSchedule,
+};
 use sm_recreate::kinds::Kind;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 use support::apply::{flag_of, quick_behaviour};
 use support::*;
@@ -566,4 +569,126 @@ fn apply_exits_1_when_an_account_it_reached_could_not_be_read() {
         "{}",
         show(&output)
     );
+}
+
+#[test]
+fn one_account_throttled_hard_does_not_hold_back_the_others() {
+    let sandbox = Sandbox::with_behaviour(
+        org_seed(1),
+        Behaviour {
+            account_throttles: vec![AccountThrottle {
+                account_id: STAGING.to_owned(),
+                rate_per_second: 4.0,
+                burst: 1,
+            }],
+            ..quick_behaviour()
+        },
+    );
+    let mut args = vec!["--org", "-vv", "apply", "--yes", "--format", "json"];
+    args.extend(regions());
+    let output = run(&sandbox, &args);
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    assert_all_fixed(&sandbox, &ACCOUNTS, 1);
+    let calls = sandbox.calls();
+    let throttled = |account: &str| {
+        calls
+            .iter()
+            .filter(|c| c.account_id == account && c.outcome == "ThrottlingException")
+            .count()
+    };
+    assert!(throttled(STAGING) > 0, "staging was throttled");
+    assert_eq!(throttled(PROD) + throttled(MANAGEMENT), 0);
+    // The others' work was all done while staging still had work left: by the order of the
+    // calls the emulator received, not by the clock.
+    let last_of = |account: &str| {
+        calls
+            .iter()
+            .rposition(|c| c.account_id == account && c.operation.starts_with("Delete"))
+            .expect("deletes")
+    };
+    assert!(
+        last_of(PROD) < last_of(STAGING) && last_of(MANAGEMENT) < last_of(STAGING),
+        "the unthrottled accounts finished first"
+    );
+}
+
+/// Asserts `calls` assumed the role of each of `members` once and no other role; on failure
+/// names only the roles assumed a wrong number of times.
+fn assert_each_role_assumed_once(calls: &[RecordedCall], members: &[String], what: &str) {
+    let mut assumed: BTreeMap<String, usize> = members
+        .iter()
+        .map(|id| (format!("arn:aws:iam::{id}:role/{ROLE}"), 0))
+        .collect();
+    for call in calls.iter().filter(|c| c.operation == "AssumeRole") {
+        *assumed
+            .entry(call.name.clone().unwrap_or_default())
+            .or_default() += 1;
+    }
+    assumed.retain(|_, times| *times != 1);
+    assert!(
+        assumed.is_empty(),
+        "{what}: roles not assumed exactly once (role: times): {assumed:?}"
+    );
+}
+
+/// More member accounts than aws-config's shared identity cache keeps credentials for (64), two
+/// regions, the default concurrency (so every account's first calls race each other): each
+/// member's role is still assumed once per command, for the scan and for the apply.
+#[test]
+fn each_member_role_is_assumed_once_per_command_however_many_members() {
+    const MEMBERS: usize = 80;
+    let members: Vec<String> = (1..=MEMBERS)
+        .map(|i| format!("{:012}", 200_000_000_000usize + i))
+        .collect();
+    let mut definitions = Vec::new();
+    for account in std::iter::once(MANAGEMENT.to_owned()).chain(members.iter().cloned()) {
+        for region in [US, EU] {
+            definitions.push(SeedDefinition {
+                account_id: Some(account.clone()),
+                ..seed_definition(
+                    region,
+                    Kind::ModelBias,
+                    flagged_request(Kind::ModelBias, "risk-mb", Flag::NoNetworkConfig, &[]),
+                )
+            });
+        }
+    }
+    let seed = Seed {
+        account_id: MANAGEMENT.to_owned(),
+        accounts: members
+            .iter()
+            .map(|id| member(id, &format!("member-{id}")))
+            .collect(),
+        definitions,
+        ..Seed::default()
+    };
+    let sandbox = Sandbox::with_behaviour(seed, quick_behaviour());
+
+    let mut args = vec!["--org", "scan", "--format", "json"];
+    args.extend(regions());
+    let output = run(&sandbox, &args);
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    let report = stdout_json(&output);
+    assert_eq!(
+        report["accounts"].as_array().map(Vec::len),
+        Some(MEMBERS + 1)
+    );
+    assert_eq!(report["summary"]["non_compliant"], json!(2 * (MEMBERS + 1)));
+    let scanned = sandbox.calls();
+    assert_each_role_assumed_once(&scanned, &members, "scan");
+
+    let mut args = vec!["--org", "apply", "--yes", "--format", "json"];
+    args.extend(regions());
+    let output = run(&sandbox, &args);
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    assert_each_role_assumed_once(&sandbox.calls()[scanned.len()..], &members, "apply");
+    for account in std::iter::once(MANAGEMENT).chain(members.iter().map(String::as_str)) {
+        let view = sandbox.emulator.account(account);
+        for region in [US, EU] {
+            let live = view
+                .definition(region, Kind::ModelBias, "risk-mb")
+                .unwrap_or_else(|| panic!("{account} {region} risk-mb exists"));
+            assert_eq!(flag_of(&live), Some(true), "{account} {region}");
+        }
+    }
 }

@@ -1,13 +1,14 @@
-//! Which retries the tool's SDK configuration asks for: `adaptive` mode with 8 attempts by
-//! default, and the standard `AWS_RETRY_MODE` / `AWS_MAX_ATTEMPTS` settings still win (a change
-//! of the default, e.g. for `examples/bench_throttle.rs`, must keep them winning). One test in
+//! Which retries the tool's SDK configuration asks for: `standard` mode with 8 attempts by
+//! default (throttles are left to each client's own rate limit, `sagemaker::pace`, which
+//! replaced `adaptive` mode's for `examples/bench_throttle.rs`), and the standard
+//! `AWS_RETRY_MODE` / `AWS_MAX_ATTEMPTS` settings still win, `adaptive` included. One test in
 //! its own binary: it sets the process's environment.
 
 use aws_config::retry::RetryMode;
 use sm_recreate::sagemaker::{AwsOptions, load_sdk_config};
 
 #[test]
-fn adaptive_retries_by_default_and_the_environment_wins() {
+fn standard_retries_by_default_and_the_environment_wins() {
     let options = AwsOptions {
         region: Some("us-east-1".to_owned()),
         dummy_credentials: true,
@@ -32,11 +33,13 @@ fn adaptive_retries_by_default_and_the_environment_wins() {
         let retry = config.retry_config().expect("a retry config").clone();
         (retry.mode(), retry.max_attempts())
     };
-    assert_eq!(retries(&[]), (RetryMode::Adaptive, 8));
+    assert_eq!(retries(&[]), (RetryMode::Standard, 8));
+    assert!(!sm_recreate::sagemaker::client::retries_set_by_env());
     assert_eq!(
-        retries(&[("AWS_RETRY_MODE", "standard")]).0,
-        RetryMode::Standard
+        retries(&[("AWS_RETRY_MODE", "adaptive")]).0,
+        RetryMode::Adaptive
     );
+    assert!(sm_recreate::sagemaker::client::retries_set_by_env());
     assert_eq!(
         retries(&[("AWS_MAX_ATTEMPTS", "2")]),
         (RetryMode::Standard, 2)

@@ -24,8 +24,9 @@ pub struct Timings {
     /// First poll interval; doubles up to `max_poll`.
     pub first_poll: Duration,
     pub max_poll: Duration,
-    /// Attempts for a mutating call that is throttled (a throttled call did not act), and for a
-    /// name whose delete is still settling.
+    /// Attempts for a mutating call whose answer was unknown or busy, and for a name whose
+    /// delete is still settling. Throttles are not counted: a throttled call did not act, and is
+    /// sent again once the client's rate limit allows, for up to `patience` (`Throttled`).
     pub attempts: u32,
 }
 
@@ -139,6 +140,31 @@ fn is_passing(err: &AwsError) -> bool {
     err.is(ErrorClass::Throttled) || err.is(ErrorClass::Transient)
 }
 
+/// How long one call has been throttled. A throttled call did not act (AWS-FACTS #7), so it is
+/// always safe to send again; it is, without a wait of its own, because the next attempt waits
+/// for its client's rate limit (`sagemaker::pace`), which each throttle slows down. Only the
+/// time bounds it: an account-region that throttles a call for `patience` ends that call as
+/// refused instead of waiting without end.
+#[derive(Debug, Default)]
+pub struct Throttled {
+    since: Option<Instant>,
+}
+
+impl Throttled {
+    /// Notes a throttle; `true` while the call may be sent again.
+    pub fn again(&mut self, patience: Duration) -> bool {
+        self.since.get_or_insert_with(Instant::now).elapsed() < patience
+    }
+}
+
+/// The retries of one refused call that is tried again (`Ops::may_retry`).
+#[derive(Debug, Default)]
+pub struct Retries {
+    /// Refusals other than throttles.
+    attempt: u32,
+    throttled: Throttled,
+}
+
 impl Ops<'_> {
     /// Retries a read while it is throttled or meets a transient failure, for up to
     /// `Timings::patience` (on top of the SDK's own retries).
@@ -152,6 +178,10 @@ impl Ops<'_> {
         loop {
             match read().await {
                 Ok(value) => return Ok(value),
+                // The next attempt waits for the client's rate limit (see `Throttled`).
+                Err(err) if err.is(ErrorClass::Throttled) && Instant::now() < deadline => {
+                    tracing::debug!(error = %err, "look throttled; looking again");
+                }
                 Err(err) if is_passing(&err) && Instant::now() + delay <= deadline => {
                     tracing::debug!(error = %err, "look failed; looking again");
                     tokio::time::sleep(delay).await;
@@ -182,23 +212,43 @@ impl Ops<'_> {
     }
 
     /// Describes `name` and lists its tags (by the ARN its name gives, `arn`), concurrently and
-    /// patiently. `None` when it does not exist.
+    /// patiently: a failed look takes both again, so the two are always of one moment. `None`
+    /// when it does not exist.
     pub async fn find_with_tags(
         &self,
         name: &str,
         arn: &str,
     ) -> Result<Option<(Value, Vec<Tag>)>, AwsError> {
-        let (live, tags) = tokio::join!(self.find(name), self.tags(arn));
+        self.patiently(|| self.find_with_tags_once(name, arn)).await
+    }
+
+    /// [`Ops::find_with_tags`], each call sent once. The tags are never listed after the
+    /// describe: they are listed by an ARN that only the name makes, so tags listed later could
+    /// be those of a definition that replaced the one described, and would pass it for
+    /// unchanged. The describe, listed last or at once, carries `CreationTime`, which tells a
+    /// replacement. Under a rate limit the calls go one after the other (tags, then describe),
+    /// since in one slot each; without one, at once.
+    pub async fn find_with_tags_once(
+        &self,
+        name: &str,
+        arn: &str,
+    ) -> Result<Option<(Value, Vec<Tag>)>, AwsError> {
+        let (tags, live) = if self.client.is_paced() {
+            let tags = self.client.list_tags(arn).await;
+            (tags, self.find_once(name).await)
+        } else {
+            tokio::join!(self.client.list_tags(arn), self.find_once(name))
+        };
         let Some(live) = live? else {
             return Ok(None);
         };
         // The ARN is derived from the name, so the guess is right unless AWS says otherwise.
         let tags = match live["JobDefinitionArn"].as_str() {
-            Some(live_arn) if live_arn != arn => self.tags(live_arn).await?,
+            Some(live_arn) if live_arn != arn => self.client.list_tags(live_arn).await?,
             _ => match tags {
                 Ok(tags) => tags,
                 // Listed while the definition was momentarily absent (replaced): ask again.
-                Err(err) if err.is(ErrorClass::NotFound) => self.tags(arn).await?,
+                Err(err) if err.is(ErrorClass::NotFound) => self.client.list_tags(arn).await?,
                 Err(err) => return Err(err),
             },
         };
@@ -233,18 +283,24 @@ impl Ops<'_> {
         let still_the_old_one = |live: &Value| replacing.is_some_and(|old| same_object(live, old));
         let mut unknown: Option<AwsError> = None;
         let mut attempt = 0;
+        let mut throttled = Throttled::default();
+        let mut throttled_before = false;
         loop {
-            attempt += 1;
             let err = match self.client.create_definition(self.kind, request).await {
                 Ok(_) => return Ok(Created::Made),
                 Err(err) => err,
             };
-            let exhausted = attempt >= self.timings.attempts;
-            // A throttled call is refused before it acts (AWS-FACTS #7): simply sent again.
-            if err.is(ErrorClass::Throttled) && !exhausted {
-                self.backoff(attempt).await;
-                continue;
+            // A throttled call is refused before it acts (AWS-FACTS #7): simply sent again. Yet
+            // a later conflict is settled as after a lost answer (below), so no decision rests
+            // on that alone.
+            if err.is(ErrorClass::Throttled) {
+                throttled_before = true;
+                if throttled.again(self.timings.patience) {
+                    continue;
+                }
             }
+            attempt += 1;
+            let exhausted = attempt >= self.timings.attempts;
             let ambiguous = err.is(ErrorClass::Transient);
             if !(ambiguous || err.is(ErrorClass::InUse)) {
                 return match unknown {
@@ -263,13 +319,22 @@ impl Ops<'_> {
             match live {
                 Some(live) if still_the_old_one(&live) => {}
                 // The request's content under the name, new: ours if any attempt's answer was
-                // unknown (this one, or one before a later `ResourceInUse`), and it bears the
-                // mark.
-                Some(live) if unknown.is_some() && holds(&live, request) => {
+                // unknown (this one, or one before a later `ResourceInUse`) or throttled, and it
+                // bears the mark.
+                Some(live) if (unknown.is_some() || throttled_before) && holds(&live, request) => {
                     return match self.bears(&live, mark).await {
                         Ok(true) => Ok(Created::Made),
                         Ok(false) => Ok(Created::Taken { live }),
-                        Err(look) => Err(OpError::in_doubt("create", name, &err, &look)),
+                        Err(look) if unknown.is_some() => {
+                            Err(OpError::in_doubt("create", name, &err, &look))
+                        }
+                        // Only throttles came before: no answer was lost, yet whose it is could
+                        // not be read.
+                        Err(look) => Err(OpError::InDoubt(format!(
+                            "create {name}: throttled, then found taken by a definition with \
+                             this content; whether an earlier attempt made it could not be read \
+                             ({look})"
+                        ))),
                     };
                 }
                 Some(live) => return Ok(Created::Taken { live }),
@@ -341,12 +406,18 @@ impl Ops<'_> {
         }
     }
 
-    /// Waits before trying a refused call again, if it may be: `false` once `attempt` is the
-    /// last, or the refusal is not one that passes.
-    pub async fn may_retry(&self, err: &OpError, attempt: u32) -> bool {
-        let passing = matches!(err, OpError::Refused(e) if is_passing(e));
-        if passing && attempt < self.timings.attempts {
-            self.backoff(attempt).await;
+    /// Waits before trying a refused call again, if it may be: `false` once the attempts (or,
+    /// for a throttle, `patience`) are spent, or the refusal is not one that passes.
+    pub async fn may_retry(&self, err: &OpError, retries: &mut Retries) -> bool {
+        let OpError::Refused(err) = err else {
+            return false;
+        };
+        if err.is(ErrorClass::Throttled) {
+            return retries.throttled.again(self.timings.patience);
+        }
+        retries.attempt += 1;
+        if is_passing(err) && retries.attempt < self.timings.attempts {
+            self.backoff(retries.attempt).await;
             true
         } else {
             false
@@ -355,14 +426,19 @@ impl Ops<'_> {
 
     /// Describes a schedule, patiently; `None` when it does not exist.
     pub async fn find_schedule(&self, name: &str) -> Result<Option<ScheduleDescription>, AwsError> {
-        self.patiently(|| async {
-            match self.client.describe_schedule(name).await {
-                Ok(schedule) => Ok(Some(schedule)),
-                Err(err) if err.is(ErrorClass::NotFound) => Ok(None),
-                Err(err) => Err(err),
-            }
-        })
-        .await
+        self.patiently(|| self.find_schedule_once(name)).await
+    }
+
+    /// Describes the schedule `name` once; `None` when it does not exist.
+    async fn find_schedule_once(
+        &self,
+        name: &str,
+    ) -> Result<Option<ScheduleDescription>, AwsError> {
+        match self.client.describe_schedule(name).await {
+            Ok(schedule) => Ok(Some(schedule)),
+            Err(err) if err.is(ErrorClass::NotFound) => Ok(None),
+            Err(err) => Err(err),
+        }
     }
 
     /// Waits until the schedule is neither `Pending` nor running an execution (a `Failed`
@@ -483,6 +559,11 @@ impl Ops<'_> {
         // but modified since was changed again by someone after that update (AWS-FACTS #4).
         let mut modified_when_sent: Option<Value> = None;
         let mut attempts = 0;
+        let mut throttled = Throttled::default();
+        // Under a rate limit, the handle whose reserved slots hold the look `current` came from
+        // and the update right after it (set for one pass of the loop only).
+        let mut together: Option<SageMaker> = None;
+        let mut fresh_looks_until: Option<Instant> = None;
         loop {
             let busy = current.status == "Pending"
                 || current.last_execution_status.as_deref() == Some("InProgress");
@@ -536,6 +617,49 @@ impl Ops<'_> {
                         ),
                     )));
                 }
+                // Under a rate limit the update would wait for its slot after the look it is
+                // decided on, and a repoint someone makes meanwhile would be overwritten (I5):
+                // look again in slots taken together with the update, and decide on that look.
+                // Should those looks keep failing for `patience`, updates go on the settled look,
+                // as without a limit.
+                let fresh_looks_spent = fresh_looks_until.is_some_and(|t| Instant::now() >= t);
+                let client = match together.take() {
+                    Some(client) => client,
+                    None if self.client.is_paced() && !fresh_looks_spent => {
+                        let pair = self.client.together(2).await;
+                        let on_pair = Ops {
+                            client: &pair,
+                            ..*self
+                        };
+                        match on_pair.find_schedule_once(name).await {
+                            Ok(Some(fresh)) => {
+                                current = fresh;
+                                together = Some(pair);
+                            }
+                            Ok(None) => return Ok(Repoint::Vanished),
+                            Err(err) => {
+                                tracing::debug!(error = %err, "look before the update failed");
+                                fresh_looks_until
+                                    .get_or_insert(Instant::now() + self.timings.patience);
+                                current = match self.settle_schedule(name).await {
+                                    Ok(Some(schedule)) => schedule,
+                                    Ok(None) => return Ok(Repoint::Vanished),
+                                    Err(look) => {
+                                        return Err(settle_failed(
+                                            name,
+                                            lost.as_ref(),
+                                            *sent,
+                                            look,
+                                        ));
+                                    }
+                                };
+                            }
+                        }
+                        // Decide again on what was just seen.
+                        continue;
+                    }
+                    None => self.client.clone(),
+                };
                 attempts += 1;
                 let config = (change.make)(current.config());
                 modified_when_sent = Some(
@@ -545,7 +669,7 @@ impl Ops<'_> {
                         .cloned()
                         .unwrap_or(Value::Null),
                 );
-                match self.client.update_schedule(name, &config).await {
+                match client.update_schedule(name, &config).await {
                     Ok(()) => *sent = true,
                     // "Does not exist" may be about something the configuration names (an
                     // endpoint, a definition): only a look says the schedule is gone.
@@ -570,14 +694,18 @@ impl Ops<'_> {
                         *sent = true;
                         lost = Some(err);
                     }
+                    // Throttled: it did not act, and is not counted as an update while it may be
+                    // sent again (see `Throttled`); the look before it waits for the rate limit.
+                    Err(err) if err.is(ErrorClass::Throttled) => {
+                        if throttled.again(self.timings.patience) {
+                            attempts -= 1;
+                        }
+                        last_refusal = Some(err);
+                    }
                     // Busy: someone's change (or an execution) started since the look. AWS
                     // answers a schedule in `Pending` with a ValidationException (AWS-FACTS #4),
                     // which is not a refusal of the change itself.
-                    Err(err)
-                        if err.is(ErrorClass::Throttled)
-                            || err.is(ErrorClass::InUse)
-                            || is_busy_refusal(&err) =>
-                    {
+                    Err(err) if err.is(ErrorClass::InUse) || is_busy_refusal(&err) => {
                         self.backoff(attempts).await;
                         last_refusal = Some(err);
                     }
@@ -586,22 +714,25 @@ impl Ops<'_> {
                     Err(_) => {}
                 }
             }
+            together = None;
             current = match self.settle_schedule(name).await {
                 Ok(Some(schedule)) => schedule,
                 Ok(None) => return Ok(Repoint::Vanished),
-                Err(look) => {
-                    return Err(match &lost {
-                        Some(answer) => {
-                            OpError::in_doubt("update of schedule", name, answer, &look)
-                        }
-                        None if *sent => OpError::InDoubt(format!(
-                            "schedule {name} was updated but did not settle: {look}"
-                        )),
-                        None => OpError::Refused(look),
-                    });
-                }
+                Err(look) => return Err(settle_failed(name, lost.as_ref(), *sent, look)),
             };
         }
+    }
+}
+
+/// What a schedule that could not be seen settled after its update means: in doubt once an
+/// update may have acted (its answer was lost, or it was accepted), refused otherwise.
+fn settle_failed(name: &str, lost: Option<&AwsError>, sent: bool, look: AwsError) -> OpError {
+    match lost {
+        Some(answer) => OpError::in_doubt("update of schedule", name, answer, &look),
+        None if sent => OpError::InDoubt(format!(
+            "schedule {name} was updated but did not settle: {look}"
+        )),
+        None => OpError::Refused(look),
     }
 }
 

@@ -171,13 +171,7 @@ async fn targets_planned_now(
     args: &ApplyArgs,
 ) -> anyhow::Result<Chosen> {
     // Apply shows diffs of what changes, and keeps only the targets.
-    let planned = common::plan_now(
-        global,
-        selection,
-        &args.selection,
-        common::Unchangeable::Essentials,
-    )
-    .await?;
+    let planned = common::plan_now(global, selection, &args.selection).await?;
     if args.format == ReportFormat::Text {
         let style = Style {
             color: out.color(),

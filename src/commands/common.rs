@@ -53,24 +53,12 @@ impl Read {
     }
 }
 
-/// What to keep of the describe JSON of a definition the run cannot change (one whose run's
-/// fixes pass: its tags are not read).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unchangeable {
-    /// All of it: the plan file and `plan --format json` show every definition as it is.
-    Whole,
-    /// What compliance reads: every verdict, report and diff is the same, and memory grows with
-    /// what needs fixing, not with everything read.
-    Essentials,
-}
-
 /// Connects, reaches the accounts, checks a findings file is for them, and reads every
 /// account's inventory at once under one set of call limits.
 pub async fn connect_and_read(
     global: &GlobalArgs,
     selection: &Selection,
     concurrency: ConcurrencyArgs,
-    unchangeable: Unchangeable,
 ) -> anyhow::Result<Read> {
     let session = Session::connect(global, &selection.findings_regions()).await?;
     let reach = session.reach(usize::from(concurrency.concurrency)).await?;
@@ -105,7 +93,7 @@ pub async fn connect_and_read(
         let selection = selection.for_account(&account.id);
         let (limits, account_id) = (limits.clone(), account.id.clone());
         reads.spawn(async move {
-            let inventory = read_account(&clients, &selection, &limits, unchangeable).await;
+            let inventory = read_account(&clients, &selection, &limits).await;
             (
                 index,
                 AccountInventory {
@@ -142,7 +130,6 @@ async fn read_account(
     clients: &[crate::sagemaker::SageMaker],
     selection: &Selection,
     limits: &CallLimits,
-    unchangeable: Unchangeable,
 ) -> Inventory {
     let filter = selection.clone();
     let schedule_filter = selection.clone();
@@ -155,7 +142,6 @@ async fn read_account(
                 as inventory::ScheduleFilter
         }),
         tags_wanted: Arc::new(move |subject, describe| tags_filter.could_change(subject, describe)),
-        keep_unchangeable: unchangeable == Unchangeable::Whole,
     };
     let mut inventory = inventory::collect(clients, &scope, limits).await;
     if selection.findings.is_some() {
@@ -269,20 +255,32 @@ pub async fn plan_now(
     global: &GlobalArgs,
     selection: &Selection,
     args: &SelectionArgs,
-    unchangeable: Unchangeable,
 ) -> anyhow::Result<Planned> {
-    let read = connect_and_read(global, selection, args.concurrency, unchangeable).await?;
+    let mut read = connect_and_read(global, selection, args.concurrency).await?;
     let options = PlanOptions {
         evaluation: args.evaluation,
         include_managed: selection.include_managed,
         scope: selection.scope.clone(),
     };
+    let regions = &read.session.regions;
+    // The plan takes each inventory's definitions rather than copies; the problems stay, for
+    // the exit status.
     let plans = read
         .inventories
-        .iter()
-        .map(|account| AccountPlan {
-            account_id: account.account_id.clone(),
-            plan: plan::build(&account.inventory, &options, &read.session.regions),
+        .iter_mut()
+        .map(|account| {
+            let problems = account.inventory.problems.clone();
+            let inventory = std::mem::replace(
+                &mut account.inventory,
+                Inventory {
+                    problems,
+                    ..Inventory::default()
+                },
+            );
+            AccountPlan {
+                account_id: account.account_id.clone(),
+                plan: plan::build(inventory, &options, regions),
+            }
         })
         .collect();
     Ok(Planned { read, plans })

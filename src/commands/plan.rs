@@ -4,6 +4,7 @@ use super::common;
 use crate::cli::{GlobalArgs, PlanArgs};
 use crate::exit::{ExitStatus, UsageError};
 use crate::output::Output;
+use crate::plan::Summary;
 use crate::plan::document::PlanDocument;
 use crate::render::{self, Format, Style};
 
@@ -13,27 +14,25 @@ pub async fn run(out: &Output, global: &GlobalArgs, args: PlanArgs) -> anyhow::R
         check_writable(out)?;
     }
     // `planned.read` is kept to the end: under `--sandbox` its session holds the emulator.
-    // The plan file and the JSON plan show every definition as it is; text and markdown show
-    // diffs of what changes only.
-    let unchangeable = if args.out.is_some() || args.format == Format::Json {
-        common::Unchangeable::Whole
-    } else {
-        common::Unchangeable::Essentials
-    };
-    let planned = common::plan_now(global, &selection, &args.selection, unchangeable).await?;
+    let planned = common::plan_now(global, &selection, &args.selection).await?;
     let plans = planned.by_account();
     let unreachable = &planned.read.reach.unreachable;
-    let document = PlanDocument::from_plans(
-        &plans,
-        unreachable,
-        args.selection.evaluation,
-        &planned.read.session.regions,
-        selection.scope.all_fixes(),
-    );
-    if let Some(out) = &args.out {
-        std::fs::write(out, render::plan_json(&document)).map_err(|e| {
-            UsageError::new(format!("cannot write the plan file {}: {e}", out.display()))
-        })?;
+    // Its items are made as it is written (twice: for the checksum, then the text).
+    let document = (args.out.is_some() || args.format == Format::Json).then(|| {
+        PlanDocument::of_plans(
+            &plans,
+            unreachable,
+            args.selection.evaluation,
+            &planned.read.session.regions,
+            selection.scope.all_fixes(),
+        )
+    });
+    if let (Some(out), Some(document)) = (&args.out, &document) {
+        std::fs::File::create(out)
+            .and_then(|file| document.write_pretty(file))
+            .map_err(|e| {
+                UsageError::new(format!("cannot write the plan file {}: {e}", out.display()))
+            })?;
         tracing::info!(path = %out.display(), "plan file written");
     }
     let style = Style {
@@ -61,7 +60,7 @@ pub async fn run(out: &Output, global: &GlobalArgs, args: PlanArgs) -> anyhow::R
                 ..style
             },
         ),
-        Format::Json => render::plan_json(&document),
+        Format::Json => render::plan_json(document.as_ref().expect("made for JSON")),
     };
     out.data(&text)?;
     if let Some(path) = &args.out {
@@ -71,7 +70,10 @@ pub async fn run(out: &Output, global: &GlobalArgs, args: PlanArgs) -> anyhow::R
             path.display()
         ));
     }
-    let summary = document.summary;
+    let mut summary = Summary::default();
+    for (_, plan) in &plans {
+        summary.add(plan.summary());
+    }
     let status = if args.detailed_exitcode && summary.recreate + summary.update > 0 {
         ExitStatus::NonCompliant
     } else {

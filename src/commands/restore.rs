@@ -49,7 +49,10 @@ pub async fn run(
         .into());
     };
     let account_id = account.id.clone();
-    let client = session.sagemaker(account, &recorded.region);
+    // A throttled look is sent again for `--patience` at most, as in a run.
+    let client = session
+        .sagemaker(account, &recorded.region)
+        .with_throttled_reads_for(runs::timings(args.pacing).patience);
     let kind = match recorded.kind {
         ResourceKind::Definition(kind) => kind,
         ResourceKind::MonitoringSchedule => {

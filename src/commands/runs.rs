@@ -126,6 +126,7 @@ pub fn executor(
     run: Arc<Run>,
     settings: RunSettings,
 ) -> Arc<Executor> {
+    let timings = timings(settings.pacing);
     let clients = reach
         .accounts
         .iter()
@@ -135,7 +136,11 @@ pub fn executor(
                 .iter()
                 .map(move |region| ((account.id.clone(), region.clone()), (account, region)))
         })
-        .map(|(key, (account, region))| (key, session.sagemaker(account, region)))
+        // A throttled look is sent again for `--patience` at most, as every look of a run is.
+        .map(|(key, (account, region))| {
+            let client = session.sagemaker(account, region);
+            (key, client.with_throttled_reads_for(timings.patience))
+        })
         .collect();
     Arc::new(Executor {
         clients,
@@ -146,7 +151,7 @@ pub fn executor(
             .collect(),
         run,
         strategy: settings.strategy,
-        timings: timings(settings.pacing),
+        timings,
         concurrency: usize::from(settings.concurrency.concurrency),
         concurrency_per_region: usize::from(settings.concurrency.concurrency_per_region),
         stop: Arc::new(AtomicBool::new(false)),

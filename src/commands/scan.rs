@@ -10,13 +10,7 @@ use crate::render::{AccountScan, Format, ScanReport, Style};
 
 pub async fn run(out: &Output, global: &GlobalArgs, args: ScanArgs) -> anyhow::Result<ExitStatus> {
     let selection = common::resolve_selection(&args.selection)?;
-    let read = common::connect_and_read(
-        global,
-        &selection,
-        args.selection.concurrency,
-        common::Unchangeable::Essentials,
-    )
-    .await?;
+    let read = common::connect_and_read(global, &selection, args.selection.concurrency).await?;
     let evaluation = args.selection.evaluation;
     let scope = &selection.scope;
     let accounts: Vec<AccountScan<'_>> = read

@@ -8,8 +8,10 @@ use crate::kinds::{Fixes, Kind};
 use crate::redact::redact;
 use crate::request;
 use crate::resource::ResourceKind;
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeSeq;
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
+use std::io::{self, Write};
 
 /// Bumped on any change a reader of an older version would misread. 2: the fixes (`fixes`, per
 /// item and in all), schedules updated in place (`monitoring-schedule` items, action `update`).
@@ -17,8 +19,10 @@ use serde_json::Value;
 /// problem; no top-level `account_id`).
 pub const FORMAT_VERSION: u32 = 3;
 
+/// `Items` is the items as read back (`Vec<DocumentItem>`), or, as a plan is written,
+/// [`ItemsOf`] the plans: each item made as it is serialized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PlanDocument {
+pub struct PlanDocument<Items = Vec<DocumentItem>> {
     pub format_version: u32,
     pub tool_version: String,
     /// Every account the plan covers (reached and read), in the order they were named.
@@ -32,7 +36,7 @@ pub struct PlanDocument {
     /// Every flag the plan makes true.
     pub fixes: Fixes,
     pub summary: Summary,
-    pub items: Vec<DocumentItem>,
+    pub items: Items,
     #[serde(default)]
     pub problems: Vec<DocumentProblem>,
     /// SHA-256 of the document with this field empty: an edited file is refused.
@@ -102,22 +106,48 @@ impl DocumentProblem {
     }
 }
 
-impl PlanDocument {
-    /// One document for every account's plan. `plans` share the evaluation, regions and fixes
-    /// (they are one selection's).
-    pub fn from_plans(
-        plans: &[(&str, &Plan)],
+/// Every account's plan items as document items, each made as it is serialized and dropped
+/// after: writing a plan of thousands of definitions never holds every item's redacted before
+/// and after views at once.
+#[derive(Debug, Clone, Copy)]
+pub struct ItemsOf<'a> {
+    plans: &'a [(&'a str, &'a Plan)],
+}
+
+impl Serialize for ItemsOf<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let count = self
+            .plans
+            .iter()
+            .map(|(_, plan)| plan.items.len() + plan.schedules.len())
+            .sum();
+        let mut items = serializer.serialize_seq(Some(count))?;
+        for (account_id, plan) in self.plans {
+            for item in &plan.items {
+                items.serialize_element(&definition_item(account_id, item))?;
+            }
+            for item in &plan.schedules {
+                items.serialize_element(&schedule_item(account_id, item))?;
+            }
+        }
+        items.end()
+    }
+}
+
+impl<'a> PlanDocument<ItemsOf<'a>> {
+    /// One document for every account's plan, to write: its items are made as it is
+    /// serialized (see [`ItemsOf`]). `plans` share the evaluation, regions and fixes (they are
+    /// one selection's).
+    pub fn of_plans(
+        plans: &'a [(&'a str, &'a Plan)],
         unreachable: &[crate::accounts::Unreachable],
         evaluation: Evaluation,
         regions: &[String],
         fixes: Fixes,
-    ) -> PlanDocument {
-        let mut items = Vec::new();
+    ) -> PlanDocument<ItemsOf<'a>> {
         let mut problems = Vec::new();
         let mut summary = Summary::default();
         for (account_id, plan) in plans {
-            items.extend(plan.items.iter().map(|i| definition_item(account_id, i)));
-            items.extend(plan.schedules.iter().map(|i| schedule_item(account_id, i)));
             problems.extend(
                 plan.problems
                     .iter()
@@ -134,12 +164,34 @@ impl PlanDocument {
             evaluation,
             fixes,
             summary,
-            items,
+            items: ItemsOf { plans },
             problems,
             checksum: String::new(),
         };
-        document.checksum = document.compute_checksum();
+        document.checksum = request::json_sha256_hex(&document);
         document
+    }
+}
+
+impl PlanDocument {
+    /// One document for every account's plan, every item in memory (a plan file as read back).
+    pub fn from_plans(
+        plans: &[(&str, &Plan)],
+        unreachable: &[crate::accounts::Unreachable],
+        evaluation: Evaluation,
+        regions: &[String],
+        fixes: Fixes,
+    ) -> PlanDocument {
+        let written = PlanDocument::of_plans(plans, unreachable, evaluation, regions, fixes);
+        let items = plans
+            .iter()
+            .flat_map(|(account_id, plan)| {
+                let definitions = plan.items.iter().map(|i| definition_item(account_id, i));
+                let schedules = plan.schedules.iter().map(|i| schedule_item(account_id, i));
+                definitions.chain(schedules)
+            })
+            .collect();
+        written.with_items(items)
     }
 
     /// A definition's kind, for items that are definitions.
@@ -150,15 +202,62 @@ impl PlanDocument {
         }
     }
 
+    /// SHA-256 of the document with `checksum` empty, as its writer computed it; the items are
+    /// borrowed, not copied.
     pub fn compute_checksum(&self) -> String {
-        let mut unsigned = self.clone();
-        unsigned.checksum = String::new();
-        let bytes = serde_json::to_vec(&unsigned).expect("a plan document serializes");
-        request::sha256_hex(&bytes)
+        let unsigned = PlanDocument {
+            checksum: String::new(),
+            ..self.clone_with_items(&self.items)
+        };
+        request::json_sha256_hex(&unsigned)
     }
 
     pub fn to_json_pretty(&self) -> String {
         serde_json::to_string_pretty(self).expect("a plan document serializes")
+    }
+}
+
+impl<Items: Serialize> PlanDocument<Items> {
+    /// Writes the document as pretty JSON and a line end, as the plan file holds it.
+    pub fn write_pretty(&self, writer: impl Write) -> io::Result<()> {
+        let mut writer = io::BufWriter::new(writer);
+        serde_json::to_writer_pretty(&mut writer, self)?;
+        writer.write_all(b"\n")?;
+        writer.flush()
+    }
+
+    /// The same document with other items (every other field copied).
+    fn clone_with_items<Other>(&self, items: Other) -> PlanDocument<Other> {
+        PlanDocument {
+            format_version: self.format_version,
+            tool_version: self.tool_version.clone(),
+            accounts: self.accounts.clone(),
+            unreachable_accounts: self.unreachable_accounts.clone(),
+            regions: self.regions.clone(),
+            evaluation: self.evaluation,
+            fixes: self.fixes,
+            summary: self.summary,
+            items,
+            problems: self.problems.clone(),
+            checksum: self.checksum.clone(),
+        }
+    }
+
+    /// This document with `items` in place of its own.
+    fn with_items<Other>(self, items: Other) -> PlanDocument<Other> {
+        PlanDocument {
+            format_version: self.format_version,
+            tool_version: self.tool_version,
+            accounts: self.accounts,
+            unreachable_accounts: self.unreachable_accounts,
+            regions: self.regions,
+            evaluation: self.evaluation,
+            fixes: self.fixes,
+            summary: self.summary,
+            items,
+            problems: self.problems,
+            checksum: self.checksum,
+        }
     }
 }
 

@@ -56,14 +56,21 @@ pub struct PlanItem {
     pub stack: Option<String>,
     /// For `Recreate`: the free name the staged recreate will use for the compliant copy.
     pub temporary_name: Option<String>,
-    /// For `Recreate`: the exact `Create<Noun>` request for the original name.
-    pub create_request: Option<Value>,
     /// `aws:` tags AWS will not let the tool set again.
     pub dropped_tags: Vec<Tag>,
     pub snapshot_sha256: String,
 }
 
 impl PlanItem {
+    /// For `Recreate`: the exact `Create<Noun>` request for the original name. Made when asked,
+    /// not kept: it is a pure function of the definition, its tags and the fixes (the executor
+    /// makes it again from its snapshot), and a copy per item doubled a plan's memory.
+    pub fn create_request(&self) -> Option<Value> {
+        let tags = self.definition.tags.as_deref()?;
+        (self.action == Action::Recreate)
+            .then(|| request::create_request(&self.definition.raw, tags, self.verdict.fixes).0)
+    }
+
     /// The definition as it is, in describe shape, with its tags as a `Tags` member (none when
     /// they were not read: a compliant definition's).
     pub fn before_view(&self) -> Value {
@@ -282,16 +289,21 @@ pub fn managing_stack(tags: Option<&[Tag]>) -> Option<String> {
         .map(|t| t.value.clone())
 }
 
-/// Plans every definition in the inventory.
-pub fn build(inventory: &Inventory, options: &PlanOptions, regions: &[String]) -> Plan {
-    let items = inventory
-        .definitions
-        .iter()
-        .filter_map(|definition| plan_one(definition, options, &inventory.existing_names))
+/// Plans every definition in the inventory. Each item takes its definition (or schedule) from
+/// the inventory rather than a copy of it.
+pub fn build(inventory: Inventory, options: &PlanOptions, regions: &[String]) -> Plan {
+    let Inventory {
+        definitions,
+        schedules,
+        problems,
+        existing_names,
+    } = inventory;
+    let items = definitions
+        .into_iter()
+        .filter_map(|definition| plan_one(definition, options, &existing_names))
         .collect();
-    let schedules = inventory
-        .schedules
-        .iter()
+    let schedules = schedules
+        .into_iter()
         .filter_map(|schedule| plan_schedule(schedule, options))
         .collect();
     Plan {
@@ -300,28 +312,30 @@ pub fn build(inventory: &Inventory, options: &PlanOptions, regions: &[String]) -
         items,
         schedules,
         fixes: options.scope.all_fixes(),
-        problems: inventory.problems.clone(),
+        problems,
     }
 }
 
 /// A schedule's plan: update in place when the run's fixes fail on its inline definition.
-fn plan_schedule(schedule: &InlineSchedule, options: &PlanOptions) -> Option<SchedulePlanItem> {
+fn plan_schedule(schedule: InlineSchedule, options: &PlanOptions) -> Option<SchedulePlanItem> {
     let fixes = options.scope.fixes(Subject::InlineSchedule)?;
     let job = JobView::of_inline_schedule(&schedule.raw)?;
     let verdict = compliance::evaluate(Subject::InlineSchedule, &job, options.evaluation, fixes);
     let stack = managing_stack(schedule.tags.as_deref());
+    let snapshot_sha256 = request::schedule_hash(&schedule.raw, tags_or_none(&schedule.tags));
+    let tags_read = schedule.tags.is_some();
     let mut item = SchedulePlanItem {
-        schedule: schedule.clone(),
+        schedule,
         verdict,
         action: Action::Compliant,
         reason: None,
         stack: stack.clone(),
-        snapshot_sha256: request::schedule_hash(&schedule.raw, tags_or_none(&schedule.tags)),
+        snapshot_sha256,
     };
     if item.verdict.compliant {
         return Some(item);
     }
-    if schedule.tags.is_none() {
+    if !tags_read {
         item.action = Action::Skip;
         item.reason = Some(TAGS_NOT_READ.to_owned());
         return Some(item);
@@ -364,7 +378,7 @@ fn tags_or_none(tags: &Option<Vec<Tag>>) -> &[Tag] {
 }
 
 fn plan_one(
-    definition: &Definition,
+    definition: Definition,
     options: &PlanOptions,
     taken: &BTreeSet<crate::inventory::DefinitionId>,
 ) -> Option<PlanItem> {
@@ -373,7 +387,7 @@ fn plan_one(
 }
 
 fn plan_definition(
-    definition: &Definition,
+    definition: Definition,
     options: &PlanOptions,
     fixes: crate::kinds::Fixes,
     taken: &BTreeSet<crate::inventory::DefinitionId>,
@@ -385,36 +399,58 @@ fn plan_definition(
         fixes,
     );
     let stack = managing_stack(definition.tags.as_deref());
-    let snapshot_sha256 = request::snapshot_hash(&definition.raw, tags_or_none(&definition.tags));
+    // Of a definition kept as its essentials, the hash of the whole describe it was read as.
+    let snapshot_sha256 = definition
+        .whole_sha256
+        .clone()
+        .unwrap_or_else(|| request::snapshot_hash(&definition.raw, tags_or_none(&definition.tags)));
     let mut item = PlanItem {
-        definition: definition.clone(),
+        definition,
         verdict,
         action: Action::Compliant,
         reason: None,
         stack: stack.clone(),
         temporary_name: None,
-        create_request: None,
         dropped_tags: Vec::new(),
         snapshot_sha256,
     };
     if item.verdict.compliant {
         return item;
     }
+    match change(&item.definition, stack, options, fixes, taken) {
+        Ok((temporary, dropped)) => {
+            item.action = Action::Recreate;
+            item.dropped_tags = dropped;
+            item.temporary_name = Some(temporary);
+        }
+        Err(reason) => {
+            item.action = Action::Skip;
+            item.reason = Some(reason);
+        }
+    }
+    item
+}
+
+/// A failing definition's change: its temporary name and the `aws:` tags the create request
+/// drops; or why it is skipped.
+fn change(
+    definition: &Definition,
+    stack: Option<String>,
+    options: &PlanOptions,
+    fixes: crate::kinds::Fixes,
+    taken: &BTreeSet<crate::inventory::DefinitionId>,
+) -> Result<(String, Vec<Tag>), String> {
     let Some(tags) = &definition.tags else {
-        item.action = Action::Skip;
-        item.reason = Some(TAGS_NOT_READ.to_owned());
-        return item;
+        return Err(TAGS_NOT_READ.to_owned());
     };
     if let Some(stack) = stack
         && !options.include_managed
     {
-        item.action = Action::Skip;
-        item.reason = Some(format!(
+        return Err(format!(
             "managed by CloudFormation stack `{stack}`: set {} in its template and update the \
              stack (or pass --include-managed)",
             names_of(fixes)
         ));
-        return item;
     }
     // Deliberately exact, not `same_name`: the create request carries the describe's spelling,
     // so a describe that spells the name otherwise than the listing would rename the definition.
@@ -424,28 +460,20 @@ fn plan_definition(
         .and_then(Value::as_str)
         != Some(&definition.name)
     {
-        item.action = Action::Skip;
-        item.reason = Some("the describe response does not name this definition".to_owned());
-        return item;
+        return Err("the describe response does not name this definition".to_owned());
     }
     let temporary = request::temporary_name(&definition.name);
     let claimed = taken.iter().any(|(region, kind, name)| {
         region == &definition.region && *kind == definition.kind && same_name(name, &temporary)
     });
     if claimed {
-        item.action = Action::Skip;
-        item.reason = Some(format!(
+        return Err(format!(
             "its temporary copy {temporary} exists: another run is recreating it, or an \
              unfinished one left it (`resume` that run; if none is running, delete {temporary})"
         ));
-        return item;
     }
-    let (create_request, dropped) = request::create_request(&definition.raw, tags, fixes);
-    item.action = Action::Recreate;
-    item.create_request = Some(create_request);
-    item.dropped_tags = dropped;
-    item.temporary_name = Some(temporary);
-    item
+    let (_, dropped) = request::create_request(&definition.raw, tags, fixes);
+    Ok((temporary, dropped))
 }
 
 #[cfg(test)]
@@ -471,6 +499,7 @@ mod tests {
             name: name.into(),
             arn: raw["JobDefinitionArn"].as_str().unwrap().into(),
             raw,
+            whole_sha256: None,
             tags: Some(
                 tags.iter()
                     .map(|(k, v)| Tag {
@@ -502,7 +531,7 @@ mod tests {
     #[test]
     fn each_definition_gets_the_right_action() {
         let plan = build(
-            &inventory(vec![
+            inventory(vec![
                 definition("ok", Some(true), &[]),
                 definition("off", Some(false), &[("team", "ml")]),
                 definition("absent", None, &[]),
@@ -558,7 +587,7 @@ mod tests {
         let mut failing = definition("off", Some(false), &[]);
         failing.tags = None;
         let plan = build(
-            &inventory(vec![compliant, failing]),
+            inventory(vec![compliant, failing]),
             &PlanOptions {
                 include_managed: true,
                 ..PlanOptions::default()
@@ -574,13 +603,13 @@ mod tests {
         // A failing definition read without its tags would lose them: never recreated.
         assert_eq!(off.action, Action::Skip);
         assert_eq!(off.reason.as_deref(), Some(TAGS_NOT_READ));
-        assert!(off.create_request.is_none());
+        assert!(off.create_request().is_none());
     }
 
     #[test]
     fn include_managed_recreates_and_drops_reserved_tags() {
         let plan = build(
-            &inventory(vec![definition(
+            inventory(vec![definition(
                 "managed",
                 Some(false),
                 &[("aws:cloudformation:stack-name", "s"), ("team", "ml")],
@@ -595,7 +624,7 @@ mod tests {
         assert_eq!(item.action, Action::Recreate);
         assert_eq!(item.dropped_tags.len(), 1);
         assert_eq!(
-            item.create_request.as_ref().unwrap()["Tags"],
+            item.create_request().unwrap()["Tags"],
             json!([{"Key": "team", "Value": "ml"}])
         );
         assert_eq!(
@@ -616,7 +645,7 @@ mod tests {
     fn a_definition_whose_copy_exists_is_left_to_the_run_that_made_it() {
         let taken = request::temporary_name("a");
         let plan = build(
-            &inventory(vec![
+            inventory(vec![
                 definition("a", Some(false), &[]),
                 definition(&taken, Some(true), &[]),
             ]),

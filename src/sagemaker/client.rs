@@ -1,11 +1,20 @@
 //! The one place that turns the global AWS flags into an SDK configuration: the standard
-//! credential chain (env, profiles, SSO, web identity, IMDS), region and endpoint resolution, and
-//! adaptive retries.
+//! credential chain (env, profiles, SSO, web identity, IMDS), region and endpoint resolution,
+//! retries, and one HTTP client for every AWS client the run builds.
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sagemaker::config::Credentials;
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_http_client::{Builder as HttpClientBuilder, ConnectorBuilder};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
+use aws_smithy_runtime_api::client::retries::classifiers::{
+    ClassifyRetry, RetryAction, RetryClassifierPriority, RetryReason,
+};
+use aws_smithy_types::retry::ErrorKind;
 use std::time::Duration;
 
 /// How the tool reaches AWS (or an emulator standing in for it).
@@ -21,22 +30,65 @@ pub struct AwsOptions {
     pub dummy_credentials: bool,
 }
 
-/// Attempts per call: adaptive mode also rate-limits the client itself once it sees throttling,
-/// so a bulk run slows down instead of failing.
+/// Attempts per call for transient failures (5xx, dropped connections, timeouts). Throttles are
+/// not counted in them: the client's rate limit retries those (`sagemaker::pace`).
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 8;
+
+/// Are the retries the environment's (`AWS_MAX_ATTEMPTS`, `AWS_RETRY_MODE`)? Then the SDK retries
+/// exactly as they say, throttles included, and the adapter adds no retries of its own (its rate
+/// limit still paces the calls).
+pub fn retries_set_by_env() -> bool {
+    ["AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()))
+}
+
+/// The retries the tool asks for when the environment does not say: `standard` mode (jittered
+/// exponential backoff from 100 ms) for transient failures. Throttles are left to the client's
+/// own rate limit ([`ThrottlesLeftToTheTool`]), which replaces `adaptive` mode's: see
+/// `sagemaker::pace` for why.
+pub fn default_retry_config() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(DEFAULT_MAX_ATTEMPTS)
+        .with_initial_backoff(Duration::from_millis(100))
+}
+
+/// Stops the SDK retrying a throttled call: the adapter sends it again once its client's rate
+/// limit allows (`SageMaker::paced`), so every attempt is paced and seen by the limit, and none
+/// spends the SDK's retry quota. Runs after every other classifier and forbids only what they
+/// classified as throttling.
+#[derive(Debug, Clone, Copy)]
+pub struct ThrottlesLeftToTheTool;
+
+impl ClassifyRetry for ThrottlesLeftToTheTool {
+    fn classify_retry(&self, _ctx: &InterceptorContext) -> RetryAction {
+        RetryAction::NoActionIndicated
+    }
+
+    fn classify_retry_v2(&self, _ctx: &InterceptorContext, previous: &RetryAction) -> RetryAction {
+        match previous {
+            RetryAction::RetryIndicated(RetryReason::RetryableError {
+                kind: ErrorKind::ThrottlingError,
+                ..
+            }) => RetryAction::RetryForbidden,
+            _ => RetryAction::NoActionIndicated,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "sm-recreate: throttles are retried by the client's rate limit"
+    }
+
+    fn priority(&self) -> RetryClassifierPriority {
+        RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
+    }
+}
 
 pub async fn load_sdk_config(options: &AwsOptions) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    // The standard AWS_MAX_ATTEMPTS / AWS_RETRY_MODE settings win when given; otherwise adaptive.
-    let retry_set_by_env = ["AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()));
-    if !retry_set_by_env {
-        loader = loader.retry_config(
-            RetryConfig::adaptive()
-                .with_max_attempts(DEFAULT_MAX_ATTEMPTS)
-                .with_initial_backoff(Duration::from_millis(100)),
-        );
+    // The standard AWS_MAX_ATTEMPTS / AWS_RETRY_MODE settings win when given; otherwise ours.
+    if !retries_set_by_env() {
+        loader = loader.retry_config(default_retry_config());
     }
     loader = loader.timeout_config(
         TimeoutConfig::builder()
@@ -44,6 +96,7 @@ pub async fn load_sdk_config(options: &AwsOptions) -> SdkConfig {
             .operation_attempt_timeout(Duration::from_secs(60))
             .build(),
     );
+    loader = loader.http_client(shared_https_client());
     if let Some(profile) = &options.profile {
         loader = loader.profile_name(profile);
     }
@@ -63,6 +116,27 @@ pub async fn load_sdk_config(options: &AwsOptions) -> SdkConfig {
         ));
     }
     loader.load().await
+}
+
+/// The SDK's default HTTPS client (hyper 1 over rustls with aws-lc, proxies from the environment,
+/// as `aws-smithy-runtime`'s `default_https_client` builds it), made once for the configuration.
+/// Without it every SDK client built from the configuration makes its own: its own connection
+/// pool and its own TLS configuration, which parses every native root certificate again. With an
+/// SDK client per account-region (and an STS client per account for its role), that was most of
+/// an organization scan's memory, growing with the accounts rather than with what needs fixing.
+/// Sharing it shares only connections and TLS settings: each client keeps its own credentials,
+/// retry and rate state (`SageMaker::new`).
+fn shared_https_client() -> SharedHttpClient {
+    HttpClientBuilder::new().build_with_connector_fn(|settings, runtime_components| {
+        let mut connector =
+            ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = runtime_components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 /// Who the credentials are, from STS `GetCallerIdentity`: the account id and the ARN.

@@ -95,6 +95,9 @@ fn classify(code: Option<&str>, message: &str, status: Option<u16>) -> ErrorClas
     match code {
         Some("ResourceNotFound" | "ResourceNotFoundException") => ErrorClass::NotFound,
         Some("ResourceInUse" | "ResourceInUseException" | "ConflictException") => ErrorClass::InUse,
+        // A 5xx is an answer that does not say whether the call acted, whatever its code: only a
+        // throttle answered as a client error is taken for "refused before acting".
+        _ if status.is_some_and(|s| s >= 500) => ErrorClass::Transient,
         Some(
             "ThrottlingException"
             | "Throttling"
@@ -179,6 +182,15 @@ mod tests {
             ErrorClass::Transient
         );
         assert_eq!(classify(None, "", Some(503)), ErrorClass::Transient);
+        // A throttle's code on a 5xx: the call may have acted.
+        assert_eq!(
+            classify(
+                Some("SlowDown"),
+                "Please reduce your request rate",
+                Some(503)
+            ),
+            ErrorClass::Transient
+        );
         assert_eq!(
             classify(Some("AccessDeniedException"), "", Some(403)),
             ErrorClass::Other

@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod error;
+pub mod pace;
 pub mod raw;
 
 pub use client::{AwsOptions, caller_identity, load_sdk_config};
@@ -13,9 +14,13 @@ use aws_config::Region;
 use aws_config::SdkConfig;
 use aws_sdk_sagemaker::Client;
 use bytes::Bytes;
+use pace::{Call, Limiter};
 use raw::{CaptureBody, replace_body};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// One listed job definition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,12 +83,28 @@ impl ScheduleDescription {
     }
 }
 
-/// A SageMaker client bound to one region.
+/// A SageMaker client bound to one account and region. Clones share its rate limit.
 #[derive(Debug, Clone)]
 pub struct SageMaker {
     client: Client,
     region: String,
+    /// Every call of this client waits for its turn here (`pace`).
+    limiter: Arc<Limiter>,
+    /// Throttled reads are sent again by the adapter once the limiter allows (for up to
+    /// `throttled_reads_for`); `false` when the environment sets the retries
+    /// (`client::retries_set_by_env`): the SDK retries then, exactly as configured.
+    retries_throttled_reads: bool,
+    /// How long a read that keeps being throttled is sent again before its throttle is returned.
+    throttled_reads_for: Duration,
+    /// Slots of the rate limit taken together for this handle's next calls (`together`).
+    reserved: Option<Arc<std::sync::Mutex<VecDeque<Instant>>>>,
 }
+
+/// How long a read that keeps being throttled is sent again before its throttle is returned:
+/// `--patience`'s default (the executor's clients use `--patience` itself). Past it the
+/// account-region refuses everything the limiter lets through, and the run says so rather than
+/// waiting without end.
+pub const THROTTLED_READS_FOR: Duration = Duration::from_secs(120);
 
 /// Runs `$body` with `$op` bound to the builder of the kind's operation: the four kinds share
 /// request and response shapes for list/describe/create/delete, only the operation names differ.
@@ -114,7 +135,9 @@ macro_rules! per_kind {
 /// Mutating calls go out once, without the SDK's retries: a retry after a lost answer can meet the
 /// first attempt's own effect (`ResourceInUse` for a create that happened, `ResourceNotFound` for
 /// a delete that did), and the error then returned would hide that the call acted. The executor
-/// retries these itself and looks at the live state after every unknown answer (`apply::ops`).
+/// retries these itself and looks at the live state after every unknown answer (`apply::ops`);
+/// a throttled one is returned to it too, even though it did not act, because the executor
+/// looks again before some resends (a delete, a schedule update).
 fn single_attempt() -> aws_sdk_sagemaker::config::Builder {
     aws_sdk_sagemaker::config::Builder::default()
         .retry_config(aws_sdk_sagemaker::config::retry::RetryConfig::disabled())
@@ -133,19 +156,88 @@ fn parse_body(operation: &str, body: Option<Bytes>) -> Result<Value, AwsError> {
 
 impl SageMaker {
     /// A client for `account` in `region`, with the configuration's credentials and endpoint.
-    /// Its retry state (the token bucket, and adaptive mode's rate limiter) is its own:
-    /// SageMaker throttles each account-region apart, and the SDK would otherwise share that
-    /// state among all clients of a region, so one throttled account would slow every other.
+    /// Its retry state (the SDK's token bucket) and its rate limit are its own: SageMaker
+    /// throttles each account-region apart, and the SDK would otherwise share that state among
+    /// all clients of a region, so one throttled account would slow every other.
     pub fn new(config: &SdkConfig, account: &str, region: &str) -> SageMaker {
-        let sagemaker_config = aws_sdk_sagemaker::config::Builder::from(config)
+        let mut builder = aws_sdk_sagemaker::config::Builder::from(config)
             .region(Region::new(region.to_owned()))
             .retry_partition(aws_sdk_sagemaker::config::retry::RetryPartition::new(
                 format!("sagemaker-{account}-{region}"),
-            ))
-            .build();
+            ));
+        let retries_throttled_reads = !client::retries_set_by_env();
+        if retries_throttled_reads {
+            builder = builder.retry_classifier(client::ThrottlesLeftToTheTool);
+        }
         SageMaker {
-            client: Client::from_conf(sagemaker_config),
+            client: Client::from_conf(builder.build()),
             region: region.to_owned(),
+            limiter: Arc::new(Limiter::default()),
+            retries_throttled_reads,
+            throttled_reads_for: THROTTLED_READS_FOR,
+            reserved: None,
+        }
+    }
+
+    /// The same client, whose throttled reads are sent again for at most `patience`.
+    pub fn with_throttled_reads_for(mut self, patience: Duration) -> SageMaker {
+        self.throttled_reads_for = patience;
+        self
+    }
+
+    /// A handle on this client whose next `calls` calls go in consecutive slots of its rate
+    /// limit, taken now at once: the looks a change is decided on, then that change, with no
+    /// other call of the account-region queued between them. A look takes the first slot left but
+    /// never the last one, which is kept for the change (a look beyond the reserved ones takes
+    /// its turn as usual); the change takes the first slot left. Each call in a slot is sent once (a throttle is
+    /// returned, not sent again: a look sent again later would no longer be fresh with the
+    /// others). Without a limit, the slots are now.
+    pub async fn together(&self, calls: usize) -> SageMaker {
+        let slots = self.limiter.reserve(calls).await;
+        SageMaker {
+            reserved: Some(Arc::new(std::sync::Mutex::new(slots))),
+            ..self.clone()
+        }
+    }
+
+    /// The reserved slot for a call of this handle, if one is left for it (see `together`).
+    fn reserved_slot(&self, kind: Call) -> Option<Instant> {
+        let mut slots = self.reserved.as_ref()?.lock().expect("reserved slots");
+        pace::take_reserved(&mut slots, kind)
+    }
+
+    /// Whether the rate limit is slowing this account-region's calls (it was throttled).
+    pub fn is_paced(&self) -> bool {
+        self.limiter.is_on()
+    }
+
+    /// Sends a call when the client's rate limit allows (in its reserved slot, if this handle
+    /// holds one), and tells the limit how it went. A throttled read is sent again (it did not
+    /// act) for up to `throttled_reads_for`, each time once the limit allows, except in a
+    /// reserved slot; a throttled change is returned to the executor (`apply::ops`).
+    async fn paced<T, Fut>(&self, kind: Call, mut call: impl FnMut() -> Fut) -> Result<T, AwsError>
+    where
+        Fut: Future<Output = Result<T, AwsError>>,
+    {
+        let mut first_throttle: Option<Instant> = None;
+        loop {
+            let (sent, reserved) = match self.reserved_slot(kind) {
+                Some(slot) => {
+                    tokio::time::sleep_until(slot.into()).await;
+                    (Instant::now(), true)
+                }
+                None => (self.limiter.turn(kind).await, false),
+            };
+            let result = call().await;
+            let throttled = matches!(&result, Err(err) if err.is(ErrorClass::Throttled));
+            self.limiter.answered(sent, throttled);
+            if !(throttled && kind == Call::Look && self.retries_throttled_reads) || reserved {
+                return result;
+            }
+            let since = *first_throttle.get_or_insert(sent);
+            if since.elapsed() >= self.throttled_reads_for {
+                return result;
+            }
         }
     }
 
@@ -162,8 +254,10 @@ impl SageMaker {
         loop {
             let token = next_token.take();
             let (page, next) = per_kind!(kind, self.client, op => {
-                let output = op.max_results(100).set_next_token(token).send().await
-                    .map_err(|e| AwsError::from_sdk(&operation, e))?;
+                let request = op.max_results(100).set_next_token(token);
+                let output = self.paced(Call::Look, || async {
+                    request.clone().send().await.map_err(|e| AwsError::from_sdk(&operation, e))
+                }).await?;
                 let page: Vec<DefinitionSummary> = output.job_definition_summaries().iter().map(|s| DefinitionSummary {
                     name: s.monitoring_job_definition_name().unwrap_or_default().to_owned(),
                     arn: s.monitoring_job_definition_arn().unwrap_or_default().to_owned(),
@@ -184,8 +278,11 @@ impl SageMaker {
         let operation = op_name("Describe", kind);
         let capture = CaptureBody::default();
         per_kind!(kind, self.client, op => {
-            op.job_definition_name(name).customize().interceptor(capture.clone()).send().await
-                .map_err(|e| AwsError::from_sdk(&operation, e))?;
+            let request = op.job_definition_name(name);
+            self.paced(Call::Look, || async {
+                request.clone().customize().interceptor(capture.clone()).send().await
+                    .map_err(|e| AwsError::from_sdk(&operation, e))
+            }).await?;
         }, [describe_data_quality_job_definition, describe_model_explainability_job_definition,
             describe_model_quality_job_definition, describe_model_bias_job_definition]);
         parse_body(&operation, capture.take())
@@ -197,9 +294,11 @@ impl SageMaker {
         let operation = op_name("Create", kind);
         let body = Bytes::from(serde_json::to_vec(request).expect("a JSON value serializes"));
         let arn = per_kind!(kind, self.client, op => {
-            let output = op.customize().config_override(single_attempt())
-                .mutate_request(replace_body(body)).send().await
-                .map_err(|e| AwsError::from_sdk(&operation, e))?;
+            let output = self.paced(Call::Change, || async {
+                op.clone().customize().config_override(single_attempt())
+                    .mutate_request(replace_body(body.clone())).send().await
+                    .map_err(|e| AwsError::from_sdk(&operation, e))
+            }).await?;
             output.job_definition_arn().unwrap_or_default().to_owned()
         }, [create_data_quality_job_definition, create_model_explainability_job_definition,
             create_model_quality_job_definition, create_model_bias_job_definition]);
@@ -210,8 +309,11 @@ impl SageMaker {
     pub async fn delete_definition(&self, kind: Kind, name: &str) -> Result<(), AwsError> {
         let operation = op_name("Delete", kind);
         per_kind!(kind, self.client, op => {
-            op.job_definition_name(name).customize().config_override(single_attempt()).send().await
-                .map_err(|e| AwsError::from_sdk(&operation, e))?;
+            let request = op.job_definition_name(name);
+            self.paced(Call::Change, || async {
+                request.clone().customize().config_override(single_attempt()).send().await
+                    .map_err(|e| AwsError::from_sdk(&operation, e))
+            }).await?;
         }, [delete_data_quality_job_definition, delete_model_explainability_job_definition,
             delete_model_quality_job_definition, delete_model_bias_job_definition]);
         Ok(())
@@ -222,15 +324,21 @@ impl SageMaker {
         let mut tags = Vec::new();
         let mut next_token: Option<String> = None;
         loop {
-            let output = self
+            let request = self
                 .client
                 .list_tags()
                 .resource_arn(arn)
                 .max_results(50)
-                .set_next_token(next_token.take())
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk("ListTags", e))?;
+                .set_next_token(next_token.take());
+            let output = self
+                .paced(Call::Look, || async {
+                    request
+                        .clone()
+                        .send()
+                        .await
+                        .map_err(|e| AwsError::from_sdk("ListTags", e))
+                })
+                .await?;
             tags.extend(output.tags().iter().map(|t| Tag {
                 key: t.key().unwrap_or_default().to_owned(),
                 value: t.value().unwrap_or_default().to_owned(),
@@ -251,15 +359,21 @@ impl SageMaker {
         let mut schedules = Vec::new();
         let mut next_token: Option<String> = None;
         loop {
-            let output = self
+            let request = self
                 .client
                 .list_monitoring_schedules()
                 .set_monitoring_job_definition_name(definition_name.map(str::to_owned))
                 .max_results(100)
-                .set_next_token(next_token.take())
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk("ListMonitoringSchedules", e))?;
+                .set_next_token(next_token.take());
+            let output = self
+                .paced(Call::Look, || async {
+                    request
+                        .clone()
+                        .send()
+                        .await
+                        .map_err(|e| AwsError::from_sdk("ListMonitoringSchedules", e))
+                })
+                .await?;
             schedules.extend(output.monitoring_schedule_summaries().iter().map(|s| {
                 ScheduleSummary {
                     name: s.monitoring_schedule_name().unwrap_or_default().to_owned(),
@@ -282,14 +396,20 @@ impl SageMaker {
     pub async fn describe_schedule(&self, name: &str) -> Result<ScheduleDescription, AwsError> {
         let operation = "DescribeMonitoringSchedule";
         let capture = CaptureBody::default();
-        self.client
+        let request = self
+            .client
             .describe_monitoring_schedule()
-            .monitoring_schedule_name(name)
-            .customize()
-            .interceptor(capture.clone())
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(operation, e))?;
+            .monitoring_schedule_name(name);
+        self.paced(Call::Look, || async {
+            request
+                .clone()
+                .customize()
+                .interceptor(capture.clone())
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(operation, e))
+        })
+        .await?;
         Ok(ScheduleDescription::from_raw(parse_body(
             operation,
             capture.take(),
@@ -304,15 +424,21 @@ impl SageMaker {
             "MonitoringScheduleConfig": config,
         });
         let body = Bytes::from(serde_json::to_vec(&body).expect("a JSON value serializes"));
-        self.client
+        let request = self
+            .client
             .update_monitoring_schedule()
-            .monitoring_schedule_name(name)
-            .customize()
-            .config_override(single_attempt())
-            .mutate_request(replace_body(body))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("UpdateMonitoringSchedule", e))?;
+            .monitoring_schedule_name(name);
+        self.paced(Call::Change, || async {
+            request
+                .clone()
+                .customize()
+                .config_override(single_attempt())
+                .mutate_request(replace_body(body.clone()))
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("UpdateMonitoringSchedule", e))
+        })
+        .await?;
         Ok(())
     }
 }

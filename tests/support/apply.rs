@@ -22,7 +22,8 @@ pub const SCHEDULE: &str = "nightly";
 /// `cmd` and `client` take the place of the sandbox's.
 pub struct Env {
     sandbox: Sandbox,
-    /// `AWS_MAX_ATTEMPTS` for the binary; `None` leaves the tool's default (adaptive, 8).
+    /// `AWS_MAX_ATTEMPTS` for the binary; `None` leaves the tool's default (standard, 8, and
+    /// the client's rate limit retrying throttles).
     pub max_attempts: Option<u32>,
 }
 

@@ -241,8 +241,8 @@ impl Sandbox {
     }
 }
 
-/// An adapter client built through the tool's own `load_sdk_config` (adaptive retries), with
-/// dummy credentials.
+/// An adapter client built through the tool's own `load_sdk_config` (standard retries, the
+/// client's own rate limit), with dummy credentials.
 pub fn client_for(
     runtime: &tokio::runtime::Runtime,
     endpoint_url: &str,

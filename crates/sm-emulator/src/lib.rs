@@ -105,7 +105,7 @@ pub enum EmulatorError {
 pub struct RecordedCall {
     /// The API operation, e.g. `DeleteModelBiasJobDefinition` or `GetCallerIdentity`.
     pub operation: String,
-    /// The definition or schedule the request named, if any.
+    /// The definition or schedule the request named, if any; for `AssumeRole`, the role's ARN.
     pub name: Option<String>,
     pub region: String,
     /// The account whose credentials signed the call (the management account for any key the

@@ -217,6 +217,11 @@ async fn respond(
     let caller = lock(&shared.org).identify(access_key.as_deref(), SystemTime::now());
     let name = match &call {
         Call::SageMaker(_, body) => resource_name(body),
+        // The role asked for, so a test can tell which account's credentials were requested.
+        Call::AssumeRole(fields) => fields
+            .iter()
+            .find(|(key, _)| key == "RoleArn")
+            .map(|(_, arn)| arn.clone()),
         _ => None,
     };
     let index = record(

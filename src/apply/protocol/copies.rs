@@ -2,7 +2,7 @@
 //! back from, and deleting a copy only when it holds what this run put there.
 
 use super::{Job, Looked, StepError, read};
-use crate::apply::ops::{Deleted, OpError, holds};
+use crate::apply::ops::{Deleted, OpError, Retries, holds};
 use crate::journal::Step;
 use crate::request;
 
@@ -59,9 +59,8 @@ impl Job<'_> {
         )
         .0;
         let mut seen = seen;
-        let mut attempt = 0;
+        let mut retries = Retries::default();
         loop {
-            attempt += 1;
             let live = match seen.take() {
                 Some(looked) => looked,
                 None => ops.find(copy).await,
@@ -75,7 +74,7 @@ impl Job<'_> {
             match ops.delete_once(copy, &live).await {
                 Ok(Deleted::Deleted | Deleted::AlreadyGone) => return Ok(true),
                 Ok(Deleted::Replaced { .. }) => return Ok(false),
-                Err(err) if ops.may_retry(&err, attempt).await => {}
+                Err(err) if ops.may_retry(&err, &mut retries).await => {}
                 Err(err) => return Err(err),
             }
         }

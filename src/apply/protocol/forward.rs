@@ -4,10 +4,10 @@
 
 use super::{Cause, Job, StepError, read};
 use crate::apply::Outcome;
-use crate::apply::ops::{Created, Deleted, OpError, Repoint, holds, same_object};
+use crate::apply::ops::{Created, Deleted, OpError, Ops, Repoint, Retries, holds, same_object};
 use crate::journal::{ScheduleSnapshot, Step};
 use crate::request;
-use crate::sagemaker::{AwsError, ErrorClass, Tag};
+use crate::sagemaker::{AwsError, ErrorClass, SageMaker, Tag};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
@@ -120,18 +120,17 @@ impl Job<'_> {
     /// answer after which the original was seen still there) is sent again only after another
     /// re-check, so a change someone makes meanwhile is never deleted with it.
     async fn recheck_and_delete(&self) -> Removal {
-        let mut attempt = 0;
+        let mut retries = Retries::default();
         // An earlier attempt's answer was lost: it may act late, so the original gone now is
         // taken for this run's delete.
         let mut lost = false;
         loop {
-            attempt += 1;
             let rechecked = self
                 .step(Step::RecheckOriginal, async { read(self.recheck().await) })
                 .await;
-            match rechecked {
-                Ok(Recheck::Unchanged) => {}
-                Ok(Recheck::Gone) if lost => return Removal::Deleted,
+            let together = match rechecked {
+                Ok((Recheck::Unchanged, together)) => together,
+                Ok((Recheck::Gone, _)) if lost => return Removal::Deleted,
                 // An earlier delete may still act: undoing now could lose what it deletes.
                 Ok(_) | Err(StepError::Refused(_)) if lost => {
                     return Removal::InDoubt(format!(
@@ -140,8 +139,8 @@ impl Job<'_> {
                         self.name()
                     ));
                 }
-                Ok(Recheck::Changed(what)) => return Removal::Stop(Cause::Changed(what)),
-                Ok(Recheck::Gone) => {
+                Ok((Recheck::Changed(what), _)) => return Removal::Stop(Cause::Changed(what)),
+                Ok((Recheck::Gone, _)) => {
                     return Removal::Stop(Cause::Changed(
                         "changed during the run: someone deleted it".to_owned(),
                     ));
@@ -152,8 +151,12 @@ impl Job<'_> {
                         "could not re-check it before deleting it: {err}"
                     )));
                 }
-            }
-            let ops = self.ops();
+            };
+            // The delete goes in the slot taken with the re-check's looks.
+            let ops = Ops {
+                client: &together,
+                ..self.ops()
+            };
             let deleting = ops.delete_once(self.name(), &self.snapshot.describe);
             match self.step(Step::DeleteOriginal, deleting).await {
                 Ok(Deleted::Deleted | Deleted::AlreadyGone) => return Removal::Deleted,
@@ -164,7 +167,10 @@ impl Job<'_> {
                 }
                 Err(StepError::Refused(err)) => {
                     lost |= err.is(ErrorClass::Transient);
-                    if ops.may_retry(&OpError::Refused(err.clone()), attempt).await {
+                    if ops
+                        .may_retry(&OpError::Refused(err.clone()), &mut retries)
+                        .await
+                    {
                         continue;
                     }
                     if lost {
@@ -181,19 +187,38 @@ impl Job<'_> {
         }
     }
 
-    /// Describes the original and lists its tags again; compares them with the snapshot.
-    async fn recheck(&self) -> Result<Recheck, AwsError> {
-        let Some((live, tags)) = self
-            .ops()
-            .find_with_tags(self.name(), &self.snapshot.arn)
-            .await?
-        else {
-            return Ok(Recheck::Gone);
-        };
-        if request::snapshot_hash(&live, &tags) == self.snapshot.snapshot_sha256 {
-            return Ok(Recheck::Unchanged);
-        }
-        Ok(Recheck::Changed(self.what_changed(&live, &tags)))
+    /// Lists the original's tags and describes it again, and compares them with the snapshot.
+    /// The looks and the delete that may follow go in slots of the rate limit taken together
+    /// (`SageMaker::together`): a slot for each page of tags the snapshot says there are (50 a
+    /// page, and one more when a page is full), one for the describe and the last for the
+    /// delete. No other call of the account-region waits between the looks and the delete
+    /// decided on them: the window SageMaker's unconditional delete leaves is a round trip
+    /// without a limit, and under one a slot after the describe (which tells a replacement) and
+    /// a slot more per page after the tags. A failed look takes them all again, so the looks are
+    /// of one moment. Returns the handle whose remaining slot is the delete's.
+    async fn recheck(&self) -> Result<(Recheck, SageMaker), AwsError> {
+        let ops = self.ops();
+        let tag_pages = self.snapshot.tags.len() / 50 + 1;
+        ops.patiently(|| async {
+            let together = self.client.together(tag_pages + 2).await;
+            let found = Ops {
+                client: &together,
+                ..self.ops()
+            }
+            .find_with_tags_once(self.name(), &self.snapshot.arn)
+            .await?;
+            let recheck = match found {
+                None => Recheck::Gone,
+                Some((live, tags))
+                    if request::snapshot_hash(&live, &tags) == self.snapshot.snapshot_sha256 =>
+                {
+                    Recheck::Unchanged
+                }
+                Some((live, tags)) => Recheck::Changed(self.what_changed(&live, &tags)),
+            };
+            Ok((recheck, together))
+        })
+        .await
     }
 
     pub(super) fn what_changed(&self, live: &Value, tags: &[Tag]) -> String {
