@@ -33,7 +33,17 @@ impl Session {
         global: &GlobalArgs,
         fallback_regions: &[String],
     ) -> anyhow::Result<Session> {
-        let choice = accounts::check(&global.accounts)?;
+        Session::connect_with(global, fallback_regions, false).await
+    }
+
+    /// [`Session::connect`], where `findings_name_accounts` says the accounts come from Security
+    /// Hub's findings (`--from-securityhub`): `--exclude-account` alone then leaves some out.
+    pub async fn connect_with(
+        global: &GlobalArgs,
+        fallback_regions: &[String],
+        findings_name_accounts: bool,
+    ) -> anyhow::Result<Session> {
+        let choice = accounts::check(&global.accounts, findings_name_accounts)?;
         for region in &global.regions {
             if !is_plausible_region(region) {
                 return Err(
