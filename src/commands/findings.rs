@@ -252,7 +252,7 @@ impl Updater {
         let mut notify: Vec<(String, Workflow, FoundFinding)> = Vec::new();
         for w in &worked {
             let note = format!(
-                "sm-recreate run {}: starting to {}. Resolved by the run once verified; \
+                "sm-recreate run {}{STARTING}{}. Resolved by the run once verified; \
                  rolled back from a snapshot on any failure.",
                 self.run_id,
                 intent(&w.key, w.fixes)
@@ -262,20 +262,34 @@ impl Updater {
             }
         }
         self.send(notify).await;
-        // Outcomes that arrived meanwhile go out together.
-        while let Some(first) = outcomes.recv().await {
-            let mut batch = vec![first];
-            while let Ok(more) = outcomes.try_recv() {
-                batch.push(more);
-            }
-            let mut updates = Vec::new();
-            for (key, outcome) in batch {
-                let (workflow, note) = self.after(&key, fixes.get(&key).copied(), &outcome);
-                for finding in findings.get(&key).into_iter().flatten() {
-                    updates.push((note.clone(), workflow, finding.clone()));
+        // Outcomes wait until a call's worth (100 findings of one status and note) is ready, or
+        // the run ends: a run of hundreds makes a few calls, whatever order its items end in.
+        let mut pending: BTreeMap<Group, Vec<FindingIdentifier>> = BTreeMap::new();
+        while let Some((key, outcome)) = outcomes.recv().await {
+            let (workflow, note) = self.after(&key, fixes.get(&key).copied(), &outcome);
+            let mut full = Vec::new();
+            for finding in findings.get(&key).into_iter().flatten() {
+                let group = (
+                    finding.region.clone(),
+                    workflow == Workflow::Resolved,
+                    note.clone(),
+                );
+                let waiting = pending.entry(group.clone()).or_default();
+                if !waiting.contains(&finding.identifier) {
+                    waiting.push(finding.identifier.clone());
+                }
+                if waiting.len() >= MAX_IDENTIFIERS && !full.contains(&group) {
+                    full.push(group);
                 }
             }
-            self.send(updates).await;
+            for group in full {
+                if let Some(identifiers) = pending.remove(&group) {
+                    self.send_group(group, identifiers).await;
+                }
+            }
+        }
+        for (group, identifiers) in pending {
+            self.send_group(group, identifiers).await;
         }
         self.report
     }
@@ -382,50 +396,64 @@ impl Updater {
     }
 
     /// Sends the updates, grouped by region, status and note, at most [`MAX_IDENTIFIERS`] a
-    /// call; counts what was done and warns about what was not.
+    /// call.
     async fn send(&mut self, updates: Vec<(String, Workflow, FoundFinding)>) {
-        let mut groups: BTreeMap<(String, bool, String), Vec<FindingIdentifier>> = BTreeMap::new();
+        let mut groups: BTreeMap<Group, Vec<FindingIdentifier>> = BTreeMap::new();
         for (note, workflow, finding) in updates {
-            let resolved = workflow == Workflow::Resolved;
-            let group = groups.entry((finding.region, resolved, note)).or_default();
+            let group = groups
+                .entry((finding.region, workflow == Workflow::Resolved, note))
+                .or_default();
             if !group.contains(&finding.identifier) {
                 group.push(finding.identifier);
             }
         }
-        for ((region, resolved, note), identifiers) in groups {
-            let hub = self.hub(&region);
-            let workflow = if resolved {
-                Workflow::Resolved
-            } else {
-                Workflow::Notified
-            };
-            for chunk in identifiers.chunks(MAX_IDENTIFIERS) {
-                match hub.update(chunk, Some(workflow), &note).await {
-                    Ok(unprocessed) => {
-                        let done = chunk.len() - unprocessed.len();
-                        if resolved {
-                            self.report.resolved += done;
-                        } else if note.contains(": starting to ") {
-                            self.report.notified += done;
-                        } else {
-                            self.report.noted += done;
-                        }
-                        for (finding, reason) in unprocessed {
-                            self.report.warnings.push(format!(
-                                "Security Hub did not update finding {}: {reason}",
-                                finding.id
-                            ));
-                        }
+        for (group, identifiers) in groups {
+            self.send_group(group, identifiers).await;
+        }
+    }
+
+    /// One group's updates, [`MAX_IDENTIFIERS`] a call; counts what was done and warns about
+    /// what was not.
+    async fn send_group(&mut self, group: Group, identifiers: Vec<FindingIdentifier>) {
+        let (region, resolved, note) = group;
+        let hub = self.hub(&region);
+        let workflow = if resolved {
+            Workflow::Resolved
+        } else {
+            Workflow::Notified
+        };
+        for chunk in identifiers.chunks(MAX_IDENTIFIERS) {
+            match hub.update(chunk, Some(workflow), &note).await {
+                Ok(unprocessed) => {
+                    let done = chunk.len() - unprocessed.len();
+                    if resolved {
+                        self.report.resolved += done;
+                    } else if note.contains(STARTING) {
+                        self.report.notified += done;
+                    } else {
+                        self.report.noted += done;
                     }
-                    Err(err) => self.report.warnings.push(format!(
-                        "could not update {} Security Hub finding(s) in {region}: {err}",
-                        chunk.len()
-                    )),
+                    for (finding, reason) in unprocessed {
+                        self.report.warnings.push(format!(
+                            "Security Hub did not update finding {}: {reason}",
+                            finding.id
+                        ));
+                    }
                 }
+                Err(err) => self.report.warnings.push(format!(
+                    "could not update {} Security Hub finding(s) in {region}: {err}",
+                    chunk.len()
+                )),
             }
         }
     }
 }
+
+/// Findings updated in one call: region, whether RESOLVED (else NOTIFIED), and the note.
+type Group = (String, bool, String);
+
+/// How the note set as a run starts on a resource reads, after the run id.
+const STARTING: &str = ": starting to ";
 
 /// The findings read with `--from-securityhub` of each resource worked on (a finding's ARN may
 /// spell the name in another case, I8), for the controls the run fixes on it.
