@@ -243,7 +243,7 @@ pub struct FindingsReport {
 }
 
 /// A finding the selection names that the run does not act on, and why.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SkippedFinding {
     /// The finding's id (empty when an export left it out).
     pub finding_id: String,
@@ -251,6 +251,35 @@ pub struct SkippedFinding {
     #[serde(flatten)]
     pub resource: crate::resource::ResourceId,
     pub reason: String,
+}
+
+/// The skipped findings as text lines, for the text renderings.
+pub fn skipped_findings_text(skipped: &[SkippedFinding]) -> String {
+    skipped
+        .iter()
+        .map(|s| format!("Security Hub {s}.\n"))
+        .collect()
+}
+
+/// The skipped findings as a markdown section (empty when none).
+pub fn skipped_findings_markdown(skipped: &[SkippedFinding]) -> String {
+    if skipped.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\n**Security Hub findings skipped:**\n\n");
+    for s in skipped {
+        out.push_str(&format!(
+            "- `{}` ({}) on {} `{}` ({}, account `{}`): {}\n",
+            s.finding_id,
+            s.control,
+            s.resource.kind,
+            s.resource.name,
+            s.resource.region,
+            s.resource.account_id,
+            s.reason
+        ));
+    }
+    out
 }
 
 impl std::fmt::Display for SkippedFinding {

@@ -245,6 +245,87 @@ fn from_securityhub_fixes_exactly_the_active_failing_findings_across_accounts_an
 }
 
 #[test]
+fn skipped_findings_are_reported_in_every_format_of_scan_and_plan() {
+    let sandbox = Sandbox::with_behaviour(org_seed(), quick_behaviour());
+    let gone = finding(&sandbox, PROD, "gone-dq")["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let fixed = finding(&sandbox, PROD, "fixed-dq")["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (command, format) in [
+        ("scan", "text"),
+        ("scan", "markdown"),
+        ("scan", "json"),
+        ("plan", "text"),
+        ("plan", "markdown"),
+        ("plan", "json"),
+    ] {
+        let output = run(
+            &sandbox,
+            &[
+                "--region",
+                US,
+                command,
+                "--from-securityhub",
+                "--format",
+                format,
+            ],
+        );
+        assert_eq!(code(&output), 0, "{command} {format}: {}", show(&output));
+        let text = stdout(&output);
+        for id in [&gone, &fixed] {
+            assert!(
+                text.contains(id.as_str()),
+                "{command} {format} names {id}:\n{text}"
+            );
+        }
+        assert!(
+            text.contains("no longer exists"),
+            "{command} {format}:\n{text}"
+        );
+        assert!(text.contains("passes now"), "{command} {format}:\n{text}");
+    }
+    // A plan file carrying them still applies (its checksum covers them).
+    let plan = sandbox.workdir.file("plan.json");
+    let output = run(
+        &sandbox,
+        &[
+            "--region",
+            US,
+            "plan",
+            "--from-securityhub",
+            "--out",
+            plan.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    let output = run(
+        &sandbox,
+        // The plan names the members: the account options must select them to apply it.
+        &[
+            "--org",
+            "apply",
+            plan.to_str().unwrap(),
+            "--yes",
+            "--update-findings",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    assert_eq!(stdout_json(&output)["securityhub"]["resolved"], json!(3));
+    assert!(
+        sandbox
+            .mutating_calls()
+            .iter()
+            .all(|c| c.account_id != MANAGEMENT)
+    );
+}
+
+#[test]
 fn account_options_narrow_the_findings_accounts_and_exclusions_alone_work() {
     let sandbox = Sandbox::with_behaviour(org_seed(), quick_behaviour());
     let output = run(

@@ -241,9 +241,9 @@ impl fmt::Display for Painted<'_> {
                 account.account_id, account.message
             )?;
         }
-        for skipped in &report.skipped_findings {
-            writeln!(f, "Security Hub {skipped}.")?;
-        }
+        f.write_str(&crate::securityhub::skipped_findings_text(
+            &report.skipped_findings,
+        ))?;
         if let Some(hub) = &report.securityhub {
             writeln!(
                 f,
