@@ -652,3 +652,59 @@ fn security_hub_off_is_a_usage_error_before_anything_is_read_or_changed() {
     );
     assert_eq!(code(&output), 2, "{}", show(&output));
 }
+
+#[test]
+fn the_printed_resume_command_names_the_accounts_the_findings_chose() {
+    let mut behaviour = quick_behaviour();
+    behaviour.faults = vec![FaultRule {
+        operation: "ListTags".to_owned(),
+        name: Some("churn-dq".to_owned()),
+        account_id: Some(STAGING.to_owned()),
+        nth: Some(2),
+        error: Some(FaultError {
+            code: "AccessDeniedException".to_owned(),
+            status: 400,
+            message: "not authorized to perform sagemaker:ListTags".to_owned(),
+        }),
+        ..FaultRule::default()
+    }];
+    let sandbox = Sandbox::with_behaviour(org_seed(), behaviour);
+    // No account option: the findings chose prod and staging.
+    let output = run(
+        &sandbox,
+        &[
+            "--region",
+            US,
+            "apply",
+            "--yes",
+            "--from-securityhub",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code(&output), 1, "{}", show(&output));
+    let hint = stdout_json(&output)["hint"]
+        .as_str()
+        .expect("a resume hint")
+        .to_owned();
+    assert!(
+        hint.contains(&format!("--account {PROD}"))
+            && hint.contains(&format!("--account {STAGING}")),
+        "{hint}"
+    );
+    let words = sm_testkit::shell_words(&hint);
+    let mut printed = isolated_command(&sandbox.workdir);
+    printed
+        .args(["--color", "never"])
+        .args(&words[1..])
+        .args(["--update-findings"]);
+    let output = with_timeout(printed)
+        .output()
+        .expect("run the printed command");
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    assert_eq!(flag(&sandbox, STAGING, "churn-dq"), Some(true));
+    assert_eq!(
+        workflow(&finding(&sandbox, STAGING, "churn-dq")),
+        "RESOLVED"
+    );
+}

@@ -68,7 +68,13 @@ pub async fn run(out: &Output, global: &GlobalArgs, args: ApplyArgs) -> anyhow::
         &chosen.reach,
         run,
         RunSettings {
-            hints: runs::hints(global, state.root()),
+            hints: if chosen.securityhub_findings.is_some() {
+                let accounts: Vec<String> =
+                    chosen.reach.accounts.iter().map(|a| a.id.clone()).collect();
+                runs::hints_naming_accounts(global, state.root(), &accounts)
+            } else {
+                runs::hints(global, state.root())
+            },
             strategy: args.strategy,
             pacing: args.pacing,
             concurrency: args.selection.concurrency,

@@ -137,6 +137,26 @@ pub fn hints(global: &GlobalArgs, state_root: &Path) -> Hints {
     }
 }
 
+/// [`hints`] for a run whose accounts Security Hub's findings chose (`--from-securityhub`
+/// without account options): the printed commands name them with `--account`, or they would
+/// reach the caller's account alone.
+pub fn hints_naming_accounts(global: &GlobalArgs, state_root: &Path, accounts: &[String]) -> Hints {
+    if global.accounts.names_accounts() {
+        return hints(global, state_root);
+    }
+    let named = crate::cli::AccountArgs {
+        accounts: accounts.to_vec(),
+        exclude_accounts: Vec::new(),
+        ..global.accounts.clone()
+    };
+    Hints {
+        command: global
+            .sandbox
+            .is_none()
+            .then(|| crate::settings::command_prefix_with(global, &named, state_root)),
+    }
+}
+
 /// What a run's executor is made of, besides the session and the accounts reached.
 pub struct RunSettings {
     pub hints: Hints,
