@@ -44,7 +44,12 @@ impl AccountChoice {
 
 /// Checks the account options: ids are 12 digits, the file reads, the role and session names are
 /// what IAM accepts. Nothing is called.
-pub fn check(args: &AccountArgs) -> Result<AccountChoice, UsageError> {
+/// `findings_name_accounts`: the accounts come from Security Hub findings, so `--exclude-account`
+/// has accounts to leave out even without the other options.
+pub fn check(
+    args: &AccountArgs,
+    findings_name_accounts: bool,
+) -> Result<AccountChoice, UsageError> {
     let mut listed = Vec::new();
     for id in &args.accounts {
         listed.push(account_id(id, "--account")?);
@@ -58,10 +63,11 @@ pub fn check(args: &AccountArgs) -> Result<AccountChoice, UsageError> {
     for id in &args.exclude_accounts {
         excluded.insert(account_id(id, "--exclude-account")?);
     }
-    if !excluded.is_empty() && !args.names_accounts() {
+    if !excluded.is_empty() && !args.names_accounts() && !findings_name_accounts {
         return Err(
-            UsageError::new("--exclude-account needs accounts to leave out from")
-                .with_hint("combine it with --org, --account or --accounts-file"),
+            UsageError::new("--exclude-account needs accounts to leave out from").with_hint(
+                "combine it with --org, --account, --accounts-file or --from-securityhub",
+            ),
         );
     }
     if !is_iam_name(&args.role_name, 1, 64) {
@@ -401,14 +407,18 @@ mod tests {
         }
     }
 
+    fn check_args(args: &AccountArgs) -> Result<AccountChoice, UsageError> {
+        check(args, false)
+    }
+
     #[test]
     fn account_ids_are_twelve_digits() {
         let mut wrong = args();
         wrong.accounts = vec!["12345".into()];
-        assert!(check(&wrong).unwrap_err().message.contains("`12345`"));
+        assert!(check_args(&wrong).unwrap_err().message.contains("`12345`"));
         let mut right = args();
         right.accounts = vec!["111111111111".into(), "111111111111".into()];
-        assert_eq!(check(&right).unwrap().listed, vec!["111111111111"]);
+        assert_eq!(check_args(&right).unwrap().listed, vec!["111111111111"]);
     }
 
     #[test]
@@ -419,11 +429,11 @@ mod tests {
         let mut from_file = args();
         from_file.accounts_file = Some(path.clone());
         assert_eq!(
-            check(&from_file).unwrap().listed,
+            check_args(&from_file).unwrap().listed,
             vec!["111111111111", "222222222222"]
         );
         std::fs::write(&path, "111111111111\n2222\n").unwrap();
-        let err = check(&from_file).unwrap_err();
+        let err = check_args(&from_file).unwrap_err();
         assert!(err.message.contains("line 2"), "{}", err.message);
     }
 
@@ -431,13 +441,18 @@ mod tests {
     fn exclusions_need_accounts_and_may_not_leave_none() {
         let mut alone = args();
         alone.exclude_accounts = vec!["111111111111".into()];
-        assert!(check(&alone).is_err());
+        assert!(check_args(&alone).is_err());
         let mut all_out = alone.clone();
         all_out.accounts = vec!["111111111111".into()];
-        assert!(check(&all_out).unwrap_err().message.contains("no account"));
+        assert!(
+            check_args(&all_out)
+                .unwrap_err()
+                .message
+                .contains("no account")
+        );
         let mut org = alone;
         org.org = true;
-        assert!(check(&org).is_ok());
+        assert!(check_args(&org).is_ok());
     }
 
     #[test]
@@ -446,11 +461,11 @@ mod tests {
             let mut with_id = args();
             with_id.accounts = vec!["111111111111".into()];
             with_id.external_id = Some(bad.into());
-            assert!(check(&with_id).is_err(), "{bad:?}");
+            assert!(check_args(&with_id).is_err(), "{bad:?}");
         }
         let mut good = args();
         good.external_id = Some("ext-123:a/b@c".into());
-        assert!(check(&good).is_ok());
+        assert!(check_args(&good).is_ok());
     }
 
     #[test]
@@ -465,6 +480,6 @@ mod tests {
     fn role_names_are_names_not_arns() {
         let mut arn = args();
         arn.role_name = "arn:aws:iam::111111111111:role/x".into();
-        assert!(check(&arn).is_err());
+        assert!(check_args(&arn).is_err());
     }
 }

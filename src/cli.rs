@@ -367,8 +367,18 @@ pub struct SelectionArgs {
 
     /// Act on the definitions that this Security Hub findings export (ASFF JSON, as
     /// `aws securityhub get-findings` writes it) reports as failing, across its regions.
-    #[arg(long, value_name = "ASFF_JSON")]
+    #[arg(long, value_name = "ASFF_JSON", conflicts_with = "from_securityhub")]
     pub from_findings: Option<PathBuf>,
+
+    /// Act on the resources that Security Hub's failing findings name, read live
+    /// (securityhub:GetFindings in each region): ACTIVE, FAILED and not SUPPRESSED findings of
+    /// the controls the run fixes. From the Security Hub administrator account this covers the
+    /// members: the accounts the findings name are the accounts the run reaches (by assuming
+    /// --role-name), narrowed by --account, --accounts-file or --org and --exclude-account.
+    /// Findings choose which resources, never which flags (--fix, --control do). A finding whose
+    /// resource is gone, or passes now, is reported and skipped.
+    #[arg(long)]
+    pub from_securityhub: bool,
 
     /// Also recreate definitions owned by a CloudFormation stack (normally skipped: fix the
     /// template instead, or the next stack update reverts the fix).
@@ -444,6 +454,22 @@ pub struct ApplyArgs {
     /// Show `Environment` values in the text diffs instead of redacting them.
     #[arg(long)]
     pub show_secrets: bool,
+
+    #[command(flatten)]
+    pub findings: FindingsArgs,
+}
+
+/// Security Hub findings as the run's output.
+#[derive(Debug, Clone, Copy, Args, Default)]
+pub struct FindingsArgs {
+    /// Record the run on the Security Hub findings of what it fixes (BatchUpdateFindings, with
+    /// the caller's credentials: from the administrator account, members' findings too):
+    /// NOTIFIED with a note when the run starts on a resource, RESOLVED with a note naming the
+    /// run and the flags once it is verified, a note and NOTIFIED kept after a rollback. The
+    /// findings are those --from-securityhub read, else found by the resource's ARN. Security
+    /// Hub still re-evaluates on its own. A failed update is a warning, never a failed fix.
+    #[arg(long)]
+    pub update_findings: bool,
 }
 
 /// How long the commands that change AWS wait for things AWS does asynchronously.
@@ -506,6 +532,9 @@ pub struct ResumeArgs {
     /// Report format on stdout: text, or one JSON document (as `apply --format json`).
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+
+    #[command(flatten)]
+    pub findings: FindingsArgs,
 }
 
 #[derive(Debug, Args)]

@@ -121,37 +121,31 @@ pub fn judge(control: Control, job: &JobView<'_>, evaluation: Evaluation) -> Jud
         Fix::Encryption => "inter-container traffic encryption is enabled",
         Fix::Isolation => "network isolation is enabled",
     };
-    let (passes, reason) = if flag == Some(true) {
-        (true, enabled.to_owned())
+    // The verdict comes from the rule table shared with the emulator's Security Hub findings;
+    // only the wording is decided here.
+    let passes = match evaluation {
+        Evaluation::Strict => flag == Some(true),
+        Evaluation::ConfigRule => control.rule_test.passes(flag, job.instance_count),
+    };
+    let reason = if flag == Some(true) {
+        enabled.to_owned()
     } else {
         let flag_text = job.flag_text(fix);
-        match (evaluation, control.rule_test) {
-            (Evaluation::Strict, _) | (Evaluation::ConfigRule, RuleTest::NotTrue) => {
-                (false, format!("{flag_text}; it must be true"))
+        match (evaluation, control.rule_test, passes) {
+            (Evaluation::Strict, _, _) | (_, RuleTest::NotTrue, _) => {
+                format!("{flag_text}; it must be true")
             }
-            (Evaluation::ConfigRule, RuleTest::False) => match flag {
-                Some(false) => (false, format!("{flag_text}; it must not be false")),
-                _ => (
-                    true,
-                    format!(
-                        "{flag_text}, which {} fails only when false",
-                        control.config_rule
-                    ),
-                ),
-            },
-            (Evaluation::ConfigRule, RuleTest::NotTrueOnTwoOrMoreInstances) => {
-                match job.instance_count {
-                    Some(count) if count >= 2 => (
-                        false,
-                        format!("{flag_text} and the job runs on {count} instances"),
-                    ),
-                    _ => (
-                        true,
-                        format!(
-                            "{flag_text}, but a single-instance job has no inter-container traffic"
-                        ),
-                    ),
-                }
+            (_, RuleTest::False, false) => format!("{flag_text}; it must not be false"),
+            (_, RuleTest::False, true) => format!(
+                "{flag_text}, which {} fails only when false",
+                control.config_rule
+            ),
+            (_, RuleTest::NotTrueOnTwoOrMoreInstances, false) => format!(
+                "{flag_text} and the job runs on {} instances",
+                job.instance_count.unwrap_or_default()
+            ),
+            (_, RuleTest::NotTrueOnTwoOrMoreInstances, true) => {
+                format!("{flag_text}, but a single-instance job has no inter-container traffic")
             }
         }
     };

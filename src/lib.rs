@@ -20,5 +20,6 @@ pub mod render;
 pub mod request;
 pub mod resource;
 pub mod sagemaker;
+pub mod securityhub;
 pub mod settings;
 pub mod shell;

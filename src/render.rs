@@ -599,6 +599,9 @@ pub struct ScanReport<'a> {
     /// Monitoring schedules with an inline job definition (SageMaker.14, .22).
     pub schedules: Vec<ScanEntry<'a>>,
     pub problems: Vec<ScanProblem<'a>>,
+    /// Findings the selection named whose resource is gone or passes now.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub skipped_findings: &'a [crate::securityhub::SkippedFinding],
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -664,7 +667,17 @@ impl<'a> ScanReport<'a> {
             definitions,
             schedules,
             problems,
+            skipped_findings: &[],
         }
+    }
+
+    /// The report with the findings its selection skipped.
+    pub fn with_skipped_findings(
+        mut self,
+        skipped: &'a [crate::securityhub::SkippedFinding],
+    ) -> ScanReport<'a> {
+        self.skipped_findings = skipped;
+        self
     }
 
     fn entries(&self) -> impl Iterator<Item = &ScanEntry<'a>> {
@@ -684,6 +697,9 @@ impl<'a> ScanReport<'a> {
             )
             .expect("write");
         }
+        out.push_str(&crate::securityhub::skipped_findings_text(
+            self.skipped_findings,
+        ));
         if self.entries().next().is_none() {
             writeln!(
                 out,
@@ -837,6 +853,9 @@ impl<'a> ScanReport<'a> {
             )
             .expect("write");
         }
+        out.push_str(&crate::securityhub::skipped_findings_markdown(
+            self.skipped_findings,
+        ));
         out
     }
 }

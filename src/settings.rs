@@ -33,7 +33,17 @@ impl Session {
         global: &GlobalArgs,
         fallback_regions: &[String],
     ) -> anyhow::Result<Session> {
-        let choice = accounts::check(&global.accounts)?;
+        Session::connect_with(global, fallback_regions, false).await
+    }
+
+    /// [`Session::connect`], where `findings_name_accounts` says the accounts come from Security
+    /// Hub's findings (`--from-securityhub`): `--exclude-account` alone then leaves some out.
+    pub async fn connect_with(
+        global: &GlobalArgs,
+        fallback_regions: &[String],
+        findings_name_accounts: bool,
+    ) -> anyhow::Result<Session> {
+        let choice = accounts::check(&global.accounts, findings_name_accounts)?;
         for region in &global.regions {
             if !is_plausible_region(region) {
                 return Err(
@@ -215,6 +225,16 @@ impl Session {
 /// How to invoke the tool again with the same account settings, for the commands printed in
 /// hints (`resume`, `restore`).
 pub fn command_prefix(global: &GlobalArgs, state_dir: &std::path::Path) -> String {
+    command_prefix_with(global, &global.accounts, state_dir)
+}
+
+/// [`command_prefix`] with other account options: a run whose accounts came from Security Hub
+/// findings names them, since no option of its own did.
+pub fn command_prefix_with(
+    global: &GlobalArgs,
+    accounts: &crate::cli::AccountArgs,
+    state_dir: &std::path::Path,
+) -> String {
     let mut words = vec!["sm-recreate".to_owned()];
     if let Some(profile) = &global.profile {
         words.push(format!("--profile {}", shell_quote(profile)));
@@ -222,7 +242,7 @@ pub fn command_prefix(global: &GlobalArgs, state_dir: &std::path::Path) -> Strin
     if let Some(url) = &global.endpoint_url {
         words.push(format!("--endpoint-url {}", shell_quote(url)));
     }
-    words.extend(account_words(&global.accounts));
+    words.extend(account_words(accounts));
     words.push(format!(
         "--state-dir {}",
         shell_quote(&state_dir.display().to_string())

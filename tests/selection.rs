@@ -289,3 +289,34 @@ fn bad_selection_flags_exit_2_before_any_call() {
     }
     assert_eq!(sandbox.calls(), [], "nothing was called");
 }
+
+/// What the emulator's Security Hub generates is what `--from-findings` reads: every ACTIVE
+/// FAILED finding's resource, and nothing else, comes back from the findings parser.
+#[test]
+fn the_emulators_security_hub_findings_round_trip_through_the_findings_parser() {
+    use sm_recreate::plan::selection::parse_findings;
+    use sm_recreate::resource::ResourceId;
+    for seed in [Seed::demo(), Seed::demo_organization()] {
+        let sandbox = Sandbox::start(seed);
+        let findings = sandbox.emulator.findings();
+        let failing: std::collections::BTreeSet<&str> = findings
+            .iter()
+            .filter(|f| f["Compliance"]["Status"] == "FAILED" && f["RecordState"] == "ACTIVE")
+            .map(|f| f["Resources"][0]["Id"].as_str().expect("a resource ARN"))
+            .collect();
+        assert!(failing.len() >= 2, "{failing:?}");
+        let parsed = parse_findings(&json!({ "Findings": findings })).expect("parses");
+        assert_eq!(parsed.len(), failing.len(), "{parsed:?}");
+        for arn in failing {
+            if let Some(definition) = sm_kinds::DefinitionArn::parse(arn) {
+                let id = ResourceId::definition(
+                    &definition.account_id,
+                    &definition.region,
+                    definition.kind,
+                    &definition.name,
+                );
+                assert!(parsed.contains(&id), "{arn}");
+            }
+        }
+    }
+}

@@ -35,6 +35,13 @@ pub struct RunReport {
     /// Accounts the run was for that could not be reached, with AWS's message.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unreachable_accounts: Vec<crate::accounts::Unreachable>,
+    /// Findings the selection named that the run skipped: their resource is gone or passes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_findings: Vec<crate::securityhub::SkippedFinding>,
+    /// What `--update-findings` did to Security Hub findings; its warnings never change the
+    /// exit code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub securityhub: Option<crate::securityhub::FindingsReport>,
     /// The process's exit code.
     pub exit_code: ExitStatus,
 }
@@ -87,6 +94,8 @@ impl RunReport {
             note: None,
             error: None,
             unreachable_accounts: Vec::new(),
+            skipped_findings: Vec::new(),
+            securityhub: None,
             exit_code,
         }
     }
@@ -110,6 +119,24 @@ impl RunReport {
         self
     }
 
+    /// Adds the findings the selection named that the run skipped (reported, not failed).
+    pub fn with_skipped_findings(
+        mut self,
+        skipped: &[crate::securityhub::SkippedFinding],
+    ) -> RunReport {
+        self.skipped_findings = skipped.to_vec();
+        self
+    }
+
+    /// Adds what `--update-findings` did; its warnings leave the exit code alone.
+    pub fn with_findings_updates(
+        mut self,
+        report: Option<crate::securityhub::FindingsReport>,
+    ) -> RunReport {
+        self.securityhub = report;
+        self
+    }
+
     /// Nothing was done, for the reason `note` gives.
     pub fn nothing_to_do(run_id: Option<&str>, note: impl Into<String>) -> RunReport {
         RunReport {
@@ -121,6 +148,8 @@ impl RunReport {
             note: Some(note.into()),
             error: None,
             unreachable_accounts: Vec::new(),
+            skipped_findings: Vec::new(),
+            securityhub: None,
             exit_code: ExitStatus::Success,
         }
     }
@@ -137,6 +166,8 @@ impl RunReport {
             note: None,
             error: Some(failure.message.clone()),
             unreachable_accounts: Vec::new(),
+            skipped_findings: Vec::new(),
+            securityhub: None,
             exit_code: failure.status,
         }
     }
@@ -209,6 +240,29 @@ impl fmt::Display for Painted<'_> {
                 "Account {} could not be reached and was not worked on: {}",
                 account.account_id, account.message
             )?;
+        }
+        f.write_str(&crate::securityhub::skipped_findings_text(
+            &report.skipped_findings,
+        ))?;
+        if let Some(hub) = &report.securityhub {
+            writeln!(
+                f,
+                "Security Hub: {} finding(s) set NOTIFIED, {} RESOLVED, {} noted (not fixed){}.",
+                hub.notified,
+                hub.resolved,
+                hub.noted,
+                if hub.resources_without_findings > 0 {
+                    format!(
+                        "; {} resource(s) had no open finding",
+                        hub.resources_without_findings
+                    )
+                } else {
+                    String::new()
+                }
+            )?;
+            for warning in &hub.warnings {
+                writeln!(f, "warning: Security Hub: {warning}")?;
+            }
         }
         Ok(())
     }

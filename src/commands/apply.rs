@@ -1,6 +1,7 @@
 //! `apply`: plan (or read a reviewed plan file), confirm, recreate, report.
 
 use super::common;
+use super::findings::{FindingsUpdates, Worked};
 use super::runs::{self, RunSettings};
 use crate::accounts::Reach;
 use crate::apply::report::RunReport;
@@ -48,6 +49,7 @@ pub async fn run(out: &Output, global: &GlobalArgs, args: ApplyArgs) -> anyhow::
             unreachable.push(missed.clone());
         }
     }
+    let skipped_findings = chosen.skipped_findings.clone();
     let incomplete = chosen.incomplete;
     if incomplete {
         tracing::error!(
@@ -58,6 +60,7 @@ pub async fn run(out: &Output, global: &GlobalArgs, args: ApplyArgs) -> anyhow::
         // Planned now, in text, the plan shown already says so.
         let report = RunReport::nothing_to_do(None, "Nothing to recreate.")
             .with_unreachable(&unreachable)
+            .with_skipped_findings(&skipped_findings)
             .with_incomplete(incomplete);
         if document.is_some() || args.format == ReportFormat::Json {
             runs::print_report(out, &report, args.format);
@@ -75,17 +78,40 @@ pub async fn run(out: &Output, global: &GlobalArgs, args: ApplyArgs) -> anyhow::
         &chosen.reach,
         run,
         RunSettings {
-            hints: runs::hints(global, state.root()),
+            hints: if chosen.securityhub_findings.is_some() {
+                let accounts: Vec<String> =
+                    chosen.reach.accounts.iter().map(|a| a.id.clone()).collect();
+                runs::hints_naming_accounts(global, state.root(), &accounts)
+            } else {
+                runs::hints(global, state.root())
+            },
             strategy: args.strategy,
             pacing: args.pacing,
             concurrency: args.selection.concurrency,
         },
     );
+    let findings = args.findings.update_findings.then(|| {
+        let worked = targets
+            .iter()
+            .map(|t| Worked {
+                key: t.key.clone(),
+                fixes: t.fixes,
+            })
+            .collect();
+        FindingsUpdates::start(
+            &chosen.session.sdk_config,
+            &executor.run.run_id,
+            worked,
+            chosen.securityhub_findings.clone(),
+        )
+    });
     let work = targets.into_iter().map(Work::Fresh).collect();
-    let report = runs::execute(out, &executor, work)
+    let report = runs::execute(out, &executor, work, findings.as_ref())
         .await
         .with_unreachable(&unreachable)
+        .with_skipped_findings(&skipped_findings)
         .with_incomplete(incomplete);
+    let report = runs::with_findings(out, report, findings).await;
     Ok(runs::print_report(out, &report, args.format))
 }
 
@@ -96,6 +122,11 @@ struct Chosen {
     targets: Vec<Target>,
     /// Planned now from an inventory that could not read everything.
     incomplete: bool,
+    /// Findings the selection named whose resource is gone or passes now.
+    skipped_findings: Vec<crate::securityhub::SkippedFinding>,
+    /// The findings `--from-securityhub` read, for `--update-findings`; `None` otherwise (they
+    /// are then found by each resource's ARN).
+    securityhub_findings: Option<Vec<crate::plan::selection::FailingFinding>>,
 }
 
 /// A plan file, checked, with the flags that cannot go with one refused.
@@ -180,6 +211,8 @@ async fn targets_of_plan_file(
         reach,
         targets,
         incomplete: false,
+        skipped_findings: Vec::new(),
+        securityhub_findings: None,
     })
 }
 
@@ -230,11 +263,17 @@ async fn targets_planned_now(
     }
     let common::Planned { read, .. } = planned;
     let incomplete = read.inventories.iter().any(|a| a.inventory.is_incomplete());
+    let securityhub_findings = read
+        .selection
+        .from_securityhub
+        .then(|| read.selection.finding_records.clone());
     Ok(Chosen {
         session: read.session,
         reach: read.reach,
         targets,
         incomplete,
+        skipped_findings: read.skipped_findings,
+        securityhub_findings,
     })
 }
 
@@ -302,6 +341,7 @@ fn refuse_selection_with_plan_file(selection: &SelectionArgs) -> Result<(), Usag
         || !selection.fixes.is_empty()
         || !selection.names.is_empty()
         || selection.from_findings.is_some()
+        || selection.from_securityhub
         || selection.include_managed
     {
         return Err(UsageError::new("selection flags cannot be combined with a plan file")

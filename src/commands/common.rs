@@ -5,9 +5,11 @@ use crate::accounts::Reach;
 use crate::cli::{ConcurrencyArgs, GlobalArgs, SelectionArgs};
 use crate::exit::{ExitStatus, UsageError};
 use crate::inventory::{self, CallLimits, Inventory, Scope};
+use crate::kinds::Subject;
 use crate::kinds::same_name;
-use crate::plan::selection::{self, Selection};
+use crate::plan::selection::{self, FailingFinding, Selection};
 use crate::plan::{self, Plan, PlanOptions};
+use crate::securityhub::SkippedFinding;
 use crate::settings::Session;
 use std::sync::Arc;
 use tokio::task::JoinSet;
@@ -18,14 +20,20 @@ pub fn resolve_selection(args: &SelectionArgs) -> Result<Selection, UsageError> 
     for glob in &args.names {
         selection::check_glob(glob)?;
     }
-    let findings = match &args.from_findings {
-        Some(path) => Some(selection::read_findings(path)?),
-        None => None,
+    let finding_records = match &args.from_findings {
+        Some(path) => selection::read_findings(path)?,
+        None => Vec::new(),
     };
+    let findings = args
+        .from_findings
+        .as_ref()
+        .map(|_| finding_records.iter().map(|f| f.resource.clone()).collect());
     Ok(Selection {
         scope,
         name_globs: args.names.clone(),
         findings,
+        from_securityhub: args.from_securityhub,
+        finding_records,
         include_managed: args.include_managed,
         evaluation: args.evaluation,
     })
@@ -43,6 +51,11 @@ pub struct Read {
     pub session: Session,
     pub reach: Reach,
     pub inventories: Vec<AccountInventory>,
+    /// The selection the inventories were read for: with `--from-securityhub`, the one the
+    /// live findings made.
+    pub selection: Selection,
+    /// Findings the selection names whose resource is gone or passes now.
+    pub skipped_findings: Vec<SkippedFinding>,
 }
 
 impl Read {
@@ -60,8 +73,21 @@ pub async fn connect_and_read(
     selection: &Selection,
     concurrency: ConcurrencyArgs,
 ) -> anyhow::Result<Read> {
-    let session = Session::connect(global, &selection.findings_regions()).await?;
-    let reach = session.reach(usize::from(concurrency.concurrency)).await?;
+    let (session, reach, selection) = if selection.from_securityhub {
+        let session = Session::connect_with(global, &[], true).await?;
+        let (selection, reach) = super::findings::from_securityhub(
+            &session,
+            selection,
+            usize::from(concurrency.concurrency),
+        )
+        .await?;
+        (session, reach, selection)
+    } else {
+        let session = Session::connect(global, &selection.findings_regions()).await?;
+        let reach = session.reach(usize::from(concurrency.concurrency)).await?;
+        (session, reach, selection.clone())
+    };
+    let selection = &selection;
     for unreachable in &reach.unreachable {
         tracing::error!(
             "account {} cannot be reached: {}",
@@ -109,19 +135,30 @@ pub async fn connect_and_read(
     }
     inventories.sort_by_key(|(index, _)| *index);
     let inventories: Vec<AccountInventory> = inventories.into_iter().map(|(_, a)| a).collect();
-    let several = session.accounts.names_accounts();
+    // With --from-securityhub the findings name the accounts, however many.
+    let several = session.accounts.names_accounts() || selection.from_securityhub;
     if !several {
         refuse_unreadable(&inventories[0].inventory, &session, selection)?;
     }
+    let mut skipped_findings = Vec::new();
     for account in &inventories {
         warn_problems(&account.account_id, &account.inventory, several);
         let selection = selection.for_account(&account.account_id);
-        warn_vanished_findings(&selection, &account.inventory, &session.regions);
+        skipped_findings.extend(skipped_findings_of(
+            &selection,
+            &account.inventory,
+            &session.regions,
+        ));
+    }
+    for skipped in &skipped_findings {
+        tracing::warn!("{skipped}");
     }
     Ok(Read {
         session,
         reach,
         inventories,
+        selection: selection.clone(),
+        skipped_findings,
     })
 }
 
@@ -201,30 +238,89 @@ fn warn_problems(account_id: &str, inventory: &Inventory, several: bool) {
     }
 }
 
-/// A finding whose resource is gone is reported, not silently dropped.
-fn warn_vanished_findings(selection: &Selection, inventory: &Inventory, regions: &[String]) {
+/// The findings whose resource no longer exists or passes now: reported (with the finding's
+/// id and why), not silently dropped. A finding that names a resource the run acts on anyway
+/// is not among them.
+fn skipped_findings_of(
+    selection: &Selection,
+    inventory: &Inventory,
+    regions: &[String],
+) -> Vec<SkippedFinding> {
     let Some(wanted) = &selection.findings else {
-        return;
+        return Vec::new();
     };
-    // A finding's ARN may spell the name in another case (I8): compare as AWS might.
-    for finding in wanted {
-        let found = inventory.definitions.iter().any(|d| {
-            d.region == finding.region
-                && finding.definition_kind() == Some(d.kind)
-                && same_name(&d.name, &finding.name)
-        }) || inventory.schedules.iter().any(|s| {
-            s.region == finding.region
-                && finding.kind == crate::resource::ResourceKind::MonitoringSchedule
-                && same_name(&s.name, &finding.name)
+    let records: Vec<FailingFinding> = if selection.finding_records.is_empty() {
+        wanted
+            .iter()
+            .map(|resource| FailingFinding {
+                id: String::new(),
+                product_arn: String::new(),
+                control: String::new(),
+                resource: resource.clone(),
+            })
+            .collect()
+    } else {
+        selection.finding_records.clone()
+    };
+    let mut skipped = Vec::new();
+    for finding in records {
+        let resource = &finding.resource;
+        if !regions.contains(&resource.region) {
+            continue;
+        }
+        // A finding's ARN may spell the name in another case (I8): compare as AWS might.
+        let definition = inventory.definitions.iter().find(|d| {
+            d.region == resource.region
+                && resource.definition_kind() == Some(d.kind)
+                && same_name(&d.name, &resource.name)
+        });
+        let schedule = inventory.schedules.iter().find(|s| {
+            s.region == resource.region
+                && resource.kind == crate::resource::ResourceKind::MonitoringSchedule
+                && same_name(&s.name, &resource.name)
         });
         let reported = inventory.problems.iter().any(|p| {
             p.name
                 .as_deref()
-                .is_some_and(|n| same_name(n, &finding.name))
+                .is_some_and(|n| same_name(n, &resource.name))
         });
-        if !found && !reported && regions.contains(&finding.region) {
-            tracing::warn!("{finding} is named by a finding but no longer exists");
+        let reason = match (definition, schedule) {
+            _ if reported => continue,
+            (Some(d), _) => {
+                if selection.could_change(Subject::Definition(d.kind), &d.raw) {
+                    continue;
+                }
+                "it passes now (the finding is older than the fix)"
+            }
+            (None, Some(s)) => {
+                if selection.could_change(Subject::InlineSchedule, &s.raw) {
+                    continue;
+                }
+                "it passes now (the finding is older than the fix)"
+            }
+            // Outside --name, or of a kind the run does not cover: not the finding's doing.
+            (None, None) if !in_scope(selection, resource) => continue,
+            (None, None) => "the resource no longer exists",
+        };
+        skipped.push(SkippedFinding {
+            finding_id: finding.id,
+            control: finding.control,
+            resource: finding.resource,
+            reason: reason.to_owned(),
+        });
+    }
+    skipped
+}
+
+fn in_scope(selection: &Selection, resource: &crate::resource::ResourceId) -> bool {
+    match resource.kind {
+        crate::resource::ResourceKind::Definition(kind) => {
+            selection.matches(&resource.region, kind, &resource.name)
         }
+        crate::resource::ResourceKind::MonitoringSchedule => {
+            selection.matches_schedule(&resource.region, &resource.name)
+        }
+        crate::resource::ResourceKind::NotebookInstance => false,
     }
 }
 

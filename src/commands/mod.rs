@@ -3,6 +3,7 @@
 mod apply;
 mod common;
 mod completions;
+mod findings;
 mod guard;
 mod man;
 mod plan;

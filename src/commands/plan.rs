@@ -26,6 +26,7 @@ pub async fn run(out: &Output, global: &GlobalArgs, args: PlanArgs) -> anyhow::R
             &planned.read.session.regions,
             selection.scope.all_fixes(),
         )
+        .with_skipped_findings(&planned.read.skipped_findings)
     });
     if let (Some(out), Some(document)) = (&args.out, &document) {
         std::fs::File::create(out)
@@ -49,17 +50,23 @@ pub async fn run(out: &Output, global: &GlobalArgs, args: PlanArgs) -> anyhow::R
             }
         );
     }
+    let skipped = &planned.read.skipped_findings;
     let text = match args.format {
-        Format::Text => render::plan_text(&plans, unreachable, style),
+        Format::Text => {
+            render::plan_text(&plans, unreachable, style)
+                + &crate::securityhub::skipped_findings_text(skipped)
+        }
         // Markdown goes into change tickets, like the plan file: never with secrets.
-        Format::Markdown => render::plan_markdown(
-            &plans,
-            unreachable,
-            Style {
-                show_secrets: false,
-                ..style
-            },
-        ),
+        Format::Markdown => {
+            render::plan_markdown(
+                &plans,
+                unreachable,
+                Style {
+                    show_secrets: false,
+                    ..style
+                },
+            ) + &crate::securityhub::skipped_findings_markdown(skipped)
+        }
         Format::Json => render::plan_json(document.as_ref().expect("made for JSON")),
     };
     out.data(&text)?;

@@ -1,5 +1,6 @@
 //! `resume`: finish or roll back what an interrupted apply left, then do what it never started.
 
+use super::findings::{FindingsUpdates, Worked};
 use super::runs::{self, RunSettings};
 use crate::apply::report::RunReport;
 use crate::apply::{Strategy, Target, Work};
@@ -65,9 +66,21 @@ pub async fn run(
         concurrency: args.concurrency,
     };
     let executor = runs::executor(&session, &reach, run, settings);
-    let report = runs::execute(out, &executor, work)
+    // A resumed run finds its findings by ARN again: the journal does not keep them.
+    let findings = args.findings.update_findings.then(|| {
+        let worked = unfinished
+            .iter()
+            .map(|p| Worked {
+                key: p.item.clone(),
+                fixes: p.fixes,
+            })
+            .collect();
+        FindingsUpdates::start(&session.sdk_config, &run_id, worked, None)
+    });
+    let report = runs::execute(out, &executor, work, findings.as_ref())
         .await
         .with_unreachable(&reach.unreachable);
+    let report = runs::with_findings(out, report, findings).await;
     Ok(runs::print_report(out, &report, args.format))
 }
 

@@ -17,7 +17,12 @@ use std::time::Duration;
 
 /// Runs the work with progress and the Ctrl-C handler, journals the run's end, and reports it.
 /// Nothing here fails: from the first mutating call on, the outcomes decide the exit status.
-pub async fn execute(out: &Output, executor: &Arc<Executor>, work: Vec<Work>) -> RunReport {
+pub async fn execute(
+    out: &Output,
+    executor: &Arc<Executor>,
+    work: Vec<Work>,
+    findings: Option<&super::findings::FindingsUpdates>,
+) -> RunReport {
     let run = &executor.run;
     // Under `--sandbox` there is no command to give: the hint says why instead.
     let resume = match executor.hints.resume_command(&run.run_id) {
@@ -28,6 +33,10 @@ pub async fn execute(out: &Output, executor: &Arc<Executor>, work: Vec<Work>) ->
     let interrupt = watch_ctrl_c(out.clone(), executor.stop.clone(), resume);
     let outcomes = executor
         .run_all(work, |key, outcome| {
+            // Handed over, never waited for: findings updates go on beside the run.
+            if let Some(findings) = findings {
+                findings.finished(key, outcome);
+            }
             progress.finished(|color| outcome_line(key, outcome, color))
         })
         .await;
@@ -48,6 +57,23 @@ pub async fn execute(out: &Output, executor: &Arc<Executor>, work: Vec<Work>) ->
         outcomes,
         executor.hints.resume_command(&run.run_id),
     )
+}
+
+/// Waits for the findings updates of a run (bounded) and adds them to its report; each warning
+/// also goes to stderr.
+pub async fn with_findings(
+    out: &Output,
+    report: RunReport,
+    findings: Option<super::findings::FindingsUpdates>,
+) -> RunReport {
+    let Some(findings) = findings else {
+        return report;
+    };
+    let done = findings.finish().await;
+    for warning in &done.warnings {
+        out.warn(format!("Security Hub: {warning}"));
+    }
+    report.with_findings_updates(Some(done))
 }
 
 /// First Ctrl-C: finish or roll back what is in flight, start nothing new. Second: stop at
@@ -108,6 +134,26 @@ pub fn hints(global: &GlobalArgs, state_root: &Path) -> Hints {
             .sandbox
             .is_none()
             .then(|| crate::settings::command_prefix(global, state_root)),
+    }
+}
+
+/// [`hints`] for a run whose accounts Security Hub's findings chose (`--from-securityhub`
+/// without account options): the printed commands name them with `--account`, or they would
+/// reach the caller's account alone.
+pub fn hints_naming_accounts(global: &GlobalArgs, state_root: &Path, accounts: &[String]) -> Hints {
+    if global.accounts.names_accounts() {
+        return hints(global, state_root);
+    }
+    let named = crate::cli::AccountArgs {
+        accounts: accounts.to_vec(),
+        exclude_accounts: Vec::new(),
+        ..global.accounts.clone()
+    };
+    Hints {
+        command: global
+            .sandbox
+            .is_none()
+            .then(|| crate::settings::command_prefix_with(global, &named, state_root)),
     }
 }
 

@@ -52,7 +52,8 @@ pub async fn run(out: &Output, global: &GlobalArgs, args: ScanArgs) -> anyhow::R
         &read.session.regions,
         &accounts,
         &read.reach.unreachable,
-    );
+    )
+    .with_skipped_findings(&read.skipped_findings);
     let style = Style {
         color: out.color(),
         show_secrets: false,

@@ -39,6 +39,10 @@ pub struct PlanDocument<Items = Vec<DocumentItem>> {
     pub items: Items,
     #[serde(default)]
     pub problems: Vec<DocumentProblem>,
+    /// Findings the selection named whose resource is gone or passes now: reported, not
+    /// planned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_findings: Vec<crate::securityhub::SkippedFinding>,
     /// SHA-256 of the document with this field empty: an edited file is refused.
     #[serde(default)]
     pub checksum: String,
@@ -166,10 +170,22 @@ impl<'a> PlanDocument<ItemsOf<'a>> {
             summary,
             items: ItemsOf { plans },
             problems,
+            skipped_findings: Vec::new(),
             checksum: String::new(),
         };
         document.checksum = request::json_sha256_hex(&document);
         document
+    }
+
+    /// The document with the findings its selection skipped, checksummed again.
+    pub fn with_skipped_findings(
+        mut self,
+        skipped: &[crate::securityhub::SkippedFinding],
+    ) -> PlanDocument<ItemsOf<'a>> {
+        self.skipped_findings = skipped.to_vec();
+        self.checksum = String::new();
+        self.checksum = request::json_sha256_hex(&self);
+        self
     }
 }
 
@@ -239,6 +255,7 @@ impl<Items: Serialize> PlanDocument<Items> {
             summary: self.summary,
             items,
             problems: self.problems.clone(),
+            skipped_findings: self.skipped_findings.clone(),
             checksum: self.checksum.clone(),
         }
     }
@@ -256,6 +273,7 @@ impl<Items: Serialize> PlanDocument<Items> {
             summary: self.summary,
             items,
             problems: self.problems,
+            skipped_findings: self.skipped_findings,
             checksum: self.checksum,
         }
     }

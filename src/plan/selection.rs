@@ -54,6 +54,20 @@ impl FixScope {
     pub fn covers_inline_schedules(&self) -> bool {
         self.0.contains_key(&Subject::InlineSchedule)
     }
+
+    /// The controls whose flags the run fixes on the subjects it covers, by number: the
+    /// findings a run reads from Security Hub, and the ones it updates.
+    pub fn controls(&self) -> Vec<&'static str> {
+        let mut controls: Vec<crate::kinds::Control> = self
+            .0
+            .iter()
+            .flat_map(|(subject, fixes)| {
+                fixes.iter().map(|fix| ControlInfo::for_fix(*subject, fix))
+            })
+            .collect();
+        controls.sort_by_key(|c| c.number());
+        controls.into_iter().map(|c| c.id).collect()
+    }
 }
 
 /// From `--kind`, `--control` and `--fix`: `--kind` and `--control` choose the subjects (all
@@ -121,6 +135,11 @@ pub struct Selection {
     /// may be lower-cased: match with [`Selection::named_by_findings`]); `None` means no findings
     /// file was given.
     pub findings: Option<BTreeSet<ResourceId>>,
+    /// `--from-securityhub`: the findings are read live, and name the accounts.
+    pub from_securityhub: bool,
+    /// The findings behind `findings`, with their ids: for reporting the ones skipped, and
+    /// (read live) for updating them.
+    pub finding_records: Vec<FailingFinding>,
     pub include_managed: bool,
     /// How compliance is judged, which decides what the run could change.
     pub evaluation: Evaluation,
@@ -149,6 +168,12 @@ impl Selection {
                     .cloned()
                     .collect()
             }),
+            finding_records: self
+                .finding_records
+                .iter()
+                .filter(|f| f.resource.account_id == account_id)
+                .cloned()
+                .collect(),
             ..self.clone()
         }
     }
@@ -241,7 +266,7 @@ pub fn check_glob(glob: &str) -> Result<(), UsageError> {
 
 /// Reads a Security Hub findings export (`aws securityhub get-findings` output, or a bare array of
 /// ASFF findings) and returns the resources its failing findings of the ten NetworkConfig controls name.
-pub fn read_findings(path: &Path) -> Result<BTreeSet<ResourceId>, UsageError> {
+pub fn read_findings(path: &Path) -> Result<Vec<FailingFinding>, UsageError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         UsageError::new(format!("cannot read findings file {}: {e}", path.display()))
     })?;
@@ -250,14 +275,14 @@ pub fn read_findings(path: &Path) -> Result<BTreeSet<ResourceId>, UsageError> {
             "export findings with `aws securityhub get-findings --output json > findings.json`",
         )
     })?;
-    parse_findings(&document).map_err(|message| {
+    parse_finding_records(&document).map_err(|message| {
         UsageError::new(format!("findings file {}: {message}", path.display()))
             .with_hint("export findings with `aws securityhub get-findings --filters '{\"ComplianceSecurityControlId\":[{\"Value\":\"SageMaker.9\",\"Comparison\":\"EQUALS\"}]}' > findings.json`")
     })
 }
 
 /// `arn:PARTITION:sagemaker:REGION:ACCOUNT:monitoring-schedule/NAME`.
-fn schedule_arn(arn: &str) -> Option<ResourceId> {
+pub fn schedule_arn(arn: &str) -> Option<ResourceId> {
     let mut parts = arn.splitn(6, ':');
     let (Some("arn"), Some(_), Some("sagemaker"), Some(region), Some(account), Some(resource)) = (
         parts.next(),
@@ -278,8 +303,51 @@ fn schedule_arn(arn: &str) -> Option<ResourceId> {
     })
 }
 
-/// The pure part of `read_findings`.
+/// One failing finding of a NetworkConfig control: who it is (for `BatchUpdateFindings` and
+/// the report) and the resource it names.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct FailingFinding {
+    /// The finding's `Id` and `ProductArn` (empty when an export leaves them out).
+    pub id: String,
+    pub product_arn: String,
+    /// `SageMaker.N`.
+    pub control: String,
+    pub resource: ResourceId,
+}
+
+/// The resources an ASFF document's failing findings name.
 pub fn parse_findings(document: &Value) -> Result<BTreeSet<ResourceId>, String> {
+    Ok(parse_finding_records(document)?
+        .into_iter()
+        .map(|f| f.resource)
+        .collect())
+}
+
+/// The pure part of `read_findings`: a document with no finding of the ten controls is an error
+/// (the wrong export).
+pub fn parse_finding_records(document: &Value) -> Result<Vec<FailingFinding>, String> {
+    let (findings, relevant) = failing_findings(document)?;
+    if relevant == 0 {
+        let total = match document {
+            Value::Object(map) => map
+                .get("Findings")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len),
+            Value::Array(list) => list.len(),
+            _ => 0,
+        };
+        return Err(format!(
+            "none of its {total} findings is for {}",
+            control_ids()
+        ));
+    }
+    Ok(findings)
+}
+
+/// The failing (FAILED, not ARCHIVED) findings of the ten NetworkConfig controls in an ASFF
+/// document (`{"Findings": [...]}` or a bare array), one per resource each names; and how many
+/// findings were of those controls at all.
+pub fn failing_findings(document: &Value) -> Result<(Vec<FailingFinding>, usize), String> {
     let findings = match document {
         Value::Object(map) => map
             .get("Findings")
@@ -288,7 +356,7 @@ pub fn parse_findings(document: &Value) -> Result<BTreeSet<ResourceId>, String> 
         Value::Array(list) => list,
         _ => return Err("expected an object with a `Findings` array (ASFF)".to_owned()),
     };
-    let mut definitions = BTreeSet::new();
+    let mut failing = Vec::new();
     let mut relevant = 0usize;
     for (index, finding) in findings.iter().enumerate() {
         if !finding.is_object() {
@@ -313,6 +381,13 @@ pub fn parse_findings(document: &Value) -> Result<BTreeSet<ResourceId>, String> 
             .get("Resources")
             .and_then(Value::as_array)
             .ok_or_else(|| format!("finding #{index} ({}) has no `Resources` array", control.id))?;
+        let text = |member: &str| {
+            finding
+                .get(member)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
         for resource in resources {
             let Some(id) = resource.get("Id").and_then(Value::as_str) else {
                 continue;
@@ -335,17 +410,15 @@ pub fn parse_findings(document: &Value) -> Result<BTreeSet<ResourceId>, String> 
                     control.id, resource.kind
                 ));
             }
-            definitions.insert(resource);
+            failing.push(FailingFinding {
+                id: text("Id"),
+                product_arn: text("ProductArn"),
+                control: control.id.to_owned(),
+                resource,
+            });
         }
     }
-    if relevant == 0 {
-        return Err(format!(
-            "none of its {} findings is for {}",
-            findings.len(),
-            control_ids()
-        ));
-    }
-    Ok(definitions)
+    Ok((failing, relevant))
 }
 
 #[cfg(test)]

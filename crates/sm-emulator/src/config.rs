@@ -67,6 +67,10 @@ pub struct Seed {
     pub definitions: Vec<SeedDefinition>,
     #[serde(default)]
     pub schedules: Vec<SeedSchedule>,
+    /// Security Hub: who administers it, and findings placed in a state the evaluation alone
+    /// would not produce.
+    #[serde(default)]
+    pub security_hub: SeedSecurityHub,
 }
 
 impl Default for Seed {
@@ -80,7 +84,161 @@ impl Default for Seed {
             credential_lifetime: default_credential_lifetime(),
             definitions: Vec::new(),
             schedules: Vec::new(),
+            security_hub: SeedSecurityHub::default(),
         }
+    }
+}
+
+/// Security Hub in the seeded accounts. It is enabled in every account, with the controls this
+/// emulator knows (SageMaker.9–.25 of `sm-kinds`), in every region a resource lives in.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedSecurityHub {
+    /// The Security Hub administrator account, which sees and may update every other account's
+    /// findings. Absent: the management account when the seed is an organization (it lists
+    /// `accounts`), none otherwise. `null`: none, even in an organization.
+    #[serde(default, deserialize_with = "explicit_null")]
+    pub administrator_account_id: Option<Option<String>>,
+    /// Accounts where Security Hub is not enabled: their calls answer HTTP 401
+    /// `InvalidAccessException`, they have no findings, and an administrator does not see them.
+    #[serde(default)]
+    pub disabled_accounts: Vec<String>,
+    /// Findings as the seed wants them after the start-up evaluation; the next
+    /// `Emulator::evaluate_findings` judges them again like any other.
+    #[serde(default)]
+    pub findings: Vec<SeedFinding>,
+}
+
+impl SeedSecurityHub {
+    /// The administrator account for `seed`, after its default.
+    pub fn administrator(&self, seed: &Seed) -> Option<String> {
+        match &self.administrator_account_id {
+            Some(explicit) => explicit.clone(),
+            None => (!seed.accounts.is_empty()).then(|| seed.account_id.clone()),
+        }
+    }
+}
+
+/// One control finding to place: the finding of `control` on the resource named by `kind` and
+/// `name` (a job definition, or a schedule with an inline definition), whether or not that
+/// resource exists (a finding left behind by a deleted resource names one that does not). The
+/// fields left out keep what the evaluation gave it (a new finding: `FAILED`, `ACTIVE`, `NEW`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedFinding {
+    /// The seed's `account_id` when absent.
+    #[serde(default)]
+    pub account_id: Option<String>,
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// A kind (`data-quality`, ...) or `monitoring-schedule`.
+    pub kind: FindingResourceKind,
+    pub name: String,
+    /// `SageMaker.9` ...; it must judge `kind`.
+    pub control: String,
+    #[serde(default)]
+    pub compliance_status: Option<ComplianceStatus>,
+    #[serde(default)]
+    pub record_state: Option<RecordState>,
+    /// Without it, a compliance status set here moves the workflow as an evaluation would
+    /// (`PASSED`: `RESOLVED`).
+    #[serde(default)]
+    pub workflow_status: Option<WorkflowStatus>,
+}
+
+/// What a finding is about: a job definition of one kind, or a monitoring schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FindingResourceKind {
+    Definition(Kind),
+    MonitoringSchedule,
+}
+
+impl<'de> Deserialize<'de> for FindingResourceKind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        if name == "monitoring-schedule" {
+            return Ok(FindingResourceKind::MonitoringSchedule);
+        }
+        Kind::from_cli_name(&name)
+            .map(FindingResourceKind::Definition)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "unknown kind {name:?}: expected data-quality, model-explainability, \
+                     model-quality, model-bias or monitoring-schedule"
+                ))
+            })
+    }
+}
+
+/// `Compliance.Status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ComplianceStatus {
+    Passed,
+    Warning,
+    Failed,
+    NotAvailable,
+}
+
+impl ComplianceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ComplianceStatus::Passed => "PASSED",
+            ComplianceStatus::Warning => "WARNING",
+            ComplianceStatus::Failed => "FAILED",
+            ComplianceStatus::NotAvailable => "NOT_AVAILABLE",
+        }
+    }
+}
+
+/// `RecordState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RecordState {
+    Active,
+    Archived,
+}
+
+impl RecordState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordState::Active => "ACTIVE",
+            RecordState::Archived => "ARCHIVED",
+        }
+    }
+}
+
+/// `Workflow.Status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WorkflowStatus {
+    New,
+    Notified,
+    Resolved,
+    Suppressed,
+}
+
+impl WorkflowStatus {
+    pub const ALL: [WorkflowStatus; 4] = [
+        WorkflowStatus::New,
+        WorkflowStatus::Notified,
+        WorkflowStatus::Resolved,
+        WorkflowStatus::Suppressed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkflowStatus::New => "NEW",
+            WorkflowStatus::Notified => "NOTIFIED",
+            WorkflowStatus::Resolved => "RESOLVED",
+            WorkflowStatus::Suppressed => "SUPPRESSED",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<WorkflowStatus> {
+        WorkflowStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == text)
     }
 }
 
@@ -269,6 +427,13 @@ impl Seed {
                     .map(|s| (&s.account_id, "schedules"))
                     .enumerate(),
             );
+        let security_hub = &self.security_hub;
+        let findings = security_hub
+            .findings
+            .iter()
+            .map(|f| (&f.account_id, "security_hub.findings"))
+            .enumerate();
+        let entries = entries.chain(findings);
         for (index, (account, list)) in entries {
             if !known(account) {
                 return Err(invalid(
@@ -278,6 +443,59 @@ impl Seed {
                         account.as_deref().unwrap_or_default()
                     ),
                 ));
+            }
+        }
+        let named_accounts = security_hub
+            .administrator_account_id
+            .iter()
+            .flatten()
+            .map(|id| ("security_hub.administrator_account_id".to_owned(), id))
+            .chain(
+                security_hub
+                    .disabled_accounts
+                    .iter()
+                    .enumerate()
+                    .map(|(index, id)| (format!("security_hub.disabled_accounts[{index}]"), id)),
+            );
+        for (entry, id) in named_accounts {
+            if !ids.contains(&id.as_str()) {
+                return Err(invalid(
+                    entry,
+                    format!("account {id} is neither the seed's account_id nor in accounts"),
+                ));
+            }
+        }
+        for (index, finding) in security_hub.findings.iter().enumerate() {
+            let judged = sm_kinds::ControlInfo::find(&finding.control).map(|control| {
+                match (control.subject, finding.kind) {
+                    (sm_kinds::Subject::Definition(kind), FindingResourceKind::Definition(k)) => {
+                        kind == k
+                    }
+                    (
+                        sm_kinds::Subject::InlineSchedule,
+                        FindingResourceKind::MonitoringSchedule,
+                    ) => true,
+                    _ => false,
+                }
+            });
+            let problem = match judged {
+                None => Some(format!(
+                    "control {:?} is none of {}",
+                    finding.control,
+                    sm_kinds::control_ids()
+                )),
+                Some(false) => Some(format!(
+                    "control {} does not judge a {}",
+                    finding.control,
+                    match finding.kind {
+                        FindingResourceKind::Definition(kind) => kind.cli_name(),
+                        FindingResourceKind::MonitoringSchedule => "monitoring-schedule",
+                    }
+                )),
+                Some(true) => None,
+            };
+            if let Some(problem) = problem {
+                return Err(invalid(format!("security_hub.findings[{index}]"), problem));
             }
         }
         Ok(())
@@ -454,8 +672,8 @@ impl AccountThrottle {
 #[serde(deny_unknown_fields)]
 pub struct FaultRule {
     /// An operation name such as `DeleteDataQualityJobDefinition`, or `*` for every SageMaker
-    /// operation (STS's `GetCallerIdentity` and `AssumeRole`, and Organizations' `ListAccounts`,
-    /// only match when named).
+    /// operation (STS's `GetCallerIdentity` and `AssumeRole`, Organizations' `ListAccounts`, and
+    /// Security Hub's `GetFindings` and `BatchUpdateFindings` only match when named).
     pub operation: String,
     /// A glob (`*`, `?`) over the definition or schedule name the request carries (from
     /// `JobDefinitionName`, `MonitoringScheduleName` or the name in `ResourceArn`); `None` matches
@@ -496,8 +714,9 @@ pub struct FaultError {
 }
 
 impl FaultError {
-    /// An error with the status AWS uses for `code`: 500 for `InternalFailure`, 503 for
-    /// `ServiceUnavailable`, 400 otherwise.
+    /// An error with the status AWS uses for `code`: 500 for `InternalFailure` and
+    /// `InternalException`, 503 for `ServiceUnavailable`, 401 for `InvalidAccessException`, 429
+    /// for `LimitExceededException` (Security Hub's), 400 otherwise.
     pub fn new(code: &str) -> FaultError {
         FaultError {
             code: code.to_owned(),
@@ -534,7 +753,10 @@ impl From<FaultErrorFile> for FaultError {
 
 fn default_status_for(code: &str) -> u16 {
     match code {
-        "InternalFailure" | "InternalServerError" => 500,
+        "InternalFailure" | "InternalServerError" | "InternalException" => 500,
+        // Security Hub's errors carry their own statuses (rest-json).
+        "InvalidAccessException" => 401,
+        "LimitExceededException" => 429,
         "ServiceUnavailable" => 503,
         _ => 400,
     }
@@ -572,6 +794,13 @@ fn default_execution_duration() -> Duration {
     Duration::from_secs(30)
 }
 
+/// Tells an explicit `null` (`Some(None)`) from an absent field (`None`, via `default`).
+fn explicit_null<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
+}
+
 fn millis<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
     u64::deserialize(deserializer).map(Duration::from_millis)
 }
@@ -592,6 +821,62 @@ fn parse_json_file<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Emu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_security_hub_administrator_defaults_to_an_organizations_management_account() {
+        let seed = |json: &str| serde_json::from_str::<Seed>(json).expect("parses");
+        let organization = r#""account_id": "111111111111", "accounts": [{"account_id": "222222222222", "name": "m", "email": "m@example.com"}]"#;
+        let absent = seed(&format!("{{{organization}}}"));
+        assert_eq!(
+            absent.security_hub.administrator(&absent).as_deref(),
+            Some("111111111111")
+        );
+        let none = seed(&format!(
+            r#"{{{organization}, "security_hub": {{"administrator_account_id": null}}}}"#
+        ));
+        assert_eq!(none.security_hub.administrator(&none), None);
+        let alone = seed("{}");
+        assert_eq!(alone.security_hub.administrator(&alone), None);
+        let member = seed(&format!(
+            r#"{{{organization}, "security_hub": {{"administrator_account_id": "222222222222"}}}}"#
+        ));
+        assert_eq!(
+            member.security_hub.administrator(&member).as_deref(),
+            Some("222222222222")
+        );
+    }
+
+    #[test]
+    fn a_placed_finding_must_name_a_control_that_judges_its_kind() {
+        let seed = |finding: &str| {
+            serde_json::from_str::<Seed>(&format!(
+                r#"{{"security_hub": {{"findings": [{finding}]}}}}"#
+            ))
+            .expect("parses")
+        };
+        let valid = seed(r#"{"kind": "model-bias", "name": "b", "control": "SageMaker.15"}"#);
+        assert!(valid.validate().is_ok());
+        let schedule =
+            seed(r#"{"kind": "monitoring-schedule", "name": "s", "control": "SageMaker.22"}"#);
+        assert!(schedule.validate().is_ok());
+        for wrong in [
+            r#"{"kind": "data-quality", "name": "d", "control": "SageMaker.15"}"#,
+            r#"{"kind": "data-quality", "name": "d", "control": "SageMaker.3"}"#,
+            r#"{"kind": "data-quality", "name": "d", "control": "SageMaker.9", "account_id": "999999999999"}"#,
+        ] {
+            let error = seed(wrong).validate().expect_err(wrong);
+            assert!(
+                error.to_string().contains("security_hub.findings[0]"),
+                "{error}"
+            );
+        }
+        assert!(
+            serde_json::from_str::<Seed>(
+                r#"{"security_hub": {"findings": [{"kind": "endpoint", "name": "e", "control": "SageMaker.9"}]}}"#
+            )
+            .is_err()
+        );
+    }
 
     #[test]
     fn behaviour_file_fields_have_defaults_and_millisecond_durations() {

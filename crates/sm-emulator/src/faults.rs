@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::config::{Behaviour, FaultRule, Throttle};
 use super::protocol::ApiError;
+use super::securityhub::{BATCH_UPDATE_FINDINGS_OPERATION, GET_FINDINGS_OPERATION};
 
 /// The operation name STS calls carry; `*` rules leave it alone so a fault plan aimed at
 /// SageMaker does not break the caller-identity check every run starts with.
@@ -20,10 +21,12 @@ pub(crate) const ASSUME_ROLE_OPERATION: &str = "AssumeRole";
 pub(crate) const LIST_ACCOUNTS_OPERATION: &str = "ListAccounts";
 
 /// The operations of other services than SageMaker: a `*` rule matches none of them.
-const OTHER_SERVICES_OPERATIONS: [&str; 3] = [
+const OTHER_SERVICES_OPERATIONS: [&str; 5] = [
     STS_OPERATION,
     ASSUME_ROLE_OPERATION,
     LIST_ACCOUNTS_OPERATION,
+    GET_FINDINGS_OPERATION,
+    BATCH_UPDATE_FINDINGS_OPERATION,
 ];
 
 /// What the fault rules decided for one call.
@@ -323,6 +326,8 @@ mod tests {
             STS_OPERATION,
             ASSUME_ROLE_OPERATION,
             LIST_ACCOUNTS_OPERATION,
+            GET_FINDINGS_OPERATION,
+            BATCH_UPDATE_FINDINGS_OPERATION,
         ] {
             assert!(state.decide(operation, None, B).outcome.is_none());
         }

@@ -1,6 +1,8 @@
 //! The sandbox: a SageMaker-compatible HTTP server (AWS JSON 1.1) for the model-monitor job
 //! definitions and monitoring schedules sm-recreate touches, plus STS `GetCallerIdentity` and
-//! `AssumeRole` (awsQuery) and Organizations `ListAccounts` (AWS JSON 1.1).
+//! `AssumeRole` (awsQuery), Organizations `ListAccounts` (AWS JSON 1.1), and Security Hub
+//! `GetFindings` and `BatchUpdateFindings` (rest-json) over control findings it generates from
+//! its own definitions and schedules.
 //!
 //! It can be an AWS Organization: the seed's `account_id` is the management account, the base
 //! credentials (any key it did not issue) act in it, and `AssumeRole` of a role the seed lists in
@@ -18,6 +20,7 @@ mod faults;
 mod listing;
 mod org;
 mod protocol;
+mod securityhub;
 mod server;
 mod store;
 mod validation;
@@ -36,13 +39,15 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    AccountState, AccountThrottle, Behaviour, DEFAULT_ACCOUNT_ID, DEFAULT_REGION, EmulatorConfig,
-    FaultError, FaultRule, InlineNetworkConfigUpdates, JoinedMethod, Seed, SeedAccount,
-    SeedDefinition, SeedRole, SeedSchedule, SeedScheduleStatus, Throttle,
+    AccountState, AccountThrottle, Behaviour, ComplianceStatus, DEFAULT_ACCOUNT_ID, DEFAULT_REGION,
+    EmulatorConfig, FaultError, FaultRule, FindingResourceKind, InlineNetworkConfigUpdates,
+    JoinedMethod, RecordState, Seed, SeedAccount, SeedDefinition, SeedFinding, SeedRole,
+    SeedSchedule, SeedScheduleStatus, SeedSecurityHub, Throttle, WorkflowStatus,
 };
 
 use faults::BehaviourState;
 use org::Organization;
+use securityhub::SecurityHub;
 use server::{Shared, lock};
 use store::{Store, Timings};
 
@@ -148,9 +153,14 @@ pub async fn start(config: EmulatorConfig, addr: SocketAddr) -> Result<Emulator,
         account_id: config.seed.account_id.clone(),
         stores: Mutex::new(stores),
         org: Mutex::new(Organization::new(&config.seed, SystemTime::now())),
+        securityhub: Mutex::new(SecurityHub::new(&config.seed)),
         behaviour: Mutex::new(BehaviourState::new(config.behaviour)),
         calls: Mutex::new(server::CallLog::default()),
     });
+    // The seed's findings are placed over the first evaluation, as they were when the
+    // emulator "started": only a later evaluation judges them again.
+    evaluate_findings(&shared);
+    lock(&shared.securityhub).apply_seed(&config.seed, SystemTime::now());
     let (shutdown, shutdown_requested) = watch::channel(false);
     let server = tokio::spawn(server::serve(
         listener,
@@ -164,6 +174,16 @@ pub async fn start(config: EmulatorConfig, addr: SocketAddr) -> Result<Emulator,
         shutdown,
         server,
     })
+}
+
+/// Judges every account's resources and moves the findings (see `Emulator::evaluate_findings`).
+fn evaluate_findings(shared: &Shared) {
+    // Read the state first and release the stores: the two locks are never held together.
+    let resources: Vec<(String, Vec<securityhub::JudgedResource>)> = lock(&shared.stores)
+        .iter()
+        .map(|(account, store)| (account.clone(), store.judged_resources()))
+        .collect();
+    lock(&shared.securityhub).evaluate(&resources, SystemTime::now());
 }
 
 fn timings(behaviour: &Behaviour) -> Timings {
@@ -241,6 +261,32 @@ impl Emulator {
             store.set_schedule_behaviour(&behaviour);
         }
         *lock(&self.shared.behaviour) = BehaviourState::new(behaviour);
+    }
+
+    /// Security Hub evaluates its change-triggered controls some time after a change, not when
+    /// findings are read: this is that moment. Every account's definitions and inline schedules
+    /// are judged, and their findings move as the service moves them: a new resource gets a
+    /// finding (`FAILED` and `NEW`, or `PASSED` and `RESOLVED`); a passing one becomes `PASSED`
+    /// and `RESOLVED`; a failure after a pass, or a finding back from `ARCHIVED`, sets
+    /// `NOTIFIED` or `RESOLVED` back to `NEW`; a resource no longer there is `NOT_AVAILABLE`
+    /// and `ARCHIVED`; a `SUPPRESSED` finding keeps its workflow. It runs once at start-up,
+    /// before the seed's `security_hub.findings` are placed, and otherwise only when called.
+    pub fn evaluate_findings(&self) {
+        evaluate_findings(&self.shared);
+    }
+
+    /// Every finding of every account and region, as `GetFindings` renders them, in its order
+    /// (account, region, control, resource ARN).
+    pub fn findings(&self) -> Vec<Value> {
+        lock(&self.shared.securityhub).all_findings()
+    }
+
+    /// The Security Hub administrator account, if any (`security_hub.administrator_account_id`
+    /// in the seed; by default the management account of an organization).
+    pub fn security_hub_administrator(&self) -> Option<String> {
+        lock(&self.shared.securityhub)
+            .administrator()
+            .map(str::to_owned)
     }
 
     /// Every request received so far, in arrival order (the latest 100,000 in a long run).

@@ -167,6 +167,12 @@ impl ApiError {
         )
     }
 
+    /// The JSON body rest-json services (Security Hub) send with an error, beside the
+    /// `x-amzn-ErrorType` header.
+    pub(crate) fn rest_json_body(&self) -> Value {
+        serde_json::json!({ "Code": self.code, "Message": self.message })
+    }
+
     /// The JSON body AWS JSON 1.1 services send with an error.
     pub(crate) fn body(&self) -> Value {
         serde_json::json!({ "__type": self.code, "message": self.message })
@@ -324,6 +330,17 @@ pub(crate) fn region_from_authorization(header: Option<&str>) -> String {
         .to_owned()
 }
 
+/// The service a SigV4-signed request was signed for: the fourth field of the credential
+/// scope (`securityhub`, `sagemaker`, ...).
+pub(crate) fn service_from_authorization(header: Option<&str>) -> Option<String> {
+    header
+        .and_then(|value| value.split_once("Credential="))
+        .and_then(|(_, rest)| rest.split([',', ' ']).next())
+        .and_then(|credential| credential.split('/').nth(3))
+        .filter(|service| !service.is_empty())
+        .map(str::to_owned)
+}
+
 /// The access key id of a SigV4-signed request: the first field of the credential scope.
 pub(crate) fn access_key_from_authorization(header: Option<&str>) -> Option<String> {
     header
@@ -432,6 +449,11 @@ mod tests {
             Some("AKID")
         );
         assert_eq!(access_key_from_authorization(Some("Bearer x")), None);
+        assert_eq!(
+            service_from_authorization(Some(header)).as_deref(),
+            Some("sagemaker")
+        );
+        assert_eq!(service_from_authorization(None), None);
     }
 
     #[test]

@@ -25,6 +25,7 @@ use super::faults::{
 };
 use super::org::{Caller, IssuedCredentials, Organization};
 use super::protocol::{self, ApiError, Members, Operation};
+use super::securityhub::{BATCH_UPDATE_FINDINGS_OPERATION, GET_FINDINGS_OPERATION, SecurityHub};
 use super::store::Store;
 
 /// Larger than any real request of these operations; stops a runaway client from exhausting memory.
@@ -32,6 +33,10 @@ const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// How long shutdown waits for in-flight requests before abandoning them.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+/// Security Hub speaks rest-json: plain JSON bodies, routed by method and path.
+const REST_JSON_CONTENT_TYPE: &str = "application/json";
+/// The signing name of Security Hub requests, in the SigV4 credential scope.
+const SECURITY_HUB_SIGNING_NAME: &str = "securityhub";
 /// `X-Amz-Target: AWSOrganizationsV20161128.<Operation>`.
 const ORGANIZATIONS_TARGET_PREFIX: &str = "AWSOrganizationsV20161128.";
 const OUTCOME_OK: &str = "ok";
@@ -47,6 +52,8 @@ pub(crate) struct Shared {
     /// by region).
     pub stores: Mutex<BTreeMap<String, Store>>,
     pub org: Mutex<Organization>,
+    /// Every account's findings; locked after, never while holding, `stores`.
+    pub securityhub: Mutex<SecurityHub>,
     pub behaviour: Mutex<BehaviourState>,
     pub calls: Mutex<CallLog>,
 }
@@ -131,6 +138,12 @@ enum Call {
     AssumeRole(Vec<(String, String)>),
     /// Organizations `ListAccounts`, with the request's JSON members.
     ListAccounts(Map<String, Value>),
+    /// Security Hub `GetFindings`, with the request's JSON members.
+    GetFindings(Map<String, Value>),
+    /// Security Hub `BatchUpdateFindings`, with the request's JSON members.
+    BatchUpdateFindings(Map<String, Value>),
+    /// A Security Hub request we do not implement, or cannot read; answered in rest-json.
+    SecurityHubRejected(ApiError),
     /// Not an operation we implement; answered with this error.
     Rejected(ApiError),
     StsRejected(String),
@@ -143,6 +156,9 @@ impl Call {
         match self {
             Call::CallerIdentity | Call::AssumeRole(_) | Call::StsRejected(_) => Service::Sts,
             Call::ListAccounts(_) => Service::Organizations,
+            Call::GetFindings(_) | Call::BatchUpdateFindings(_) | Call::SecurityHubRejected(_) => {
+                Service::SecurityHub
+            }
             Call::SageMaker(..) | Call::Rejected(_) => Service::SageMaker,
         }
     }
@@ -156,6 +172,8 @@ enum Service {
     Sts,
     /// AWS JSON 1.1. Not throttled.
     Organizations,
+    /// rest-json. Not throttled (its own limits are not SageMaker's).
+    SecurityHub,
 }
 
 async fn respond(
@@ -169,6 +187,9 @@ async fn respond(
         .and_then(|value| value.to_str().ok());
     let region = protocol::region_from_authorization(authorization);
     let access_key = protocol::access_key_from_authorization(authorization);
+    let signed_for = protocol::service_from_authorization(authorization);
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
     let target = request
         .headers()
         .get("x-amz-target")
@@ -187,7 +208,11 @@ async fn respond(
         }
     };
 
-    let (operation_name, call) = classify(is_post, target.as_deref(), &body);
+    let (operation_name, call) = if signed_for.as_deref() == Some(SECURITY_HUB_SIGNING_NAME) {
+        classify_security_hub(&method, &path, &body)
+    } else {
+        classify(is_post, target.as_deref(), &body)
+    };
     let service = call.service();
     let caller = lock(&shared.org).identify(access_key.as_deref(), SystemTime::now());
     let name = match &call {
@@ -216,6 +241,13 @@ async fn respond(
         Service::SageMaker => lock(&shared.org).refuse_sagemaker(&caller, &region),
         Service::Sts => caller.expired.then(Organization::expired_sts),
         Service::Organizations => caller.expired.then(Organization::expired_json),
+        Service::SecurityHub => {
+            let org_refusal = lock(&shared.org).refuse_sagemaker(&caller, &region);
+            org_refusal.or_else(|| {
+                let enabled = lock(&shared.securityhub).is_enabled(&caller.account);
+                (!enabled).then(|| SecurityHub::not_enabled(&caller.account))
+            })
+        }
     };
     if let Some(error) = refused {
         set_outcome(&shared, index, &error.code);
@@ -274,6 +306,21 @@ async fn respond(
                 Err(error) => (json_error(&error, &request_id), error.code),
             }
         }
+        Call::GetFindings(body) => {
+            let result =
+                lock(&shared.securityhub).get_findings(&caller.account, &region, Members(&body));
+            rest_json_result(result, &request_id)
+        }
+        Call::BatchUpdateFindings(body) => {
+            let result = lock(&shared.securityhub).batch_update_findings(
+                &caller.account,
+                &region,
+                Members(&body),
+                SystemTime::now(),
+            );
+            rest_json_result(result, &request_id)
+        }
+        Call::SecurityHubRejected(error) => (rest_json_error(&error, &request_id), error.code),
         Call::Rejected(error) => (json_error(&error, &request_id), error.code),
         Call::StsRejected(action) => {
             let error = ApiError::new(
@@ -318,7 +365,75 @@ fn error_response(error: &ApiError, service: Service, request_id: &str) -> Respo
     match service {
         Service::Sts => sts_error(error, request_id),
         Service::SageMaker | Service::Organizations => json_error(error, request_id),
+        Service::SecurityHub => rest_json_error(error, request_id),
     }
+}
+
+/// Works out a Security Hub operation from its method and path (rest-json).
+fn classify_security_hub(method: &Method, path: &str, body: &[u8]) -> (String, Call) {
+    let operation = match (method.as_str(), path.trim_end_matches('/')) {
+        ("POST", "/findings") => GET_FINDINGS_OPERATION,
+        ("PATCH", "/findings/batchupdate") => BATCH_UPDATE_FINDINGS_OPERATION,
+        (method, path) => {
+            let error = ApiError::new(
+                404,
+                "UnknownOperationException",
+                format!("The sandbox Security Hub does not implement {method} {path}"),
+            );
+            return (format!("{method} {path}"), Call::SecurityHubRejected(error));
+        }
+    };
+    let members = if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(Map::new())
+    } else {
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(members)) => Ok(members),
+            Ok(_) => Err("The request body must be a JSON object".to_owned()),
+            Err(error) => Err(format!("The request body is not valid JSON: {error}")),
+        }
+    };
+    let call = match members {
+        Ok(members) if operation == GET_FINDINGS_OPERATION => Call::GetFindings(members),
+        Ok(members) => Call::BatchUpdateFindings(members),
+        Err(message) => {
+            Call::SecurityHubRejected(ApiError::new(400, "InvalidInputException", message))
+        }
+    };
+    (operation.to_owned(), call)
+}
+
+fn rest_json_result(
+    result: Result<Value, ApiError>,
+    request_id: &str,
+) -> (Response<Full<Bytes>>, String) {
+    match result {
+        Ok(value) => (
+            response(
+                StatusCode::OK,
+                REST_JSON_CONTENT_TYPE,
+                value.to_string().into_bytes(),
+                request_id,
+            ),
+            OUTCOME_OK.to_owned(),
+        ),
+        Err(error) => (rest_json_error(&error, request_id), error.code),
+    }
+}
+
+/// A rest-json error: the code in `x-amzn-ErrorType` and in the body's `Code`, which is where
+/// the SDKs look for it.
+fn rest_json_error(error: &ApiError, request_id: &str) -> Response<Full<Bytes>> {
+    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = response(
+        status,
+        REST_JSON_CONTENT_TYPE,
+        error.rest_json_body().to_string().into_bytes(),
+        request_id,
+    );
+    if let Ok(value) = HeaderValue::from_str(&error.code) {
+        response.headers_mut().insert("x-amzn-errortype", value);
+    }
+    response
 }
 
 /// Works out the operation: SageMaker's and Organizations' from `X-Amz-Target`, STS's from an
@@ -607,6 +722,22 @@ mod tests {
         assert_eq!(call.service(), Service::Organizations);
         let (_, call) = classify(true, Some("AWSOrganizationsV20161128.ListRoots"), b"{}");
         assert!(matches!(call, Call::Rejected(error) if error.code == "UnknownOperationException"));
+    }
+
+    #[test]
+    fn security_hub_requests_are_classified_by_method_and_path() {
+        let (name, call) = classify_security_hub(&Method::POST, "/findings", b"{}");
+        assert_eq!(name, "GetFindings");
+        assert_eq!(call.service(), Service::SecurityHub);
+        let (name, call) = classify_security_hub(&Method::PATCH, "/findings/batchupdate", b"");
+        assert_eq!(name, "BatchUpdateFindings");
+        assert!(matches!(call, Call::BatchUpdateFindings(_)));
+        let (_, call) = classify_security_hub(&Method::POST, "/findings/import", b"{}");
+        assert!(matches!(call, Call::SecurityHubRejected(error) if error.status == 404));
+        let (_, call) = classify_security_hub(&Method::POST, "/findings", b"[]");
+        assert!(
+            matches!(call, Call::SecurityHubRejected(error) if error.code == "InvalidInputException")
+        );
     }
 
     #[test]

@@ -9,9 +9,10 @@ use serde_json::{Map, Value, json};
 use sm_kinds::Kind;
 
 use super::EmulatorError;
-use super::config::{InlineNetworkConfigUpdates, Seed, SeedScheduleStatus};
+use super::config::{FindingResourceKind, InlineNetworkConfigUpdates, Seed, SeedScheduleStatus};
 use super::listing::{self, LIST_LIMITS, PageRequest, TAG_LIMITS};
 use super::protocol::{ApiError, Members, Operation};
+use super::securityhub::JudgedResource;
 use super::validation::{self, AwsTags, Violations};
 
 const PENDING: &str = "Pending";
@@ -904,6 +905,42 @@ impl Store {
     }
 
     // ----- direct access for the `Emulator` handle -----
+
+    /// Every resource a Security Hub control judges, in every region: each definition, and each
+    /// schedule whose configuration carries an inline job definition (the schedule controls read
+    /// only that, AWS-FACTS #13).
+    pub(crate) fn judged_resources(&self) -> Vec<JudgedResource> {
+        let mut resources = Vec::new();
+        for (region, state) in &self.regions {
+            for ((kind, _), definition) in &state.definitions {
+                resources.push(JudgedResource {
+                    region: region.clone(),
+                    kind: FindingResourceKind::Definition(*kind),
+                    arn: definition.arn().to_owned(),
+                    describe: Value::Object(definition.describe.clone()),
+                });
+            }
+            for schedule in state.schedules.values() {
+                let inline = schedule
+                    .describe
+                    .get("MonitoringScheduleConfig")
+                    .and_then(|config| config.get("MonitoringJobDefinition"))
+                    .is_some_and(|job| !job.is_null());
+                if inline {
+                    resources.push(JudgedResource {
+                        region: region.clone(),
+                        kind: FindingResourceKind::MonitoringSchedule,
+                        arn: schedule
+                            .member_str("MonitoringScheduleArn")
+                            .unwrap_or_default()
+                            .to_owned(),
+                        describe: Value::Object(schedule.describe.clone()),
+                    });
+                }
+            }
+        }
+        resources
+    }
 
     pub(crate) fn definition(&self, region: &str, kind: Kind, name: &str) -> Option<Value> {
         self.regions

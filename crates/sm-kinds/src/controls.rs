@@ -157,6 +157,22 @@ pub enum RuleTest {
     NotTrue,
 }
 
+impl RuleTest {
+    /// Whether the AWS Config managed rule passes a job whose flag is `flag` (`None`: no
+    /// `NetworkConfig`, or no such member) and whose cluster has `instance_count` instances. The
+    /// tool's `config-rule` evaluation and the emulator's Security Hub findings both judge by it.
+    pub fn passes(self, flag: Option<bool>, instance_count: Option<u64>) -> bool {
+        match self {
+            RuleTest::NotTrue => flag == Some(true),
+            RuleTest::False => flag != Some(false),
+            // A single-instance job has no inter-container traffic to encrypt.
+            RuleTest::NotTrueOnTwoOrMoreInstances => {
+                flag == Some(true) || instance_count.is_none_or(|count| count < 2)
+            }
+        }
+    }
+}
+
 /// Static facts about one control.
 #[derive(Debug, PartialEq, Eq)]
 pub struct ControlInfo {
@@ -321,6 +337,38 @@ mod tests {
         let mut sorted = numbers.clone();
         sorted.sort_unstable();
         assert_eq!(numbers, sorted);
+    }
+
+    #[test]
+    fn each_rule_test_fails_only_what_its_config_rule_fails() {
+        let cases = [
+            (RuleTest::NotTrue, None, Some(3), false),
+            (RuleTest::NotTrue, Some(false), None, false),
+            (RuleTest::NotTrue, Some(true), None, true),
+            (RuleTest::False, None, None, true),
+            (RuleTest::False, Some(false), None, false),
+            (
+                RuleTest::NotTrueOnTwoOrMoreInstances,
+                Some(false),
+                Some(1),
+                true,
+            ),
+            (RuleTest::NotTrueOnTwoOrMoreInstances, None, None, true),
+            (RuleTest::NotTrueOnTwoOrMoreInstances, None, Some(2), false),
+            (
+                RuleTest::NotTrueOnTwoOrMoreInstances,
+                Some(true),
+                Some(2),
+                true,
+            ),
+        ];
+        for (test, flag, count, passes) in cases {
+            assert_eq!(
+                test.passes(flag, count),
+                passes,
+                "{test:?} {flag:?} {count:?}"
+            );
+        }
     }
 
     #[test]
