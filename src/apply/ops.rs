@@ -222,12 +222,15 @@ impl Ops<'_> {
         self.patiently(|| self.find_with_tags_once(name, arn)).await
     }
 
-    /// [`Ops::find_with_tags`], each call sent once. The tags are never listed after the
-    /// describe: they are listed by an ARN that only the name makes, so tags listed later could
-    /// be those of a definition that replaced the one described, and would pass it for
-    /// unchanged. The describe, listed last or at once, carries `CreationTime`, which tells a
-    /// replacement. Under a rate limit the calls go one after the other (tags, then describe),
-    /// since in one slot each; without one, at once.
+    /// [`Ops::find_with_tags`], each call sent once. The tags are listed before the describe or
+    /// with it, not after: they are listed by an ARN that only the name makes, so tags listed
+    /// later could be those of a definition that replaced the one described, and would pass it
+    /// for unchanged. The describe carries `CreationTime`, which tells a replacement. Under a
+    /// rate limit the calls go one after the other (tags, then describe), since in one slot
+    /// each; without one, at once. Two cases still list tags after the describe: an ARN that
+    /// AWS spells otherwise (harmless: the ARN is in the hashed describe), and tags answered
+    /// NotFound while the describe found the definition, which without a limit re-lists after
+    /// it (a replacement in that window of about two round trips is not seen).
     pub async fn find_with_tags_once(
         &self,
         name: &str,
