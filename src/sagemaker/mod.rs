@@ -3,11 +3,13 @@
 
 pub mod client;
 pub mod error;
+pub mod notebook;
 pub mod pace;
 pub mod raw;
 
 pub use client::{AwsOptions, caller_identity, load_sdk_config};
 pub use error::{AwsError, ErrorClass};
+pub use notebook::{NotebookDescription, NotebookSummary};
 
 use crate::kinds::Kind;
 use aws_config::Region;
