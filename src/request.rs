@@ -168,6 +168,29 @@ pub fn schedule_hash(describe: &Value, tags: &[Tag]) -> String {
     snapshot_hash(&fixed, tags)
 }
 
+/// Members of a notebook's describe that change as it starts, stops or updates, not by anyone's
+/// choice of setting: left out of its hash, so a plan made while a notebook was running still
+/// matches once the executor has stopped it. Its status is decided on live, never from the hash.
+pub const NOTEBOOK_STATE_MEMBERS: [&str; 5] = [
+    "NotebookInstanceStatus",
+    "FailureReason",
+    "LastModifiedTime",
+    "NetworkInterfaceId",
+    "Url",
+];
+
+/// `snapshot_hash` of a notebook instance's settings (its describe without
+/// `NOTEBOOK_STATE_MEMBERS`) and tags: equal hashes mean nobody changed a setting since the plan.
+pub fn notebook_hash(describe: &Value, tags: &[Tag]) -> String {
+    let mut settings = describe.clone();
+    if let Value::Object(members) = &mut settings {
+        for member in NOTEBOOK_STATE_MEMBERS {
+            members.remove(member);
+        }
+    }
+    snapshot_hash(&settings, tags)
+}
+
 /// SHA-256 over the exact describe JSON and the tags: equal hashes mean the live definition is
 /// the one that was planned, so the create request (a pure function of both) is too.
 pub fn snapshot_hash(describe: &Value, tags: &[Tag]) -> String {
@@ -417,5 +440,31 @@ mod tests {
             prop_assert!(!temp.eq_ignore_ascii_case(&name));
             prop_assert!(temporary_name(&name.to_ascii_uppercase()).eq_ignore_ascii_case(&temp));
         }
+    }
+
+    #[test]
+    fn notebook_hash_ignores_state_but_not_settings() {
+        let stopped = serde_json::json!({
+            "NotebookInstanceName": "nb", "NotebookInstanceStatus": "Stopped",
+            "RootAccess": "Enabled", "LastModifiedTime": 1.0, "Url": "nb.example",
+        });
+        let mut running = stopped.clone();
+        running["NotebookInstanceStatus"] = "InService".into();
+        running["LastModifiedTime"] = 2.0.into();
+        let mut changed = stopped.clone();
+        changed["RootAccess"] = "Disabled".into();
+        let tags = [Tag {
+            key: "team".into(),
+            value: "ml".into(),
+        }];
+        assert_eq!(
+            notebook_hash(&stopped, &tags),
+            notebook_hash(&running, &tags)
+        );
+        assert_ne!(
+            notebook_hash(&stopped, &tags),
+            notebook_hash(&changed, &tags)
+        );
+        assert_ne!(notebook_hash(&stopped, &tags), notebook_hash(&stopped, &[]));
     }
 }

@@ -173,6 +173,10 @@ pub struct Target {
     pub temporary_name: Option<String>,
     /// The flags to make true.
     pub fixes: Fixes,
+    /// For a notebook instance: whether it may be stopped and started again if it is running
+    /// (the user consented: `--restart-running`, or ticked it). Without consent a running
+    /// notebook is never stopped. Always `false` for definitions and schedules.
+    pub restart_running: bool,
 }
 
 impl From<&Target> for PlannedItem {

@@ -178,6 +178,7 @@ async fn targets_of_plan_file(
             planned_sha256: item.snapshot_sha256.clone(),
             temporary_name: item.temporary_name.clone(),
             fixes: item.fixes,
+            restart_running: false,
         })
         .collect();
     out.notice(format!(
@@ -248,6 +249,7 @@ async fn targets_planned_now(
             planned_sha256: item.snapshot_sha256.clone(),
             temporary_name: item.temporary_name.clone(),
             fixes: item.verdict.fixes,
+            restart_running: false,
         }));
         targets.extend(plan.to_update().map(|item| Target {
             key: ResourceId {
@@ -259,6 +261,7 @@ async fn targets_planned_now(
             planned_sha256: item.snapshot_sha256.clone(),
             temporary_name: None,
             fixes: item.verdict.fixes,
+            restart_running: false,
         }));
     }
     let common::Planned { read, .. } = planned;

@@ -171,6 +171,7 @@ fn work_left(summary: &RunSummary, unfinished: &[PlannedItem]) -> Result<Vec<Wor
                 planned_sha256: item.snapshot_sha256.clone(),
                 temporary_name: item.temporary_name.clone(),
                 fixes: item.fixes,
+                restart_running: false,
             })),
         }
     }
