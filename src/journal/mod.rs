@@ -3,6 +3,7 @@
 //! (lock, private permissions: [`state_dir`]), the snapshots written before anything is deleted
 //! ([`snapshot`]), and what a journal says about a run ([`summary`]).
 
+mod append;
 mod snapshot;
 mod state_dir;
 mod summary;
@@ -14,11 +15,9 @@ pub use summary::{Claim, Progress, RunSummary};
 use crate::kinds::Fixes;
 use crate::resource::ResourceId;
 use serde::{Deserialize, Serialize};
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::fs::{self, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
@@ -375,7 +374,7 @@ pub struct Record {
 pub struct Run {
     pub run_id: String,
     dir: PathBuf,
-    journal: Mutex<File>,
+    journal: append::DurableLog,
 }
 
 impl Run {
@@ -390,7 +389,7 @@ impl Run {
         Ok(Run {
             run_id,
             dir,
-            journal: Mutex::new(journal),
+            journal: append::DurableLog::new(journal),
         })
     }
 
@@ -402,7 +401,8 @@ impl Run {
         self.dir.join("journal.jsonl")
     }
 
-    /// Appends one event and fsyncs: the journal is only useful if it is ahead of AWS.
+    /// Appends one event and returns once it is on disk: the journal is only useful if it is
+    /// ahead of AWS. Concurrent events share one sync (`append`).
     pub fn record(&self, event: Event) -> Result<(), JournalError> {
         let record = Record {
             at: timestamp(),
@@ -411,11 +411,7 @@ impl Run {
         let mut line = serde_json::to_vec(&record).expect("journal records serialize");
         line.push(b'\n');
         let path = self.journal_path();
-        blocking(|| {
-            let mut file = self.journal.lock().expect("journal lock");
-            file.write_all(&line).map_err(io_err(&path))?;
-            file.sync_data().map_err(io_err(&path))
-        })
+        blocking(|| self.journal.append(&line).map_err(io_err(&path)))
     }
 
     /// Where the snapshot of `key` goes. The account is part of the name: in an organization the
@@ -498,6 +494,7 @@ pub fn read_records(path: &Path) -> Result<Vec<Record>, JournalError> {
 mod tests {
     use super::*;
     use crate::kinds::Kind;
+    use std::io::Write;
 
     #[test]
     fn the_journal_tells_what_is_unfinished() {
