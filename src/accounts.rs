@@ -225,13 +225,100 @@ pub async fn caller(base: &SdkConfig) -> Result<Caller, AwsError> {
 /// Resolves the choice into accounts and reaches each: the caller's with the base credentials,
 /// every other by assuming the role (credentials the SDK refreshes before they expire), each
 /// confirmed by `GetCallerIdentity`. At most `concurrency` accounts are being reached at once.
+///
+/// `reached` is told about each account as soon as it is confirmed, so a command can read it
+/// while others are still being reached; for `--org`, accounts are reached as each page of
+/// `ListAccounts` arrives, and the caller is identified while the first page is listed. Without
+/// that, 100 accounts spent about 0.35 s listing and reaching before the first read.
 pub async fn reach(
     base: &SdkConfig,
     choice: &AccountChoice,
     concurrency: usize,
+    mut reached: impl FnMut(&Account),
 ) -> anyhow::Result<Reach> {
-    let (caller, ids) = resolve(base, choice).await?;
-    Ok(reach_ids(base, &caller, &ids, &choice.role, concurrency).await)
+    let (pages, organization) = if choice.org {
+        let (sender, pages) = tokio::sync::mpsc::unbounded_channel();
+        let base = base.clone();
+        let listing = tokio::spawn(async move { organization_accounts(&base, sender).await });
+        (Some(pages), Some(AbortOnDrop(listing)))
+    } else {
+        (None, None)
+    };
+    let caller = identify(base).await?;
+    if !choice.names_accounts() {
+        let account = Account {
+            id: caller.account_id.clone(),
+            config: base.clone(),
+        };
+        reached(&account);
+        return Ok(Reach {
+            caller: caller.account_id,
+            accounts: vec![account],
+            unreachable: Vec::new(),
+        });
+    }
+    let mut reaching = Reaching::new(base, &caller, &choice.role, concurrency);
+    let mut ids = Vec::new();
+    let take = |id: &String, reaching: &mut Reaching, ids: &mut Vec<String>| {
+        if !choice.excluded.contains(id) && !ids.contains(id) {
+            reaching.start(ids.len(), id);
+            ids.push(id.clone());
+        }
+    };
+    for id in &choice.listed {
+        take(id, &mut reaching, &mut ids);
+    }
+    let mut results = Vec::new();
+    let mut pages = pages;
+    loop {
+        tokio::select! {
+            page = async { pages.as_mut()?.recv().await }, if pages.is_some() => match page {
+                Some(page) => {
+                    for id in &page {
+                        take(id, &mut reaching, &mut ids);
+                    }
+                }
+                None => pages = None,
+            },
+            Some(joined) = reaching.tasks.join_next(), if !reaching.tasks.is_empty() => {
+                let result = joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+                if let (_, id, Ok(config)) = &result {
+                    reached(&Account { id: id.clone(), config: config.clone() });
+                }
+                results.push(result);
+            }
+            else => break,
+        }
+    }
+    if let Some(mut listing) = organization {
+        (&mut listing.0)
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+    }
+    if ids.is_empty() {
+        return Err(UsageError::new("no account is left to work on")
+            .with_hint("the organization lists no ACTIVE account outside --exclude-account")
+            .into());
+    }
+    Ok(Reaching::finish(&caller, results))
+}
+
+/// Aborts the task when dropped: a command that fails early leaves no listing running.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// `caller`, with the hint a user needs when it fails.
+async fn identify(base: &SdkConfig) -> anyhow::Result<Caller> {
+    Ok(caller(base).await.map_err(|e| {
+        UsageError::new(format!("cannot identify the AWS account: {e}")).with_hint(
+            "check your credentials: `aws sts get-caller-identity` should work with the same profile and region",
+        )
+    })?)
 }
 
 /// The caller, and the ids of the accounts the choice names (for `--org`, from the
@@ -240,20 +327,20 @@ pub async fn resolve(
     base: &SdkConfig,
     choice: &AccountChoice,
 ) -> anyhow::Result<(Caller, Vec<String>)> {
-    let caller = caller(base).await.map_err(|e| {
-        UsageError::new(format!("cannot identify the AWS account: {e}")).with_hint(
-            "check your credentials: `aws sts get-caller-identity` should work with the same profile and region",
-        )
-    })?;
+    let caller = identify(base).await?;
     if !choice.names_accounts() {
         let ids = vec![caller.account_id.clone()];
         return Ok((caller, ids));
     }
     let mut ids = choice.listed.clone();
     if choice.org {
-        for id in organization_accounts(base).await? {
-            if !ids.contains(&id) {
-                ids.push(id);
+        let (sender, mut pages) = tokio::sync::mpsc::unbounded_channel();
+        organization_accounts(base, sender).await?;
+        while let Some(page) = pages.recv().await {
+            for id in page {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
             }
         }
     }
@@ -274,13 +361,45 @@ pub async fn reach_ids(
     role: &RoleSettings,
     concurrency: usize,
 ) -> Reach {
-    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
-    let mut tasks = JoinSet::new();
+    let mut reaching = Reaching::new(base, caller, role, concurrency);
     for (index, id) in ids.iter().enumerate() {
-        let (base, id, role, permits) = (base.clone(), id.clone(), role.clone(), permits.clone());
-        let own = id == caller.account_id;
-        let partition = caller.partition.clone();
-        tasks.spawn(async move {
+        reaching.start(index, id);
+    }
+    let mut results = Vec::with_capacity(ids.len());
+    while let Some(joined) = reaching.tasks.join_next().await {
+        results.push(joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())));
+    }
+    Reaching::finish(caller, results)
+}
+
+/// Accounts being reached, at most `concurrency` at once; each task ends with its index in the
+/// command's order, the id, and the confirmed configuration or why there is none.
+struct Reaching {
+    base: SdkConfig,
+    caller: String,
+    partition: String,
+    role: RoleSettings,
+    permits: Arc<Semaphore>,
+    tasks: JoinSet<(usize, String, Result<SdkConfig, String>)>,
+}
+
+impl Reaching {
+    fn new(base: &SdkConfig, caller: &Caller, role: &RoleSettings, concurrency: usize) -> Reaching {
+        Reaching {
+            base: base.clone(),
+            caller: caller.account_id.clone(),
+            partition: caller.partition.clone(),
+            role: role.clone(),
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            tasks: JoinSet::new(),
+        }
+    }
+
+    fn start(&mut self, index: usize, id: &str) {
+        let (base, id, role) = (self.base.clone(), id.to_owned(), self.role.clone());
+        let (permits, partition) = (self.permits.clone(), self.partition.clone());
+        let own = id == self.caller;
+        self.tasks.spawn(async move {
             let _permit = permits.acquire_owned().await.expect("never closed");
             // The caller's own account was confirmed by asking who the caller is.
             let checked = if own {
@@ -295,26 +414,29 @@ pub async fn reach_ids(
             (index, id, checked)
         });
     }
-    let mut results = Vec::with_capacity(ids.len());
-    while let Some(joined) = tasks.join_next().await {
-        results.push(joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())));
-    }
-    results.sort_by_key(|(index, ..)| *index);
-    let mut accounts = Vec::new();
-    let mut unreachable = Vec::new();
-    for (_, id, checked) in results {
-        match checked {
-            Ok(config) => accounts.push(Account { id, config }),
-            Err(message) => unreachable.push(Unreachable {
-                account_id: id,
-                message,
-            }),
+
+    /// The reached and unreachable accounts, each in the command's order.
+    fn finish(
+        caller: &Caller,
+        mut results: Vec<(usize, String, Result<SdkConfig, String>)>,
+    ) -> Reach {
+        results.sort_by_key(|(index, ..)| *index);
+        let mut accounts = Vec::new();
+        let mut unreachable = Vec::new();
+        for (_, id, checked) in results {
+            match checked {
+                Ok(config) => accounts.push(Account { id, config }),
+                Err(message) => unreachable.push(Unreachable {
+                    account_id: id,
+                    message,
+                }),
+            }
         }
-    }
-    Reach {
-        caller: caller.account_id.clone(),
-        accounts,
-        unreachable,
+        Reach {
+            caller: caller.account_id.clone(),
+            accounts,
+            unreachable,
+        }
     }
 }
 
@@ -367,12 +489,14 @@ async fn confirm(config: &SdkConfig, account: &str) -> Result<(), String> {
 }
 
 /// Every account of the organization whose `State` is ACTIVE (`Status` only where `State` is
-/// absent: AWS is retiring `Status`).
-async fn organization_accounts(base: &SdkConfig) -> Result<Vec<String>, UsageError> {
+/// absent: AWS is retiring `Status`), sent page by page as `ListAccounts` answers.
+async fn organization_accounts(
+    base: &SdkConfig,
+    pages_out: tokio::sync::mpsc::UnboundedSender<Vec<String>>,
+) -> Result<(), UsageError> {
     use aws_sdk_organizations::types::{AccountState, AccountStatus};
     let client = aws_sdk_organizations::Client::new(base);
     let mut pages = client.list_accounts().into_paginator().send();
-    let mut ids = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| {
             let err = AwsError::from_sdk("ListAccounts", e);
@@ -381,6 +505,7 @@ async fn organization_accounts(base: &SdkConfig) -> Result<Vec<String>, UsageErr
                  delegated administrator; or name the accounts with --account or --accounts-file",
             )
         })?;
+        let mut ids = Vec::new();
         for account in page.accounts() {
             let active = match (account.state(), account.status()) {
                 (Some(state), _) => *state == AccountState::Active,
@@ -391,8 +516,12 @@ async fn organization_accounts(base: &SdkConfig) -> Result<Vec<String>, UsageErr
                 ids.push(id.to_owned());
             }
         }
+        // Nobody listening: the command already failed.
+        if pages_out.send(ids).is_err() {
+            break;
+        }
     }
-    Ok(ids)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -138,8 +138,14 @@ impl Session {
 
     /// Reaches the accounts the options name (the caller's alone without any), at most
     /// `concurrency` at once; the unreachable ones are in the answer, not an error.
-    pub async fn reach(&self, concurrency: usize) -> anyhow::Result<Reach> {
-        accounts::reach(&self.sdk_config, &self.accounts, concurrency).await
+    /// Reaches the accounts the options name, telling `reached` about each as soon as it is
+    /// confirmed (`accounts::reach`).
+    pub async fn reach(
+        &self,
+        concurrency: usize,
+        reached: impl FnMut(&accounts::Account),
+    ) -> anyhow::Result<Reach> {
+        accounts::reach(&self.sdk_config, &self.accounts, concurrency, reached).await
     }
 
     /// Reaches exactly the accounts a plan file, journal or snapshot names, once it is clear the

@@ -719,10 +719,17 @@ fn each_member_role_is_assumed_once_per_command_however_many_members() {
     let output = run(&sandbox, &args);
     assert_eq!(code(&output), 0, "{}", show(&output));
     let report = stdout_json(&output);
-    assert_eq!(
-        report["accounts"].as_array().map(Vec::len),
-        Some(MEMBERS + 1)
-    );
+    // Accounts are read as ListAccounts pages arrive, and reported in the organization's order.
+    let reported: Vec<&str> = report["accounts"]
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .map(|a| a.as_str().expect("an account id"))
+        .collect();
+    let expected: Vec<&str> = std::iter::once(MANAGEMENT)
+        .chain(members.iter().map(String::as_str))
+        .collect();
+    assert_eq!(reported, expected);
     assert_eq!(report["summary"]["non_compliant"], json!(2 * (MEMBERS + 1)));
     let scanned = sandbox.calls();
     assert_each_role_assumed_once(&scanned, &members, "scan");
@@ -741,4 +748,55 @@ fn each_member_role_is_assumed_once_per_command_however_many_members() {
             assert_eq!(flag_of(&live), Some(true), "{account} {region}");
         }
     }
+}
+
+/// Accounts are reached and read while `ListAccounts` still pages; a page that fails still fails
+/// the command: it never works on part of the organization as if it were the whole.
+#[test]
+fn a_failing_later_page_of_the_organization_fails_the_command() {
+    const MEMBERS: usize = 45;
+    let members: Vec<String> = (1..=MEMBERS)
+        .map(|i| format!("{:012}", 300_000_000_000usize + i))
+        .collect();
+    let seed = Seed {
+        account_id: MANAGEMENT.to_owned(),
+        accounts: members
+            .iter()
+            .map(|id| member(id, &format!("member-{id}")))
+            .collect(),
+        ..Seed::default()
+    };
+    let sandbox = Sandbox::with_behaviour(seed, quick_behaviour());
+    for command in [&["scan", "--format", "json"][..], &["apply", "--yes"][..]] {
+        // The second page of this command's listing fails.
+        sandbox.emulator.set_behaviour(Behaviour {
+            faults: vec![FaultRule {
+                operation: "ListAccounts".to_owned(),
+                nth: Some(2),
+                error: Some(FaultError {
+                    code: "AccessDeniedException".to_owned(),
+                    status: 400,
+                    message: "not authorized to perform organizations:ListAccounts".to_owned(),
+                }),
+                ..FaultRule::default()
+            }],
+            ..quick_behaviour()
+        });
+        let mut args = vec!["--org"];
+        args.extend(command);
+        args.extend(regions());
+        let output = run(&sandbox, &args);
+        assert_eq!(code(&output), 2, "{}", show(&output));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("cannot list the organization's accounts"),
+            "{stderr}"
+        );
+        assert!(
+            output.stdout.is_empty(),
+            "no partial report: {}",
+            show(&output)
+        );
+    }
+    assert!(sandbox.mutating_calls().is_empty());
 }

@@ -1,7 +1,7 @@
 //! What scan, plan and apply share: validating the selection before any call, connecting, and
 //! reading the inventory.
 
-use crate::accounts::Reach;
+use crate::accounts::{Account, Reach};
 use crate::cli::{ConcurrencyArgs, GlobalArgs, SelectionArgs};
 use crate::exit::{ExitStatus, UsageError};
 use crate::inventory::{self, CallLimits, Inventory, Scope};
@@ -73,6 +73,24 @@ pub async fn connect_and_read(
     selection: &Selection,
     concurrency: ConcurrencyArgs,
 ) -> anyhow::Result<Read> {
+    let limits = CallLimits::new(
+        usize::from(concurrency.concurrency),
+        usize::from(concurrency.concurrency_per_region),
+    );
+    // Each account is read as soon as it is reached, while others are still being reached.
+    let mut reads = JoinSet::new();
+    let mut read = |session: &Session, selection: &Selection, account: &Account| {
+        let clients = session.clients(account);
+        let selection = selection.for_account(&account.id);
+        let (limits, account_id) = (limits.clone(), account.id.clone());
+        reads.spawn(async move {
+            let inventory = read_account(&clients, &selection, &limits).await;
+            AccountInventory {
+                account_id,
+                inventory,
+            }
+        });
+    };
     let (session, reach, selection) = if selection.from_securityhub {
         let session = Session::connect_with(global, &[], true).await?;
         let (selection, reach) = super::findings::from_securityhub(
@@ -81,10 +99,17 @@ pub async fn connect_and_read(
             usize::from(concurrency.concurrency),
         )
         .await?;
+        for account in &reach.accounts {
+            read(&session, &selection, account);
+        }
         (session, reach, selection)
     } else {
         let session = Session::connect(global, &selection.findings_regions()).await?;
-        let reach = session.reach(usize::from(concurrency.concurrency)).await?;
+        let reach = session
+            .reach(usize::from(concurrency.concurrency), |account| {
+                read(&session, selection, account)
+            })
+            .await?;
         (session, reach, selection.clone())
     };
     let selection = &selection;
@@ -109,32 +134,13 @@ pub async fn connect_and_read(
             )
             .into());
     }
-    let limits = CallLimits::new(
-        usize::from(concurrency.concurrency),
-        usize::from(concurrency.concurrency_per_region),
-    );
-    let mut reads = JoinSet::new();
-    for (index, account) in reach.accounts.iter().enumerate() {
-        let clients = session.clients(account);
-        let selection = selection.for_account(&account.id);
-        let (limits, account_id) = (limits.clone(), account.id.clone());
-        reads.spawn(async move {
-            let inventory = read_account(&clients, &selection, &limits).await;
-            (
-                index,
-                AccountInventory {
-                    account_id,
-                    inventory,
-                },
-            )
-        });
-    }
     let mut inventories = Vec::with_capacity(reach.accounts.len());
     while let Some(joined) = reads.join_next().await {
         inventories.push(joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())));
     }
-    inventories.sort_by_key(|(index, _)| *index);
-    let inventories: Vec<AccountInventory> = inventories.into_iter().map(|(_, a)| a).collect();
+    // In the order the accounts were named, not the order their reads ended.
+    let order = |id: &str| reach.accounts.iter().position(|a| a.id == id);
+    inventories.sort_by_key(|a| order(&a.account_id));
     // With --from-securityhub the findings name the accounts, however many.
     let several = session.accounts.names_accounts() || selection.from_securityhub;
     if !several {
