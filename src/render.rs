@@ -1168,3 +1168,148 @@ struct Row<'a> {
     /// stack after).
     why: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::NOTEBOOK_CONTROLS;
+    use crate::plan::notebook::{RESTART_LABEL, RebuildOptions, plan_notebook};
+    use crate::plan::selection::NotebookScope;
+    use crate::sagemaker::Tag;
+    use serde_json::json;
+    use std::collections::BTreeSet;
+
+    fn notebook(name: &str, status: &str) -> Notebook {
+        Notebook {
+            region: "us-east-1".into(),
+            name: name.into(),
+            arn: format!("arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/{name}"),
+            raw: json!({
+                "NotebookInstanceName": name,
+                "NotebookInstanceStatus": status,
+                "InstanceType": "ml.t3.medium",
+                "RoleArn": "arn:aws:iam::123456789012:role/notebooks",
+                "DirectInternetAccess": "Enabled",
+                "RootAccess": "Enabled",
+            }),
+            tags: vec![Tag {
+                key: "team".into(),
+                value: "ml".into(),
+            }],
+        }
+    }
+
+    fn plan_of(notebooks: Vec<Notebook>) -> Plan {
+        Plan {
+            evaluation: Evaluation::Strict,
+            regions: vec!["us-east-1".into()],
+            items: vec![],
+            schedules: vec![],
+            notebooks: notebooks
+                .into_iter()
+                .map(|n| {
+                    plan_notebook(
+                        n,
+                        &NotebookScope::all(),
+                        false,
+                        &RebuildOptions::default(),
+                        &BTreeSet::new(),
+                    )
+                })
+                .collect(),
+            fixes: Fixes::NONE,
+            problems: vec![],
+        }
+    }
+
+    const STYLE: Style = Style {
+        color: false,
+        show_secrets: false,
+    };
+
+    #[test]
+    fn a_notebook_plan_shows_the_root_access_diff_the_restart_and_the_rebuild() {
+        let plan = plan_of(vec![
+            notebook("running", "InService"),
+            notebook("asleep", "Stopped"),
+        ]);
+        let text = plan_text(&[("123456789012", &plan)], &[], STYLE);
+        assert!(
+            text.contains(&format!("InService: {RESTART_LABEL}")),
+            "{text}"
+        );
+        assert!(
+            text.contains("Stopped: stopped: updated and left stopped"),
+            "{text}"
+        );
+        assert!(text.contains("-  \"RootAccess\": \"Enabled\","), "{text}");
+        assert!(text.contains("+  \"RootAccess\": \"Disabled\","), "{text}");
+        assert!(text.contains("aws sagemaker create-notebook-instance --region us-east-1 --notebook-instance-name running-rebuilt"));
+        assert!(text.contains("set SUBNET_ID first"), "{text}");
+        assert!(text.contains("2 notebook(s) to update in place"), "{text}");
+        let markdown = plan_markdown(&[("123456789012", &plan)], &[], STYLE);
+        assert!(markdown.contains("```sh\naws sagemaker create-notebook-instance"));
+        assert!(markdown.contains(&format!("**{RESTART_LABEL}**")));
+        assert!(markdown.contains("| us-east-1 | notebook-instance | SageMaker.1, SageMaker.2, SageMaker.3, SageMaker.21 | `running` | update |"), "{markdown}");
+    }
+
+    #[test]
+    fn a_scan_lists_notebooks_in_the_shape_of_definitions() {
+        let notebooks = [notebook("running", "InService")];
+        let all: Vec<_> = NOTEBOOK_CONTROLS.iter().collect();
+        let accounts = [AccountScan {
+            account_id: "123456789012",
+            definitions: vec![],
+            schedules: vec![],
+            notebooks: notebooks
+                .iter()
+                .map(|n| (n, crate::compliance::evaluate_notebook(&n.raw, &all)))
+                .collect(),
+            problems: &[],
+        }];
+        let regions = ["us-east-1".to_owned()];
+        let report = ScanReport::new(Evaluation::Strict, Fixes::NONE, &regions, &accounts, &[])
+            .covering(false, true);
+        let json = serde_json::to_value(&report).unwrap();
+        let entry = &json["notebooks"][0];
+        assert_eq!(entry["kind"], "notebook-instance");
+        assert_eq!(entry["name"], "running");
+        assert_eq!(entry["account_id"], "123456789012");
+        assert_eq!(entry["compliant"], false);
+        assert_eq!(
+            entry["failing_controls"],
+            json!(["SageMaker.1", "SageMaker.2", "SageMaker.3", "SageMaker.21"])
+        );
+        assert!(
+            entry["reasons"]["SageMaker.3"]
+                .as_str()
+                .unwrap()
+                .contains("RootAccess")
+        );
+        assert_eq!(json["summary"]["non_compliant"], 1);
+        let text = report.to_text(STYLE);
+        assert!(
+            text.contains("1 notebook instances: 1 non-compliant"),
+            "{text}"
+        );
+        let empty = [AccountScan {
+            account_id: "123456789012",
+            definitions: vec![],
+            schedules: vec![],
+            notebooks: vec![],
+            problems: &[],
+        }];
+        let report = ScanReport::new(Evaluation::Strict, Fixes::NONE, &regions, &empty, &[])
+            .covering(false, true);
+        assert!(
+            report
+                .to_text(STYLE)
+                .starts_with("No notebook instances found")
+        );
+        let json = serde_json::to_value(&report).unwrap();
+        assert!(
+            json.get("notebooks").is_none(),
+            "absent when empty, as before notebooks"
+        );
+    }
+}
