@@ -26,7 +26,22 @@ use std::sync::Arc;
 pub async fn run(out: &Output, global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<ExitStatus> {
     // Everything that can be refused is refused before the first AWS call.
     let document = match &args.plan_file {
-        Some(path) => Some(read_reviewed_plan(global, &args.selection, path)?),
+        Some(path) => {
+            let rebuild = &args.rebuild;
+            if rebuild.subnet.is_some()
+                || !rebuild.security_groups.is_empty()
+                || rebuild.kms_key.is_some()
+            {
+                return Err(UsageError::new(
+                    "--subnet, --security-group and --kms-key cannot be combined with a plan file",
+                )
+                .with_hint(
+                    "they shape the rebuild commands a plan prints; make a new plan with them",
+                )
+                .into());
+            }
+            Some(read_reviewed_plan(global, &args.selection, path)?)
+        }
         None => None,
     };
     let selection = common::resolve_selection(&args.selection)?;
@@ -400,18 +415,22 @@ fn start_run(
         .filter(|t| t.key.kind == ResourceKind::NotebookInstance)
         .count();
     let definitions = targets.len() - schedules - notebooks;
-    let mut and_schedules = if schedules == 0 {
+    let and_schedules = if schedules == 0 {
         String::new()
     } else {
         format!(" and updating {schedules} schedule(s) in place")
     };
+    let mut work = format!("recreating {definitions} definition(s){and_schedules}");
     if notebooks > 0 {
-        and_schedules.push_str(&format!(
-            " and turning root access off on {notebooks} notebook(s)"
-        ));
+        let root_access = format!("turning root access off on {notebooks} notebook(s)");
+        work = if definitions + schedules == 0 {
+            root_access
+        } else {
+            format!("{work} and {root_access}")
+        };
     }
     out.notice(format!(
-        "Run {}: recreating {definitions} definition(s){and_schedules} in {} ({} strategy); journal and snapshots in {}.",
+        "Run {}: {work} in {} ({} strategy); journal and snapshots in {}.",
         run.run_id,
         accounts_phrase(targets),
         args.strategy.as_str(),
