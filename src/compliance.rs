@@ -252,7 +252,7 @@ pub struct NotebookVerdict {
     pub compliant: bool,
     /// The controls judged, by number.
     pub judged: Vec<&'static str>,
-    /// The controls judged, one sentence each.
+    /// Why the controls judged fail, one sentence each; or, when they all pass, why each passes.
     pub explanation: String,
     /// Every control that fails, whatever was judged, by number.
     pub failing_controls: Vec<&'static str>,
@@ -285,16 +285,20 @@ pub fn evaluate_notebook(describe: &Value, judged: &[NotebookControl]) -> Notebo
             );
         }
     }
-    let sentences: Vec<String> = judged
+    // What fails, when something judged does; else what passes.
+    let failing_judged: Vec<String> = judged
         .iter()
-        .map(|control| {
-            if control.passes(value(control)) {
-                notebook_success(control.setting, value(control))
-            } else {
-                notebook_failure(control.setting).to_owned()
-            }
-        })
+        .filter(|control| !control.passes(value(control)))
+        .map(|control| notebook_failure(control.setting).to_owned())
         .collect();
+    let sentences = if failing_judged.is_empty() {
+        judged
+            .iter()
+            .map(|control| notebook_success(control.setting, value(control)))
+            .collect()
+    } else {
+        failing_judged
+    };
     NotebookVerdict {
         compliant: judged.iter().all(|c| !failing_controls.contains(&c.id)),
         judged: judged.iter().map(|c| c.id).collect(),

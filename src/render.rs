@@ -339,7 +339,11 @@ fn notebook_text(paint: &Paint, item: &NotebookPlanItem, style: Style) -> String
     match item.action {
         Action::Update => {
             writeln!(out, "{}", header("update in place")).expect("write to String");
-            writeln!(out, "  {}", item.verdict.explanation).expect("write to String");
+            let root =
+                crate::kinds::NotebookControlInfo::of(crate::kinds::NotebookSetting::RootAccess);
+            if let Some(reason) = item.verdict.reasons.get(root.id).and_then(Value::as_str) {
+                writeln!(out, "  {}: {reason}", root.id).expect("write to String");
+            }
             if let Some(note) = &item.note {
                 let note = if item.restarts() {
                     paint.yellow(note)
@@ -1065,14 +1069,20 @@ impl<'a> ScanReport<'a> {
         } else {
             String::new()
         };
+        // Notebooks alone: no NetworkConfig flag is judged, so neither evaluation nor fixes apply.
+        let judged = if self.covers == (false, true) {
+            "notebook controls as their AWS Config rules read them".to_owned()
+        } else {
+            format!(
+                "{} evaluation, fixing {}",
+                self.evaluation.as_str(),
+                self.fixes
+            )
+        };
         writeln!(
             out,
-            "\n{} {noun}{accounts}: {} non-compliant, {} compliant ({} evaluation, fixing {}).",
-            self.summary.total,
-            self.summary.non_compliant,
-            self.summary.compliant,
-            self.evaluation.as_str(),
-            self.fixes
+            "\n{} {noun}{accounts}: {} non-compliant, {} compliant ({judged}).",
+            self.summary.total, self.summary.non_compliant, self.summary.compliant,
         )
         .expect("write");
         out
@@ -1238,10 +1248,7 @@ mod tests {
             text.contains(&format!("InService: {RESTART_LABEL}")),
             "{text}"
         );
-        assert!(
-            text.contains("Stopped: stopped: updated and left stopped"),
-            "{text}"
-        );
+        assert!(text.contains("Stopped: updated and left stopped"), "{text}");
         assert!(text.contains("-  \"RootAccess\": \"Enabled\","), "{text}");
         assert!(text.contains("+  \"RootAccess\": \"Disabled\","), "{text}");
         assert!(text.contains("aws sagemaker create-notebook-instance --region us-east-1 --notebook-instance-name running-rebuilt"));

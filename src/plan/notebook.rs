@@ -199,9 +199,11 @@ pub struct Placeholder {
 }
 
 impl Placeholder {
-    /// The word in the command: the shell stops with the meaning when the variable is unset.
+    /// The word in the command: the shell stops ("parameter null or not set") while the
+    /// variable is unset, rather than send a request without it. `split` leaves it unquoted, for
+    /// a list of words.
     fn word(&self, split: bool) -> String {
-        let word = format!("${{{}:?set {} to {}}}", self.name, self.name, self.meaning);
+        let word = format!("${{{}:?}}", self.name);
         if split { word } else { format!("\"{word}\"") }
     }
 }
@@ -273,7 +275,7 @@ pub fn plan_notebook(
     match item.status.as_str() {
         "Stopped" => {
             item.action = Action::Update;
-            item.note = Some("stopped: updated and left stopped".to_owned());
+            item.note = Some("updated and left stopped".to_owned());
         }
         "InService" => {
             item.action = Action::Update;
@@ -696,8 +698,8 @@ mod tests {
             "--platform-identifier notebook-al2-v3",
             r#"--instance-metadata-service-configuration '{"MinimumInstanceMetadataServiceVersion":"2"}'"#,
             r#"--tags '[{"Key":"team","Value":"ml'\''s"}]'"#,
-            r#"--subnet-id "${SUBNET_ID:?set SUBNET_ID to "#,
-            r#"--kms-key-id "${KMS_KEY_ID:?set KMS_KEY_ID to "#,
+            r#"--subnet-id "${SUBNET_ID:?}" --security-group-ids ${SECURITY_GROUP_IDS:?} "#,
+            r#"--kms-key-id "${KMS_KEY_ID:?}""#,
         ] {
             assert!(command.contains(expected), "{expected} in {command}");
         }
