@@ -236,6 +236,30 @@ fn yes_without_restart_running_leaves_a_running_notebook_alone_and_says_how_to_c
     );
     assert!(stderr.contains("--restart-running"), "{stderr}");
     assert_eq!(sandbox.mutating_calls(), [], "nothing was touched");
+
+    // The same from a reviewed plan file: consent is the applier's, never the file's.
+    let plan_file = sandbox.workdir.file("plan.json");
+    let output = sandbox
+        .cmd()
+        .args(["plan", "--kind", "notebook-instance", "--out"])
+        .arg(&plan_file)
+        .output()
+        .unwrap();
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    let output = sandbox
+        .cmd()
+        .arg("apply")
+        .arg(&plan_file)
+        .arg("--yes")
+        .output()
+        .unwrap();
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    assert!(
+        stderr_text(&output).contains("is running and was skipped"),
+        "{}",
+        show(&output)
+    );
+    assert_eq!(sandbox.mutating_calls(), [], "nothing was touched");
     let described = sandbox
         .block_on(sandbox.client(REGION).describe_notebook_instance("busy"))
         .unwrap();
