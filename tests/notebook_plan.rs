@@ -611,3 +611,59 @@ fn the_rebuild_command_creates_a_notebook_like_the_old_one_but_compliant() {
         "only the test's own create"
     );
 }
+
+#[test]
+fn a_notebook_that_cannot_be_read_is_reported_and_none_read_at_all_is_refused() {
+    let notebooks = vec![
+        seed_notebook(root_only_request("busy"), "InService"),
+        seed_notebook(root_only_request("idle"), "Stopped"),
+    ];
+    // One describe refused: the other is judged, the run says it is incomplete (exit 1).
+    let sandbox = Sandbox::with_behaviour(
+        with_notebooks(notebooks.clone()),
+        with_faults(vec![error_rule(
+            "DescribeNotebookInstance",
+            Some("busy"),
+            "AccessDeniedException",
+        )]),
+    );
+    let output = sandbox
+        .cmd()
+        .args(["scan", "--kind", "notebook-instance", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&output), 1, "{}", show(&output));
+    let report = stdout_json(&output);
+    let names: Vec<&str> = report["notebooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["idle"]);
+    let problem = &report["problems"][0];
+    assert_eq!(problem["kind"], "notebook-instance");
+    assert_eq!(problem["name"], "busy");
+    assert_eq!(problem["incomplete"], true);
+
+    // No listing answered: a usage problem (credentials, permissions), exit 2.
+    let sandbox = Sandbox::with_behaviour(
+        with_notebooks(notebooks),
+        with_faults(vec![error_rule(
+            "ListNotebookInstances",
+            None,
+            "AccessDeniedException",
+        )]),
+    );
+    let output = sandbox
+        .cmd()
+        .args(["plan", "--kind", "notebook-instance"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&output), 2, "{}", show(&output));
+    assert!(
+        stderr_text(&output).contains("could not read any notebook instances"),
+        "{}",
+        show(&output)
+    );
+}
