@@ -667,3 +667,48 @@ fn a_notebook_that_cannot_be_read_is_reported_and_none_read_at_all_is_refused() 
         show(&output)
     );
 }
+
+#[test]
+fn an_organization_plan_names_each_notebook_with_its_account() {
+    let sandbox = Sandbox::start(Seed::demo_organization());
+    let output = sandbox
+        .cmd()
+        .args([
+            "--org",
+            "plan",
+            "--kind",
+            "notebook-instance",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    let document = stdout_json(&output);
+    let items = document["items"].as_array().unwrap();
+    assert!(!items.is_empty(), "{document}");
+    for item in items {
+        assert_eq!(item["kind"], "notebook-instance");
+        let account = item["account_id"].as_str().unwrap();
+        assert!(
+            document["accounts"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(account)),
+            "{item}"
+        );
+        let arn = item["arn"].as_str().unwrap();
+        assert!(
+            arn.contains(&format!(":{account}:notebook-instance/")),
+            "{arn}"
+        );
+    }
+    // Only notebook calls reached the members.
+    for call in sandbox.calls() {
+        assert!(
+            !call.operation.contains("JobDefinition")
+                && call.operation != "ListMonitoringSchedules",
+            "{call:?}"
+        );
+    }
+}
