@@ -340,13 +340,16 @@ pub struct GuardArgs {
 /// Which definitions to act on (shared by scan, plan and apply).
 #[derive(Debug, Clone, Args, Default)]
 pub struct SelectionArgs {
-    /// Only this kind; repeatable: data-quality, model-explainability, model-quality, model-bias.
+    /// Only this kind; repeatable: data-quality, model-explainability, model-quality, model-bias,
+    /// monitoring-schedule, notebook-instance (notebooks are read only when named, by kind or
+    /// control).
     #[arg(long = "kind", value_name = "KIND")]
     pub kinds: Vec<String>,
 
     /// Only what this Security Hub control checks; repeatable: SageMaker.9, .10, .11, .12, .13,
-    /// .14, .15, .20, .22, .25. Without --fix, also which flags are fixed: `--control
-    /// SageMaker.11` alone fixes isolation on data-quality definitions only.
+    /// .14, .15, .20, .22, .25, and for notebook instances .1, .2, .3, .21. Without --fix, also
+    /// which flags are fixed: `--control SageMaker.11` alone fixes isolation on data-quality
+    /// definitions only.
     #[arg(long = "control", value_name = "CONTROL")]
     pub controls: Vec<String>,
 
@@ -420,6 +423,9 @@ pub struct PlanArgs {
     #[arg(long)]
     pub detailed_exitcode: bool,
 
+    #[command(flatten)]
+    pub rebuild: RebuildArgs,
+
     /// Show `Environment` values in text diffs instead of redacting them (text format only;
     /// never in markdown, JSON or the plan file, which end up in tickets).
     #[arg(long)]
@@ -435,9 +441,16 @@ pub struct ApplyArgs {
     #[command(flatten)]
     pub selection: SelectionArgs,
 
-    /// Do not ask: recreate everything planned (needed without a terminal).
+    /// Do not ask: recreate everything planned (needed without a terminal). Running notebook
+    /// instances are skipped unless --restart-running.
     #[arg(long, short = 'y')]
     pub yes: bool,
+
+    /// Consent to stopping and starting again the running notebook instances whose root access
+    /// is turned off (SageMaker.3): their open sessions end. Without it, --yes skips them; on a
+    /// terminal the checklist shows them unticked (ticking one is consent), or ticked with it.
+    #[arg(long)]
+    pub restart_running: bool,
 
     /// `staged` (default) never leaves schedules without a definition; `direct` deletes and
     /// recreates under the same name and refuses definitions that schedules reference.
@@ -457,6 +470,28 @@ pub struct ApplyArgs {
 
     #[command(flatten)]
     pub findings: FindingsArgs,
+
+    #[command(flatten)]
+    pub rebuild: RebuildArgs,
+}
+
+/// What the rebuild of a notebook instance that fails SageMaker.1, .2 or .21 takes when the
+/// notebook has none of its own (the plan prints the `aws sagemaker create-notebook-instance`
+/// command; without these, it names shell variables to set instead).
+#[derive(Debug, Clone, Args, Default)]
+#[command(next_help_heading = "Notebook rebuilds (SageMaker.1, .2, .21)")]
+pub struct RebuildArgs {
+    /// The private subnet for rebuilt notebooks that have none (subnet-0123456789abcdef0).
+    #[arg(long, value_name = "SUBNET_ID")]
+    pub subnet: Option<String>,
+
+    /// A security group of the --subnet's VPC for rebuilt notebooks; repeatable (at most 5).
+    #[arg(long = "security-group", value_name = "SG_ID")]
+    pub security_groups: Vec<String>,
+
+    /// The KMS key (id, ARN, alias) for rebuilt notebooks that have none.
+    #[arg(long, value_name = "KEY")]
+    pub kms_key: Option<String>,
 }
 
 /// Security Hub findings as the run's output.

@@ -4,7 +4,10 @@
 //! encryption only matters on two or more instances; the isolation rules of .11, .12 and .25 fail
 //! only an explicit `false`). Which controls decide `compliant` is the run's choice of fixes.
 
-use crate::kinds::{Control, ControlInfo, Fix, Fixes, RuleTest, Subject};
+use crate::kinds::{
+    Control, ControlInfo, Fix, Fixes, NOTEBOOK_CONTROLS, NotebookControl, NotebookSetting,
+    RuleTest, Subject,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -240,6 +243,102 @@ pub fn evaluate_definition(
     )
 }
 
+/// The verdict on one notebook instance: every notebook control judged (the same under both
+/// evaluations: each Config rule reads one setting, with no threshold), and whether the controls
+/// the run judges pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotebookVerdict {
+    /// The controls judged all pass (what `--detailed-exitcode` uses).
+    pub compliant: bool,
+    /// The controls judged, by number.
+    pub judged: Vec<&'static str>,
+    /// Why the controls judged fail, one sentence each; or, when they all pass, why each passes.
+    pub explanation: String,
+    /// Every control that fails, whatever was judged, by number.
+    pub failing_controls: Vec<&'static str>,
+    /// Why each failing control fails, by control id.
+    pub reasons: Map<String, Value>,
+}
+
+impl NotebookVerdict {
+    /// Does `control` fail, and is it judged?
+    pub fn fails(&self, control: NotebookControl) -> bool {
+        self.judged.contains(&control.id) && self.failing_controls.contains(&control.id)
+    }
+}
+
+/// Judges every notebook control on a notebook's describe JSON; `judged` decide `compliant`.
+pub fn evaluate_notebook(describe: &Value, judged: &[NotebookControl]) -> NotebookVerdict {
+    let value = |control: NotebookControl| {
+        describe
+            .get(control.setting.member())
+            .and_then(Value::as_str)
+    };
+    let mut failing_controls = Vec::new();
+    let mut reasons = Map::new();
+    for control in &NOTEBOOK_CONTROLS {
+        if !control.passes(value(control)) {
+            failing_controls.push(control.id);
+            reasons.insert(
+                control.id.to_owned(),
+                Value::String(notebook_failure(control.setting).to_owned()),
+            );
+        }
+    }
+    // What fails, when something judged does; else what passes.
+    let failing_judged: Vec<String> = judged
+        .iter()
+        .filter(|control| !control.passes(value(control)))
+        .map(|control| notebook_failure(control.setting).to_owned())
+        .collect();
+    let sentences = if failing_judged.is_empty() {
+        judged
+            .iter()
+            .map(|control| notebook_success(control.setting, value(control)))
+            .collect()
+    } else {
+        failing_judged
+    };
+    NotebookVerdict {
+        compliant: judged.iter().all(|c| !failing_controls.contains(&c.id)),
+        judged: judged.iter().map(|c| c.id).collect(),
+        explanation: sentences.join("; "),
+        failing_controls,
+        reasons,
+    }
+}
+
+/// Why a notebook fails the control of `setting`: what is wrong, and whether it can change in
+/// place.
+fn notebook_failure(setting: NotebookSetting) -> &'static str {
+    match setting {
+        NotebookSetting::DirectInternetAccess => {
+            "DirectInternetAccess is Enabled, which only a new notebook can change"
+        }
+        NotebookSetting::SubnetId => {
+            "no SubnetId: the notebook is not in a VPC of yours, which only a new notebook can change"
+        }
+        NotebookSetting::RootAccess => {
+            "RootAccess is Enabled; it can be turned off in place while the notebook is stopped"
+        }
+        NotebookSetting::KmsKeyId => {
+            "no KmsKeyId: its ML storage volume is not encrypted with a KMS key of yours, which only a new notebook can change"
+        }
+    }
+}
+
+fn notebook_success(setting: NotebookSetting, value: Option<&str>) -> String {
+    match setting {
+        NotebookSetting::DirectInternetAccess => "direct internet access is disabled".to_owned(),
+        NotebookSetting::SubnetId => format!("in subnet {}", value.unwrap_or_default()),
+        NotebookSetting::RootAccess => "root access is disabled".to_owned(),
+        NotebookSetting::KmsKeyId => format!(
+            "its volume is encrypted with KMS key {}",
+            value.unwrap_or_default()
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,5 +544,31 @@ mod tests {
         );
         let named = json!({"MonitoringScheduleConfig": {"MonitoringJobDefinitionName": "d"}});
         assert!(JobView::of_inline_schedule(&named).is_none());
+    }
+
+    #[test]
+    fn a_notebook_is_judged_on_every_control_but_compliant_by_those_asked() {
+        let notebook = json!({
+            "NotebookInstanceName": "nb", "DirectInternetAccess": "Enabled",
+            "RootAccess": "Disabled", "KmsKeyId": "alias/nb",
+        });
+        let root = crate::kinds::NotebookControlInfo::find("SageMaker.3").unwrap();
+        let verdict = evaluate_notebook(&notebook, &[root]);
+        assert!(verdict.compliant);
+        assert_eq!(verdict.failing_controls, ["SageMaker.1", "SageMaker.2"]);
+        assert_eq!(verdict.explanation, "root access is disabled");
+        assert!(
+            verdict.reasons["SageMaker.1"]
+                .as_str()
+                .unwrap()
+                .contains("Enabled")
+        );
+        assert!(!verdict.fails(root));
+        let all: Vec<NotebookControl> = NOTEBOOK_CONTROLS.iter().collect();
+        let verdict = evaluate_notebook(&notebook, &all);
+        assert!(!verdict.compliant);
+        // Absent RootAccess is AWS's default, Enabled.
+        let default = json!({"NotebookInstanceName": "nb"});
+        assert!(evaluate_notebook(&default, &[root]).fails(root));
     }
 }

@@ -6,7 +6,10 @@
 use crate::compliance::JobView;
 use crate::kinds::{Kind, Subject, refers_to};
 use crate::request;
-use crate::sagemaker::{AwsError, DefinitionSummary, ErrorClass, SageMaker, ScheduleSummary, Tag};
+use crate::resource::ResourceKind;
+use crate::sagemaker::{
+    AwsError, DefinitionSummary, ErrorClass, NotebookSummary, SageMaker, ScheduleSummary, Tag,
+};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
@@ -55,12 +58,26 @@ pub struct InlineSchedule {
     pub tags: Option<Vec<Tag>>,
 }
 
+/// A notebook instance (SageMaker.1, .2, .3, .21), as it is now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notebook {
+    pub region: String,
+    pub name: String,
+    pub arn: String,
+    /// The exact JSON `DescribeNotebookInstance` returned.
+    pub raw: Value,
+    /// Always read: both the in-place fix (its hash) and the rebuild command (its tags) need
+    /// them, and notebooks are few.
+    pub tags: Vec<Tag>,
+}
+
 /// Something the inventory could not read; the rest of the inventory stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
     pub region: String,
+    /// A definition's kind, or `notebook-instance`; `None` for what concerns a whole region.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub kind: Option<Kind>,
+    pub kind: Option<ResourceKind>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub message: String,
@@ -75,10 +92,15 @@ pub struct Inventory {
     pub definitions: Vec<Definition>,
     /// Schedules with an inline job definition, sorted by region and name.
     pub schedules: Vec<InlineSchedule>,
+    /// Notebook instances within the selection, sorted by region and name.
+    pub notebooks: Vec<Notebook>,
     pub problems: Vec<Problem>,
     /// Names of definitions (per region and kind) that exist, including ones filtered out: the
     /// planner needs them to pick temporary names that are free.
     pub existing_names: BTreeSet<DefinitionId>,
+    /// (region, name) of every notebook instance listed, including ones filtered out: a
+    /// rebuild's new name must be free of all of them.
+    pub existing_notebooks: BTreeSet<(String, String)>,
 }
 
 /// A test on (region, kind, name).
@@ -102,6 +124,9 @@ pub struct Scope {
     pub name_filter: NameFilter,
     /// Read the schedules with an inline job definition that pass this test; `None`: none.
     pub inline_schedules: Option<ScheduleFilter>,
+    /// Read the notebook instances whose (region, name) pass this test; `None`: none (and no
+    /// notebook call is made).
+    pub notebooks: Option<ScheduleFilter>,
     /// List the tags of the described definitions and inline schedules that pass this test. Tags
     /// matter only where the run could act (the create request, the CloudFormation check, the
     /// plan's diff), i.e. where the run's fixes fail: a compliant definition then costs its
@@ -115,6 +140,7 @@ impl Scope {
             kinds: Kind::ALL.to_vec(),
             name_filter: Arc::new(|_, _, _| true),
             inline_schedules: Some(Arc::new(|_, _| true)),
+            notebooks: None,
             tags_wanted: Arc::new(|_, _| true),
         }
     }
@@ -200,6 +226,21 @@ enum Fetched {
         name: String,
         result: Result<Vec<Tag>, AwsError>,
     },
+    NotebooksListed {
+        region: String,
+        result: Result<Vec<NotebookSummary>, AwsError>,
+    },
+    NotebookDescribed {
+        region: String,
+        name: String,
+        arn: String,
+        result: Result<Value, AwsError>,
+    },
+    NotebookTagged {
+        region: String,
+        name: String,
+        result: Result<Vec<Tag>, AwsError>,
+    },
 }
 
 type Key = DefinitionId;
@@ -229,7 +270,7 @@ pub async fn collect(clients: &[SageMaker], scope: &Scope, limits: &CallLimits) 
             .collect(),
         answers: Answers::default(),
     };
-    reading.calls.list(clients, &scope.kinds);
+    reading.calls.list(clients, scope);
     while let Some(fetched) = reading.calls.next().await {
         reading.take(fetched);
     }
@@ -243,11 +284,26 @@ struct Calls {
 }
 
 impl Calls {
-    /// Per region, the listing of each kind and of the monitoring schedules.
-    fn list(&mut self, clients: &[SageMaker], kinds: &[Kind]) {
+    /// Per region, the listing of each kind and of the monitoring schedules (when definitions
+    /// or inline schedules are read), and of the notebook instances (when they are).
+    fn list(&mut self, clients: &[SageMaker], scope: &Scope) {
         for client in clients {
             let region = client.region().to_owned();
-            for &kind in kinds {
+            if scope.notebooks.is_some() {
+                let (client, pool, region) = (client.clone(), self.pool.clone(), region.clone());
+                self.tasks.spawn(async move {
+                    let result = pool
+                        .run(client.region(), || client.list_notebook_instances())
+                        .await;
+                    Fetched::NotebooksListed { region, result }
+                });
+            }
+            if scope.kinds.is_empty() && scope.inline_schedules.is_none() {
+                // Notebooks alone: no definition or schedule call, so a role allowed only the
+                // notebook calls can scan them.
+                continue;
+            }
+            for &kind in &scope.kinds {
                 let (client, pool, region) = (client.clone(), self.pool.clone(), region.clone());
                 self.tasks.spawn(async move {
                     let result = pool
@@ -335,6 +391,38 @@ impl Calls {
         self.tasks.spawn(async move {
             let result = pool.run(client.region(), || client.list_tags(&arn)).await;
             Fetched::ScheduleTagged {
+                region,
+                name,
+                result,
+            }
+        });
+    }
+
+    /// Describe of one listed notebook instance.
+    fn describe_notebook(&mut self, client: &SageMaker, region: &str, summary: NotebookSummary) {
+        let (client, pool, region) = (client.clone(), self.pool.clone(), region.to_owned());
+        self.tasks.spawn(async move {
+            let result = pool
+                .run(client.region(), || {
+                    client.describe_notebook_instance(&summary.name)
+                })
+                .await
+                .map(|described| described.raw);
+            Fetched::NotebookDescribed {
+                region,
+                name: summary.name,
+                arn: summary.arn,
+                result,
+            }
+        });
+    }
+
+    /// ListTags of a described notebook instance.
+    fn tag_notebook(&mut self, client: &SageMaker, region: String, name: String, arn: String) {
+        let (client, pool) = (client.clone(), self.pool.clone());
+        self.tasks.spawn(async move {
+            let result = pool.run(client.region(), || client.list_tags(&arn)).await;
+            Fetched::NotebookTagged {
                 region,
                 name,
                 result,
@@ -447,6 +535,66 @@ impl Reading<'_> {
                 name,
                 result,
             } => self.answers.tagged((region, kind, name), result),
+            Fetched::NotebooksListed { region, result } => self.notebooks_listed(region, result),
+            Fetched::NotebookDescribed {
+                region,
+                name,
+                arn,
+                result,
+            } => match result {
+                Ok(raw) => {
+                    let client = &self.by_region[&region];
+                    self.calls
+                        .tag_notebook(client, region.clone(), name.clone(), arn.clone());
+                    self.answers
+                        .notebook_raws
+                        .insert((region, name), (arn, raw));
+                }
+                Err(err) => self.answers.notebook_failed(region, name, "describe", &err),
+            },
+            Fetched::NotebookTagged {
+                region,
+                name,
+                result,
+            } => match result {
+                Ok(tags) => {
+                    self.answers.notebook_tags.insert((region, name), tags);
+                }
+                // A notebook whose tags are unknown can be neither hashed nor rebuilt whole.
+                Err(err) => self
+                    .answers
+                    .notebook_failed(region, name, "list tags", &err),
+            },
+        }
+    }
+
+    /// Every listed notebook is recorded as existing (a rebuild's new name must be free); those
+    /// the selection passes are described.
+    fn notebooks_listed(&mut self, region: String, result: Result<Vec<NotebookSummary>, AwsError>) {
+        let summaries = match result {
+            Ok(summaries) => summaries,
+            Err(err) => {
+                self.answers.inventory.problems.push(Problem {
+                    region,
+                    kind: Some(ResourceKind::NotebookInstance),
+                    name: None,
+                    message: format!("could not list notebook instances: {err}"),
+                    incomplete: true,
+                });
+                return;
+            }
+        };
+        tracing::debug!(%region, count = summaries.len(), "listed notebook instances");
+        let client = &self.by_region[&region];
+        let filter = self.scope.notebooks.as_ref();
+        for summary in summaries {
+            self.answers
+                .inventory
+                .existing_notebooks
+                .insert((region.clone(), summary.name.clone()));
+            if filter.is_some_and(|passes| passes(&region, &summary.name)) {
+                self.calls.describe_notebook(client, &region, summary);
+            }
         }
     }
 
@@ -463,7 +611,7 @@ impl Reading<'_> {
             Err(err) => {
                 self.answers.inventory.problems.push(Problem {
                     region,
-                    kind: Some(kind),
+                    kind: Some(kind.into()),
                     name: None,
                     message: format!("could not list {kind} job definitions: {err}"),
                     incomplete: true,
@@ -509,6 +657,10 @@ struct Answers {
     schedule_raws: HashMap<(String, String), Value>,
     schedule_tags: HashMap<(String, String), Vec<Tag>>,
     failed_schedules: BTreeSet<(String, String)>,
+    /// Notebooks by (region, name): their ARN and describe.
+    notebook_raws: HashMap<(String, String), (String, Value)>,
+    notebook_tags: HashMap<(String, String), Vec<Tag>>,
+    failed_notebooks: BTreeSet<(String, String)>,
 }
 
 impl Answers {
@@ -568,6 +720,25 @@ impl Answers {
         });
     }
 
+    /// Drops a notebook whose describe or tags failed, reporting it once.
+    fn notebook_failed(&mut self, region: String, name: String, call: &str, err: &AwsError) {
+        if !self.failed_notebooks.insert((region.clone(), name.clone())) {
+            return;
+        }
+        let gone = err.is(ErrorClass::NotFound);
+        self.inventory.problems.push(Problem {
+            region,
+            kind: Some(ResourceKind::NotebookInstance),
+            message: if gone {
+                "deleted between list and describe".to_owned()
+            } else {
+                format!("could not {call}: {err}")
+            },
+            name: Some(name),
+            incomplete: !gone,
+        });
+    }
+
     /// Drops a definition whose describe or tags failed, reporting it once. NotFound means it
     /// was deleted meanwhile: worth a note, but nothing is missing from the inventory.
     fn record_failure(&mut self, key: Key, call: &str, err: &AwsError) {
@@ -578,7 +749,7 @@ impl Answers {
         let (region, kind, name) = key;
         self.inventory.problems.push(Problem {
             region,
-            kind: Some(kind),
+            kind: Some(kind.into()),
             name: Some(name),
             message: if gone {
                 "deleted between list and describe".to_owned()
@@ -601,7 +772,27 @@ impl Answers {
             schedule_raws,
             mut schedule_tags,
             failed_schedules,
+            notebook_raws,
+            mut notebook_tags,
+            failed_notebooks,
         } = self;
+        for (key, (arn, raw)) in notebook_raws {
+            if failed_notebooks.contains(&key) {
+                continue;
+            }
+            let tags = notebook_tags.remove(&key).unwrap_or_default();
+            let (region, name) = key;
+            inventory.notebooks.push(Notebook {
+                region,
+                name,
+                arn,
+                raw,
+                tags,
+            });
+        }
+        inventory
+            .notebooks
+            .sort_by(|a, b| (&a.region, &a.name).cmp(&(&b.region, &b.name)));
         for (key, raw) in schedule_raws {
             // A schedule changed to name a definition since it was listed has nothing inline.
             if failed_schedules.contains(&key)

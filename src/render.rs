@@ -3,10 +3,11 @@
 //! `redact`).
 
 use crate::accounts::Unreachable;
-use crate::compliance::{Evaluation, Verdict};
-use crate::inventory::{Definition, InlineSchedule, Problem};
+use crate::compliance::{Evaluation, NotebookVerdict, Verdict};
+use crate::inventory::{Definition, InlineSchedule, Notebook, Problem};
 use crate::kinds::{ControlInfo, Fixes, Subject};
 use crate::plan::document::PlanDocument;
+use crate::plan::notebook::{NotebookPlanItem, Rebuild};
 use crate::plan::{Action, Plan, PlanItem, Summary};
 use crate::redact;
 use crate::resource::ResourceKind;
@@ -183,7 +184,7 @@ fn account_plan_text(account_id: &str, plan: &Plan, style: Style) -> String {
     let paint = Paint(style.color);
     let summary = plan.summary();
     let mut out = String::new();
-    if summary.recreate == 0 && summary.update == 0 {
+    if summary.changes() == 0 && !plan.notebooks.iter().any(|n| n.rebuild.is_some()) {
         writeln!(
             out,
             "Nothing to recreate in account {account_id}: {} compliant, {} skipped.",
@@ -308,12 +309,108 @@ fn account_plan_text(account_id: &str, plan: &Plan, style: Style) -> String {
             Action::Compliant | Action::Recreate => {}
         }
     }
+    for item in &plan.notebooks {
+        out.push_str(&notebook_text(&paint, item, style));
+    }
     writeln!(
         out,
         "{} {summary} in account {account_id}.",
         paint.bold("Plan:")
     )
     .expect("write to String");
+    out
+}
+
+/// One notebook in a text plan: the in-place update with its diff and what it means (a
+/// restart, a wait), or why it is skipped; then the rebuild, if one is needed.
+fn notebook_text(paint: &Paint, item: &NotebookPlanItem, style: Style) -> String {
+    let mut out = String::new();
+    let n = &item.notebook;
+    let header = |action: &str| {
+        header(
+            paint,
+            "notebook-instance",
+            &n.name,
+            &n.region,
+            "SageMaker.3",
+            action,
+        )
+    };
+    match item.action {
+        Action::Update => {
+            writeln!(out, "{}", header("update in place")).expect("write to String");
+            let root =
+                crate::kinds::NotebookControlInfo::of(crate::kinds::NotebookSetting::RootAccess);
+            if let Some(reason) = item.verdict.reasons.get(root.id).and_then(Value::as_str) {
+                writeln!(out, "  {}: {reason}", root.id).expect("write to String");
+            }
+            if let Some(note) = &item.note {
+                let note = if item.restarts() {
+                    paint.yellow(note)
+                } else {
+                    note.clone()
+                };
+                writeln!(out, "  {}: {note}", item.status).expect("write to String");
+            }
+            let diff = views_diff(&item.before_view(), &item.after_view(), style);
+            paint_diff(paint, &mut out, &diff);
+        }
+        Action::Skip => {
+            writeln!(
+                out,
+                "{}: {}",
+                header("skip"),
+                item.reason.as_deref().unwrap_or("")
+            )
+            .expect("write to String");
+        }
+        Action::Compliant | Action::Recreate => return out,
+    }
+    if let Some(rebuild) = &item.rebuild {
+        out.push_str(&rebuild_text(paint, item, rebuild));
+    }
+    out.push('\n');
+    out
+}
+
+/// The controls a rebuild fixes on a notebook, e.g. `SageMaker.1, SageMaker.21`.
+fn rebuilt_controls(verdict: &NotebookVerdict) -> String {
+    verdict
+        .failing_controls
+        .iter()
+        .filter(|id| **id != "SageMaker.3" && verdict.judged.contains(id))
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn rebuild_text(paint: &Paint, item: &NotebookPlanItem, rebuild: &Rebuild) -> String {
+    let mut out = String::new();
+    writeln!(
+        out,
+        "  {} {} cannot change in place, and sm-recreate never deletes a notebook (its volume \
+         holds its users' work). A compliant replacement, {}:",
+        paint.yellow("rebuild:"),
+        rebuilt_controls(&item.verdict),
+        rebuild.new_name
+    )
+    .expect("write to String");
+    writeln!(out, "    {}", rebuild.command).expect("write to String");
+    for placeholder in &rebuild.placeholders {
+        writeln!(
+            out,
+            "  set {} first: {}",
+            placeholder.name, placeholder.meaning
+        )
+        .expect("write to String");
+    }
+    for note in &rebuild.notes {
+        writeln!(out, "  {} {note}", paint.yellow("note:")).expect("write to String");
+    }
+    writeln!(out, "  then move the data:").expect("write to String");
+    for (index, step) in rebuild.data_steps.iter().enumerate() {
+        writeln!(out, "    {}. {step}", index + 1).expect("write to String");
+    }
     out
 }
 
@@ -373,7 +470,12 @@ fn account_plan_markdown(plan: &Plan, account_id: &str, style: Style) -> String 
         .iter()
         .filter(|s| s.action != Action::Compliant)
         .collect();
-    if listed.is_empty() && schedules.is_empty() {
+    let notebooks: Vec<&NotebookPlanItem> = plan
+        .notebooks
+        .iter()
+        .filter(|n| n.action != Action::Compliant)
+        .collect();
+    if listed.is_empty() && schedules.is_empty() && notebooks.is_empty() {
         writeln!(w, "Nothing to recreate.\n").expect("write");
         return out;
     }
@@ -416,6 +518,24 @@ fn account_plan_markdown(plan: &Plan, account_id: &str, style: Style) -> String 
         )
         .expect("write");
     }
+    for item in &notebooks {
+        let n = &item.notebook;
+        let why = match (&item.reason, &item.note) {
+            (Some(reason), _) => reason.clone(),
+            (None, Some(note)) => format!("{}: {note}", item.status),
+            (None, None) => item.verdict.explanation.clone(),
+        };
+        writeln!(
+            w,
+            "| {} | notebook-instance | {} | `{}` | {} |  | {} |",
+            n.region,
+            item.verdict.failing_controls.join(", "),
+            n.name,
+            item.action.as_str(),
+            why.replace('|', "\\|")
+        )
+        .expect("write");
+    }
     let isolating = plan.isolating();
     if !isolating.is_empty() {
         writeln!(
@@ -454,8 +574,63 @@ fn account_plan_markdown(plan: &Plan, account_id: &str, style: Style) -> String 
         let diff = views_diff(&item.before_view(), &item.after_view(), style);
         writeln!(w, "\n```diff\n{diff}```").expect("write");
     }
+    for item in &notebooks {
+        write_notebook_markdown(w, item, style);
+    }
     out.push('\n');
     out
+}
+
+/// A notebook's section in a change ticket: the in-place update (what it means, its diff) and
+/// the rebuild's command and steps.
+fn write_notebook_markdown(w: &mut String, item: &NotebookPlanItem, style: Style) {
+    let n = &item.notebook;
+    if item.action != Action::Update && item.rebuild.is_none() {
+        return;
+    }
+    writeln!(w, "\n#### notebook-instance `{}` ({})\n", n.name, n.region).expect("write");
+    if item.action == Action::Update {
+        let note = item.note.as_deref().unwrap_or_default();
+        let note = if item.restarts() {
+            format!("**{note}**")
+        } else {
+            note.to_owned()
+        };
+        writeln!(
+            w,
+            "Root access turned off in place (`UpdateNotebookInstance`), status {}: {note}.",
+            item.status
+        )
+        .expect("write");
+        let diff = views_diff(&item.before_view(), &item.after_view(), style);
+        writeln!(w, "\n```diff\n{diff}```").expect("write");
+    }
+    if let Some(rebuild) = &item.rebuild {
+        writeln!(
+            w,
+            "\n{} cannot change in place, and sm-recreate never deletes a notebook (its volume \
+             holds its users' work). A compliant replacement, `{}`:\n\n```sh\n{}\n```",
+            rebuilt_controls(&item.verdict),
+            rebuild.new_name,
+            rebuild.command
+        )
+        .expect("write");
+        for placeholder in &rebuild.placeholders {
+            writeln!(
+                w,
+                "- Set `{}` first: {}.",
+                placeholder.name, placeholder.meaning
+            )
+            .expect("write");
+        }
+        for note in &rebuild.notes {
+            writeln!(w, "- Note: {note}.").expect("write");
+        }
+        writeln!(w, "\nThen move the data:\n").expect("write");
+        for (index, step) in rebuild.data_steps.iter().enumerate() {
+            writeln!(w, "{}. {step}", index + 1).expect("write");
+        }
+    }
 }
 
 /// What the inventory could not read, for a change ticket: without it a reviewer would take an
@@ -567,11 +742,40 @@ impl<'a> ScanEntry<'a> {
     }
 }
 
-/// One account's judged definitions and inline schedules, and what could not be read there.
+/// One notebook instance as `scan` reports it: the shape of a definition's entry, with the
+/// notebook controls.
+#[derive(Debug, Serialize)]
+pub struct NotebookScanEntry<'a> {
+    pub account_id: &'a str,
+    pub region: &'a str,
+    pub kind: ResourceKind,
+    pub name: &'a str,
+    pub arn: &'a str,
+    /// `NotebookInstanceStatus`.
+    pub status: &'a str,
+    /// The notebook controls judged pass (what `--detailed-exitcode` uses).
+    pub compliant: bool,
+    /// The controls judged, one sentence each.
+    pub explanation: &'a str,
+    /// Every failing notebook control, whatever was judged.
+    pub failing_controls: &'a [&'static str],
+    /// Why each failing control fails.
+    pub reasons: &'a serde_json::Map<String, Value>,
+    /// The CloudFormation stack that owns it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub managed_by_stack: Option<String>,
+    /// The controls judged, e.g. `SageMaker.1, SageMaker.3`.
+    #[serde(skip)]
+    judged: String,
+}
+
+/// One account's judged definitions, inline schedules and notebooks, and what could not be
+/// read there.
 pub struct AccountScan<'a> {
     pub account_id: &'a str,
     pub definitions: Vec<(&'a Definition, Verdict)>,
     pub schedules: Vec<(&'a InlineSchedule, Verdict)>,
+    pub notebooks: Vec<(&'a Notebook, NotebookVerdict)>,
     pub problems: &'a [Problem],
 }
 
@@ -598,10 +802,16 @@ pub struct ScanReport<'a> {
     pub definitions: Vec<ScanEntry<'a>>,
     /// Monitoring schedules with an inline job definition (SageMaker.14, .22).
     pub schedules: Vec<ScanEntry<'a>>,
+    /// Notebook instances (SageMaker.1, .2, .3, .21), when selected.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub notebooks: Vec<NotebookScanEntry<'a>>,
     pub problems: Vec<ScanProblem<'a>>,
     /// Findings the selection named whose resource is gone or passes now.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub skipped_findings: &'a [crate::securityhub::SkippedFinding],
+    /// What the selection read: job definitions (and schedules), notebook instances.
+    #[serde(skip)]
+    covers: (bool, bool),
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -621,6 +831,7 @@ impl<'a> ScanReport<'a> {
     ) -> ScanReport<'a> {
         let mut definitions = Vec::new();
         let mut schedules = Vec::new();
+        let mut notebooks = Vec::new();
         let mut problems = Vec::new();
         for account in accounts {
             definitions.extend(account.definitions.iter().map(|(d, v)| {
@@ -641,17 +852,38 @@ impl<'a> ScanReport<'a> {
                     v,
                 )
             }));
+            notebooks.extend(account.notebooks.iter().map(|(n, v)| {
+                NotebookScanEntry {
+                    account_id: account.account_id,
+                    region: &n.region,
+                    kind: ResourceKind::NotebookInstance,
+                    name: &n.name,
+                    arn: &n.arn,
+                    status: n
+                        .raw
+                        .get("NotebookInstanceStatus")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
+                    compliant: v.compliant,
+                    explanation: &v.explanation,
+                    failing_controls: &v.failing_controls,
+                    reasons: &v.reasons,
+                    managed_by_stack: crate::plan::managing_stack(Some(&n.tags)),
+                    judged: v.judged.join(", "),
+                }
+            }));
             problems.extend(account.problems.iter().map(|problem| ScanProblem {
                 account_id: account.account_id,
                 problem,
             }));
         }
-        let total = definitions.len() + schedules.len();
+        let total = definitions.len() + schedules.len() + notebooks.len();
         let compliant = definitions
             .iter()
             .chain(&schedules)
             .filter(|d| d.compliant)
-            .count();
+            .count()
+            + notebooks.iter().filter(|n| n.compliant).count();
         ScanReport {
             format_version: REPORT_FORMAT_VERSION,
             evaluation,
@@ -666,8 +898,25 @@ impl<'a> ScanReport<'a> {
             },
             definitions,
             schedules,
+            notebooks,
             problems,
             skipped_findings: &[],
+            covers: (true, false),
+        }
+    }
+
+    /// Says what the selection read (job definitions and schedules, notebook instances), for
+    /// the words of an empty scan.
+    pub fn covering(mut self, definitions: bool, notebooks: bool) -> ScanReport<'a> {
+        self.covers = (definitions, notebooks);
+        self
+    }
+
+    fn nouns(&self) -> &'static str {
+        match self.covers {
+            (false, true) => "notebook instances",
+            (true, true) => "model-monitor job definitions or notebook instances",
+            _ => "model-monitor job definitions",
         }
     }
 
@@ -680,8 +929,43 @@ impl<'a> ScanReport<'a> {
         self
     }
 
-    fn entries(&self) -> impl Iterator<Item = &ScanEntry<'a>> {
-        self.definitions.iter().chain(&self.schedules)
+    /// Every entry as a row of the text and markdown tables.
+    fn rows(&self) -> Vec<Row<'_>> {
+        let entries = self.definitions.iter().chain(&self.schedules).map(|d| {
+            let mut why = d.explanation.to_owned();
+            if let Some(stack) = &d.managed_by_stack {
+                write!(why, " (CloudFormation stack `{stack}`)").expect("write");
+            }
+            Row {
+                account_id: d.account_id,
+                region: d.region,
+                kind: d.kind,
+                controls: &d.fixed_controls,
+                name: d.name,
+                compliant: d.compliant,
+                failing: failing_text(d.failing_controls),
+                explanation: d.explanation,
+                why,
+            }
+        });
+        let notebooks = self.notebooks.iter().map(|n| {
+            let mut why = format!("{}: {}", n.status, n.explanation);
+            if let Some(stack) = &n.managed_by_stack {
+                write!(why, " (CloudFormation stack `{stack}`)").expect("write");
+            }
+            Row {
+                account_id: n.account_id,
+                region: n.region,
+                kind: n.kind,
+                controls: &n.judged,
+                name: n.name,
+                compliant: n.compliant,
+                failing: failing_text(n.failing_controls),
+                explanation: n.explanation,
+                why,
+            }
+        });
+        entries.chain(notebooks).collect()
     }
 
     pub fn to_text(&self, style: Style) -> String {
@@ -700,26 +984,28 @@ impl<'a> ScanReport<'a> {
         out.push_str(&crate::securityhub::skipped_findings_text(
             self.skipped_findings,
         ));
-        if self.entries().next().is_none() {
+        let rows = self.rows();
+        if rows.is_empty() {
             writeln!(
                 out,
-                "No model-monitor job definitions found in {} (account {}).",
+                "No {} found in {} (account {}).",
+                self.nouns(),
                 self.regions.join(", "),
                 self.accounts.join(", ")
             )
             .expect("write");
             return out;
         }
-        let width = |f: &dyn Fn(&ScanEntry<'_>) -> usize, min: usize| {
-            self.entries().map(f).max().unwrap_or(0).max(min)
+        let width = |f: &dyn Fn(&Row<'_>) -> usize, min: usize| {
+            rows.iter().map(f).max().unwrap_or(0).max(min)
         };
         let widths = [
             width(&|d| d.account_id.len(), 7),
             width(&|d| d.region.len(), 6),
             width(&|d| d.kind.cli_name().len(), 4),
-            width(&|d| d.fixed_controls.len(), 12),
+            width(&|d| d.controls.len(), 12),
             width(&|d| d.name.len(), 4),
-            width(&|d| failing_text(d).len(), 7),
+            width(&|d| d.failing.len(), 7),
         ];
         writeln!(
             out,
@@ -742,25 +1028,22 @@ impl<'a> ScanReport<'a> {
             ))
         )
         .expect("write");
-        for d in self.entries() {
+        for d in &rows {
             let verdict = if d.compliant {
                 paint.green(&format!("{:9}", "yes"))
             } else {
                 paint.red(&format!("{:9}", "no"))
             };
-            let mut why = d.explanation.to_owned();
-            if let Some(stack) = &d.managed_by_stack {
-                write!(why, " (CloudFormation stack `{stack}`)").expect("write");
-            }
+            let why = &d.why;
             writeln!(
                 out,
                 "{:wa$}  {:w0$}  {:w1$}  {:w2$}  {:w3$}  {verdict}  {:w4$}  {why}",
                 d.account_id,
                 d.region,
                 d.kind.cli_name(),
-                d.fixed_controls,
+                d.controls,
                 d.name,
-                failing_text(d),
+                d.failing,
                 wa = widths[0],
                 w0 = widths[1],
                 w1 = widths[2],
@@ -770,24 +1053,36 @@ impl<'a> ScanReport<'a> {
             )
             .expect("write");
         }
-        let noun = if self.schedules.is_empty() {
-            "definitions"
-        } else {
-            "definitions and inline schedules"
+        let noun = match (
+            self.definitions.is_empty() && self.schedules.is_empty(),
+            self.schedules.is_empty(),
+            self.notebooks.is_empty(),
+        ) {
+            (true, _, false) => "notebook instances",
+            (false, true, false) => "definitions and notebook instances",
+            (false, false, false) => "definitions, inline schedules and notebook instances",
+            (_, true, true) => "definitions",
+            (_, false, true) => "definitions and inline schedules",
         };
         let accounts = if self.accounts.len() > 1 {
             format!(" in {} accounts", self.accounts.len())
         } else {
             String::new()
         };
+        // Notebooks alone: no NetworkConfig flag is judged, so neither evaluation nor fixes apply.
+        let judged = if self.covers == (false, true) {
+            "notebook controls as their AWS Config rules read them".to_owned()
+        } else {
+            format!(
+                "{} evaluation, fixing {}",
+                self.evaluation.as_str(),
+                self.fixes
+            )
+        };
         writeln!(
             out,
-            "\n{} {noun}{accounts}: {} non-compliant, {} compliant ({} evaluation, fixing {}).",
-            self.summary.total,
-            self.summary.non_compliant,
-            self.summary.compliant,
-            self.evaluation.as_str(),
-            self.fixes
+            "\n{} {noun}{accounts}: {} non-compliant, {} compliant ({judged}).",
+            self.summary.total, self.summary.non_compliant, self.summary.compliant,
         )
         .expect("write");
         out
@@ -838,17 +1133,17 @@ impl<'a> ScanReport<'a> {
             "| Account | Region | Kind | Control | Name | Compliant | Failing | Why |\n|---|---|---|---|---|---|---|---|"
         )
         .expect("write");
-        for d in self.entries() {
+        for d in self.rows() {
             writeln!(
                 out,
                 "| `{}` | {} | {} | {} | `{}` | {} | {} | {} |",
                 d.account_id,
                 d.region,
                 d.kind,
-                d.fixed_controls,
+                d.controls,
                 d.name,
                 if d.compliant { "yes" } else { "**no**" },
-                failing_text(d),
+                d.failing,
                 d.explanation.replace('|', "\\|")
             )
             .expect("write");
@@ -861,10 +1156,167 @@ impl<'a> ScanReport<'a> {
 }
 
 /// The failing controls, `-` for none.
-fn failing_text(entry: &ScanEntry<'_>) -> String {
-    if entry.failing_controls.is_empty() {
+fn failing_text(failing_controls: &[&str]) -> String {
+    if failing_controls.is_empty() {
         "-".to_owned()
     } else {
-        entry.failing_controls.join(",")
+        failing_controls.join(",")
+    }
+}
+
+/// One line of the scan's text and markdown tables.
+struct Row<'a> {
+    account_id: &'a str,
+    region: &'a str,
+    kind: ResourceKind,
+    controls: &'a str,
+    name: &'a str,
+    compliant: bool,
+    failing: String,
+    explanation: &'a str,
+    /// The explanation as the text table shows it (a notebook's status first, the owning
+    /// stack after).
+    why: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::NOTEBOOK_CONTROLS;
+    use crate::plan::notebook::{RESTART_LABEL, RebuildOptions, plan_notebook};
+    use crate::plan::selection::NotebookScope;
+    use crate::sagemaker::Tag;
+    use serde_json::json;
+    use std::collections::BTreeSet;
+
+    fn notebook(name: &str, status: &str) -> Notebook {
+        Notebook {
+            region: "us-east-1".into(),
+            name: name.into(),
+            arn: format!("arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/{name}"),
+            raw: json!({
+                "NotebookInstanceName": name,
+                "NotebookInstanceStatus": status,
+                "InstanceType": "ml.t3.medium",
+                "RoleArn": "arn:aws:iam::123456789012:role/notebooks",
+                "DirectInternetAccess": "Enabled",
+                "RootAccess": "Enabled",
+            }),
+            tags: vec![Tag {
+                key: "team".into(),
+                value: "ml".into(),
+            }],
+        }
+    }
+
+    fn plan_of(notebooks: Vec<Notebook>) -> Plan {
+        Plan {
+            evaluation: Evaluation::Strict,
+            regions: vec!["us-east-1".into()],
+            items: vec![],
+            schedules: vec![],
+            notebooks: notebooks
+                .into_iter()
+                .map(|n| {
+                    plan_notebook(
+                        n,
+                        &NotebookScope::all(),
+                        false,
+                        &RebuildOptions::default(),
+                        &BTreeSet::new(),
+                    )
+                })
+                .collect(),
+            fixes: Fixes::NONE,
+            problems: vec![],
+        }
+    }
+
+    const STYLE: Style = Style {
+        color: false,
+        show_secrets: false,
+    };
+
+    #[test]
+    fn a_notebook_plan_shows_the_root_access_diff_the_restart_and_the_rebuild() {
+        let plan = plan_of(vec![
+            notebook("running", "InService"),
+            notebook("asleep", "Stopped"),
+        ]);
+        let text = plan_text(&[("123456789012", &plan)], &[], STYLE);
+        assert!(
+            text.contains(&format!("InService: {RESTART_LABEL}")),
+            "{text}"
+        );
+        assert!(text.contains("Stopped: updated and left stopped"), "{text}");
+        assert!(text.contains("-  \"RootAccess\": \"Enabled\","), "{text}");
+        assert!(text.contains("+  \"RootAccess\": \"Disabled\","), "{text}");
+        assert!(text.contains("aws sagemaker create-notebook-instance --region us-east-1 --notebook-instance-name running-rebuilt"));
+        assert!(text.contains("set SUBNET_ID first"), "{text}");
+        assert!(text.contains("2 notebook(s) to update in place"), "{text}");
+        let markdown = plan_markdown(&[("123456789012", &plan)], &[], STYLE);
+        assert!(markdown.contains("```sh\naws sagemaker create-notebook-instance"));
+        assert!(markdown.contains(&format!("**{RESTART_LABEL}**")));
+        assert!(markdown.contains("| us-east-1 | notebook-instance | SageMaker.1, SageMaker.2, SageMaker.3, SageMaker.21 | `running` | update |"), "{markdown}");
+    }
+
+    #[test]
+    fn a_scan_lists_notebooks_in_the_shape_of_definitions() {
+        let notebooks = [notebook("running", "InService")];
+        let all: Vec<_> = NOTEBOOK_CONTROLS.iter().collect();
+        let accounts = [AccountScan {
+            account_id: "123456789012",
+            definitions: vec![],
+            schedules: vec![],
+            notebooks: notebooks
+                .iter()
+                .map(|n| (n, crate::compliance::evaluate_notebook(&n.raw, &all)))
+                .collect(),
+            problems: &[],
+        }];
+        let regions = ["us-east-1".to_owned()];
+        let report = ScanReport::new(Evaluation::Strict, Fixes::NONE, &regions, &accounts, &[])
+            .covering(false, true);
+        let json = serde_json::to_value(&report).unwrap();
+        let entry = &json["notebooks"][0];
+        assert_eq!(entry["kind"], "notebook-instance");
+        assert_eq!(entry["name"], "running");
+        assert_eq!(entry["account_id"], "123456789012");
+        assert_eq!(entry["compliant"], false);
+        assert_eq!(
+            entry["failing_controls"],
+            json!(["SageMaker.1", "SageMaker.2", "SageMaker.3", "SageMaker.21"])
+        );
+        assert!(
+            entry["reasons"]["SageMaker.3"]
+                .as_str()
+                .unwrap()
+                .contains("RootAccess")
+        );
+        assert_eq!(json["summary"]["non_compliant"], 1);
+        let text = report.to_text(STYLE);
+        assert!(
+            text.contains("1 notebook instances: 1 non-compliant"),
+            "{text}"
+        );
+        let empty = [AccountScan {
+            account_id: "123456789012",
+            definitions: vec![],
+            schedules: vec![],
+            notebooks: vec![],
+            problems: &[],
+        }];
+        let report = ScanReport::new(Evaluation::Strict, Fixes::NONE, &regions, &empty, &[])
+            .covering(false, true);
+        assert!(
+            report
+                .to_text(STYLE)
+                .starts_with("No notebook instances found")
+        );
+        let json = serde_json::to_value(&report).unwrap();
+        assert!(
+            json.get("notebooks").is_none(),
+            "absent when empty, as before notebooks"
+        );
     }
 }

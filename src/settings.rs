@@ -85,6 +85,7 @@ impl Session {
                     .iter()
                     .map(|d| d.region.clone())
                     .chain(seed.schedules.iter().map(|s| s.region.clone()))
+                    .chain(seed.notebooks.iter().map(|n| n.region.clone()))
                     .collect::<std::collections::BTreeSet<_>>()
                     .into_iter()
                     .collect();

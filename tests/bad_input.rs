@@ -126,7 +126,7 @@ fn corrupt_plan_files_are_refused() {
     let not_a_plan = write(
         &env,
         "other.json",
-        r#"{"format_version": 3, "hello": "world"}"#,
+        r#"{"format_version": 4, "hello": "world"}"#,
     );
     refused(&env, &["apply", &not_a_plan, "--yes"], "is not a plan");
 }
@@ -192,13 +192,15 @@ fn a_plan_for_another_account_is_refused() {
 fn a_plan_of_another_format_version_is_refused() {
     let env = env();
     let (_, document) = plan(&env);
-    // 1 is sm-recreate 0.1's, which knew no fixes: it is refused with the advice to plan again.
+    // 1 is sm-recreate 0.1's, which knew no fixes, 3 knew no notebooks: refused with the advice
+    // to plan again.
     for version in [
         json!(1),
         json!(2),
-        json!(4),
+        json!(3),
+        json!(5),
         json!(0),
-        json!("3"),
+        json!("4"),
         Value::Null,
     ] {
         let mut other: Value = document.clone();

@@ -206,7 +206,7 @@ fn scan_plan_apply_and_resume_across_three_accounts_and_two_regions() {
     assert!(prod_at < staging_at, "grouped by account:\n{markdown}");
     let document: Value =
         serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).expect("plan JSON");
-    assert_eq!(document["format_version"], json!(3));
+    assert_eq!(document["format_version"], json!(4));
     assert_eq!(document["accounts"], json!([PROD, STAGING]));
     let items = document["items"].as_array().expect("items");
     assert_eq!(items.len(), 8);

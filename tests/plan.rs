@@ -185,7 +185,7 @@ fn plan_out_writes_a_verifiable_secret_free_plan_file() {
     let text = std::fs::read_to_string(&out).expect("plan file written");
     assert!(!text.contains(DEMO_SECRET), "the plan file holds a secret");
     let file: Value = serde_json::from_str(&text).expect("the plan file is JSON");
-    assert_eq!(file["format_version"], 3);
+    assert_eq!(file["format_version"], 4);
     assert_eq!(file["fixes"], json!(["encryption"]));
     assert_eq!(file["tool_version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(file["accounts"], json!([sandbox.emulator.account_id()]));

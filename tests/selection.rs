@@ -248,7 +248,7 @@ fn findings_from_another_account_are_refused_before_any_sagemaker_call() {
 #[test]
 fn bad_selection_flags_exit_2_before_any_call() {
     let sandbox = Sandbox::start(Seed::demo());
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 11] = [
         (
             &["scan", "--kind", "data-qualty"],
             "unknown kind `data-qualty`",
@@ -258,8 +258,53 @@ fn bad_selection_flags_exit_2_before_any_call() {
             "unknown kind `model_bias`",
         ),
         (
-            &["scan", "--control", "SageMaker.3"],
-            "`SageMaker.3` is not a control this tool fixes",
+            &["scan", "--control", "SageMaker.4"],
+            "`SageMaker.4` is not a control this tool fixes",
+        ),
+        (
+            &[
+                "plan",
+                "--kind",
+                "notebook-instance",
+                "--subnet",
+                "subnet-xyz",
+            ],
+            "`subnet-xyz` is not a subnet id",
+        ),
+        (
+            &[
+                "apply",
+                "--yes",
+                "--control",
+                "SageMaker.1",
+                "--kms-key",
+                "my key",
+            ],
+            "`my key` is not a KMS key",
+        ),
+        (
+            &[
+                "plan",
+                "--control",
+                "SageMaker.2",
+                "--security-group",
+                "sg-01234567",
+            ],
+            "--security-group needs --subnet",
+        ),
+        (
+            &["plan", "--kind", "notebook-instance", "--fix", "isolation"],
+            "only notebook instances are selected",
+        ),
+        (
+            &[
+                "scan",
+                "--control",
+                "SageMaker.3",
+                "--from-findings",
+                "findings.json",
+            ],
+            "notebook instances cannot be selected by Security Hub findings",
         ),
         (
             &["plan", "--name", "churn_*"],

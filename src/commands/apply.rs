@@ -13,21 +13,39 @@ use crate::journal::{Event, PlannedItem, Run, RunKind, StateDir};
 use crate::kinds::Fix;
 use crate::output::Output;
 use crate::plan::Action;
-use crate::plan::document::{FORMAT_VERSION, PlanDocument};
+use crate::plan::document::{DocumentItem, FORMAT_VERSION, PlanDocument};
+use crate::plan::notebook::{RESTART_LABEL, RebuildOptions};
 use crate::plan::selection::Selection;
 use crate::render::{self, Style};
 use crate::resource::{ResourceId, ResourceKind};
 use crate::settings::Session;
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
 pub async fn run(out: &Output, global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<ExitStatus> {
     // Everything that can be refused is refused before the first AWS call.
     let document = match &args.plan_file {
-        Some(path) => Some(read_reviewed_plan(global, &args.selection, path)?),
+        Some(path) => {
+            let rebuild = &args.rebuild;
+            if rebuild.subnet.is_some()
+                || !rebuild.security_groups.is_empty()
+                || rebuild.kms_key.is_some()
+            {
+                return Err(UsageError::new(
+                    "--subnet, --security-group and --kms-key cannot be combined with a plan file",
+                )
+                .with_hint(
+                    "they shape the rebuild commands a plan prints; make a new plan with them",
+                )
+                .into());
+            }
+            Some(read_reviewed_plan(global, &args.selection, path)?)
+        }
         None => None,
     };
     let selection = common::resolve_selection(&args.selection)?;
+    let rebuild = common::resolve_rebuild(&args.rebuild)?;
     refuse_without_confirmation(&args)?;
     let state = runs::open_state_dir(&global.state_dir, "apply")?;
 
@@ -36,7 +54,12 @@ pub async fn run(out: &Output, global: &GlobalArgs, args: ApplyArgs) -> anyhow::
             let concurrency = usize::from(args.selection.concurrency.concurrency);
             targets_of_plan_file(out, global, document, concurrency).await?
         }
-        None => targets_planned_now(out, global, &selection, &args).await?,
+        None => targets_planned_now(out, global, &selection, &args, rebuild).await?,
+    };
+    let chosen = if args.yes {
+        chosen.without_running_unless_consent(out, args.restart_running)
+    } else {
+        chosen
     };
     let mut unreachable = chosen.reach.unreachable.clone();
     // An account the plan could not read is not in it, so its apply does not cover it either:
@@ -67,7 +90,7 @@ pub async fn run(out: &Output, global: &GlobalArgs, args: ApplyArgs) -> anyhow::
         }
         return Ok(report.exit_code);
     }
-    let Some(targets) = confirmed(&args, chosen.targets, &chosen.session)? else {
+    let Some(targets) = confirmed(&args, chosen.targets, &chosen.running, &chosen.session)? else {
         out.notice("Nothing was changed.");
         return Ok(ExitStatus::Success);
     };
@@ -127,6 +150,35 @@ struct Chosen {
     /// The findings `--from-securityhub` read, for `--update-findings`; `None` otherwise (they
     /// are then found by each resource's ARN).
     securityhub_findings: Option<Vec<crate::plan::selection::FailingFinding>>,
+    /// The notebook targets that were running (or starting) when planned: their update stops
+    /// and starts them again, so they go ahead only with consent.
+    running: HashSet<ResourceId>,
+}
+
+impl Chosen {
+    /// Under `--yes`: the running notebooks stay in only with `--restart-running` (each target
+    /// then carries the consent); without it each is left out and said so, with how to consent.
+    fn without_running_unless_consent(mut self, out: &Output, restart_running: bool) -> Chosen {
+        let running = &self.running;
+        self.targets.retain(|target| {
+            if restart_running || !running.contains(&target.key) {
+                return true;
+            }
+            out.warn(format!(
+                "{} is running and was skipped: its fix stops and starts it, so its open \
+                 sessions end",
+                target.key
+            ));
+            out.hint("consent with `--restart-running`, or run apply on a terminal and tick it");
+            false
+        });
+        for target in &mut self.targets {
+            if target.key.kind == ResourceKind::NotebookInstance {
+                target.restart_running = restart_running;
+            }
+        }
+        self
+    }
 }
 
 /// A plan file, checked, with the flags that cannot go with one refused.
@@ -164,6 +216,12 @@ async fn targets_of_plan_file(
     let reach = session
         .reach_recorded(&document.accounts, "the plan", concurrency)
         .await?;
+    let running = document
+        .items
+        .iter()
+        .filter(|item| item.restarts())
+        .map(DocumentItem::resource)
+        .collect();
     let targets = document
         .items
         .iter()
@@ -214,6 +272,7 @@ async fn targets_of_plan_file(
         incomplete: false,
         skipped_findings: Vec::new(),
         securityhub_findings: None,
+        running,
     })
 }
 
@@ -223,9 +282,10 @@ async fn targets_planned_now(
     global: &GlobalArgs,
     selection: &Selection,
     args: &ApplyArgs,
+    rebuild: RebuildOptions,
 ) -> anyhow::Result<Chosen> {
     // Apply shows diffs of what changes, and keeps only the targets.
-    let planned = common::plan_now(global, selection, &args.selection).await?;
+    let planned = common::plan_now(global, selection, &args.selection, rebuild).await?;
     if args.format == ReportFormat::Text {
         let style = Style {
             color: out.color(),
@@ -238,7 +298,27 @@ async fn targets_planned_now(
         ))?;
     }
     let mut targets = Vec::new();
+    let mut running = HashSet::new();
     for common::AccountPlan { account_id, plan } in &planned.plans {
+        for item in plan.notebooks_to_update() {
+            let key = ResourceId {
+                account_id: account_id.clone(),
+                region: item.notebook.region.clone(),
+                kind: ResourceKind::NotebookInstance,
+                name: item.notebook.name.clone(),
+            };
+            if item.restarts() {
+                running.insert(key.clone());
+            }
+            targets.push(Target {
+                key,
+                planned_sha256: item.snapshot_sha256.clone(),
+                temporary_name: None,
+                // A notebook's fix is its control's, not a NetworkConfig flag.
+                fixes: crate::kinds::Fixes::NONE,
+                restart_running: false,
+            });
+        }
         targets.extend(plan.to_recreate().map(|item| Target {
             key: ResourceId::definition(
                 account_id,
@@ -277,6 +357,7 @@ async fn targets_planned_now(
         incomplete,
         skipped_findings: read.skipped_findings,
         securityhub_findings,
+        running,
     })
 }
 
@@ -285,12 +366,19 @@ async fn targets_planned_now(
 fn confirmed(
     args: &ApplyArgs,
     targets: Vec<Target>,
+    running: &HashSet<ResourceId>,
     session: &Session,
 ) -> anyhow::Result<Option<Vec<Target>>> {
     if args.yes {
         return Ok(Some(targets));
     }
-    ask(&targets, &accounts_phrase(&targets), &session.regions)
+    ask(
+        &targets,
+        running,
+        args.restart_running,
+        &accounts_phrase(&targets),
+        &session.regions,
+    )
 }
 
 /// "account 111111111111", or "3 accounts" when the targets span several.
@@ -322,14 +410,27 @@ fn start_run(
         .iter()
         .filter(|t| t.key.kind == ResourceKind::MonitoringSchedule)
         .count();
-    let definitions = targets.len() - schedules;
+    let notebooks = targets
+        .iter()
+        .filter(|t| t.key.kind == ResourceKind::NotebookInstance)
+        .count();
+    let definitions = targets.len() - schedules - notebooks;
     let and_schedules = if schedules == 0 {
         String::new()
     } else {
         format!(" and updating {schedules} schedule(s) in place")
     };
+    let mut work = format!("recreating {definitions} definition(s){and_schedules}");
+    if notebooks > 0 {
+        let root_access = format!("turning root access off on {notebooks} notebook(s)");
+        work = if definitions + schedules == 0 {
+            root_access
+        } else {
+            format!("{work} and {root_access}")
+        };
+    }
     out.notice(format!(
-        "Run {}: recreating {definitions} definition(s){and_schedules} in {} ({} strategy); journal and snapshots in {}.",
+        "Run {}: {work} in {} ({} strategy); journal and snapshots in {}.",
         run.run_id,
         accounts_phrase(targets),
         args.strategy.as_str(),
@@ -416,30 +517,75 @@ fn read_plan_file(path: &Path) -> Result<PlanDocument, UsageError> {
 }
 
 /// The checklist and the final question. `None` when the user declines.
+/// The checklist and the final question. `None` when the user declines. A running notebook is
+/// listed unticked (ticked with `--restart-running`) with what its fix means; ticking it is
+/// consent to restart it.
 fn ask(
     targets: &[Target],
+    running: &HashSet<ResourceId>,
+    restart_running: bool,
     accounts: &str,
     regions: &[String],
 ) -> anyhow::Result<Option<Vec<Target>>> {
-    let labels: Vec<String> = targets.iter().map(|t| t.key.to_string()).collect();
-    let Some(chosen) = confirm::choose(&labels)? else {
+    let items: Vec<(String, bool)> = targets
+        .iter()
+        .map(|t| {
+            if running.contains(&t.key) {
+                (format!("{} — {RESTART_LABEL}", t.key), restart_running)
+            } else {
+                (t.key.to_string(), true)
+            }
+        })
+        .collect();
+    let prompt = if targets
+        .iter()
+        .any(|t| t.key.kind == ResourceKind::NotebookInstance)
+    {
+        "Changes to make (space toggles, enter accepts, esc cancels)"
+    } else {
+        "Definitions to recreate (space toggles, enter accepts, esc cancels)"
+    };
+    let Some(chosen) = confirm::choose(prompt, &items)? else {
         return Ok(None);
     };
     if chosen.is_empty() {
         return Ok(None);
     }
-    let chosen: Vec<&Target> = chosen.into_iter().map(|i| &targets[i]).collect();
+    let chosen: Vec<Target> = chosen
+        .into_iter()
+        .map(|i| {
+            let mut target = targets[i].clone();
+            if target.key.kind == ResourceKind::NotebookInstance {
+                // Ticking a running notebook is consent to restart it.
+                target.restart_running = restart_running || running.contains(&target.key);
+            }
+            target
+        })
+        .collect();
     let schedules = chosen
         .iter()
         .filter(|t| t.key.kind == ResourceKind::MonitoringSchedule)
         .count();
-    let what = match (chosen.len() - schedules, schedules) {
+    let notebooks = chosen
+        .iter()
+        .filter(|t| t.key.kind == ResourceKind::NotebookInstance)
+        .count();
+    let mut what = match (chosen.len() - schedules - notebooks, schedules) {
+        (0, 0) => String::new(),
         (definitions, 0) => format!("Recreate {definitions} definition(s)"),
         (0, schedules) => format!("Update {schedules} schedule(s) in place"),
         (definitions, schedules) => format!(
             "Recreate {definitions} definition(s) and update {schedules} schedule(s) in place"
         ),
     };
+    if notebooks > 0 {
+        let restarted = chosen.iter().filter(|t| running.contains(&t.key)).count();
+        let notebooks = format!(
+            "{}urn root access off on {notebooks} notebook(s), restarting {restarted} running",
+            if what.is_empty() { "T" } else { " and t" }
+        );
+        what.push_str(&notebooks);
+    }
     let isolating = chosen
         .iter()
         .filter(|t| t.fixes.contains(Fix::Isolation))
@@ -456,5 +602,5 @@ fn ask(
     if !confirm::confirm(&question)? {
         return Ok(None);
     }
-    Ok(Some(chosen.into_iter().cloned().collect()))
+    Ok(Some(chosen))
 }

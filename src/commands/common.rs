@@ -2,11 +2,12 @@
 //! reading the inventory.
 
 use crate::accounts::{Account, Reach};
-use crate::cli::{ConcurrencyArgs, GlobalArgs, SelectionArgs};
+use crate::cli::{ConcurrencyArgs, GlobalArgs, RebuildArgs, SelectionArgs};
 use crate::exit::{ExitStatus, UsageError};
 use crate::inventory::{self, CallLimits, Inventory, Scope};
 use crate::kinds::Subject;
 use crate::kinds::same_name;
+use crate::plan::notebook::RebuildOptions;
 use crate::plan::selection::{self, FailingFinding, Selection};
 use crate::plan::{self, Plan, PlanOptions};
 use crate::securityhub::SkippedFinding;
@@ -16,7 +17,16 @@ use tokio::task::JoinSet;
 
 /// Validates the selection flags (and reads a findings file) before anything touches AWS.
 pub fn resolve_selection(args: &SelectionArgs) -> Result<Selection, UsageError> {
-    let scope = selection::parse_scope(&args.kinds, &args.controls, &args.fixes)?;
+    let (scope, notebooks) = selection::parse_scope(&args.kinds, &args.controls, &args.fixes)?;
+    if notebooks.is_some() && (args.from_findings.is_some() || args.from_securityhub) {
+        return Err(UsageError::new(
+            "notebook instances cannot be selected by Security Hub findings",
+        )
+        .with_hint(
+            "findings select job definitions and schedules; select notebooks with --kind \
+             notebook-instance or --control SageMaker.1, .2, .3 or .21 (and --name)",
+        ));
+    }
     for glob in &args.names {
         selection::check_glob(glob)?;
     }
@@ -30,6 +40,7 @@ pub fn resolve_selection(args: &SelectionArgs) -> Result<Selection, UsageError> 
         .map(|_| finding_records.iter().map(|f| f.resource.clone()).collect());
     Ok(Selection {
         scope,
+        notebooks,
         name_globs: args.names.clone(),
         findings,
         from_securityhub: args.from_securityhub,
@@ -37,6 +48,15 @@ pub fn resolve_selection(args: &SelectionArgs) -> Result<Selection, UsageError> 
         include_managed: args.include_managed,
         evaluation: args.evaluation,
     })
+}
+
+/// Checks the notebook rebuild flags before anything touches AWS.
+pub fn resolve_rebuild(args: &RebuildArgs) -> Result<RebuildOptions, UsageError> {
+    RebuildOptions::new(
+        args.subnet.clone(),
+        args.security_groups.clone(),
+        args.kms_key.clone(),
+    )
 }
 
 /// One account's inventory.
@@ -91,6 +111,9 @@ pub async fn connect_and_read(
             }
         });
     };
+    // Findings must name only accounts the options select, and that is settled before any
+    // SageMaker call: with findings, reading waits until every account is reached.
+    let read_as_reached = !selection.from_securityhub && selection.findings_accounts().is_empty();
     let (session, reach, selection) = if selection.from_securityhub {
         let session = Session::connect_with(global, &[], true).await?;
         let (selection, reach) = super::findings::from_securityhub(
@@ -99,15 +122,14 @@ pub async fn connect_and_read(
             usize::from(concurrency.concurrency),
         )
         .await?;
-        for account in &reach.accounts {
-            read(&session, &selection, account);
-        }
         (session, reach, selection)
     } else {
         let session = Session::connect(global, &selection.findings_regions()).await?;
         let reach = session
             .reach(usize::from(concurrency.concurrency), |account| {
-                read(&session, selection, account)
+                if read_as_reached {
+                    read(&session, selection, account);
+                }
             })
             .await?;
         (session, reach, selection.clone())
@@ -133,6 +155,11 @@ pub async fn connect_and_read(
                 format!("add --account {other}, or use --org"),
             )
             .into());
+    }
+    if !read_as_reached {
+        for account in &reach.accounts {
+            read(&session, selection, account);
+        }
     }
     let mut inventories = Vec::with_capacity(reach.accounts.len());
     while let Some(joined) = reads.join_next().await {
@@ -177,11 +204,16 @@ async fn read_account(
     let filter = selection.clone();
     let schedule_filter = selection.clone();
     let tags_filter = selection.clone();
+    let notebook_filter = selection.clone();
     let scope = Scope {
         kinds: selection.kinds(),
         name_filter: Arc::new(move |region, kind, name| filter.matches(region, kind, name)),
         inline_schedules: selection.scope.covers_inline_schedules().then(|| {
             Arc::new(move |region: &str, name: &str| schedule_filter.matches_schedule(region, name))
+                as inventory::ScheduleFilter
+        }),
+        notebooks: selection.notebooks.is_some().then(|| {
+            Arc::new(move |_: &str, name: &str| notebook_filter.matches_notebook(name))
                 as inventory::ScheduleFilter
         }),
         tags_wanted: Arc::new(move |subject, describe| tags_filter.could_change(subject, describe)),
@@ -211,7 +243,8 @@ fn refuse_unreadable(
     session: &Session,
     selection: &Selection,
 ) -> Result<(), UsageError> {
-    let listings = session.regions.len() * selection.kinds().len();
+    let notebook_listings = usize::from(selection.notebooks.is_some());
+    let listings = session.regions.len() * (selection.kinds().len() + notebook_listings);
     let failed_listings = inventory
         .problems
         .iter()
@@ -223,7 +256,12 @@ fn refuse_unreadable(
             .iter()
             .find(|p| p.kind.is_some() && p.name.is_none())
             .map_or("", |p| p.message.as_str());
-        return Err(UsageError::new(format!("could not read any job definitions: {first}"))
+        let what = match (selection.kinds().is_empty(), notebook_listings) {
+            (false, 0) => "job definitions",
+            (true, _) => "notebook instances",
+            (false, _) => "job definitions or notebook instances",
+        };
+        return Err(UsageError::new(format!("could not read any {what}: {first}"))
             .with_hint("check credentials, region and endpoint: `aws sagemaker list-data-quality-job-definitions` should work with the same settings"));
     }
     Ok(())
@@ -357,12 +395,15 @@ pub async fn plan_now(
     global: &GlobalArgs,
     selection: &Selection,
     args: &SelectionArgs,
+    rebuild: RebuildOptions,
 ) -> anyhow::Result<Planned> {
     let mut read = connect_and_read(global, selection, args.concurrency).await?;
     let options = PlanOptions {
         evaluation: args.evaluation,
         include_managed: selection.include_managed,
         scope: selection.scope.clone(),
+        notebooks: selection.notebooks.clone(),
+        rebuild,
     };
     let regions = &read.session.regions;
     // The plan takes each inventory's definitions rather than copies; the problems stay, for

@@ -10,11 +10,12 @@ use crate::render::{self, Format, Style};
 
 pub async fn run(out: &Output, global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<ExitStatus> {
     let selection = common::resolve_selection(&args.selection)?;
+    let rebuild = common::resolve_rebuild(&args.rebuild)?;
     if let Some(out) = &args.out {
         check_writable(out)?;
     }
     // `planned.read` is kept to the end: under `--sandbox` its session holds the emulator.
-    let planned = common::plan_now(global, &selection, &args.selection).await?;
+    let planned = common::plan_now(global, &selection, &args.selection, rebuild).await?;
     let plans = planned.by_account();
     let unreachable = &planned.read.reach.unreachable;
     // Its items are made as it is written (twice: for the checksum, then the text).
@@ -81,7 +82,7 @@ pub async fn run(out: &Output, global: &GlobalArgs, args: PlanArgs) -> anyhow::R
     for (_, plan) in &plans {
         summary.add(plan.summary());
     }
-    let status = if args.detailed_exitcode && summary.recreate + summary.update > 0 {
+    let status = if args.detailed_exitcode && summary.changes() > 0 {
         ExitStatus::NonCompliant
     } else {
         ExitStatus::Success

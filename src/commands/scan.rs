@@ -1,4 +1,5 @@
-//! `scan`: every definition and its compliance. Read-only.
+//! `scan`: every definition (and notebook instance, when selected) and its compliance.
+//! Read-only.
 
 use super::common;
 use crate::cli::{GlobalArgs, ScanArgs};
@@ -43,6 +44,15 @@ pub async fn run(out: &Output, global: &GlobalArgs, args: ScanArgs) -> anyhow::R
                     ))
                 })
                 .collect(),
+            notebooks: match &selection.notebooks {
+                Some(judged) => account
+                    .inventory
+                    .notebooks
+                    .iter()
+                    .map(|n| (n, compliance::evaluate_notebook(&n.raw, judged.controls())))
+                    .collect(),
+                None => Vec::new(),
+            },
             problems: &account.inventory.problems,
         })
         .collect();
@@ -53,7 +63,11 @@ pub async fn run(out: &Output, global: &GlobalArgs, args: ScanArgs) -> anyhow::R
         &accounts,
         &read.reach.unreachable,
     )
-    .with_skipped_findings(&read.skipped_findings);
+    .with_skipped_findings(&read.skipped_findings)
+    .covering(
+        !scope.kinds().is_empty() || scope.covers_inline_schedules(),
+        selection.notebooks.is_some(),
+    );
     let style = Style {
         color: out.color(),
         show_secrets: false,

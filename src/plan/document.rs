@@ -1,13 +1,14 @@
 //! The plan file: a reviewable, secret-free JSON document that `apply PLAN_FILE` applies exactly,
 //! or refuses. Its format is documented in docs/plan-format.md.
 
+use super::notebook::{NotebookPlanItem, Rebuild};
 use super::{Action, Plan, PlanItem, SchedulePlanItem, Summary};
 use crate::compliance::Evaluation;
 use crate::inventory::{Problem, ScheduleRef};
 use crate::kinds::{Fixes, Kind};
 use crate::redact::redact;
 use crate::request;
-use crate::resource::ResourceKind;
+use crate::resource::{ResourceId, ResourceKind};
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
@@ -16,8 +17,9 @@ use std::io::{self, Write};
 /// Bumped on any change a reader of an older version would misread. 2: the fixes (`fixes`, per
 /// item and in all), schedules updated in place (`monitoring-schedule` items, action `update`).
 /// 3: several accounts (`accounts`, `unreachable_accounts`, an `account_id` per item and per
-/// problem; no top-level `account_id`).
-pub const FORMAT_VERSION: u32 = 3;
+/// problem; no top-level `account_id`). 4: notebook instances (`notebook-instance` items, with
+/// `status`, `note` and `rebuild`; `summary.notebook_update`).
+pub const FORMAT_VERSION: u32 = 4;
 
 /// `Items` is the items as read back (`Vec<DocumentItem>`), or, as a plan is written,
 /// [`ItemsOf`] the plans: each item made as it is serialized.
@@ -82,14 +84,46 @@ pub struct DocumentItem {
     /// The definition as it is and as it will be, `Environment` values redacted.
     pub before: Value,
     pub after: Value,
+    /// A notebook's `NotebookInstanceStatus` when planned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// A notebook update's consequence: "will be restarted (open sessions end)", or a wait.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// A notebook failing SageMaker.1, .2 or .21: the command for a compliant replacement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rebuild: Option<Rebuild>,
+}
+
+impl DocumentItem {
+    /// Who the item is.
+    pub fn resource(&self) -> ResourceId {
+        ResourceId {
+            account_id: self.account_id.clone(),
+            region: self.region.clone(),
+            kind: self.kind,
+            name: self.name.clone(),
+        }
+    }
+
+    /// A notebook update that stops and starts a running notebook: it needs consent.
+    pub fn restarts(&self) -> bool {
+        self.kind == ResourceKind::NotebookInstance
+            && self.action == Action::Update
+            && self
+                .status
+                .as_deref()
+                .is_some_and(super::notebook::status_runs)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DocumentProblem {
     pub account_id: String,
     pub region: String,
+    /// A definition's kind, or `notebook-instance`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<Kind>,
+    pub kind: Option<ResourceKind>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub message: String,
@@ -123,7 +157,7 @@ impl Serialize for ItemsOf<'_> {
         let count = self
             .plans
             .iter()
-            .map(|(_, plan)| plan.items.len() + plan.schedules.len())
+            .map(|(_, plan)| plan.items.len() + plan.schedules.len() + plan.notebooks.len())
             .sum();
         let mut items = serializer.serialize_seq(Some(count))?;
         for (account_id, plan) in self.plans {
@@ -132,6 +166,9 @@ impl Serialize for ItemsOf<'_> {
             }
             for item in &plan.schedules {
                 items.serialize_element(&schedule_item(account_id, item))?;
+            }
+            for item in &plan.notebooks {
+                items.serialize_element(&notebook_item(account_id, item))?;
             }
         }
         items.end()
@@ -204,7 +241,8 @@ impl PlanDocument {
             .flat_map(|(account_id, plan)| {
                 let definitions = plan.items.iter().map(|i| definition_item(account_id, i));
                 let schedules = plan.schedules.iter().map(|i| schedule_item(account_id, i));
-                definitions.chain(schedules)
+                let notebooks = plan.notebooks.iter().map(|i| notebook_item(account_id, i));
+                definitions.chain(schedules).chain(notebooks)
             })
             .collect();
         written.with_items(items)
@@ -300,6 +338,9 @@ fn definition_item(account_id: &str, item: &PlanItem) -> DocumentItem {
         snapshot_sha256: item.snapshot_sha256.clone(),
         before: redact(&item.before_view()),
         after: redact(&item.after_view()),
+        status: None,
+        note: None,
+        rebuild: None,
     }
 }
 
@@ -324,6 +365,54 @@ fn schedule_item(account_id: &str, item: &SchedulePlanItem) -> DocumentItem {
         snapshot_sha256: item.snapshot_sha256.clone(),
         before: redact(&item.before_view()),
         after: redact(&item.after_view()),
+        status: None,
+        note: None,
+        rebuild: None,
+    }
+}
+
+/// A notebook's item: its control is SageMaker.3, the one fixed in place; the others it fails
+/// are in `failing_controls`, with the rebuild that fixes them.
+fn notebook_item(account_id: &str, item: &NotebookPlanItem) -> DocumentItem {
+    let rule = if item.verdict.judged.is_empty() {
+        String::new()
+    } else {
+        item.verdict
+            .judged
+            .iter()
+            .filter_map(|id| crate::kinds::NotebookControlInfo::find(id))
+            .map(|c| c.config_rule)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    DocumentItem {
+        account_id: account_id.to_owned(),
+        region: item.notebook.region.clone(),
+        kind: ResourceKind::NotebookInstance,
+        control: "SageMaker.3".to_owned(),
+        name: item.notebook.name.clone(),
+        arn: item.notebook.arn.clone(),
+        action: item.action,
+        reason: item.reason.clone(),
+        rule,
+        explanation: item.verdict.explanation.clone(),
+        fixes: Fixes::NONE,
+        failing_controls: item
+            .verdict
+            .failing_controls
+            .iter()
+            .map(|c| (*c).to_owned())
+            .collect(),
+        isolates_image: None,
+        temporary_name: None,
+        schedules: Vec::new(),
+        dropped_tags: Vec::new(),
+        snapshot_sha256: item.snapshot_sha256.clone(),
+        before: redact(&item.before_view()),
+        after: redact(&item.after_view()),
+        status: Some(item.status.clone()),
+        note: item.note.clone(),
+        rebuild: item.rebuild.clone(),
     }
 }
 

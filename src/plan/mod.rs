@@ -2,6 +2,7 @@
 //! unit-testable without AWS.
 
 pub mod document;
+pub mod notebook;
 pub mod selection;
 
 use crate::compliance::{self, Evaluation, JobView, Verdict};
@@ -9,7 +10,8 @@ use crate::inventory::{Definition, InlineSchedule, Inventory, Problem};
 use crate::kinds::{Fix, Subject, same_name};
 use crate::request;
 use crate::sagemaker::Tag;
-use selection::FixScope;
+use notebook::{NotebookPlanItem, RebuildOptions};
+use selection::{FixScope, NotebookScope};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -42,6 +44,10 @@ pub struct PlanOptions {
     pub include_managed: bool,
     /// What is covered, and the flags made true on it.
     pub scope: FixScope,
+    /// The notebook controls judged; `None` when notebooks are not selected.
+    pub notebooks: Option<NotebookScope>,
+    /// What a notebook rebuild takes from flags.
+    pub rebuild: RebuildOptions,
 }
 
 /// One definition's entry in the plan.
@@ -179,6 +185,9 @@ pub struct Summary {
     /// Schedules whose inline job definition is changed in place.
     #[serde(default)]
     pub update: usize,
+    /// Notebook instances whose root access is turned off in place.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub notebook_update: usize,
     pub compliant: usize,
     pub skip: usize,
 }
@@ -188,8 +197,20 @@ impl Summary {
     pub fn add(&mut self, other: Summary) {
         self.recreate += other.recreate;
         self.update += other.update;
+        self.notebook_update += other.notebook_update;
         self.compliant += other.compliant;
         self.skip += other.skip;
+    }
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
+}
+
+impl Summary {
+    /// Anything `apply` would change.
+    pub fn changes(&self) -> usize {
+        self.recreate + self.update + self.notebook_update
     }
 }
 
@@ -198,6 +219,13 @@ impl std::fmt::Display for Summary {
         write!(f, "{} to recreate, ", self.recreate)?;
         if self.update > 0 {
             write!(f, "{} schedule(s) to update in place, ", self.update)?;
+        }
+        if self.notebook_update > 0 {
+            write!(
+                f,
+                "{} notebook(s) to update in place, ",
+                self.notebook_update
+            )?;
         }
         write!(f, "{} compliant, {} skipped", self.compliant, self.skip)
     }
@@ -209,6 +237,8 @@ pub struct Plan {
     pub regions: Vec<String>,
     pub items: Vec<PlanItem>,
     pub schedules: Vec<SchedulePlanItem>,
+    /// Notebook instances, when selected.
+    pub notebooks: Vec<NotebookPlanItem>,
     /// Every flag the plan makes true anywhere.
     pub fixes: crate::kinds::Fixes,
     /// What the inventory could not read.
@@ -231,6 +261,13 @@ impl Plan {
                 Action::Skip => summary.skip += 1,
             }
         }
+        for item in &self.notebooks {
+            match item.action {
+                Action::Update => summary.notebook_update += 1,
+                Action::Compliant => summary.compliant += 1,
+                Action::Skip | Action::Recreate => summary.skip += 1,
+            }
+        }
         summary
     }
 
@@ -240,6 +277,11 @@ impl Plan {
 
     pub fn to_update(&self) -> impl Iterator<Item = &SchedulePlanItem> {
         self.schedules.iter().filter(|s| s.action == Action::Update)
+    }
+
+    /// Notebooks whose root access is turned off in place.
+    pub fn notebooks_to_update(&self) -> impl Iterator<Item = &NotebookPlanItem> {
+        self.notebooks.iter().filter(|n| n.action == Action::Update)
     }
 
     /// Definitions and schedules whose change turns network isolation on: their jobs lose all
@@ -295,8 +337,10 @@ pub fn build(inventory: Inventory, options: &PlanOptions, regions: &[String]) ->
     let Inventory {
         definitions,
         schedules,
+        notebooks,
         problems,
         existing_names,
+        existing_notebooks,
     } = inventory;
     let items = definitions
         .into_iter()
@@ -306,11 +350,27 @@ pub fn build(inventory: Inventory, options: &PlanOptions, regions: &[String]) ->
         .into_iter()
         .filter_map(|schedule| plan_schedule(schedule, options))
         .collect();
+    let notebooks = match &options.notebooks {
+        Some(judged) => notebooks
+            .into_iter()
+            .map(|notebook| {
+                notebook::plan_notebook(
+                    notebook,
+                    judged,
+                    options.include_managed,
+                    &options.rebuild,
+                    &existing_notebooks,
+                )
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     Plan {
         evaluation: options.evaluation,
         regions: regions.to_vec(),
         items,
         schedules,
+        notebooks,
         fixes: options.scope.all_fixes(),
         problems,
     }
@@ -522,9 +582,8 @@ mod tests {
             .collect();
         Inventory {
             definitions,
-            schedules: vec![],
-            problems: vec![],
             existing_names,
+            ..Inventory::default()
         }
     }
 
@@ -570,6 +629,7 @@ mod tests {
             Summary {
                 recreate: 2,
                 update: 0,
+                notebook_update: 0,
                 compliant: 1,
                 skip: 1
             }

@@ -4,7 +4,8 @@
 use crate::compliance::{self, Evaluation, JobView};
 use crate::exit::UsageError;
 use crate::kinds::{
-    ControlInfo, DefinitionArn, Fix, Fixes, Kind, Subject, control_ids, glob_match, refers_to,
+    ControlInfo, DefinitionArn, Fix, Fixes, Kind, NOTEBOOK_CONTROLS, NotebookControl,
+    NotebookControlInfo, Subject, control_ids, glob_match, notebook_control_ids, refers_to,
 };
 use crate::resource::{ResourceId, ResourceKind};
 use serde_json::Value;
@@ -12,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// The subjects a run covers (definition kinds, inline schedules) and the flags it makes true on
-/// each. Never empty.
+/// each. Empty only when the run selects notebook instances alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FixScope(BTreeMap<Subject, Fixes>);
 
@@ -70,38 +71,101 @@ impl FixScope {
     }
 }
 
-/// From `--kind`, `--control` and `--fix`: `--kind` and `--control` choose the subjects (all
-/// without either); `--fix` says the flags on every one of them; without it each subject gets
-/// the flags of the controls named on it, and encryption when none is.
+/// The notebook controls a run judges (SageMaker.1, .2, .3, .21, or those named), by number.
+/// Notebooks are in a run only when selected: `--kind notebook-instance` or one of these
+/// controls, so the default run and its permissions stay the job definitions'.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotebookScope(Vec<NotebookControl>);
+
+impl NotebookScope {
+    /// Every notebook control.
+    pub fn all() -> NotebookScope {
+        NotebookScope(NOTEBOOK_CONTROLS.iter().collect())
+    }
+
+    pub fn controls(&self) -> &[NotebookControl] {
+        &self.0
+    }
+
+    pub fn covers(&self, control: NotebookControl) -> bool {
+        self.0.iter().any(|c| c.id == control.id)
+    }
+}
+
+/// From `--kind`, `--control` and `--fix`: `--kind` and `--control` choose the subjects (every
+/// job-definition kind and inline schedules without either); `--fix` says the flags on every one
+/// of them; without it each subject gets the flags of the controls named on it, and encryption
+/// when none is. Notebook instances are chosen only by `--kind notebook-instance` (every
+/// notebook control) or by naming their controls (those alone); choosing only notebooks leaves
+/// the job definitions out.
 pub fn parse_scope(
     kinds: &[String],
     controls: &[String],
     fixes: &[Fix],
-) -> Result<FixScope, UsageError> {
+) -> Result<(FixScope, Option<NotebookScope>), UsageError> {
     let mut subjects: BTreeSet<Subject> = BTreeSet::new();
+    let mut notebook_kind = false;
     for kind in kinds {
-        subjects.insert(subject_of_kind(kind).ok_or_else(|| {
-            UsageError::new(format!("unknown kind `{kind}`")).with_hint(
-                "kinds are data-quality, model-explainability, model-quality, model-bias and \
-                 monitoring-schedule (schedules with an inline job definition)",
-            )
-        })?);
+        match ResourceKind::from_cli_name(kind) {
+            Some(ResourceKind::Definition(kind)) => {
+                subjects.insert(Subject::Definition(kind));
+            }
+            Some(ResourceKind::MonitoringSchedule) => {
+                subjects.insert(Subject::InlineSchedule);
+            }
+            Some(ResourceKind::NotebookInstance) => notebook_kind = true,
+            None => {
+                return Err(UsageError::new(format!("unknown kind `{kind}`")).with_hint(
+                    "kinds are data-quality, model-explainability, model-quality, model-bias, \
+                     monitoring-schedule (schedules with an inline job definition) and \
+                     notebook-instance",
+                ));
+            }
+        }
     }
     let mut implied: BTreeMap<Subject, Fixes> = BTreeMap::new();
+    let mut notebook_controls: Vec<NotebookControl> = Vec::new();
     for control in controls {
-        let control = ControlInfo::find(control).ok_or_else(|| {
-            UsageError::new(format!("`{control}` is not a control this tool fixes"))
-                .with_hint(format!("controls are {}", control_ids()))
-        })?;
-        let entry = implied.entry(control.subject).or_default();
-        *entry = entry.with(control.fix);
+        if let Some(found) = ControlInfo::find(control) {
+            let entry = implied.entry(found.subject).or_default();
+            *entry = entry.with(found.fix);
+        } else if let Some(found) = NotebookControlInfo::find(control) {
+            if !notebook_controls.iter().any(|c| c.id == found.id) {
+                notebook_controls.push(found);
+            }
+        } else {
+            return Err(
+                UsageError::new(format!("`{control}` is not a control this tool fixes")).with_hint(
+                    format!(
+                        "controls are {}, and for notebook instances {}",
+                        control_ids(),
+                        notebook_control_ids()
+                    ),
+                ),
+            );
+        }
     }
+    notebook_controls.sort_by_key(|c| c.number());
+    let notebooks = if !notebook_controls.is_empty() {
+        Some(NotebookScope(notebook_controls))
+    } else {
+        notebook_kind.then(NotebookScope::all)
+    };
     subjects.extend(implied.keys().copied());
-    if subjects.is_empty() {
+    if subjects.is_empty() && notebooks.is_none() {
         subjects.extend(all_subjects());
     }
+    if subjects.is_empty() && !fixes.is_empty() {
+        return Err(UsageError::new(
+            "--fix names NetworkConfig flags of job definitions and schedules, and only notebook \
+             instances are selected",
+        )
+        .with_hint(
+            "a notebook's fixes follow from its controls (--control SageMaker.3); drop --fix",
+        ));
+    }
     let asked: Fixes = fixes.iter().copied().collect();
-    Ok(FixScope(
+    let scope = FixScope(
         subjects
             .into_iter()
             .map(|subject| {
@@ -113,15 +177,8 @@ pub fn parse_scope(
                 (subject, fixes)
             })
             .collect(),
-    ))
-}
-
-fn subject_of_kind(name: &str) -> Option<Subject> {
-    match ResourceKind::from_cli_name(name)? {
-        ResourceKind::Definition(kind) => Some(Subject::Definition(kind)),
-        ResourceKind::MonitoringSchedule => Some(Subject::InlineSchedule),
-        ResourceKind::NotebookInstance => None,
-    }
+    );
+    Ok((scope, notebooks))
 }
 
 /// A validated selection.
@@ -129,6 +186,8 @@ fn subject_of_kind(name: &str) -> Option<Subject> {
 pub struct Selection {
     /// What is covered, and what is fixed on it.
     pub scope: FixScope,
+    /// The notebook controls judged; `None`: notebook instances are not in the selection.
+    pub notebooks: Option<NotebookScope>,
     /// Empty means every name.
     pub name_globs: Vec<String>,
     /// From `--from-findings`: exactly these definitions (the name as the ARN spells it, which
@@ -212,6 +271,12 @@ impl Selection {
             },
         };
         !compliance::evaluate(subject, &job, self.evaluation, fixes).compliant
+    }
+
+    /// Does a notebook instance fall inside the selection?
+    pub fn matches_notebook(&self, name: &str) -> bool {
+        self.notebooks.is_some()
+            && (self.name_globs.is_empty() || self.name_globs.iter().any(|g| glob_match(g, name)))
     }
 
     /// Does an inline schedule fall inside the selection?
@@ -432,8 +497,10 @@ mod tests {
         assert!(check_glob("").is_err());
         assert!(check_glob("churn-*").is_ok());
         assert!(parse_scope(&["data-qualty".into()], &[], &[]).is_err());
-        assert!(parse_scope(&[], &["SageMaker.3".into()], &[]).is_err());
-        let scope = parse_scope(&["model-bias".into()], &["SageMaker.9".into()], &[]).unwrap();
+        assert!(parse_scope(&[], &["SageMaker.4".into()], &[]).is_err());
+        let (scope, notebooks) =
+            parse_scope(&["model-bias".into()], &["SageMaker.9".into()], &[]).unwrap();
+        assert!(notebooks.is_none());
         assert_eq!(scope.kinds(), vec![Kind::DataQuality, Kind::ModelBias]);
         assert!(!scope.covers_inline_schedules());
     }
@@ -443,22 +510,41 @@ mod tests {
         let dq = Subject::Definition(Kind::DataQuality);
         let bias = Subject::Definition(Kind::ModelBias);
         let isolation = Fixes::NONE.with(Fix::Isolation);
-        let scope = parse_scope(&[], &["SageMaker.11".into()], &[]).unwrap();
+        let (scope, _) = parse_scope(&[], &["SageMaker.11".into()], &[]).unwrap();
         assert_eq!(scope.fixes(dq), Some(isolation));
         assert_eq!(scope.fixes(bias), None);
-        let scope = parse_scope(&[], &["SageMaker.9".into(), "12".into()], &[]).unwrap();
+        let (scope, _) = parse_scope(&[], &["SageMaker.9".into(), "12".into()], &[]).unwrap();
         assert_eq!(scope.fixes(dq), Some(Fixes::ENCRYPTION));
         assert_eq!(scope.fixes(bias), Some(isolation));
         assert_eq!(scope.all_fixes(), Fixes::ENCRYPTION.with(Fix::Isolation));
-        let scope = parse_scope(&[], &[], &[Fix::Isolation]).unwrap();
+        let (scope, _) = parse_scope(&[], &[], &[Fix::Isolation]).unwrap();
         assert_eq!(scope.fixes(Subject::InlineSchedule), Some(isolation));
         assert_eq!(scope.kinds(), Kind::ALL.to_vec());
-        let default = parse_scope(&[], &[], &[]).unwrap();
+        let (default, notebooks) = parse_scope(&[], &[], &[]).unwrap();
         assert_eq!(default, FixScope::default());
+        assert!(notebooks.is_none(), "notebooks only when selected");
         assert_eq!(default.all_fixes(), Fixes::ENCRYPTION);
-        let schedules = parse_scope(&["monitoring-schedule".into()], &[], &[]).unwrap();
+        let (schedules, _) = parse_scope(&["monitoring-schedule".into()], &[], &[]).unwrap();
         assert!(schedules.kinds().is_empty());
         assert!(schedules.covers_inline_schedules());
+    }
+
+    #[test]
+    fn notebooks_are_selected_by_their_kind_or_controls_and_alone_leave_definitions_out() {
+        let (scope, notebooks) = parse_scope(&["notebook-instance".into()], &[], &[]).unwrap();
+        assert!(scope.kinds().is_empty() && !scope.covers_inline_schedules());
+        assert_eq!(notebooks, Some(NotebookScope::all()));
+        let (scope, notebooks) =
+            parse_scope(&[], &["sagemaker.21".into(), "SageMaker.3".into()], &[]).unwrap();
+        assert!(scope.kinds().is_empty());
+        let ids: Vec<&str> = notebooks.unwrap().controls().iter().map(|c| c.id).collect();
+        assert_eq!(ids, ["SageMaker.3", "SageMaker.21"]);
+        let (scope, notebooks) =
+            parse_scope(&[], &["SageMaker.3".into(), "SageMaker.9".into()], &[]).unwrap();
+        assert_eq!(scope.kinds(), vec![Kind::DataQuality]);
+        assert!(notebooks.is_some());
+        // --fix says NetworkConfig flags: with notebooks alone it would fix nothing.
+        assert!(parse_scope(&["notebook-instance".into()], &[], &[Fix::Isolation]).is_err());
     }
 
     #[test]

@@ -2,8 +2,12 @@
 //! names up here rather than spelling API nouns or control ids themselves.
 
 pub mod controls;
+pub mod notebook;
 
 pub use controls::{CONTROLS, Control, ControlInfo, Fix, Fixes, RuleTest, Subject, control_ids};
+pub use notebook::{
+    NOTEBOOK_CONTROLS, NotebookControl, NotebookControlInfo, NotebookSetting, notebook_control_ids,
+};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
