@@ -236,7 +236,7 @@ pub async fn reach(
     concurrency: usize,
     mut reached: impl FnMut(&Account),
 ) -> anyhow::Result<Reach> {
-    let (pages, organization) = if choice.org {
+    let (pages, mut organization) = if choice.org {
         let (sender, pages) = tokio::sync::mpsc::unbounded_channel();
         let base = base.clone();
         let listing = tokio::spawn(async move { organization_accounts(&base, sender).await });
@@ -278,7 +278,16 @@ pub async fn reach(
                         take(id, &mut reaching, &mut ids);
                     }
                 }
-                None => pages = None,
+                None => {
+                    pages = None;
+                    // The listing ended: a failed page fails the command now, not after every
+                    // account already started has been reached (and read).
+                    if let Some(mut listing) = organization.take() {
+                        (&mut listing.0)
+                            .await
+                            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+                    }
+                }
             },
             Some(joined) = reaching.tasks.join_next(), if !reaching.tasks.is_empty() => {
                 let result = joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
@@ -289,11 +298,6 @@ pub async fn reach(
             }
             else => break,
         }
-    }
-    if let Some(mut listing) = organization {
-        (&mut listing.0)
-            .await
-            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
     }
     if ids.is_empty() {
         return Err(UsageError::new("no account is left to work on")

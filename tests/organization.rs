@@ -800,3 +800,56 @@ fn a_failing_later_page_of_the_organization_fails_the_command() {
     }
     assert!(sandbox.mutating_calls().is_empty());
 }
+
+/// A failed page ends the command at once: it does not first wait for every account of the
+/// earlier pages to be reached (here each `AssumeRole` answers only after 30 s) and read.
+#[test]
+fn a_failing_later_page_fails_the_command_without_waiting_for_the_accounts_reached_so_far() {
+    const MEMBERS: usize = 45;
+    let members: Vec<String> = (1..=MEMBERS)
+        .map(|i| format!("{:012}", 300_000_000_000usize + i))
+        .collect();
+    let seed = Seed {
+        account_id: MANAGEMENT.to_owned(),
+        accounts: members
+            .iter()
+            .map(|id| member(id, &format!("member-{id}")))
+            .collect(),
+        ..Seed::default()
+    };
+    let sandbox = Sandbox::with_behaviour(
+        seed,
+        Behaviour {
+            faults: vec![
+                FaultRule {
+                    operation: "ListAccounts".to_owned(),
+                    nth: Some(2),
+                    error: Some(FaultError {
+                        code: "AccessDeniedException".to_owned(),
+                        status: 400,
+                        message: "not authorized to perform organizations:ListAccounts".to_owned(),
+                    }),
+                    ..FaultRule::default()
+                },
+                FaultRule {
+                    operation: "AssumeRole".to_owned(),
+                    delay_ms: Some(30_000),
+                    ..FaultRule::default()
+                },
+            ],
+            ..quick_behaviour()
+        },
+    );
+    let mut args = vec!["--org", "scan", "--format", "json"];
+    args.extend(regions());
+    let started = std::time::Instant::now();
+    let output = run(&sandbox, &args);
+    let took = started.elapsed();
+    assert_eq!(code(&output), 2, "{}", show(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("cannot list the organization's accounts"),
+        "{}",
+        show(&output)
+    );
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+}

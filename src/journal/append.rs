@@ -32,8 +32,17 @@ struct State {
     last_queued: u64,
     /// Every line up to this one is on disk.
     last_synced: u64,
-    /// Set by the first failed write or sync: (the first line it lost, what went wrong).
-    failed: Option<(u64, io::ErrorKind, String)>,
+    /// Set by the first failed write or sync: the lines its batch held (first, last), and what
+    /// went wrong.
+    failed: Option<Failed>,
+}
+
+#[derive(Debug)]
+struct Failed {
+    first: u64,
+    through: u64,
+    kind: io::ErrorKind,
+    message: String,
 }
 
 impl DurableLog {
@@ -81,19 +90,33 @@ impl DurableLog {
             state.file = Some(file);
             match written {
                 Ok(()) => state.last_synced = through,
-                Err(error) => state.failed = Some((first, error.kind(), error.to_string())),
+                Err(error) => {
+                    state.failed = Some(Failed {
+                        first,
+                        through,
+                        kind: error.kind(),
+                        message: error.to_string(),
+                    })
+                }
             }
             self.synced.notify_all();
         }
     }
 }
 
-/// The error for line `line` if it was lost to a failed write: it and every line after.
+/// The error for line `line` if it was lost to a failed write: it and every line after. A line
+/// of the batch that failed gets that failure as it was; a later line is refused because of it.
 fn failure(state: &State, line: u64) -> Option<io::Error> {
     match &state.failed {
-        Some((first, kind, message)) if line >= *first => Some(io::Error::new(
-            *kind,
-            format!("{message} (an earlier journal write failed; nothing after it is written)"),
+        Some(failed) if line >= failed.first && line <= failed.through => {
+            Some(io::Error::new(failed.kind, failed.message.clone()))
+        }
+        Some(failed) if line > failed.through => Some(io::Error::new(
+            failed.kind,
+            format!(
+                "{} (an earlier journal write failed; nothing after it is written)",
+                failed.message
+            ),
         )),
         _ => None,
     }
@@ -140,7 +163,12 @@ mod tests {
         std::fs::write(&path, "").unwrap();
         // Read-only: every write fails.
         let log = DurableLog::new(File::open(&path).unwrap());
-        assert!(log.append(b"one\n").is_err());
+        let first = log.append(b"one\n").unwrap_err();
+        // Its own write failed: nothing earlier did, and the message must not say so.
+        assert!(
+            !first.to_string().contains("earlier journal write failed"),
+            "{first}"
+        );
         let later = log.append(b"two\n").unwrap_err();
         assert!(
             later.to_string().contains("earlier journal write failed"),

@@ -121,7 +121,16 @@ impl StateDir {
         let dir = self.run_dir(&run_id);
         ensure_private_dir(&dir)?;
         ensure_private_dir(&dir.join("snapshots"))?;
-        Run::open(run_id, dir)
+        let run = Run::open(run_id, dir)?;
+        // The journal's lines are synced before each call goes out, but a line is only found
+        // after a power loss if the names leading to it are on disk too: the run's folder in
+        // `runs`, and the journal and snapshot folder in the run's folder.
+        for folder in [run.dir(), &self.root.join("runs")] {
+            File::open(folder)
+                .and_then(|d| d.sync_all())
+                .map_err(io_err(folder))?;
+        }
+        Ok(run)
     }
 
     /// Opens an existing run for resuming.
