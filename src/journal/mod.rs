@@ -183,6 +183,10 @@ pub struct PlannedItem {
     /// The flags the run makes true on it; absent in journals of sm-recreate 0.1 (encryption).
     #[serde(default = "encryption_only")]
     pub fixes: Fixes,
+    /// For a notebook instance: the user consented to stopping and starting it again if it is
+    /// running, so a `resume` that starts it afresh has the same consent. Absent: no consent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restart_running: bool,
 }
 
 fn encryption_only() -> Fixes {
@@ -222,6 +226,14 @@ pub enum Step {
     RollbackCreateOriginalFromSnapshot,
     RollbackVerify,
     RollbackDeleteTemporary,
+    /// Stop a running notebook instance before its update.
+    StopNotebook,
+    /// `UpdateNotebookInstance RootAccess=Disabled` on a stopped notebook instance.
+    UpdateNotebookRootAccess,
+    /// Start a notebook instance that was running before the run, once it is fixed.
+    StartNotebook,
+    /// Start a notebook instance that was running before the run again after a failure.
+    RestartNotebook,
 }
 
 impl Step {
@@ -244,6 +256,10 @@ impl Step {
             }
             Step::RollbackVerify => ("rollback-verify", None),
             Step::RollbackDeleteTemporary => ("rollback-delete-temporary", None),
+            Step::StopNotebook => ("stop-notebook", None),
+            Step::UpdateNotebookRootAccess => ("update-notebook-root-access", None),
+            Step::StartNotebook => ("start-notebook", None),
+            Step::RestartNotebook => ("start-notebook-again", None),
         }
     }
 }
@@ -289,6 +305,10 @@ impl TryFrom<String> for Step {
             }
             ("rollback-verify", None) => Step::RollbackVerify,
             ("rollback-delete-temporary", None) => Step::RollbackDeleteTemporary,
+            ("stop-notebook", None) => Step::StopNotebook,
+            ("update-notebook-root-access", None) => Step::UpdateNotebookRootAccess,
+            ("start-notebook", None) => Step::StartNotebook,
+            ("start-notebook-again", None) => Step::RestartNotebook,
             _ => return Err(format!("unknown step `{text}`")),
         };
         Ok(step)
@@ -301,8 +321,14 @@ impl TryFrom<String> for Step {
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     Recreated,
-    /// A schedule's inline job definition was fixed in place and verified.
+    /// A schedule's inline job definition, or a notebook's root access, was fixed in place and
+    /// verified.
     UpdatedInPlace,
+    /// Nothing to do: already compliant (a notebook whose root access is already off).
+    AlreadyCompliant,
+    /// Not touched, by the tool's rule or the user's choice (a running notebook without consent
+    /// to restart it, a `Failed` or `Deleting` notebook): the message says why.
+    Skipped,
     RecreatedWithLeftovers,
     Missing,
     ChangedSincePlan,
@@ -323,6 +349,8 @@ impl Status {
         match self {
             Status::Recreated => "recreated",
             Status::UpdatedInPlace => "updated-in-place",
+            Status::AlreadyCompliant => "already-compliant",
+            Status::Skipped => "skipped",
             Status::RecreatedWithLeftovers => "recreated-with-leftovers",
             Status::Missing => "missing",
             Status::ChangedSincePlan => "changed-since-plan",
@@ -346,6 +374,8 @@ impl Status {
             self,
             Status::Recreated
                 | Status::UpdatedInPlace
+                | Status::AlreadyCompliant
+                | Status::Skipped
                 | Status::RolledBack
                 | Status::ChangedSincePlan
                 | Status::ChangedDuringRun
@@ -510,6 +540,7 @@ mod tests {
             temporary_name: None,
             snapshot_sha256: String::new(),
             fixes: Fixes::ENCRYPTION,
+            restart_running: false,
         };
         run.record(Event::RunStarted {
             run_id: run.run_id.clone(),
