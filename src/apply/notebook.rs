@@ -452,8 +452,15 @@ impl NotebookJob<'_> {
 
     /// A fresh start: the notebook was snapshotted `InService` (with consent) or `Stopped`.
     pub async fn fresh(&self) -> Outcome {
+        self.start_over(false).await
+    }
+
+    /// `earlier_stop_unknown`: an earlier stop of this run's may still act (resume after a run
+    /// that died while sending it), so a notebook found stopped after a refused stop is taken
+    /// as stopped by this run, and started again.
+    async fn start_over(&self, earlier_stop_unknown: bool) -> Outcome {
         if self.was_running() {
-            if let Err(outcome) = self.stop().await {
+            if let Err(outcome) = self.stop(earlier_stop_unknown).await {
                 return outcome;
             }
             return self.turn_root_access_off(true).await;
@@ -462,7 +469,7 @@ impl NotebookJob<'_> {
     }
 
     /// Stops the running notebook and waits until it is `Stopped`.
-    async fn stop(&self) -> Result<(), Outcome> {
+    async fn stop(&self, earlier_stop_unknown: bool) -> Result<(), Outcome> {
         self.record(Step::StopNotebook, Phase::Start, None)?;
         match self.notebooks.change(Change::Stop, self.name()).await {
             Ok(()) => self.record(Step::StopNotebook, Phase::Done, None)?,
@@ -470,6 +477,9 @@ impl NotebookJob<'_> {
                 self.record(Step::StopNotebook, Phase::Failed, Some(err.to_string()))?;
                 let why = format!("the stop was refused ({err})");
                 let live = self.look(&why).await?;
+                if live.status == STOPPED && earlier_stop_unknown {
+                    return Ok(());
+                }
                 return Err(if live.status == IN_SERVICE {
                     Outcome::Failed {
                         message: format!("{why}; nothing was changed, it is running as it was"),
@@ -814,6 +824,13 @@ impl NotebookJob<'_> {
         differences
     }
 
+    /// Whether the notebook's `LastModifiedTime` is the snapshot's: nothing (no stop, start or
+    /// update) happened to it since. A missing time counts as modified.
+    fn unmodified_since_snapshot(&self, live: &NotebookDescription) -> bool {
+        let before = self.snapshot.describe.get("LastModifiedTime");
+        before.is_some() && live.raw.get("LastModifiedTime") == before
+    }
+
     /// For `resume`: the live notebook and what the journal says this run did decide. Root
     /// access off is finished forward (started if this run stopped it, verified); a stopped
     /// notebook with root access on and its settings as snapshotted is updated, then started if
@@ -844,10 +861,20 @@ impl NotebookJob<'_> {
                     .to_owned(),
                 rolled_back: true,
             },
+            // The stop was journaled but never answered, and the notebook was not modified since
+            // the snapshot: the stop did not act (yet); start over, taking a late stop as ours.
+            (IN_SERVICE, false)
+                if stopped_by_us
+                    && !progress.notebook_stop_answered
+                    && settings_kept
+                    && self.unmodified_since_snapshot(&live) =>
+            {
+                self.start_over(true).await
+            }
             (IN_SERVICE, false) if stopped_by_us => Outcome::ChangedDuringRun {
-                message: "someone else started the notebook after this run stopped it; it is \
-                          running with root access as it was, and was not stopped again (plan \
-                          again)"
+                message: "the notebook is running again with root access as it was, modified \
+                          since this run's stop went out: someone else started it (or acted on \
+                          it); not stopped again (plan again)"
                     .to_owned(),
             },
             (IN_SERVICE, false) if self.was_running() && settings_kept => self.fresh().await,

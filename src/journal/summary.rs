@@ -45,6 +45,8 @@ pub struct Progress {
     /// This run sent a stop of a notebook instance that AWS did not refuse: a notebook found
     /// stopped later may be stopped by this run, and is started again if it was running.
     pub notebook_stop_sent: bool,
+    /// AWS answered a stop of the notebook: it acted.
+    pub notebook_stop_answered: bool,
     /// A stop of the notebook had its answer lost: a later refusal does not make it "not sent".
     pub notebook_stop_lost: bool,
     /// This run started the notebook again after a failure (or began to): a running notebook
@@ -130,6 +132,9 @@ impl RunSummary {
                         (Step::CreateTemporary, Phase::Done) => progress.copy = Claim::Made,
                         (Step::CreateTemporary, Phase::Failed) => progress.copy = Claim::None,
                         (Step::StopNotebook, Phase::Start) => progress.notebook_stop_sent = true,
+                        (Step::StopNotebook, Phase::Done) => {
+                            progress.notebook_stop_answered = true;
+                        }
                         (Step::StopNotebook, Phase::InDoubt) => progress.notebook_stop_lost = true,
                         (Step::StopNotebook, Phase::Failed) if !progress.notebook_stop_lost => {
                             progress.notebook_stop_sent = false;
