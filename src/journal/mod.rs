@@ -607,6 +607,80 @@ mod tests {
     }
 
     #[test]
+    fn notebook_steps_tell_resume_whether_this_run_may_have_stopped_it() {
+        let key = ResourceId {
+            account_id: "1".into(),
+            region: "r".into(),
+            kind: crate::resource::ResourceKind::NotebookInstance,
+            name: "nb".into(),
+        };
+        let step = |step: Step, phase: Phase| Record {
+            at: "t".into(),
+            event: Event::Step {
+                item: key.clone(),
+                step,
+                phase,
+                detail: None,
+            },
+        };
+        let progress = |records: &[Record]| RunSummary::from_records(records).progress_of(&key);
+        let started = [step(Step::StopNotebook, Phase::Start)];
+        assert!(progress(&started).notebook_stop_sent);
+        assert!(!progress(&started).notebook_stop_answered);
+        let refused = [
+            step(Step::StopNotebook, Phase::Start),
+            step(Step::StopNotebook, Phase::Failed),
+        ];
+        assert!(
+            !progress(&refused).notebook_stop_sent,
+            "refused: did not act"
+        );
+        // A lost answer may act late: a later refusal does not undo "sent".
+        let lost_then_refused = [
+            step(Step::StopNotebook, Phase::Start),
+            step(Step::StopNotebook, Phase::InDoubt),
+            step(Step::StopNotebook, Phase::Start),
+            step(Step::StopNotebook, Phase::Failed),
+        ];
+        assert!(progress(&lost_then_refused).notebook_stop_sent);
+        let answered = [
+            step(Step::StopNotebook, Phase::Start),
+            step(Step::StopNotebook, Phase::Done),
+            step(Step::RestartNotebook, Phase::Start),
+        ];
+        assert!(progress(&answered).notebook_stop_answered);
+        assert!(progress(&answered).notebook_restart_sent);
+        for step in [
+            Step::StopNotebook,
+            Step::UpdateNotebookRootAccess,
+            Step::StartNotebook,
+            Step::RestartNotebook,
+        ] {
+            assert_eq!(Step::try_from(step.to_string()), Ok(step));
+        }
+    }
+
+    #[test]
+    fn a_planned_item_records_consent_only_when_given() {
+        let item = PlannedItem {
+            item: ResourceId::definition("1", "r", Kind::ModelBias, "a"),
+            temporary_name: None,
+            snapshot_sha256: String::new(),
+            fixes: Fixes::NONE,
+            restart_running: false,
+        };
+        let written = serde_json::to_value(&item).unwrap();
+        assert!(written.get("restart_running").is_none(), "{written}");
+        let consented = PlannedItem {
+            restart_running: true,
+            ..item
+        };
+        let back: PlannedItem =
+            serde_json::from_value(serde_json::to_value(&consented).unwrap()).unwrap();
+        assert!(back.restart_running);
+    }
+
+    #[test]
     fn a_run_kind_is_written_as_sm_recreate_0_1_wrote_it() {
         let written = |kind: RunKind| {
             let event = Event::RunStarted {
