@@ -67,6 +67,9 @@ pub struct Seed {
     pub definitions: Vec<SeedDefinition>,
     #[serde(default)]
     pub schedules: Vec<SeedSchedule>,
+    /// Notebook instances, settled in their status from the start.
+    #[serde(default)]
+    pub notebooks: Vec<SeedNotebook>,
     /// Security Hub: who administers it, and findings placed in a state the evaluation alone
     /// would not produce.
     #[serde(default)]
@@ -84,6 +87,7 @@ impl Default for Seed {
             credential_lifetime: default_credential_lifetime(),
             definitions: Vec::new(),
             schedules: Vec::new(),
+            notebooks: Vec::new(),
             security_hub: SeedSecurityHub::default(),
         }
     }
@@ -353,6 +357,31 @@ pub struct SeedSchedule {
     pub last_monitoring_execution_summary: Option<Value>,
 }
 
+/// A notebook instance to create before the emulator serves its first request. It starts settled
+/// in `status`, never `Pending`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedNotebook {
+    /// The account it lives in; the seed's `account_id` when absent.
+    #[serde(default)]
+    pub account_id: Option<String>,
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// A `CreateNotebookInstance` request body, `Tags` included. Unlike a real request, it may
+    /// carry what the service no longer accepts but older notebooks still have: `aws:` tags,
+    /// Elastic Inference `AcceleratorTypes` and a retired `PlatformIdentifier`.
+    pub request: Value,
+    /// `InService` (the default), `Stopped` or `Failed`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Only with `Failed`; a generic reason when a failed notebook names none.
+    #[serde(default)]
+    pub failure_reason: Option<String>,
+}
+
+/// The statuses a seeded notebook may start in.
+pub(crate) const SEED_NOTEBOOK_STATUSES: [&str; 3] = ["InService", "Stopped", "Failed"];
+
 /// The settled states a seeded schedule may start in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum SeedScheduleStatus {
@@ -426,6 +455,12 @@ impl Seed {
                     .iter()
                     .map(|s| (&s.account_id, "schedules"))
                     .enumerate(),
+            )
+            .chain(
+                self.notebooks
+                    .iter()
+                    .map(|n| (&n.account_id, "notebooks"))
+                    .enumerate(),
             );
         let security_hub = &self.security_hub;
         let findings = security_hub
@@ -442,6 +477,30 @@ impl Seed {
                         "account_id {} is neither the seed's account_id nor in accounts",
                         account.as_deref().unwrap_or_default()
                     ),
+                ));
+            }
+        }
+        for (index, notebook) in self.notebooks.iter().enumerate() {
+            let status = notebook.status.as_deref().unwrap_or("InService");
+            let problem = if !SEED_NOTEBOOK_STATUSES.contains(&status) {
+                Some(format!(
+                    "status {status:?} is none of {}",
+                    SEED_NOTEBOOK_STATUSES.join(", ")
+                ))
+            } else if notebook.failure_reason.is_some() && status != "Failed" {
+                Some(format!(
+                    "failure_reason is only for a Failed notebook, not {status}"
+                ))
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Err(invalid(
+                    format!(
+                        "notebooks[{index}] ({})",
+                        notebook.request["NotebookInstanceName"]
+                    ),
+                    problem,
                 ));
             }
         }
@@ -529,6 +588,14 @@ pub struct Behaviour {
         deserialize_with = "millis"
     )]
     pub schedule_transition: Duration,
+    /// How long a notebook instance stays in each passing status (`Pending`, `Stopping`,
+    /// `Updating`, `Deleting`) before it settles.
+    #[serde(
+        default = "default_notebook_transition",
+        rename = "notebook_transition_ms",
+        deserialize_with = "millis"
+    )]
+    pub notebook_transition: Duration,
     /// How long after the emulator starts a seeded `InProgress` execution completes.
     #[serde(
         default = "default_execution_duration",
@@ -573,6 +640,7 @@ impl Default for Behaviour {
             account_throttles: Vec::new(),
             faults: Vec::new(),
             schedule_transition: default_schedule_transition(),
+            notebook_transition: default_notebook_transition(),
             execution_duration: default_execution_duration(),
             fault_seed: None,
             inline_network_config_updates: InlineNetworkConfigUpdates::default(),
@@ -675,8 +743,9 @@ pub struct FaultRule {
     /// operation (STS's `GetCallerIdentity` and `AssumeRole`, Organizations' `ListAccounts`, and
     /// Security Hub's `GetFindings` and `BatchUpdateFindings` only match when named).
     pub operation: String,
-    /// A glob (`*`, `?`) over the definition or schedule name the request carries (from
-    /// `JobDefinitionName`, `MonitoringScheduleName` or the name in `ResourceArn`); `None` matches
+    /// A glob (`*`, `?`) over the definition, schedule or notebook name the request carries (from
+    /// `JobDefinitionName`, `MonitoringScheduleName`, `NotebookInstanceName` or the name in
+    /// `ResourceArn`); `None` matches
     /// every call, including calls that carry no name.
     #[serde(default)]
     pub name: Option<String>,
@@ -787,6 +856,12 @@ fn default_region() -> String {
 
 fn default_schedule_transition() -> Duration {
     Duration::from_millis(50)
+}
+
+/// Long enough that a poll sees each passing status, short enough for tests and the sandbox demo
+/// (a real notebook takes minutes).
+fn default_notebook_transition() -> Duration {
+    Duration::from_millis(200)
 }
 
 /// Long enough that a scan right after `--sandbox` starts still sees a seeded execution running.

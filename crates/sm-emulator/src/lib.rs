@@ -1,5 +1,5 @@
 //! The sandbox: a SageMaker-compatible HTTP server (AWS JSON 1.1) for the model-monitor job
-//! definitions and monitoring schedules sm-recreate touches, plus STS `GetCallerIdentity` and
+//! definitions, monitoring schedules and notebook instances sm-recreate touches, plus STS `GetCallerIdentity` and
 //! `AssumeRole` (awsQuery), Organizations `ListAccounts` (AWS JSON 1.1), and Security Hub
 //! `GetFindings` and `BatchUpdateFindings` (rest-json) over control findings it generates from
 //! its own definitions and schedules.
@@ -10,7 +10,7 @@
 //! account and region, and so is the throttle's token bucket.
 //!
 //! It behaves like the real service where that matters to the tool (validation, `ResourceInUse`,
-//! `ResourceNotFound`, schedule status transitions, pagination), stores definitions as JSON so any
+//! `ResourceNotFound`, schedule and notebook status transitions, pagination), stores definitions as JSON so any
 //! member round-trips, and injects latency, throttling and faults on demand. It backs
 //! sm-recreate's `--sandbox` and `sandbox serve`, and its test suite. It shares only the kinds
 //! table (`sm-kinds`) with the tool, so it can be read, changed and tested on its own.
@@ -41,8 +41,8 @@ use tokio::task::JoinHandle;
 pub use config::{
     AccountState, AccountThrottle, Behaviour, ComplianceStatus, DEFAULT_ACCOUNT_ID, DEFAULT_REGION,
     EmulatorConfig, FaultError, FaultRule, FindingResourceKind, InlineNetworkConfigUpdates,
-    JoinedMethod, RecordState, Seed, SeedAccount, SeedDefinition, SeedFinding, SeedRole,
-    SeedSchedule, SeedScheduleStatus, SeedSecurityHub, Throttle, WorkflowStatus,
+    JoinedMethod, RecordState, Seed, SeedAccount, SeedDefinition, SeedFinding, SeedNotebook,
+    SeedRole, SeedSchedule, SeedScheduleStatus, SeedSecurityHub, Throttle, WorkflowStatus,
 };
 
 use faults::BehaviourState;
@@ -62,11 +62,17 @@ pub const MUTATING_OPERATIONS: &[&str] = &[
     "CreateModelBiasJobDefinition",
     "DeleteModelBiasJobDefinition",
     "AddTags",
+    "DeleteTags",
     "CreateMonitoringSchedule",
     "UpdateMonitoringSchedule",
     "DeleteMonitoringSchedule",
     "StopMonitoringSchedule",
     "StartMonitoringSchedule",
+    "CreateNotebookInstance",
+    "StopNotebookInstance",
+    "StartNotebookInstance",
+    "UpdateNotebookInstance",
+    "DeleteNotebookInstance",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -105,7 +111,8 @@ pub enum EmulatorError {
 pub struct RecordedCall {
     /// The API operation, e.g. `DeleteModelBiasJobDefinition` or `GetCallerIdentity`.
     pub operation: String,
-    /// The definition or schedule the request named, if any; for `AssumeRole`, the role's ARN.
+    /// The definition, schedule or notebook instance the request named, if any; for
+    /// `AssumeRole`, the role's ARN.
     pub name: Option<String>,
     pub region: String,
     /// The account whose credentials signed the call (the management account for any key the
@@ -189,6 +196,7 @@ fn evaluate_findings(shared: &Shared) {
 fn timings(behaviour: &Behaviour) -> Timings {
     Timings {
         schedule_transition: behaviour.schedule_transition,
+        notebook_transition: behaviour.notebook_transition,
         execution_duration: behaviour.execution_duration,
     }
 }
@@ -312,6 +320,29 @@ impl Emulator {
         self.management().definition_names(region, kind)
     }
 
+    /// The describe JSON of a notebook instance in the management account (name matched
+    /// case-insensitively), with any due status transition applied; `None` once it is gone.
+    /// Change notebooks through the SDK, as anyone else would.
+    pub fn notebook(&self, region: &str, name: &str) -> Option<Value> {
+        self.management().notebook(region, name)
+    }
+
+    /// A notebook's `NotebookInstanceStatus` in the management account, transitions applied.
+    pub fn notebook_status(&self, region: &str, name: &str) -> Option<String> {
+        self.management().notebook_status(region, name)
+    }
+
+    /// A notebook's tags in the management account, in the order they were added.
+    pub fn notebook_tags(&self, region: &str, name: &str) -> Option<Vec<(String, String)>> {
+        self.management().notebook_tags(region, name)
+    }
+
+    /// The names of a region's notebooks in the management account, alphabetically
+    /// (case-insensitive).
+    pub fn notebook_names(&self, region: &str) -> Vec<String> {
+        self.management().notebook_names(region)
+    }
+
     /// Stores a definition in the management account exactly as given; see
     /// `AccountView::put_definition_raw`.
     ///
@@ -372,6 +403,30 @@ impl AccountView<'_> {
     /// The names of a region's definitions of one kind, alphabetically (case-insensitive).
     pub fn definition_names(&self, region: &str, kind: Kind) -> Vec<String> {
         self.with_store(|store| store.definition_names(region, kind))
+    }
+
+    /// The describe JSON of a notebook instance (name matched case-insensitively), with any due
+    /// status transition applied; `None` once it is gone.
+    pub fn notebook(&self, region: &str, name: &str) -> Option<Value> {
+        self.with_store(|store| store.notebook(region, name, Instant::now()))
+    }
+
+    /// A notebook's `NotebookInstanceStatus`, transitions applied.
+    pub fn notebook_status(&self, region: &str, name: &str) -> Option<String> {
+        self.notebook(region, name)?
+            .get("NotebookInstanceStatus")?
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    /// A notebook's tags, in the order they were added.
+    pub fn notebook_tags(&self, region: &str, name: &str) -> Option<Vec<(String, String)>> {
+        self.with_store(|store| store.notebook_tags(region, name, Instant::now()))
+    }
+
+    /// The names of a region's notebooks, alphabetically (case-insensitive).
+    pub fn notebook_names(&self, region: &str) -> Vec<String> {
+        self.with_store(|store| store.notebook_names(region, Instant::now()))
     }
 
     /// Stores a definition exactly as given, bypassing validation (tests use it to inject members

@@ -18,6 +18,7 @@ pub(crate) enum Operation {
     DeleteDefinition(Kind),
     ListTags,
     AddTags,
+    DeleteTags,
     CreateSchedule,
     DescribeSchedule,
     ListSchedules,
@@ -25,6 +26,13 @@ pub(crate) enum Operation {
     DeleteSchedule,
     StopSchedule,
     StartSchedule,
+    CreateNotebook,
+    DescribeNotebook,
+    ListNotebooks,
+    StopNotebook,
+    StartNotebook,
+    UpdateNotebook,
+    DeleteNotebook,
 }
 
 impl Operation {
@@ -45,6 +53,7 @@ impl Operation {
         all.extend([
             Operation::ListTags,
             Operation::AddTags,
+            Operation::DeleteTags,
             Operation::CreateSchedule,
             Operation::DescribeSchedule,
             Operation::ListSchedules,
@@ -52,6 +61,13 @@ impl Operation {
             Operation::DeleteSchedule,
             Operation::StopSchedule,
             Operation::StartSchedule,
+            Operation::CreateNotebook,
+            Operation::DescribeNotebook,
+            Operation::ListNotebooks,
+            Operation::StopNotebook,
+            Operation::StartNotebook,
+            Operation::UpdateNotebook,
+            Operation::DeleteNotebook,
         ]);
         all
     }
@@ -61,6 +77,7 @@ impl Operation {
         let fixed = match name {
             "ListTags" => Some(Operation::ListTags),
             "AddTags" => Some(Operation::AddTags),
+            "DeleteTags" => Some(Operation::DeleteTags),
             "CreateMonitoringSchedule" => Some(Operation::CreateSchedule),
             "DescribeMonitoringSchedule" => Some(Operation::DescribeSchedule),
             "ListMonitoringSchedules" => Some(Operation::ListSchedules),
@@ -68,6 +85,13 @@ impl Operation {
             "DeleteMonitoringSchedule" => Some(Operation::DeleteSchedule),
             "StopMonitoringSchedule" => Some(Operation::StopSchedule),
             "StartMonitoringSchedule" => Some(Operation::StartSchedule),
+            "CreateNotebookInstance" => Some(Operation::CreateNotebook),
+            "DescribeNotebookInstance" => Some(Operation::DescribeNotebook),
+            "ListNotebookInstances" => Some(Operation::ListNotebooks),
+            "StopNotebookInstance" => Some(Operation::StopNotebook),
+            "StartNotebookInstance" => Some(Operation::StartNotebook),
+            "UpdateNotebookInstance" => Some(Operation::UpdateNotebook),
+            "DeleteNotebookInstance" => Some(Operation::DeleteNotebook),
             _ => None,
         };
         if fixed.is_some() {
@@ -99,6 +123,7 @@ impl Operation {
             Operation::DeleteDefinition(kind) => format!("Delete{}", kind.api_noun()),
             Operation::ListTags => "ListTags".to_owned(),
             Operation::AddTags => "AddTags".to_owned(),
+            Operation::DeleteTags => "DeleteTags".to_owned(),
             Operation::CreateSchedule => "CreateMonitoringSchedule".to_owned(),
             Operation::DescribeSchedule => "DescribeMonitoringSchedule".to_owned(),
             Operation::ListSchedules => "ListMonitoringSchedules".to_owned(),
@@ -106,6 +131,13 @@ impl Operation {
             Operation::DeleteSchedule => "DeleteMonitoringSchedule".to_owned(),
             Operation::StopSchedule => "StopMonitoringSchedule".to_owned(),
             Operation::StartSchedule => "StartMonitoringSchedule".to_owned(),
+            Operation::CreateNotebook => "CreateNotebookInstance".to_owned(),
+            Operation::DescribeNotebook => "DescribeNotebookInstance".to_owned(),
+            Operation::ListNotebooks => "ListNotebookInstances".to_owned(),
+            Operation::StopNotebook => "StopNotebookInstance".to_owned(),
+            Operation::StartNotebook => "StartNotebookInstance".to_owned(),
+            Operation::UpdateNotebook => "UpdateNotebookInstance".to_owned(),
+            Operation::DeleteNotebook => "DeleteNotebookInstance".to_owned(),
         }
     }
 
@@ -118,6 +150,8 @@ impl Operation {
                 | Operation::ListTags
                 | Operation::DescribeSchedule
                 | Operation::ListSchedules
+                | Operation::DescribeNotebook
+                | Operation::ListNotebooks
         )
     }
 }
@@ -248,6 +282,14 @@ impl<'a> Members<'a> {
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Some)
+    }
+
+    pub(crate) fn boolean(self, name: &str) -> Result<Option<bool>, ApiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Bool(flag)) => Ok(Some(*flag)),
+            Some(_) => Err(wrong_type(name, "a boolean")),
+        }
     }
 
     /// A list of strings, such as `Subnets`.

@@ -499,11 +499,15 @@ fn classify(is_post: bool, target: Option<&str>, body: &[u8]) -> (String, Call) 
     (operation.name(), call)
 }
 
-/// The definition or schedule a request is about, for fault matching and the call log.
+/// The definition, schedule or notebook a request is about, for fault matching and the call log.
 fn resource_name(body: &Map<String, Value>) -> Option<String> {
-    let direct = ["JobDefinitionName", "MonitoringScheduleName"]
-        .into_iter()
-        .find_map(|member| body.get(member).and_then(Value::as_str));
+    let direct = [
+        "JobDefinitionName",
+        "MonitoringScheduleName",
+        "NotebookInstanceName",
+    ]
+    .into_iter()
+    .find_map(|member| body.get(member).and_then(Value::as_str));
     let from_arn = || {
         body.get("ResourceArn")
             .and_then(Value::as_str)

@@ -15,6 +15,11 @@ use super::protocol::{ApiError, Members, Operation};
 use super::securityhub::JudgedResource;
 use super::validation::{self, AwsTags, Violations};
 
+mod notebooks;
+
+pub(crate) use notebooks::NOTEBOOK_STATUSES;
+use notebooks::StoredNotebook;
+
 const PENDING: &str = "Pending";
 const SCHEDULED: &str = "Scheduled";
 const STOPPED: &str = "Stopped";
@@ -26,6 +31,7 @@ const MAX_TAGS_PER_RESOURCE: usize = 50;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Timings {
     pub schedule_transition: Duration,
+    pub notebook_transition: Duration,
     pub execution_duration: Duration,
 }
 
@@ -224,6 +230,8 @@ struct RegionState {
     /// naming `Mixed-Sched` (I8). The describe returns the name as created.
     definitions: BTreeMap<(Kind, String), StoredDefinition>,
     schedules: BTreeMap<String, StoredSchedule>,
+    /// Keyed by lower-cased name, like the schedules.
+    notebooks: BTreeMap<String, StoredNotebook>,
 }
 
 impl RegionState {
@@ -235,16 +243,25 @@ impl RegionState {
         {
             return Some(&mut definition.tags);
         }
-        self.schedules
+        if let Some(schedule) = self
+            .schedules
             .values_mut()
             .find(|schedule| schedule.member_str("MonitoringScheduleArn") == Some(arn))
-            .map(|schedule| &mut schedule.tags)
+        {
+            return Some(&mut schedule.tags);
+        }
+        self.notebooks
+            .values_mut()
+            .find(|notebook| notebook.arn() == arn)
+            .map(|notebook| &mut notebook.tags)
     }
 
     fn settle(&mut self, now: Instant, wall_now: f64) {
         for schedule in self.schedules.values_mut() {
             schedule.settle(now, wall_now);
         }
+        self.notebooks
+            .retain(|_, notebook| notebook.settle(now, wall_now));
     }
 }
 
@@ -359,7 +376,7 @@ impl Store {
                 );
             }
         }
-        Ok(())
+        self.seed_notebooks(seed)
     }
 
     pub(crate) fn handle(
@@ -378,6 +395,7 @@ impl Store {
             Operation::DeleteDefinition(kind) => self.delete_definition(kind, region, body, now),
             Operation::ListTags => self.list_tags(region, body),
             Operation::AddTags => self.add_tags(region, body),
+            Operation::DeleteTags => self.delete_tags(region, body),
             Operation::CreateSchedule => self.create_schedule(region, body, AwsTags::Rejected, now),
             Operation::DescribeSchedule => self.describe_schedule(region, body, now),
             Operation::ListSchedules => self.list_schedules(region, body, now),
@@ -385,6 +403,13 @@ impl Store {
             Operation::DeleteSchedule => self.delete_schedule(region, body, now),
             Operation::StopSchedule => self.stop_schedule(region, body, now),
             Operation::StartSchedule => self.start_schedule(region, body, now),
+            Operation::CreateNotebook
+            | Operation::DescribeNotebook
+            | Operation::ListNotebooks
+            | Operation::StopNotebook
+            | Operation::StartNotebook
+            | Operation::UpdateNotebook
+            | Operation::DeleteNotebook => self.handle_notebook(operation, region, body, now),
         }
     }
 
@@ -591,6 +616,19 @@ impl Store {
             .map(|(key, value)| json!({ "Key": key, "Value": value }))
             .collect();
         Ok(json!({ "Tags": added }))
+    }
+
+    /// Removes the keys sent; a key the resource does not carry is no error (the model has none
+    /// for it; a guess).
+    fn delete_tags(&mut self, region: &str, body: Members<'_>) -> Result<Value, ApiError> {
+        let keys = validation::delete_tags_request(body)?;
+        let arn = required_arn(body)?;
+        let tags = self
+            .region_mut(region)
+            .tags_mut(arn)
+            .ok_or_else(|| resource_does_not_exist(arn))?;
+        tags.retain(|(key, _)| !keys.contains(key));
+        Ok(json!({}))
     }
 
     // ----- monitoring schedules -----

@@ -9,6 +9,8 @@ use sm_kinds::Kind;
 
 use super::protocol::{ApiError, Members};
 
+pub(crate) mod notebooks;
+
 pub(crate) const NAME_PATTERN: &str = "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}";
 const ROLE_ARN_PATTERN: &str = r"^arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$";
 const MAX_TAGS: usize = 50;
@@ -63,6 +65,47 @@ pub(crate) const MONITORING_TYPES: [&str; 4] = [
     "ModelQuality",
     "ModelBias",
     "ModelExplainability",
+];
+
+/// `InstanceType`, the notebook instance types of the model (botocore 1.43.11).
+#[rustfmt::skip]
+pub(crate) const NOTEBOOK_INSTANCE_TYPES: [&str; 175] = [
+    "ml.t2.medium", "ml.t2.large", "ml.t2.xlarge", "ml.t2.2xlarge", "ml.t3.medium", "ml.t3.large",
+    "ml.t3.xlarge", "ml.t3.2xlarge", "ml.m4.xlarge", "ml.m4.2xlarge", "ml.m4.4xlarge",
+    "ml.m4.10xlarge", "ml.m4.16xlarge", "ml.m5.xlarge", "ml.m5.2xlarge", "ml.m5.4xlarge",
+    "ml.m5.12xlarge", "ml.m5.24xlarge", "ml.m5d.large", "ml.m5d.xlarge", "ml.m5d.2xlarge",
+    "ml.m5d.4xlarge", "ml.m5d.8xlarge", "ml.m5d.12xlarge", "ml.m5d.16xlarge", "ml.m5d.24xlarge",
+    "ml.c4.xlarge", "ml.c4.2xlarge", "ml.c4.4xlarge", "ml.c4.8xlarge", "ml.c5.xlarge",
+    "ml.c5.2xlarge", "ml.c5.4xlarge", "ml.c5.9xlarge", "ml.c5.18xlarge", "ml.c5d.xlarge",
+    "ml.c5d.2xlarge", "ml.c5d.4xlarge", "ml.c5d.9xlarge", "ml.c5d.18xlarge", "ml.p2.xlarge",
+    "ml.p2.8xlarge", "ml.p2.16xlarge", "ml.p3.2xlarge", "ml.p3.8xlarge", "ml.p3.16xlarge",
+    "ml.p3dn.24xlarge", "ml.g4dn.xlarge", "ml.g4dn.2xlarge", "ml.g4dn.4xlarge", "ml.g4dn.8xlarge",
+    "ml.g4dn.12xlarge", "ml.g4dn.16xlarge", "ml.r5.large", "ml.r5.xlarge", "ml.r5.2xlarge",
+    "ml.r5.4xlarge", "ml.r5.8xlarge", "ml.r5.12xlarge", "ml.r5.16xlarge", "ml.r5.24xlarge",
+    "ml.g5.xlarge", "ml.g5.2xlarge", "ml.g5.4xlarge", "ml.g5.8xlarge", "ml.g5.16xlarge",
+    "ml.g5.12xlarge", "ml.g5.24xlarge", "ml.g5.48xlarge", "ml.inf1.xlarge", "ml.inf1.2xlarge",
+    "ml.inf1.6xlarge", "ml.inf1.24xlarge", "ml.trn1.2xlarge", "ml.trn1.32xlarge",
+    "ml.trn1n.32xlarge", "ml.inf2.xlarge", "ml.inf2.8xlarge", "ml.inf2.24xlarge",
+    "ml.inf2.48xlarge", "ml.p4d.24xlarge", "ml.p4de.24xlarge", "ml.p5.48xlarge",
+    "ml.p6-b200.48xlarge", "ml.m6i.large", "ml.m6i.xlarge", "ml.m6i.2xlarge", "ml.m6i.4xlarge",
+    "ml.m6i.8xlarge", "ml.m6i.12xlarge", "ml.m6i.16xlarge", "ml.m6i.24xlarge", "ml.m6i.32xlarge",
+    "ml.m7i.large", "ml.m7i.xlarge", "ml.m7i.2xlarge", "ml.m7i.4xlarge", "ml.m7i.8xlarge",
+    "ml.m7i.12xlarge", "ml.m7i.16xlarge", "ml.m7i.24xlarge", "ml.m7i.48xlarge", "ml.c6i.large",
+    "ml.c6i.xlarge", "ml.c6i.2xlarge", "ml.c6i.4xlarge", "ml.c6i.8xlarge", "ml.c6i.12xlarge",
+    "ml.c6i.16xlarge", "ml.c6i.24xlarge", "ml.c6i.32xlarge", "ml.c7i.large", "ml.c7i.xlarge",
+    "ml.c7i.2xlarge", "ml.c7i.4xlarge", "ml.c7i.8xlarge", "ml.c7i.12xlarge", "ml.c7i.16xlarge",
+    "ml.c7i.24xlarge", "ml.c7i.48xlarge", "ml.r6i.large", "ml.r6i.xlarge", "ml.r6i.2xlarge",
+    "ml.r6i.4xlarge", "ml.r6i.8xlarge", "ml.r6i.12xlarge", "ml.r6i.16xlarge", "ml.r6i.24xlarge",
+    "ml.r6i.32xlarge", "ml.r7i.large", "ml.r7i.xlarge", "ml.r7i.2xlarge", "ml.r7i.4xlarge",
+    "ml.r7i.8xlarge", "ml.r7i.12xlarge", "ml.r7i.16xlarge", "ml.r7i.24xlarge", "ml.r7i.48xlarge",
+    "ml.m6id.large", "ml.m6id.xlarge", "ml.m6id.2xlarge", "ml.m6id.4xlarge", "ml.m6id.8xlarge",
+    "ml.m6id.12xlarge", "ml.m6id.16xlarge", "ml.m6id.24xlarge", "ml.m6id.32xlarge",
+    "ml.c6id.large", "ml.c6id.xlarge", "ml.c6id.2xlarge", "ml.c6id.4xlarge", "ml.c6id.8xlarge",
+    "ml.c6id.12xlarge", "ml.c6id.16xlarge", "ml.c6id.24xlarge", "ml.c6id.32xlarge",
+    "ml.r6id.large", "ml.r6id.xlarge", "ml.r6id.2xlarge", "ml.r6id.4xlarge", "ml.r6id.8xlarge",
+    "ml.r6id.12xlarge", "ml.r6id.16xlarge", "ml.r6id.24xlarge", "ml.r6id.32xlarge",
+    "ml.g6.xlarge", "ml.g6.2xlarge", "ml.g6.4xlarge", "ml.g6.8xlarge", "ml.g6.12xlarge",
+    "ml.g6.16xlarge", "ml.g6.24xlarge", "ml.g6.48xlarge", "ml.p5.4xlarge", "ml.p5en.48xlarge",
 ];
 
 /// Whether `aws:` tag keys are accepted: never from a client, but a seed may carry them because
@@ -250,15 +293,19 @@ impl Violations {
 /// `[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}`, whole string: alphanumerics separated by runs of hyphens,
 /// at most 63 alphanumerics.
 fn matches_name_pattern(name: &str) -> bool {
+    let alphanumeric_count = name.bytes().filter(u8::is_ascii_alphanumeric).count();
+    matches_name_shape(name) && alphanumeric_count <= 63
+}
+
+/// `[a-zA-Z0-9](-*[a-zA-Z0-9])*`, whole string: alphanumerics separated by runs of hyphens.
+fn matches_name_shape(name: &str) -> bool {
     let bytes = name.as_bytes();
-    let alphanumeric_count = bytes.iter().filter(|b| b.is_ascii_alphanumeric()).count();
     !bytes.is_empty()
         && bytes[0].is_ascii_alphanumeric()
         && bytes[bytes.len() - 1].is_ascii_alphanumeric()
         && bytes
             .iter()
             .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
-        && alphanumeric_count <= 63
 }
 
 /// `arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+`, whole string.
@@ -985,6 +1032,28 @@ pub(crate) fn add_tags_request(body: Members<'_>) -> Result<Vec<(String, String)
     let tags = tags.unwrap_or_default();
     reserved_tags(&tags, AwsTags::Rejected)?;
     Ok(tags)
+}
+
+/// `DeleteTags`: the keys to remove (the resource is checked by the caller).
+pub(crate) fn delete_tags_request(body: Members<'_>) -> Result<Vec<String>, ApiError> {
+    let mut violations = Violations::default();
+    if body.string("ResourceArn")?.is_none() {
+        violations.missing("resourceArn");
+    }
+    let keys = body.strings("TagKeys")?;
+    match &keys {
+        Some(keys) => {
+            violations.list_length("tagKeys", keys.len(), 1, MAX_TAGS, "keys");
+            violations.string_items("tagKeys", keys, 1, 128, None);
+        }
+        None => violations.missing("tagKeys"),
+    }
+    violations.into_result()?;
+    Ok(keys
+        .unwrap_or_default()
+        .into_iter()
+        .map(str::to_owned)
+        .collect())
 }
 
 fn reserved_tags(tags: &[(String, String)], aws_tags: AwsTags) -> Result<(), ApiError> {
