@@ -1,6 +1,7 @@
-//! The emulated account: job definitions and monitoring schedules per region, and the operations
-//! over them. Everything here is synchronous and clock-injected (`now`), so the server can hold the
-//! lock only briefly and the asynchronous status transitions are computed lazily and exactly.
+//! The emulated account: job definitions, monitoring schedules and (in `notebooks`) notebook
+//! instances per region, and the operations over them. Everything here is synchronous and
+//! clock-injected (`now`), so the server can hold the lock only briefly and the asynchronous
+//! status transitions are computed lazily and exactly.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

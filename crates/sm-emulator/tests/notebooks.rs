@@ -769,3 +769,49 @@ async fn the_demo_account_has_running_stopped_and_internet_facing_notebooks() {
     );
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_rule_for_every_operation_and_the_throttle_reach_notebook_calls_too() {
+    let emulator = start_emulator(
+        Seed {
+            notebooks: vec![seed_notebook("busy", None, None)],
+            ..Seed::default()
+        },
+        with_faults(vec![sm_testkit::error_rule(
+            "*",
+            Some("busy"),
+            "ServiceUnavailable",
+        )]),
+    )
+    .await;
+    let client = client(&emulator, REGION);
+    let unavailable = stop(&client, "busy").await.expect_err("fault");
+    assert_eq!(
+        (unavailable.code(), unavailable.status),
+        ("ServiceUnavailable", Some(503))
+    );
+    assert_eq!(
+        emulator.notebook_status(REGION, "busy").as_deref(),
+        Some("InService")
+    );
+
+    emulator.set_behaviour(Behaviour {
+        throttle: Some(sm_emulator::Throttle {
+            rate_per_second: 0.001,
+            burst: 1,
+        }),
+        ..Behaviour::default()
+    });
+    client
+        .list_notebook_instances()
+        .send()
+        .await
+        .expect("the burst admits one call");
+    let throttled = stop(&client, "busy").await.expect_err("throttled");
+    assert_eq!(throttled.code(), "ThrottlingException");
+    assert_eq!(
+        emulator.notebook_status(REGION, "busy").as_deref(),
+        Some("InService")
+    );
+    emulator.shutdown().await;
+}
