@@ -8,6 +8,7 @@
 //! cargo build --release && cargo run --release --example soak -- --cases 5000
 //! cargo run --release --example soak -- --seed 42          # replay one case, with its log
 //! cargo run --release --example soak -- --start 1000 --cases 500 --workers 4
+//! cargo run --release --example soak -- --notebooks --cases 300   # the notebook model
 //! ```
 //!
 //! Prints cases, faults injected, kills, someone-else actions, race-window cases (someone's
@@ -17,6 +18,8 @@
 
 #[path = "../tests/support/model.rs"]
 mod model;
+#[path = "../tests/support/notebook_model.rs"]
+mod notebook_model;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -55,7 +58,7 @@ fn run_as_tool(args: Vec<String>) -> ! {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: soak [--cases N] [--start S] [--seed N] [--workers W] [--sigkill-one-in K] [--keep] [--verbose]"
+        "usage: soak [--notebooks] [--cases N] [--start S] [--seed N] [--workers W] [--sigkill-one-in K] [--keep] [--verbose]"
     );
     std::process::exit(2);
 }
@@ -133,6 +136,7 @@ fn main() {
     let mut keep = false;
     let mut verbose = false;
     let mut results: Option<PathBuf> = None;
+    let mut notebooks = false;
     let all: Vec<String> = std::env::args().skip(1).collect();
     if all.first().map(String::as_str) == Some(AS_TOOL) {
         run_as_tool(all[1..].to_vec());
@@ -148,6 +152,7 @@ fn main() {
             "--sigkill-one-in" => sigkill_one_in = value().parse().unwrap_or_else(|_| usage()),
             "--results" => results = Some(PathBuf::from(value())),
             "--keep" => keep = true,
+            "--notebooks" => notebooks = true,
             "--verbose" | "-v" => verbose = true,
             _ => usage(),
         }
@@ -157,6 +162,9 @@ fn main() {
         None => (start..start + cases).collect(),
     };
     let started = Instant::now();
+    if notebooks {
+        run_notebook_model(&seeds, workers, single.is_some() || verbose, started);
+    }
     let root = std::env::temp_dir().join(format!("smr-soak-{}", std::process::id()));
     let totals = if let Some(results) = results {
         // A worker: the tool runs in this process and writes to stdout and stderr, so the reports
@@ -264,4 +272,43 @@ fn main() {
         println!("failing seeds: {:?}", totals.failing_seeds);
         std::process::exit(1);
     }
+}
+
+/// `--notebooks`: the notebook model (`tests/support/notebook_model.rs`), in this process (it
+/// drives the library, not the binary), `workers` cases at a time; exits 1 on any violation.
+fn run_notebook_model(seeds: &[u64], workers: usize, verbose: bool, started: Instant) -> ! {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let totals = std::sync::Mutex::new(notebook_model::NotebookTotals::default());
+    std::thread::scope(|scope| {
+        for _ in 0..workers.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(&seed) = seeds.get(index) else {
+                        return;
+                    };
+                    let report = notebook_model::run_case(seed);
+                    if verbose || !report.violations.is_empty() {
+                        println!(
+                            "seed {seed}: {} violation(s) (replay: cargo run --release --example \
+                             soak -- --notebooks --seed {seed})",
+                            report.violations.len()
+                        );
+                        for line in report.violations.iter().chain(&report.log) {
+                            println!("  {line}");
+                        }
+                    }
+                    totals.lock().expect("totals").add(&report);
+                }
+            });
+        }
+    });
+    let totals = totals.into_inner().expect("totals");
+    println!("{totals}");
+    println!("{:.1} s", started.elapsed().as_secs_f64());
+    if totals.violations > 0 {
+        println!("failing seeds: {:?}", totals.failing_seeds);
+        std::process::exit(1);
+    }
+    std::process::exit(0)
 }

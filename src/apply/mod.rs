@@ -2,6 +2,7 @@
 //! protocol, with a journal and snapshots on disk; `resume` and `restore` live here too.
 
 pub mod inline;
+pub mod notebook;
 pub mod ops;
 pub mod protocol;
 pub mod report;
@@ -31,8 +32,14 @@ use tokio::task::JoinSet;
 pub enum Outcome {
     /// Recreated compliant and verified; `warnings` name anything left for `resume`.
     Recreated { warnings: Vec<String> },
-    /// A schedule's inline job definition fixed in place and verified.
+    /// A schedule's inline job definition, or a notebook's root access, fixed in place and
+    /// verified.
     Updated,
+    /// Nothing to do: it is compliant already (a notebook whose root access is off).
+    AlreadyCompliant { message: String },
+    /// Not touched, by rule or the user's choice (a running notebook without consent to restart
+    /// it, a `Failed` or `Deleting` one): `message` says why.
+    Skipped { message: String },
     /// Not touched: the live definition differs from the plan.
     ChangedSincePlan { message: String },
     /// Someone else changed it during the run: everything this run did was undone, and their
@@ -66,6 +73,8 @@ impl Outcome {
             Outcome::Recreated { warnings } if warnings.is_empty() => Status::Recreated,
             Outcome::Recreated { .. } => Status::RecreatedWithLeftovers,
             Outcome::Updated => Status::UpdatedInPlace,
+            Outcome::AlreadyCompliant { .. } => Status::AlreadyCompliant,
+            Outcome::Skipped { .. } => Status::Skipped,
             Outcome::ChangedSincePlan { .. } => Status::ChangedSincePlan,
             Outcome::ChangedDuringRun { .. } => Status::ChangedDuringRun,
             Outcome::Busy { .. } => Status::Busy,
@@ -92,6 +101,8 @@ impl Outcome {
         match self {
             Outcome::Recreated { warnings } if !warnings.is_empty() => Some(warnings.join("; ")),
             Outcome::ChangedSincePlan { message }
+            | Outcome::AlreadyCompliant { message }
+            | Outcome::Skipped { message }
             | Outcome::ChangedDuringRun { message }
             | Outcome::Busy { message }
             | Outcome::Refused { message }
@@ -186,6 +197,7 @@ impl From<&Target> for PlannedItem {
             temporary_name: target.temporary_name.clone(),
             snapshot_sha256: target.planned_sha256.clone(),
             fixes: target.fixes,
+            restart_running: target.restart_running,
         }
     }
 }
@@ -345,6 +357,11 @@ impl Executor {
     pub async fn recreate(&self, target: &Target) -> Outcome {
         if target.key.kind == ResourceKind::MonitoringSchedule {
             let outcome = self.fix_inline(target).await;
+            self.finished(&target.key, &outcome);
+            return outcome;
+        }
+        if target.key.kind == ResourceKind::NotebookInstance {
+            let outcome = self.fix_notebook(target).await;
             self.finished(&target.key, &outcome);
             return outcome;
         }
@@ -555,9 +572,11 @@ impl Executor {
                     .reconcile(progress)
                     .await
             }
-            ResourceKind::NotebookInstance => Outcome::Refused {
-                message: "notebook instances are not changed by this sm-recreate".to_owned(),
-            },
+            ResourceKind::NotebookInstance => {
+                self.notebook_job(client, snapshot, snapshot_path)
+                    .reconcile(progress)
+                    .await
+            }
         };
         self.finished(&key, &outcome);
         outcome
@@ -634,7 +653,7 @@ pub fn exit_status(outcomes: &[(ResourceId, Outcome)]) -> crate::exit::ExitStatu
         // a script may take as done.
         !matches!(
             o.status(),
-            Status::Recreated | Status::UpdatedInPlace | Status::Missing
+            Status::Recreated | Status::UpdatedInPlace | Status::AlreadyCompliant | Status::Missing
         )
     }) {
         ExitStatus::Failed

@@ -286,7 +286,11 @@ pub fn outcome_line(key: &ResourceId, outcome: &Outcome, color: bool) -> String 
             }
             line
         }
+        Outcome::AlreadyCompliant { message } => {
+            format!("{} {key}: {message}", paint("32", "already compliant"))
+        }
         Outcome::ChangedSincePlan { message }
+        | Outcome::Skipped { message }
         | Outcome::Refused { message }
         | Outcome::Busy { message }
         | Outcome::Missing { message } => {

@@ -506,6 +506,7 @@ impl<'a> Restore<'a> {
                 snapshot_sha256: job_snapshot.snapshot_sha256.clone(),
                 // A restore sets no flag: it puts back what the snapshot holds.
                 fixes: crate::kinds::Fixes::NONE,
+                restart_running: false,
             }],
         })?;
         // From here the run exists in the journal: an error names it and how to continue.

@@ -139,6 +139,7 @@ pub async fn run(
             temporary_name: None,
             snapshot_sha256: current.snapshot_sha256.clone(),
             fixes: Fixes::NONE,
+            restart_running: false,
         }],
     })?;
     let started = run.record(Event::ItemStarted {

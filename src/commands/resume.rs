@@ -171,7 +171,8 @@ fn work_left(summary: &RunSummary, unfinished: &[PlannedItem]) -> Result<Vec<Wor
                 planned_sha256: item.snapshot_sha256.clone(),
                 temporary_name: item.temporary_name.clone(),
                 fixes: item.fixes,
-                restart_running: false,
+                // The consent the interrupted run was given, as its journal recorded it.
+                restart_running: item.restart_running,
             })),
         }
     }

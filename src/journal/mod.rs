@@ -182,6 +182,10 @@ pub struct PlannedItem {
     /// The flags the run makes true on it; absent in journals of sm-recreate 0.1 (encryption).
     #[serde(default = "encryption_only")]
     pub fixes: Fixes,
+    /// For a notebook instance: the user consented to stopping and starting it again if it is
+    /// running, so a `resume` that starts it afresh has the same consent. Absent: no consent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restart_running: bool,
 }
 
 fn encryption_only() -> Fixes {
@@ -221,6 +225,14 @@ pub enum Step {
     RollbackCreateOriginalFromSnapshot,
     RollbackVerify,
     RollbackDeleteTemporary,
+    /// Stop a running notebook instance before its update.
+    StopNotebook,
+    /// `UpdateNotebookInstance RootAccess=Disabled` on a stopped notebook instance.
+    UpdateNotebookRootAccess,
+    /// Start a notebook instance that was running before the run, once it is fixed.
+    StartNotebook,
+    /// Start a notebook instance that was running before the run again after a failure.
+    RestartNotebook,
 }
 
 impl Step {
@@ -243,6 +255,10 @@ impl Step {
             }
             Step::RollbackVerify => ("rollback-verify", None),
             Step::RollbackDeleteTemporary => ("rollback-delete-temporary", None),
+            Step::StopNotebook => ("stop-notebook", None),
+            Step::UpdateNotebookRootAccess => ("update-notebook-root-access", None),
+            Step::StartNotebook => ("start-notebook", None),
+            Step::RestartNotebook => ("start-notebook-again", None),
         }
     }
 }
@@ -288,6 +304,10 @@ impl TryFrom<String> for Step {
             }
             ("rollback-verify", None) => Step::RollbackVerify,
             ("rollback-delete-temporary", None) => Step::RollbackDeleteTemporary,
+            ("stop-notebook", None) => Step::StopNotebook,
+            ("update-notebook-root-access", None) => Step::UpdateNotebookRootAccess,
+            ("start-notebook", None) => Step::StartNotebook,
+            ("start-notebook-again", None) => Step::RestartNotebook,
             _ => return Err(format!("unknown step `{text}`")),
         };
         Ok(step)
@@ -300,8 +320,14 @@ impl TryFrom<String> for Step {
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     Recreated,
-    /// A schedule's inline job definition was fixed in place and verified.
+    /// A schedule's inline job definition, or a notebook's root access, was fixed in place and
+    /// verified.
     UpdatedInPlace,
+    /// Nothing to do: already compliant (a notebook whose root access is already off).
+    AlreadyCompliant,
+    /// Not touched, by the tool's rule or the user's choice (a running notebook without consent
+    /// to restart it, a `Failed` or `Deleting` notebook): the message says why.
+    Skipped,
     RecreatedWithLeftovers,
     Missing,
     ChangedSincePlan,
@@ -322,6 +348,8 @@ impl Status {
         match self {
             Status::Recreated => "recreated",
             Status::UpdatedInPlace => "updated-in-place",
+            Status::AlreadyCompliant => "already-compliant",
+            Status::Skipped => "skipped",
             Status::RecreatedWithLeftovers => "recreated-with-leftovers",
             Status::Missing => "missing",
             Status::ChangedSincePlan => "changed-since-plan",
@@ -345,6 +373,8 @@ impl Status {
             self,
             Status::Recreated
                 | Status::UpdatedInPlace
+                | Status::AlreadyCompliant
+                | Status::Skipped
                 | Status::RolledBack
                 | Status::ChangedSincePlan
                 | Status::ChangedDuringRun
@@ -507,6 +537,7 @@ mod tests {
             temporary_name: None,
             snapshot_sha256: String::new(),
             fixes: Fixes::ENCRYPTION,
+            restart_running: false,
         };
         run.record(Event::RunStarted {
             run_id: run.run_id.clone(),
@@ -570,6 +601,80 @@ mod tests {
         assert_eq!(summary.snapshot_of(&key), Some(&PathBuf::from("a.json")));
         assert!(summary.progress_of(&key).deleted_original);
         assert_eq!(summary.unfinished().len(), 1);
+    }
+
+    #[test]
+    fn notebook_steps_tell_resume_whether_this_run_may_have_stopped_it() {
+        let key = ResourceId {
+            account_id: "1".into(),
+            region: "r".into(),
+            kind: crate::resource::ResourceKind::NotebookInstance,
+            name: "nb".into(),
+        };
+        let step = |step: Step, phase: Phase| Record {
+            at: "t".into(),
+            event: Event::Step {
+                item: key.clone(),
+                step,
+                phase,
+                detail: None,
+            },
+        };
+        let progress = |records: &[Record]| RunSummary::from_records(records).progress_of(&key);
+        let started = [step(Step::StopNotebook, Phase::Start)];
+        assert!(progress(&started).notebook_stop_sent);
+        assert!(!progress(&started).notebook_stop_answered);
+        let refused = [
+            step(Step::StopNotebook, Phase::Start),
+            step(Step::StopNotebook, Phase::Failed),
+        ];
+        assert!(
+            !progress(&refused).notebook_stop_sent,
+            "refused: did not act"
+        );
+        // A lost answer may act late: a later refusal does not undo "sent".
+        let lost_then_refused = [
+            step(Step::StopNotebook, Phase::Start),
+            step(Step::StopNotebook, Phase::InDoubt),
+            step(Step::StopNotebook, Phase::Start),
+            step(Step::StopNotebook, Phase::Failed),
+        ];
+        assert!(progress(&lost_then_refused).notebook_stop_sent);
+        let answered = [
+            step(Step::StopNotebook, Phase::Start),
+            step(Step::StopNotebook, Phase::Done),
+            step(Step::RestartNotebook, Phase::Start),
+        ];
+        assert!(progress(&answered).notebook_stop_answered);
+        assert!(progress(&answered).notebook_restart_sent);
+        for step in [
+            Step::StopNotebook,
+            Step::UpdateNotebookRootAccess,
+            Step::StartNotebook,
+            Step::RestartNotebook,
+        ] {
+            assert_eq!(Step::try_from(step.to_string()), Ok(step));
+        }
+    }
+
+    #[test]
+    fn a_planned_item_records_consent_only_when_given() {
+        let item = PlannedItem {
+            item: ResourceId::definition("1", "r", Kind::ModelBias, "a"),
+            temporary_name: None,
+            snapshot_sha256: String::new(),
+            fixes: Fixes::NONE,
+            restart_running: false,
+        };
+        let written = serde_json::to_value(&item).unwrap();
+        assert!(written.get("restart_running").is_none(), "{written}");
+        let consented = PlannedItem {
+            restart_running: true,
+            ..item
+        };
+        let back: PlannedItem =
+            serde_json::from_value(serde_json::to_value(&consented).unwrap()).unwrap();
+        assert!(back.restart_running);
     }
 
     #[test]

@@ -42,6 +42,16 @@ pub struct Progress {
     /// That update was seen in place: the snapshot's configuration found later was put back by
     /// someone else.
     pub inline_update_done: bool,
+    /// This run sent a stop of a notebook instance that AWS did not refuse: a notebook found
+    /// stopped later may be stopped by this run, and is started again if it was running.
+    pub notebook_stop_sent: bool,
+    /// AWS answered a stop of the notebook: it acted.
+    pub notebook_stop_answered: bool,
+    /// A stop of the notebook had its answer lost: a later refusal does not make it "not sent".
+    pub notebook_stop_lost: bool,
+    /// This run started the notebook again after a failure (or began to): a running notebook
+    /// with root access still on is back as it was, not started by someone else.
+    pub notebook_restart_sent: bool,
 }
 
 /// This run's claim of the temporary copy, as far as its journal knows.
@@ -121,6 +131,17 @@ impl RunSummary {
                         }
                         (Step::CreateTemporary, Phase::Done) => progress.copy = Claim::Made,
                         (Step::CreateTemporary, Phase::Failed) => progress.copy = Claim::None,
+                        (Step::StopNotebook, Phase::Start) => progress.notebook_stop_sent = true,
+                        (Step::StopNotebook, Phase::Done) => {
+                            progress.notebook_stop_answered = true;
+                        }
+                        (Step::StopNotebook, Phase::InDoubt) => progress.notebook_stop_lost = true,
+                        (Step::StopNotebook, Phase::Failed) if !progress.notebook_stop_lost => {
+                            progress.notebook_stop_sent = false;
+                        }
+                        (Step::RestartNotebook, Phase::Start) => {
+                            progress.notebook_restart_sent = true;
+                        }
                         (Step::DeleteOriginal, Phase::Start) => progress.deleted_original = true,
                         (Step::DeleteOriginal, Phase::InDoubt) => progress.delete_lost = true,
                         // Refused: that delete did not act (and no earlier one may act late).

@@ -20,6 +20,8 @@ pub mod apply;
 pub mod held;
 pub mod inline;
 pub mod model;
+pub mod notebook;
+pub mod notebook_model;
 pub mod printed;
 
 // What these tests share with the emulator's: the emulator on a loopback port, fault rules, the
