@@ -362,3 +362,120 @@ fn ctrl_c_lets_the_notebook_in_flight_finish_and_starts_no_other() {
 use sm_emulator::FaultRule;
 use std::sync::Arc;
 use support::held::is_held;
+
+/// `resume` of `run_id` spawned (as `NotebookEnv::resume` builds its work), killed (its future
+/// dropped, the journal as written) once `kill_at` is held on the notebook; once the notebook
+/// has seen `hold` `nth` times, `while_held` runs first, acting as someone else would (or as a
+/// late call of the earlier run).
+fn resume_killed_while_held(
+    env: &NotebookEnv,
+    run_id: &str,
+    (hold, nth): (&str, usize),
+    while_held: impl std::future::Future<Output = ()>,
+    kill_at: &str,
+) {
+    use sm_recreate::journal::{RunSummary, Snapshot};
+    let run = env.state.existing_run(run_id).expect("run");
+    let summary = RunSummary::from_records(&run.records().expect("records"));
+    let work: Vec<Work> = summary
+        .unfinished()
+        .into_iter()
+        .map(|item| {
+            let path = summary.snapshot_of(&item.item).expect("in flight");
+            Work::InFlight(
+                Box::new(Snapshot::read(path).expect("snapshot")),
+                path.clone(),
+                summary.progress_of(&item.item),
+            )
+        })
+        .collect();
+    let executor = env.executor(run);
+    env.block_on(async {
+        let running = {
+            let executor = executor.clone();
+            tokio::spawn(async move { executor.run_all(work, |_, _| {}).await })
+        };
+        while env.changes(NB).iter().filter(|c| *c == hold).count() < nth {
+            assert!(!running.is_finished(), "the resume ended before {hold}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        while_held.await;
+        while !is_held(env, kill_at, NB) {
+            assert!(!running.is_finished(), "the resume ended before {kill_at}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        running.abort();
+        let _ = running.await;
+    });
+}
+
+#[test]
+fn a_late_stop_taken_as_this_runs_is_still_this_runs_after_a_second_kill() {
+    // Run 1 dies while its stop is in flight: the journal has the stop started, never ended.
+    // (The faults of both runs are set at once: changing them would release the held call.)
+    let env = NotebookEnv::start(
+        vec![seed_notebook(NB, "InService")],
+        vec![
+            FaultRule {
+                nth: Some(1),
+                ..hold_rule("StopNotebookInstance", NB, 60_000, true)
+            },
+            FaultRule {
+                nth: Some(2),
+                ..hold_rule("StopNotebookInstance", NB, 1_000, false)
+            },
+            FaultRule {
+                nth: Some(1),
+                ..hold_rule("UpdateNotebookInstance", NB, 60_000, true)
+            },
+        ],
+    );
+    let before = env.live(NB).raw;
+    let target = env.target(NB, true);
+    let executor = env.new_run(std::slice::from_ref(&target));
+    let run_id = executor.run.run_id.clone();
+    env.block_on(async {
+        let running = {
+            let executor = executor.clone();
+            tokio::spawn(
+                async move { executor.run_all(vec![Work::Fresh(target)], |_, _| {}).await },
+            )
+        };
+        while !is_held(&env, "StopNotebookInstance", NB) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        running.abort();
+        let _ = running.await;
+    });
+    drop(executor);
+    assert_eq!(env.live(NB).status, "InService", "that stop never acted");
+    // Resume 1 finds it running and unmodified, and starts over. Its stop is held; meanwhile the
+    // earlier run's stop acts late (here sent by another client: the service cannot tell), so
+    // resume 1's stop is refused and the notebook, found stopped, is taken as this run's (as
+    // docs/protocol.md says). Resume 1 then dies while its update is in flight.
+    let someone = env.someone_else_client();
+    resume_killed_while_held(
+        &env,
+        &run_id,
+        ("StopNotebookInstance", 2),
+        async {
+            someone
+                .stop_notebook_instance()
+                .notebook_instance_name(NB)
+                .send()
+                .await
+                .expect("the late stop acts");
+        },
+        "UpdateNotebookInstance",
+    );
+    env.set_faults(vec![]);
+    let live = env.live(NB);
+    assert_eq!(
+        (live.status.as_str(), live.root_access.as_str()),
+        ("Stopped", "Enabled")
+    );
+    // Resume 2 must still know that this run stopped a running notebook: it ends InService.
+    let resumed = env.resume(&run_id);
+    assert_eq!(only(&resumed), &Outcome::Updated, "{resumed:?}");
+    assert_fixed_and(&env, &before, "InService");
+}

@@ -640,6 +640,14 @@ mod tests {
             step(Step::StopNotebook, Phase::Failed),
         ];
         assert!(progress(&lost_then_refused).notebook_stop_sent);
+        // The run died with its stop unanswered (no end journaled); resume's stop is refused
+        // (the earlier one acted late): still sent, and the notebook is started again.
+        let unanswered_then_refused = [
+            step(Step::StopNotebook, Phase::Start),
+            step(Step::StopNotebook, Phase::Start),
+            step(Step::StopNotebook, Phase::Failed),
+        ];
+        assert!(progress(&unanswered_then_refused).notebook_stop_sent);
         let answered = [
             step(Step::StopNotebook, Phase::Start),
             step(Step::StopNotebook, Phase::Done),

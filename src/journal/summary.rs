@@ -131,7 +131,15 @@ impl RunSummary {
                         }
                         (Step::CreateTemporary, Phase::Done) => progress.copy = Claim::Made,
                         (Step::CreateTemporary, Phase::Failed) => progress.copy = Claim::None,
-                        (Step::StopNotebook, Phase::Start) => progress.notebook_stop_sent = true,
+                        (Step::StopNotebook, Phase::Start) => {
+                            // A stop started again while an earlier one counts as sent (its
+                            // answer lost, or never journaled because the run died): that one
+                            // may act late, so a refusal of this one does not make it "not sent".
+                            if progress.notebook_stop_sent {
+                                progress.notebook_stop_lost = true;
+                            }
+                            progress.notebook_stop_sent = true;
+                        }
                         (Step::StopNotebook, Phase::Done) => {
                             progress.notebook_stop_answered = true;
                         }
