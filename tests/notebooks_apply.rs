@@ -479,3 +479,26 @@ fn a_late_stop_taken_as_this_runs_is_still_this_runs_after_a_second_kill() {
     assert_eq!(only(&resumed), &Outcome::Updated, "{resumed:?}");
     assert_fixed_and(&env, &before, "InService");
 }
+
+/// Every stop's connection drops before it acts, until the attempts run out with the notebook
+/// still running. A lost stop may still act later, so the run must not call that a refusal
+/// ("running as it was", settled): it is in doubt, and resume (once the calls are answered)
+/// finishes the fix with the consent the run was given.
+#[test]
+fn stops_whose_answers_are_all_lost_leave_the_notebook_in_doubt_not_settled() {
+    let env = NotebookEnv::start(
+        vec![seed_notebook(NB, "InService")],
+        vec![drop_rule("StopNotebookInstance", Some(NB))],
+    );
+    let before = env.live(NB).raw;
+    let (outcomes, run_id) = env.apply(vec![env.target(NB, true)]);
+    let outcome = only(&outcomes);
+    assert_eq!(outcome.status(), Status::InDoubt, "{outcome:?}");
+    assert_eq!(exit_status(&outcomes), ExitStatus::RollbackIncomplete);
+    assert!(env.changes(NB).len() > 1, "the stop was sent again");
+    env.set_faults(vec![]);
+    assert_eq!(env.live(NB).status, "InService");
+    let resumed = env.resume(&run_id);
+    assert_eq!(only(&resumed), &Outcome::Updated);
+    assert_fixed_and(&env, &before, "InService");
+}

@@ -190,7 +190,7 @@ impl Notebooks<'_> {
             }
             let live = match self.wait_settled(name).await {
                 Ok(Settled::At(live)) => live,
-                Ok(Settled::Gone) => return Err(OpError::Refused(err)),
+                Ok(Settled::Gone) => return Err(refused(&lost, err)),
                 Ok(Settled::Stuck(live)) => {
                     return Err(OpError::InDoubt(format!(
                         "{} {name}: the answer was lost ({}) and the notebook is still {}",
@@ -212,9 +212,21 @@ impl Notebooks<'_> {
                 return Ok(());
             }
             if !(change.may_send(&live) && attempts < self.timings.attempts) {
-                return Err(OpError::Refused(err));
+                return Err(refused(&lost, err));
             }
         }
+    }
+}
+
+/// How a change ends that is not done and will not be sent again: refused when every attempt was
+/// answered; in doubt when an answer was lost, since that attempt may still act (a lost stop that
+/// acts late must count as this run's, or a running notebook could be left stopped).
+fn refused(lost: &Option<AwsError>, err: AwsError) -> OpError {
+    match lost {
+        None => OpError::Refused(err),
+        Some(lost) => OpError::InDoubt(format!(
+            "an answer was lost ({lost}), then {err}; whether the lost call acts later is not known"
+        )),
     }
 }
 
