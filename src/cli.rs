@@ -510,8 +510,8 @@ pub struct FindingsArgs {
 /// How long the commands that change AWS wait for things AWS does asynchronously.
 #[derive(Debug, Clone, Copy, Args)]
 pub struct PacingArgs {
-    /// Longest wait, in seconds, for a schedule to settle or finish a running execution (at most
-    /// a day).
+    /// Longest wait, in seconds, for a schedule to settle or finish a running execution, or for
+    /// a notebook instance to stop, update or start (at most a day).
     #[arg(long, value_name = "SECONDS", default_value_t = 900,
           value_parser = clap::value_parser!(u64).range(0..=MAX_WAIT_SECONDS))]
     pub schedule_timeout: u64,

@@ -326,13 +326,25 @@ fn account_plan_text(account_id: &str, plan: &Plan, style: Style) -> String {
 fn notebook_text(paint: &Paint, item: &NotebookPlanItem, style: Style) -> String {
     let mut out = String::new();
     let n = &item.notebook;
+    // The controls the entry is about: .3 for the update, else those that fail and are judged.
+    let controls = match item.action {
+        Action::Update => "SageMaker.3".to_owned(),
+        _ => item
+            .verdict
+            .failing_controls
+            .iter()
+            .filter(|id| item.verdict.judged.contains(id))
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
     let header = |action: &str| {
         header(
             paint,
             "notebook-instance",
             &n.name,
             &n.region,
-            "SageMaker.3",
+            &controls,
             action,
         )
     };

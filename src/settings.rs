@@ -138,9 +138,8 @@ impl Session {
     }
 
     /// Reaches the accounts the options name (the caller's alone without any), at most
-    /// `concurrency` at once; the unreachable ones are in the answer, not an error.
-    /// Reaches the accounts the options name, telling `reached` about each as soon as it is
-    /// confirmed (`accounts::reach`).
+    /// `concurrency` at once, telling `reached` about each as soon as it is confirmed
+    /// (`accounts::reach`); the unreachable ones are in the answer, not an error.
     pub async fn reach(
         &self,
         concurrency: usize,
