@@ -747,7 +747,7 @@ impl NotebookJob<'_> {
             },
             Some(failure) => self.not_running(format!(
                 "{why}; starting it again failed ({failure}): it was running before the run and \
-                 is stopped"
+                 may not be running now"
             )),
         }
     }
