@@ -9,12 +9,21 @@ use aws_sdk_sagemaker::config::Credentials;
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_http_client::{Builder as HttpClientBuilder, ConnectorBuilder};
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
 use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
 use aws_smithy_runtime_api::client::retries::classifiers::{
     ClassifyRetry, RetryAction, RetryClassifierPriority, RetryReason,
 };
+use aws_smithy_runtime_api::client::runtime_components::{
+    RuntimeComponents, RuntimeComponentsBuilder,
+};
+use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::retry::ErrorKind;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// How the tool reaches AWS (or an emulator standing in for it).
@@ -127,16 +136,70 @@ pub async fn load_sdk_config(options: &AwsOptions) -> SdkConfig {
 /// Sharing it shares only connections and TLS settings: each client keeps its own credentials,
 /// retry and rate state (`SageMaker::new`).
 fn shared_https_client() -> SharedHttpClient {
-    HttpClientBuilder::new().build_with_connector_fn(|settings, runtime_components| {
-        let mut connector =
-            ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
-        connector.set_connector_settings(settings.cloned());
-        if let Some(components) = runtime_components {
-            connector.set_sleep_impl(components.sleep_impl());
-        }
-        connector.set_proxy_config(Some(ProxyConfig::from_env()));
-        connector.build()
+    let client =
+        HttpClientBuilder::new().build_with_connector_fn(|settings, runtime_components| {
+            let mut connector =
+                ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+            connector.set_connector_settings(settings.cloned());
+            if let Some(components) = runtime_components {
+                connector.set_sleep_impl(components.sleep_impl());
+            }
+            connector.set_proxy_config(Some(ProxyConfig::from_env()));
+            connector.build()
+        });
+    SharedHttpClient::new(ValidatedOnce {
+        client,
+        validated: OnceLock::new(),
     })
+}
+
+/// The shared client, whose base configuration is checked once. The SDK checks the HTTP client
+/// each time it builds an AWS client, and the hyper client does it by building a whole connector,
+/// TLS configuration and native root certificates included, which it then throws away: with a
+/// client per account-region and an STS client per account, that was 7% of an organization
+/// scan's CPU. Its connectors (what calls use) are still made and cached by the hyper client.
+#[derive(Debug)]
+struct ValidatedOnce {
+    client: SharedHttpClient,
+    /// The first check's outcome, an error kept as its message.
+    validated: OnceLock<Result<(), String>>,
+}
+
+impl HttpClient for ValidatedOnce {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.client.http_connector(settings, components)
+    }
+
+    fn validate_base_client_config(
+        &self,
+        runtime_components: &RuntimeComponentsBuilder,
+        cfg: &ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.validated
+            .get_or_init(|| {
+                self.client
+                    .validate_base_client_config(runtime_components, cfg)
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+            .map_err(BoxError::from)
+    }
+
+    fn validate_final_config(
+        &self,
+        runtime_components: &RuntimeComponents,
+        cfg: &ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.client.validate_final_config(runtime_components, cfg)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.client.connector_metadata()
+    }
 }
 
 /// Who the credentials are, from STS `GetCallerIdentity`: the account id and the ARN.
@@ -151,4 +214,52 @@ pub async fn caller_identity(config: &SdkConfig) -> Result<(String, String), sup
         super::AwsError::local("GetCallerIdentity", "the response named no account")
     })?;
     Ok((account, identity.arn().unwrap_or_default().to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// An HTTP client whose check fails, counting how often it is made.
+    #[derive(Debug, Clone)]
+    struct Counted(Arc<AtomicUsize>);
+
+    impl HttpClient for Counted {
+        fn http_connector(
+            &self,
+            _: &HttpConnectorSettings,
+            _: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            unreachable!("the test makes no call")
+        }
+
+        fn validate_base_client_config(
+            &self,
+            _: &RuntimeComponentsBuilder,
+            _: &ConfigBag,
+        ) -> Result<(), BoxError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Err("no trust store".into())
+        }
+    }
+
+    #[test]
+    fn the_shared_client_is_checked_once_and_its_failure_kept() {
+        let checks = Arc::new(AtomicUsize::new(0));
+        let client = ValidatedOnce {
+            client: SharedHttpClient::new(Counted(checks.clone())),
+            validated: OnceLock::new(),
+        };
+        let components = RuntimeComponentsBuilder::for_tests();
+        let cfg = ConfigBag::base();
+        for _ in 0..3 {
+            let err = client
+                .validate_base_client_config(&components, &cfg)
+                .expect_err("the first check failed");
+            assert_eq!(err.to_string(), "no trust store");
+        }
+        assert_eq!(checks.load(Ordering::SeqCst), 1);
+    }
 }
