@@ -23,7 +23,9 @@
 //! `B` is the SageMaker calls the busiest account-region needed (admitted by its bucket; STS and
 //! Organizations are not throttled) and `C` every call the run needed, STS included. The bucket's
 //! burst lets a client beat `B / rate` by `burst / rate` (one second), so that stricter bound is
-//! printed beside it. Wall time includes starting the process.
+//! printed beside it. Wall time includes starting the process. The CPU column is the tool's
+//! (user and system) and the emulator's: both share the machine's cores, so a run whose two add
+//! up to nearly cores x wall was bound by the CPU, not by the API.
 //!
 //! Memory runs (scan; `plan`, text to stdout; `plan --out FILE`) have no latency and no throttle, so 1,000 accounts
 //! take a minute, not ten: peak memory is what the process keeps, not how long it waits. They do
@@ -104,9 +106,9 @@ fn main() {
     let seed = org_seed(accounts);
     println!();
     println!(
-        "| run | concurrency (global / per region) | wall | calls (admitted) | throttled | busiest account-region | floor | ratio | target | bucket bound (B - burst) / rate | peak RSS | result |"
+        "| run | concurrency (global / per region) | wall | calls (admitted) | throttled | busiest account-region | floor | ratio | target | bucket bound (B - burst) / rate | CPU: tool / emulator | peak RSS | result |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for &concurrency in concurrencies.iter().filter(|_| timing) {
         for (name, command) in [
             ("scan", &["scan", "--format", "json"][..]),
@@ -120,7 +122,7 @@ fn main() {
             let floor = bucket.max(latency);
             let ratio = run.wall.as_secs_f64() / floor;
             println!(
-                "| {name} | {concurrency} / {PER_REGION_CAP} | {:.2} s | {all} | {} | {} ({}) | {floor:.2} s ({}) | {ratio:.2}× | ≤ 1.25× {} | {:.2} s | {} | {} |",
+                "| {name} | {concurrency} / {PER_REGION_CAP} | {:.2} s | {all} | {} | {} ({}) | {floor:.2} s ({}) | {ratio:.2}× | ≤ 1.25× {} | {:.2} s | {} / {:.1} s | {} | {} |",
                 run.wall.as_secs_f64(),
                 run.throttled(),
                 busiest.1,
@@ -132,9 +134,13 @@ fn main() {
                 },
                 if ratio <= 1.25 { "met" } else { "MISSED" },
                 busiest.1.saturating_sub(BURST as usize) as f64 / RATE,
+                run.tool_cpu
+                    .map_or_else(|| "n/a".to_owned(), |c| format!("{:.1} s", c.as_secs_f64())),
+                run.emulator_cpu.as_secs_f64(),
                 rss(run.peak_rss_kib),
                 run.result,
             );
+            println!("|   {name} timeline | {} |", run.timeline());
             if name == "apply" {
                 println!(
                     "|   apply calls by operation (admitted) | {} |",
@@ -284,9 +290,15 @@ fn maximal(kind: Kind) -> Value {
 }
 
 struct Run {
+    /// When the process was started.
+    started: Instant,
     wall: Duration,
     calls: Vec<RecordedCall>,
     peak_rss_kib: Option<u64>,
+    /// The tool's user and system CPU time, from `/usr/bin/time` when installed.
+    tool_cpu: Option<Duration>,
+    /// This process's CPU time during the run: the emulator's, which shares the machine's cores.
+    emulator_cpu: Duration,
     stdout_bytes: usize,
     plan_file_bytes: u64,
     /// The report's summary, or the exit code when it is not 0.
@@ -306,6 +318,35 @@ impl Run {
             .iter()
             .filter(|c| c.outcome == "ThrottlingException")
             .count()
+    }
+
+    /// Where the wall time went: the first call, the moment every account-region had made its
+    /// first SageMaker call (the organization's ramp: caller, account pages, role, identity),
+    /// the last call, and the process's end, each since the process started.
+    fn timeline(&self) -> String {
+        let since = |at: Instant| at.saturating_duration_since(self.started).as_secs_f64();
+        let first = self.calls.iter().map(|c| c.received).min();
+        let mut first_per_region: BTreeMap<(&str, &str), Instant> = BTreeMap::new();
+        for call in &self.calls {
+            if !UNTHROTTLED.contains(&call.operation.as_str()) {
+                let at = first_per_region
+                    .entry((&call.account_id, &call.region))
+                    .or_insert(call.received);
+                *at = (*at).min(call.received);
+            }
+        }
+        let ramp = first_per_region.values().max().copied();
+        let last = self.calls.iter().map(|c| c.received).max();
+        match (first, ramp, last) {
+            (Some(first), Some(ramp), Some(last)) => format!(
+                "first call {:.2} s, every account-region started {:.2} s, last call {:.2} s, exit {:.2} s",
+                since(first),
+                since(ramp),
+                since(last),
+                self.wall.as_secs_f64()
+            ),
+            _ => "no calls".to_owned(),
+        }
     }
 
     /// The account-region whose bucket admitted the most SageMaker calls, and how many.
@@ -385,12 +426,23 @@ fn run(
         .stderr(Stdio::piped());
 
     let started = Instant::now();
+    let cpu_before = own_cpu();
     let child = command.spawn().expect("start sm-recreate");
     let pid = child.id();
     let sampler = (!time_v.exists()).then(|| std::thread::spawn(move || sample_vm_hwm(pid)));
     let output = child.wait_with_output().expect("wait for sm-recreate");
     let wall = started.elapsed();
+    let emulator_cpu = own_cpu().saturating_sub(cpu_before);
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let time_v_seconds = |label: &str| {
+        stderr
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(label))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+    };
+    let tool_cpu = time_v_seconds("User time (seconds):")
+        .zip(time_v_seconds("System time (seconds):"))
+        .map(|(user, system)| Duration::from_secs_f64(user + system));
     let peak_rss_kib = match sampler {
         Some(sampler) => sampler.join().ok().flatten(),
         None => stderr
@@ -424,9 +476,12 @@ fn run(
     let calls = emulator.calls();
     runtime.block_on(emulator.shutdown());
     Run {
+        started,
         wall,
         calls,
         peak_rss_kib,
+        tool_cpu,
+        emulator_cpu,
         stdout_bytes: output.stdout.len(),
         plan_file_bytes,
         result,
@@ -438,6 +493,24 @@ fn rss(kib: Option<u64>) -> String {
         || "n/a".to_owned(),
         |k| format!("{:.1} MiB", k as f64 / 1024.0),
     )
+}
+
+/// This process's user and system CPU time so far, all threads, from `/proc/self/stat` (in
+/// clock ticks of 1/100 s, Linux's `USER_HZ`); zero where there is no `/proc`.
+fn own_cpu() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return Duration::ZERO;
+    };
+    // Fields after the command name, which is in parentheses and may hold spaces: utime and
+    // stime are the 14th and 15th fields, the 12th and 13th after it.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let ticks: u64 = after_name
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
 }
 
 /// Polls `/proc/<pid>/status` until the process is gone; returns the last `VmHWM` seen.

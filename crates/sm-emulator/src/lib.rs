@@ -120,6 +120,9 @@ pub struct RecordedCall {
     pub account_id: String,
     /// `ok`, the error code answered, `dropped`, or `in-flight` while still being handled.
     pub outcome: String,
+    /// When the request arrived (benchmarks draw their timelines from it).
+    #[serde(skip)]
+    pub received: std::time::Instant,
 }
 
 /// A running emulator. Dropping it leaves the server running until the runtime stops; call

@@ -562,6 +562,7 @@ fn record(
         region: region.to_owned(),
         account_id: account.to_owned(),
         outcome: OUTCOME_IN_FLIGHT.to_owned(),
+        received: std::time::Instant::now(),
     })
 }
 
@@ -688,6 +689,7 @@ mod tests {
             region: "us-east-1".to_owned(),
             account_id: "123456789012".to_owned(),
             outcome: OUTCOME_IN_FLIGHT.to_owned(),
+            received: std::time::Instant::now(),
         };
         let mut log = CallLog::default();
         for n in 0..CALL_LOG_CAPACITY + 2 {
