@@ -40,10 +40,11 @@ fn json_block_after<'a>(markdown: &'a str, heading: &str) -> &'a str {
     &markdown[from..to]
 }
 
-/// The statements of a block: a whole policy document, or (the apply section) statements to add
-/// to one, separated by commas.
+/// The statements of a block: a whole policy document, one statement, or (the apply section)
+/// statements to add to one, separated by commas.
 fn statements_of(block: &str) -> Vec<Value> {
     match serde_json::from_str::<Value>(block) {
+        Ok(statement) if statement.get("Effect").is_some() => vec![statement],
         Ok(policy) => policy["Statement"]
             .as_array()
             .expect("a policy document has a Statement list")
@@ -233,6 +234,64 @@ fn the_member_role_grants_exactly_the_documented_actions_of_each_mode() {
     assert_eq!(role_actions(&scan_only), read_only);
     let applying = role(&[PRINCIPAL, ("AllowApply", "true")]);
     assert_eq!(role_actions(&applying), apply);
+}
+
+/// The actions docs/iam-policy.md grants for notebook instances: to read them, and to turn their
+/// root access off.
+fn documented_notebook_actions() -> (BTreeSet<String>, BTreeSet<String>) {
+    let markdown = read("docs/iam-policy.md");
+    let section = markdown
+        .split_once("## Notebook instances (SageMaker.1, .2, .3, .21)")
+        .expect("docs/iam-policy.md has a notebook section")
+        .1;
+    let read = actions(&statements_of(json_block_after(section, "scan and plan:")));
+    let apply = actions(&statements_of(json_block_after(
+        section,
+        "apply and resume (root access turned off in place: stop when running and consented to, update,",
+    )));
+    (read, apply)
+}
+
+#[test]
+fn notebook_permissions_are_granted_only_when_asked_for_and_exactly_as_documented() {
+    let (read_only, apply) = documented_actions();
+    let (notebook_read, notebook_apply) = documented_notebook_actions();
+    assert!(notebook_apply.contains("sagemaker:UpdateNotebookInstance"));
+    let union = |a: &BTreeSet<String>, b: &BTreeSet<String>| -> BTreeSet<String> {
+        a.union(b).cloned().collect()
+    };
+    for allow_apply in ["false", "true"] {
+        let without = role(&[PRINCIPAL, ("AllowApply", allow_apply)]);
+        assert!(
+            !role_actions(&without)
+                .iter()
+                .any(|action| action.contains("Notebook")),
+            "no notebook permission by default"
+        );
+    }
+    let reading = role(&[PRINCIPAL, ("AllowNotebooks", "true")]);
+    assert_eq!(role_actions(&reading), union(&read_only, &notebook_read));
+    let applying = role(&[
+        PRINCIPAL,
+        ("AllowNotebooks", "true"),
+        ("AllowApply", "true"),
+    ]);
+    assert_eq!(
+        role_actions(&applying),
+        union(&union(&apply, &notebook_read), &notebook_apply)
+    );
+    let changes = applying["Policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().unwrap().clone())
+        .find(|s| s["Sid"] == "TurnNotebookRootAccessOff")
+        .expect("the notebook statement");
+    assert_eq!(
+        changes["Resource"],
+        json!({"Fn::Sub": "arn:${AWS::Partition}:sagemaker:*:${AWS::AccountId}:notebook-instance/*"}),
+        "only the account's own notebook instances"
+    );
 }
 
 #[test]
