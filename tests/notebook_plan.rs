@@ -218,6 +218,33 @@ fn the_plan_restarts_running_notebooks_only_and_records_their_hash() {
 }
 
 #[test]
+fn a_notebook_only_apply_names_its_work_and_no_recreate_strategy() {
+    let sandbox = Sandbox::start(Seed {
+        notebooks: vec![seed_notebook(root_only_request("idle"), "Stopped")],
+        ..Seed::default()
+    });
+    let output = sandbox
+        .cmd()
+        .args(["apply", "--yes", "--kind", "notebook-instance"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&output), 0, "{}", show(&output));
+    let stderr = stderr_text(&output);
+    assert!(
+        stderr.contains("turning root access off on 1 notebook(s)"),
+        "{stderr}"
+    );
+    // `--strategy` is how definitions are recreated; a notebook is updated in place.
+    assert!(!stderr.contains("strategy"), "{stderr}");
+    let changes: Vec<String> = sandbox
+        .mutating_calls()
+        .into_iter()
+        .map(|call| call.operation)
+        .collect();
+    assert_eq!(changes, ["UpdateNotebookInstance"], "{stderr}");
+}
+
+#[test]
 fn yes_without_restart_running_leaves_a_running_notebook_alone_and_says_how_to_consent() {
     let sandbox = Sandbox::start(Seed {
         notebooks: vec![seed_notebook(root_only_request("busy"), "InService")],

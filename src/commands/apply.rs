@@ -429,11 +429,16 @@ fn start_run(
             format!("{work} and {root_access}")
         };
     }
+    // The strategy is how definitions are recreated; schedules and notebooks are changed in place.
+    let strategy = if definitions > 0 {
+        format!(" ({} strategy)", args.strategy.as_str())
+    } else {
+        String::new()
+    };
     out.notice(format!(
-        "Run {}: {work} in {} ({} strategy); journal and snapshots in {}.",
+        "Run {}: {work} in {}{strategy}; journal and snapshots in {}.",
         run.run_id,
         accounts_phrase(targets),
-        args.strategy.as_str(),
         run.dir().display()
     ));
     Ok(Arc::new(run))
