@@ -329,10 +329,10 @@ impl Run {
         let mut first_per_region: BTreeMap<(&str, &str), Instant> = BTreeMap::new();
         for call in &self.calls {
             if !UNTHROTTLED.contains(&call.operation.as_str()) {
-                let at = first_per_region
+                first_per_region
                     .entry((&call.account_id, &call.region))
+                    .and_modify(|at| *at = (*at).min(call.received))
                     .or_insert(call.received);
-                *at = (*at).min(call.received);
             }
         }
         let ramp = first_per_region.values().max().copied();
